@@ -1,0 +1,188 @@
+//! Applications: a volunteer asking to fill a place on a need, and the organisation's decisions.
+pub mod service;
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::error::{AppError, AppResult};
+use crate::graphql::ids::{NodeKind, decode, encode};
+use crate::graphql::pagination::{Cursor, TotalCount};
+use crate::graphql::{db, loaders, viewer};
+use crate::needs::Need;
+use crate::volunteers::VolunteerProfile;
+
+crate::db_enum! {
+    pub enum ApplicationStatus {
+        Applied => "APPLIED",
+        /// Invited by the organisation; waiting for the volunteer.
+        Invited => "INVITED",
+        /// Holds one of the need's places.
+        Accepted => "ACCEPTED",
+        Declined => "DECLINED",
+        Withdrawn => "WITHDRAWN",
+        Completed => "COMPLETED",
+    }
+}
+
+pub struct Application(pub entity::application::Model);
+
+pub type ApplicationConnection = Connection<Cursor, Application, TotalCount, EmptyFields>;
+
+/// The volunteer who applied, members of the need's organisation, and platform admins.
+pub async fn can_see(ctx: &Context<'_>, application: &entity::application::Model) -> AppResult<bool> {
+    let viewer = viewer(ctx)?;
+    if viewer.is_admin() {
+        return Ok(true);
+    }
+    let Some(user) = viewer.user_id() else { return Ok(false) };
+    let loaders = loaders(ctx)?;
+    if loaders.volunteers.load_one(application.volunteer_id).await?.is_some_and(|p| p.user_id == user) {
+        return Ok(true);
+    }
+    match loaders.needs.load_one(application.need_id).await? {
+        Some(need) => viewer.is_member_of(db(ctx)?, need.organisation_id).await,
+        None => Ok(false),
+    }
+}
+
+#[Object]
+impl Application {
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Application, self.0.id)
+    }
+    async fn need(&self, ctx: &Context<'_>) -> Result<Need, AppError> {
+        let need = loaders(ctx)?.needs.load_one(self.0.need_id).await?;
+        need.map(Need).ok_or_else(|| AppError::not_found("need"))
+    }
+    async fn volunteer(&self, ctx: &Context<'_>) -> Result<VolunteerProfile, AppError> {
+        let profile = loaders(ctx)?.volunteers.load_one(self.0.volunteer_id).await?;
+        profile.map(VolunteerProfile).ok_or_else(|| AppError::not_found("volunteer"))
+    }
+    async fn message(&self) -> &str {
+        &self.0.message
+    }
+    async fn status(&self) -> ApplicationStatus {
+        ApplicationStatus::from_db(&self.0.status).unwrap_or(ApplicationStatus::Withdrawn)
+    }
+    async fn applied_at(&self) -> Option<DateTime<Utc>> {
+        self.0.applied_at
+    }
+    async fn invited_at(&self) -> Option<DateTime<Utc>> {
+        self.0.invited_at
+    }
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at
+    }
+    async fn declined_at(&self) -> Option<DateTime<Utc>> {
+        self.0.declined_at
+    }
+    async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
+        self.0.withdrawn_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct ApplyToNeedInput {
+    pub need_id: ID,
+    /// A note to the organisation, up to 2,000 characters.
+    #[graphql(default)]
+    pub message: String,
+}
+
+#[derive(InputObject)]
+pub struct WithdrawApplicationInput {
+    pub application_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct AcceptApplicationInput {
+    pub application_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct DeclineApplicationInput {
+    pub application_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct CompleteApplicationInput {
+    pub application_id: ID,
+}
+
+/// The application after the change, and its need (whose places and status may have changed too).
+#[derive(SimpleObject)]
+pub struct ApplicationPayload {
+    pub application: Application,
+    pub need: Need,
+}
+
+fn payload((application, need): (entity::application::Model, entity::need::Model)) -> ApplicationPayload {
+    ApplicationPayload { application: Application(application), need: Need(need) }
+}
+
+fn application_id(id: &ID) -> AppResult<uuid::Uuid> {
+    decode("input.applicationId", id, NodeKind::Application)
+}
+
+#[derive(Default)]
+pub struct ApplicationMutation;
+
+#[Object]
+impl ApplicationMutation {
+    /// Applies to an open need as the signed-in volunteer (who needs a volunteer profile).
+    async fn apply_to_need(&self, ctx: &Context<'_>, input: ApplyToNeedInput) -> Result<ApplicationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let need_id = decode("input.needId", &input.need_id, NodeKind::Need)?;
+        service::apply(db(ctx)?, &actor, need_id, &input.message).await.map(payload)
+    }
+
+    /// The volunteer withdraws; an accepted place is given back.
+    async fn withdraw_application(
+        &self,
+        ctx: &Context<'_>,
+        input: WithdrawApplicationInput,
+    ) -> Result<ApplicationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        service::withdraw(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+    }
+
+    /// The organisation accepts; takes a place, and never more places than the need has.
+    async fn accept_application(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptApplicationInput,
+    ) -> Result<ApplicationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        service::accept(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+    }
+
+    /// The organisation declines; if the volunteer held a place, it is given back.
+    async fn decline_application(
+        &self,
+        ctx: &Context<'_>,
+        input: DeclineApplicationInput,
+    ) -> Result<ApplicationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        service::decline(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+    }
+
+    /// The organisation marks an accepted volunteer's work as done.
+    async fn complete_application(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteApplicationInput,
+    ) -> Result<ApplicationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        service::complete(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+    }
+}

@@ -1,0 +1,209 @@
+//! Application rules. Every decision is a conditional UPDATE on the status it was read in, inside a
+//! transaction with the place change, so concurrent decisions cannot both win and places never overflow.
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::ApplicationStatus;
+use crate::auth::{AuthUser, policy};
+use crate::error::{AppError, AppResult};
+use crate::needs::NeedStatus;
+use crate::needs::service as needs;
+use crate::now;
+use crate::values::bounded_text;
+use entity::{application, need};
+
+type Decided = (application::Model, need::Model);
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<application::Model> {
+    application::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("application"))
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id, need = %need_id))]
+pub async fn apply(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    need_id: Uuid,
+    message: &str,
+) -> AppResult<Decided> {
+    let message = bounded_text("input.message", message, 0, 2000)?;
+    let profile = crate::volunteers::service::require_own(db, actor).await?;
+    let need = needs::get(db, need_id).await?;
+    if need.status == NeedStatus::Draft.as_db() {
+        return Err(AppError::not_found("need"));
+    }
+    if need.status != NeedStatus::Open.as_db() {
+        return Err(AppError::conflict("this need is not taking applications"));
+    }
+    let existing = application::Entity::find()
+        .filter(application::Column::NeedId.eq(need_id))
+        .filter(application::Column::VolunteerId.eq(profile.id))
+        .one(db)
+        .await?;
+    let now = now();
+    let application = match existing {
+        // Someone who withdrew may apply again; the same row keeps the history.
+        Some(previous) if previous.status == ApplicationStatus::Withdrawn.as_db() => {
+            let changed =
+                transition(db, previous.id, &[ApplicationStatus::Withdrawn], ApplicationStatus::Applied).await?;
+            let mut active: application::ActiveModel = changed.into();
+            active.message = Set(message);
+            active.update(db).await?
+        }
+        Some(_) => return Err(AppError::conflict("you have already applied to this need")),
+        None => application::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            need_id: Set(need_id),
+            volunteer_id: Set(profile.id),
+            message: Set(message),
+            status: Set(ApplicationStatus::Applied.as_db().to_owned()),
+            applied_at: Set(Some(now)),
+            invited_at: Set(None),
+            accepted_at: Set(None),
+            declined_at: Set(None),
+            withdrawn_at: Set(None),
+            completed_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::conflict("you have already applied to this need"),
+            other => other,
+        })?,
+    };
+    Ok((application, need))
+}
+
+/// Moves an application from one of `from` to `to`, stamping the decision time; CONFLICT if it was not in `from`.
+async fn transition(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: &[ApplicationStatus],
+    to: ApplicationStatus,
+) -> AppResult<application::Model> {
+    use application::Column as C;
+    let now = now();
+    let stamp = match to {
+        ApplicationStatus::Applied => C::AppliedAt,
+        ApplicationStatus::Invited => C::InvitedAt,
+        ApplicationStatus::Accepted => C::AcceptedAt,
+        ApplicationStatus::Declined => C::DeclinedAt,
+        ApplicationStatus::Withdrawn => C::WithdrawnAt,
+        ApplicationStatus::Completed => C::CompletedAt,
+    };
+    let result = application::Entity::update_many()
+        .col_expr(C::Status, Expr::value(to.as_db()))
+        .col_expr(stamp, Expr::value(now))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(id))
+        .filter(C::Status.is_in(from.iter().map(|s| s.as_db())))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        let current = get(db, id).await?;
+        return Err(AppError::conflict(format!(
+            "this application is {} and cannot become {}",
+            current.status.to_lowercase(),
+            to.as_db().to_lowercase()
+        )));
+    }
+    get(db, id).await
+}
+
+/// Reads the application and its need, and checks the actor may decide for the need's organisation.
+async fn for_organisation(
+    db: &impl ConnectionTrait,
+    actor: &AuthUser,
+    id: Uuid,
+) -> AppResult<(application::Model, need::Model)> {
+    let application = get(db, id).await?;
+    let need = needs::get(db, application.need_id).await?;
+    policy::require_coordinator(db, actor, need.organisation_id).await?;
+    Ok((application, need))
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
+pub async fn accept(db: &(impl ConnectionTrait + TransactionTrait), actor: &AuthUser, id: Uuid) -> AppResult<Decided> {
+    let (_, need) = for_organisation(db, actor, id).await?;
+    // Writes first: on SQLite a transaction that reads before writing can fail to upgrade its lock.
+    let txn = db.begin().await?;
+    transition(&txn, id, &[ApplicationStatus::Applied], ApplicationStatus::Accepted).await?;
+    needs::take_place(&txn, need.id).await?;
+    txn.commit().await?;
+    Ok((get(db, id).await?, needs::get(db, need.id).await?))
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
+pub async fn decline(db: &(impl ConnectionTrait + TransactionTrait), actor: &AuthUser, id: Uuid) -> AppResult<Decided> {
+    let (application, need) = for_organisation(db, actor, id).await?;
+    release(
+        db,
+        &application,
+        &[ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted],
+        ApplicationStatus::Declined,
+    )
+    .await?;
+    Ok((get(db, id).await?, needs::get(db, need.id).await?))
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
+pub async fn withdraw(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    id: Uuid,
+) -> AppResult<Decided> {
+    let application = get(db, id).await?;
+    let own = crate::volunteers::service::find_for_user(db, actor.id).await?;
+    if own.is_none_or(|p| p.id != application.volunteer_id) && !actor.is_admin() {
+        return Err(AppError::forbidden("only the volunteer who applied may withdraw"));
+    }
+    release(
+        db,
+        &application,
+        &[ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted],
+        ApplicationStatus::Withdrawn,
+    )
+    .await?;
+    Ok((get(db, id).await?, needs::get(db, application.need_id).await?))
+}
+
+/// Ends an application; if it held a place (ACCEPTED), gives the place back in the same transaction.
+async fn release(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    application: &application::Model,
+    from: &[ApplicationStatus],
+    to: ApplicationStatus,
+) -> AppResult<()> {
+    let was = ApplicationStatus::from_db(&application.status);
+    if !was.is_some_and(|s| from.contains(&s)) {
+        return Err(AppError::conflict(format!(
+            "this application is {} and cannot become {}",
+            application.status.to_lowercase(),
+            to.as_db().to_lowercase()
+        )));
+    }
+    let txn = db.begin().await?;
+    // Conditional on the status we read, so a concurrent change makes this a CONFLICT, not a double release.
+    let Some(was) = was else { return Err(AppError::internal("unknown application status")) };
+    transition(&txn, application.id, &[was], to).await?;
+    if was == ApplicationStatus::Accepted {
+        needs::free_place(&txn, application.need_id).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
+pub async fn complete(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    id: Uuid,
+) -> AppResult<Decided> {
+    let (_, need) = for_organisation(db, actor, id).await?;
+    let application = transition(db, id, &[ApplicationStatus::Accepted], ApplicationStatus::Completed).await?;
+    Ok((application, needs::get(db, need.id).await?))
+}

@@ -1,0 +1,151 @@
+//! Access tokens: short-lived HS256 JWTs. The algorithm is pinned and iss, aud, exp and nbf are all
+//! checked with no leeway (jsonwebtoken skips nbf and allows 60 s past exp unless told otherwise).
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AuthUser;
+use crate::config::{Environment, Settings};
+use crate::error::{AppError, AppResult};
+use crate::users::PlatformRole;
+
+const ISSUER: &str = "pitchin";
+const AUDIENCE: &str = "pitchin-api";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    role: String,
+    iss: String,
+    aud: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+}
+
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: chrono::Duration,
+}
+
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl TokenKeys {
+    /// Builds the keys from settings. Outside development a real secret of at least 32 bytes is required;
+    /// in development a random one is made for this process (tokens then die with it).
+    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
+        let secret = match (&settings.jwt_secret, settings.environment) {
+            (Some(s), _) if s.len() >= 32 => s.clone(),
+            (Some(_), Environment::Production) | (None, Environment::Production) => {
+                return Err("JWT_SECRET must be set to at least 32 bytes in production".into());
+            }
+            (Some(_), Environment::Development) => {
+                return Err("JWT_SECRET must be at least 32 bytes".into());
+            }
+            (None, Environment::Development) => {
+                tracing::warn!("JWT_SECRET is not set: using a random secret for this process (development only)");
+                random_secret()
+            }
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            ttl: chrono::Duration::seconds(i64::try_from(settings.token_ttl_secs).unwrap_or(900)),
+        })
+    }
+
+    pub fn issue(&self, user: &AuthUser) -> AppResult<IssuedToken> {
+        let now = Utc::now();
+        let expires_at = now + self.ttl;
+        let claims = Claims {
+            sub: user.id,
+            role: user.role.as_db().to_owned(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)?;
+        Ok(IssuedToken { token, expires_at })
+    }
+
+    pub fn verify(&self, token: &str) -> AppResult<AuthUser> {
+        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AppError::Unauthenticated("the access token is invalid or has expired".into()))?;
+        let role = PlatformRole::from_db(&data.claims.role)
+            .ok_or_else(|| AppError::Unauthenticated("the access token is invalid".into()))?;
+        Ok(AuthUser { id: data.claims.sub, role })
+    }
+}
+
+fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::from_settings(&Settings::for_database("sqlite::memory:")).expect("keys")
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let user = AuthUser { id: Uuid::new_v4(), role: PlatformRole::Member };
+        let keys = keys();
+        let issued = keys.issue(&user).expect("issue");
+        assert_eq!(keys.verify(&issued.token), Ok(user));
+    }
+
+    #[test]
+    fn tampered_expired_and_foreign_tokens_are_refused() {
+        let keys = keys();
+        let user = AuthUser { id: Uuid::new_v4(), role: PlatformRole::Member };
+        let token = keys.issue(&user).expect("issue").token;
+        let mut tampered = token.clone();
+        tampered.pop();
+        assert!(keys.verify(&tampered).is_err());
+
+        let now = Utc::now().timestamp();
+        let make = |iss: &str, aud: &str, nbf: i64, exp: i64, alg: Algorithm| {
+            let claims =
+                Claims { sub: user.id, role: "MEMBER".into(), iss: iss.into(), aud: aud.into(), iat: now, nbf, exp };
+            encode(&Header::new(alg), &claims, &EncodingKey::from_secret(b"test-secret-that-is-at-least-32-bytes-long"))
+                .expect("encode")
+        };
+        assert!(keys.verify(&make(ISSUER, AUDIENCE, now - 120, now - 1, Algorithm::HS256)).is_err(), "expired");
+        assert!(keys.verify(&make(ISSUER, AUDIENCE, now + 60, now + 900, Algorithm::HS256)).is_err(), "not yet valid");
+        assert!(keys.verify(&make("someone-else", AUDIENCE, now, now + 900, Algorithm::HS256)).is_err(), "issuer");
+        assert!(keys.verify(&make(ISSUER, "other-api", now, now + 900, Algorithm::HS256)).is_err(), "audience");
+        assert!(keys.verify(&make(ISSUER, AUDIENCE, now, now + 900, Algorithm::HS512)).is_err(), "algorithm");
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_short_secret() {
+        let mut settings = Settings::for_database("sqlite::memory:");
+        settings.environment = Environment::Production;
+        settings.jwt_secret = None;
+        assert!(TokenKeys::from_settings(&settings).is_err());
+        settings.jwt_secret = Some("short".into());
+        assert!(TokenKeys::from_settings(&settings).is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! The one error type, and its mapping to GraphQL `extensions.code`, in one place.
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql converts any `Display` error into a
+//! client error carrying its text and no code, so without `Display` the only way out is the `From` impl
+//! below, which always sets a code and never sends internal causes to clients.
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppError {
+    /// The input is wrong; `field` names the offending input field (camelCase path, e.g. `input.location.lat`).
+    BadInput {
+        field: String,
+        message: String,
+    },
+    Unauthenticated(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    /// Something broke on our side. The text is logged, never sent.
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadInput { field: field.into(), message: message.into() }
+    }
+    pub fn unauthenticated() -> Self {
+        Self::Unauthenticated("you must be signed in".into())
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict(message.into())
+    }
+    pub fn internal(cause: impl std::fmt::Debug) -> Self {
+        Self::Internal(format!("{cause:?}"))
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The text a client may see.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::BadInput { field, message } => format!("{field}: {message}"),
+            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict("that already exists"),
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::conflict("that refers to something that no longer exists")
+            }
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        if let AppError::Internal(cause) = &err {
+            tracing::error!(%cause, "internal error");
+        }
+        let code = err.code();
+        let field = match &err {
+            AppError::BadInput { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        async_graphql::Error::new(err.public_message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(field) = field {
+                ext.set("field", field);
+            }
+        })
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,70 @@
+//! Opaque global IDs (`Node.id`): base64url of `Kind:uuid`, so clients treat them as strings they cannot forge meaning into.
+use async_graphql::ID;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    User,
+    Organisation,
+    Need,
+    VolunteerProfile,
+    Offer,
+    Application,
+}
+
+impl NodeKind {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Organisation => "Organisation",
+            Self::Need => "Need",
+            Self::VolunteerProfile => "VolunteerProfile",
+            Self::Offer => "Offer",
+            Self::Application => "Application",
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Self> {
+        [Self::User, Self::Organisation, Self::Need, Self::VolunteerProfile, Self::Offer, Self::Application]
+            .into_iter()
+            .find(|k| k.tag() == tag)
+    }
+}
+
+pub fn encode(kind: NodeKind, id: Uuid) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.tag(), id)))
+}
+
+pub fn decode_any(id: &str) -> Option<(NodeKind, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id.trim()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (tag, uuid) = text.split_once(':')?;
+    Some((NodeKind::from_tag(tag)?, Uuid::parse_str(uuid).ok()?))
+}
+
+/// Decodes an ID that must be of one kind; anything else is a BAD_USER_INPUT naming the field.
+pub fn decode(field: &str, id: &ID, expected: NodeKind) -> AppResult<Uuid> {
+    match decode_any(id) {
+        Some((kind, uuid)) if kind == expected => Ok(uuid),
+        _ => Err(AppError::bad_input(field, format!("is not a valid {} id", expected.tag()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_kinds_are_checked() {
+        let uuid = Uuid::new_v4();
+        let id = encode(NodeKind::Need, uuid);
+        assert_eq!(decode("needId", &id, NodeKind::Need), Ok(uuid));
+        assert!(decode("organisationId", &id, NodeKind::Organisation).is_err());
+        assert!(decode("needId", &ID("not-an-id".into()), NodeKind::Need).is_err());
+        assert_eq!(decode_any(&id), Some((NodeKind::Need, uuid)));
+    }
+}

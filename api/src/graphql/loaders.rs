@@ -1,0 +1,249 @@
+//! Generic DataLoaders, created per request: rows by id, "first N children per parent" in one windowed
+//! statement, and child counts in one grouped statement. Each batch is one `IN (...)` query.
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr, WindowStatement};
+use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
+use uuid::Uuid;
+
+use super::pagination::{Page, PageRows, SortKey, fetch_rows};
+use crate::error::AppError;
+
+/// A stored row with a UUID primary key.
+pub trait HasId {
+    fn id(&self) -> Uuid;
+}
+
+macro_rules! has_id {
+    ($($module:ident),+) => {
+        $(impl HasId for entity::$module::Model {
+            fn id(&self) -> Uuid {
+                self.id
+            }
+        })+
+    };
+}
+has_id!(user, organisation, need, volunteer_profile, offer, application, membership);
+
+/// Loads rows of `E` by primary key.
+pub struct ById<E> {
+    db: DatabaseConnection,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> ById<E> {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db, entity: PhantomData }
+    }
+}
+
+impl<E> Loader<Uuid> for ById<E>
+where
+    E: EntityTrait,
+    E::Model: HasId + Clone + Send + Sync + 'static,
+{
+    type Value = E::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, AppError> {
+        let rows = E::find()
+            .filter(Expr::col((E::default(), Alias::new("id"))).is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|m| (m.id(), m)).collect())
+    }
+}
+
+/// The one-to-many relations that are paged per parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChildRelation {
+    OrganisationNeeds,
+    OrganisationOffers,
+    OrganisationMembers,
+    NeedApplications,
+    VolunteerApplications,
+}
+
+impl ChildRelation {
+    fn table(self) -> &'static str {
+        match self {
+            Self::OrganisationNeeds => "needs",
+            Self::OrganisationOffers => "offers",
+            Self::OrganisationMembers => "memberships",
+            Self::NeedApplications | Self::VolunteerApplications => "applications",
+        }
+    }
+
+    fn parent_column(self) -> &'static str {
+        match self {
+            Self::OrganisationNeeds | Self::OrganisationOffers | Self::OrganisationMembers => "organisation_id",
+            Self::NeedApplications => "need_id",
+            Self::VolunteerApplications => "volunteer_id",
+        }
+    }
+
+    fn col(self, name: &str) -> SimpleExpr {
+        Expr::col((Alias::new(self.table()), Alias::new(name))).into()
+    }
+
+    /// Children are listed newest first.
+    pub fn sort(self) -> SortKey {
+        SortKey { name: "NEWEST", key: self.col("created_at"), id: self.col("id"), descending: true }
+    }
+
+    fn condition(self, parents: impl IntoIterator<Item = Uuid>, filter: &ChildFilter) -> Condition {
+        let mut cond = Condition::all().add(Expr::expr(self.col(self.parent_column())).is_in(parents));
+        if let Some(statuses) = &filter.statuses {
+            cond = cond.add(Expr::expr(self.col("status")).is_in(statuses.iter().map(String::as_str)));
+        }
+        cond
+    }
+}
+
+/// Which children a caller may see: `None` means every status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ChildFilter {
+    pub statuses: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChildKey {
+    pub parent: Uuid,
+    pub filter: ChildFilter,
+    pub page: Page,
+}
+
+pub type ChildPage<M> = Arc<PageRows<M>>;
+
+/// Loads one page of children for many parents at once:
+/// `SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY parent ORDER BY created_at DESC, id DESC) rn
+///  FROM t WHERE parent IN (...)) WHERE rn <= limit + 1`.
+pub struct Children<E> {
+    db: DatabaseConnection,
+    relation: ChildRelation,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Children<E> {
+    pub fn new(db: DatabaseConnection, relation: ChildRelation) -> Self {
+        Self { db, relation, entity: PhantomData }
+    }
+}
+
+impl<E> Loader<ChildKey> for Children<E>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+{
+    type Value = ChildPage<E::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ChildKey]) -> Result<HashMap<ChildKey, Self::Value>, AppError> {
+        let relation = self.relation;
+        let mut groups: HashMap<(&ChildFilter, &Page), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry((&key.filter, &key.page)).or_default().push(key.parent);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((filter, page), parents) in groups {
+            let sort = relation.sort();
+            let mut inner = E::find().filter(relation.condition(parents.iter().copied(), filter)).into_query();
+            inner.expr_as(relation.col(relation.parent_column()), Alias::new("parent_key"));
+            // Reuse the keyset logic for cursor bounds, then swap its ORDER BY/LIMIT for a window.
+            sort.apply(&mut inner, page)?;
+            inner.clear_order_by();
+            inner.reset_limit();
+            let ascending = sort.descending == page.backward;
+            let order = if ascending { Order::Asc } else { Order::Desc };
+            let mut window = WindowStatement::partition_by(Alias::new(relation.parent_column()));
+            window.order_by_expr(sort.key.clone(), order.clone()).order_by_expr(sort.id.clone(), order.clone());
+            inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"));
+            let outer = Query::select()
+                .column(sea_orm::sea_query::Asterisk)
+                .from_subquery(inner, Alias::new("ranked"))
+                .and_where(Expr::col(Alias::new("rn")).lte(page.limit + 1))
+                .order_by(Alias::new("rn"), Order::Asc)
+                .to_owned();
+            let rows: Vec<ParentedRow<E::Model>> = fetch_rows(&self.db, &outer).await?;
+            let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
+            for row in rows {
+                by_parent.entry(row.parent).or_default().push(row.model);
+            }
+            for parent in parents {
+                let rows = by_parent.remove(&parent).unwrap_or_default();
+                let key = ChildKey { parent, filter: filter.clone(), page: page.clone() };
+                out.insert(key, Arc::new(PageRows::from_fetched(rows, page)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A child row together with its parent id, read from the same result row.
+struct ParentedRow<M> {
+    parent: Uuid,
+    model: M,
+}
+
+impl<M: FromQueryResult> FromQueryResult for ParentedRow<M> {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self { parent: row.try_get(pre, "parent_key")?, model: M::from_query_result(row, pre)? })
+    }
+}
+
+/// Counts children for many parents in one `GROUP BY` statement.
+pub struct ChildCounts {
+    db: DatabaseConnection,
+}
+
+impl ChildCounts {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CountKey {
+    pub relation: ChildRelation,
+    pub parent: Uuid,
+    pub filter: ChildFilter,
+}
+
+#[derive(FromQueryResult)]
+struct ParentCount {
+    parent: Uuid,
+    n: i64,
+}
+
+impl Loader<CountKey> for ChildCounts {
+    type Value = i64;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[CountKey]) -> Result<HashMap<CountKey, i64>, AppError> {
+        let mut groups: HashMap<(ChildRelation, &ChildFilter), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry((key.relation, &key.filter)).or_default().push(key.parent);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((relation, filter), parents) in groups {
+            let parent_col = relation.col(relation.parent_column());
+            let select = Query::select()
+                .expr_as(parent_col.clone(), Alias::new("parent"))
+                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+                .from(Alias::new(relation.table()))
+                .cond_where(relation.condition(parents.iter().copied(), filter))
+                .add_group_by([parent_col])
+                .to_owned();
+            let counts: Vec<ParentCount> = fetch_rows(&self.db, &select).await?;
+            let counts: HashMap<Uuid, i64> = counts.into_iter().map(|c| (c.parent, c.n)).collect();
+            for parent in parents {
+                let n = counts.get(&parent).copied().unwrap_or(0);
+                out.insert(CountKey { relation, parent, filter: filter.clone() }, n);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,292 @@
+//! The schema: limits, extensions, the merged query and mutation roots, the `Node` interface, shared
+//! types (locations) and the per-request context (viewer, loaders).
+pub mod enums;
+pub mod ids;
+pub mod loaders;
+pub mod pagination;
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{
+    Context, EmptySubscription, ID, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
+
+use self::ids::NodeKind;
+use self::loaders::{ById, ChildCounts, ChildRelation, Children};
+use self::pagination::PageRows;
+use crate::applications::{Application, ApplicationMutation};
+use crate::auth::Viewer;
+use crate::auth::token::TokenKeys;
+use crate::error::{AppError, AppResult};
+use crate::needs::{Need, NeedMutation, NeedQuery};
+use crate::offers::{Offer, OfferMutation, OfferQuery};
+use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
+use crate::users::{User, UserMutation, UserQuery};
+use crate::values::{Coordinates, RadiusKm};
+use crate::volunteers::{VolunteerMutation, VolunteerProfile};
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(NodeQuery, UserQuery, OrganisationQuery, NeedQuery, OfferQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    UserMutation,
+    OrganisationMutation,
+    NeedMutation,
+    VolunteerMutation,
+    OfferMutation,
+    ApplicationMutation,
+);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Deepest legitimate query (organisation → needs → edges → node → applications → edges → node →
+/// volunteer → field) is 9 levels; 12 leaves room without allowing pathological nesting.
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+pub fn build_schema(db: DatabaseConnection, keys: Arc<TokenKeys>) -> AppSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .data(db)
+        .data(keys)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(20)
+        .extension(async_graphql::extensions::Tracing)
+        .finish()
+}
+
+/// The schema as SDL, exactly as checked in to `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
+}
+
+/// Per-request DataLoaders: every relation resolves through one of these, batched into one statement.
+pub struct Loaders {
+    pub users: DataLoader<ById<entity::user::Entity>>,
+    pub organisations: DataLoader<ById<entity::organisation::Entity>>,
+    pub needs: DataLoader<ById<entity::need::Entity>>,
+    pub volunteers: DataLoader<ById<entity::volunteer_profile::Entity>>,
+    pub offers: DataLoader<ById<entity::offer::Entity>>,
+    pub applications: DataLoader<ById<entity::application::Entity>>,
+    pub profiles_by_user: DataLoader<crate::volunteers::ProfileByUser>,
+    pub contact_visible: DataLoader<crate::volunteers::ContactVisibility>,
+    pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
+    pub organisation_offers: DataLoader<Children<entity::offer::Entity>>,
+    pub organisation_members: DataLoader<Children<entity::membership::Entity>>,
+    pub need_applications: DataLoader<Children<entity::application::Entity>>,
+    pub volunteer_applications: DataLoader<Children<entity::application::Entity>>,
+    pub child_counts: DataLoader<ChildCounts>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+        let dl = |l| DataLoader::new(l, tokio::spawn);
+        Self {
+            users: DataLoader::new(ById::new(db.clone()), tokio::spawn),
+            organisations: DataLoader::new(ById::new(db.clone()), tokio::spawn),
+            needs: DataLoader::new(ById::new(db.clone()), tokio::spawn),
+            volunteers: DataLoader::new(ById::new(db.clone()), tokio::spawn),
+            offers: DataLoader::new(ById::new(db.clone()), tokio::spawn),
+            applications: DataLoader::new(ById::new(db.clone()), tokio::spawn),
+            profiles_by_user: DataLoader::new(crate::volunteers::ProfileByUser::new(db.clone()), tokio::spawn),
+            contact_visible: DataLoader::new(
+                crate::volunteers::ContactVisibility::new(db.clone(), viewer.user_id()),
+                tokio::spawn,
+            ),
+            organisation_needs: dl(Children::new(db.clone(), ChildRelation::OrganisationNeeds)),
+            organisation_offers: DataLoader::new(
+                Children::new(db.clone(), ChildRelation::OrganisationOffers),
+                tokio::spawn,
+            ),
+            organisation_members: DataLoader::new(
+                Children::new(db.clone(), ChildRelation::OrganisationMembers),
+                tokio::spawn,
+            ),
+            need_applications: DataLoader::new(
+                Children::new(db.clone(), ChildRelation::NeedApplications),
+                tokio::spawn,
+            ),
+            volunteer_applications: DataLoader::new(
+                Children::new(db.clone(), ChildRelation::VolunteerApplications),
+                tokio::spawn,
+            ),
+            child_counts: DataLoader::new(ChildCounts::new(db.clone()), tokio::spawn),
+        }
+    }
+}
+
+fn missing(what: &str) -> AppError {
+    AppError::internal(format!("{what} missing from the GraphQL context"))
+}
+
+pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))
+}
+
+pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {
+    ctx.data::<Viewer>().map_err(|_| missing("viewer"))
+}
+
+pub fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
+    ctx.data::<Loaders>().map_err(|_| missing("loaders"))
+}
+
+pub fn token_keys<'a>(ctx: &Context<'a>) -> AppResult<&'a TokenKeys> {
+    ctx.data::<Arc<TokenKeys>>().map(|k| k.as_ref()).map_err(|_| missing("token keys"))
+}
+
+/// A loaded page, copied out of the loader's shared cache.
+pub fn cloned_rows<M: Clone>(page: &PageRows<M>) -> PageRows<M> {
+    PageRows { rows: page.rows.clone(), has_previous: page.has_previous, has_next: page.has_next }
+}
+
+/// Case-insensitive "contains every word" search over some text columns. `%` and `_` are matched literally.
+pub fn text_search<C: ColumnTrait + Copy>(
+    field: &str,
+    text: &str,
+    columns: impl IntoIterator<Item = C> + Clone,
+) -> AppResult<Condition> {
+    let text = text.trim().to_lowercase();
+    if text.chars().count() > 100 {
+        return Err(AppError::bad_input(field, "must be at most 100 characters"));
+    }
+    let mut all = Condition::all();
+    for word in text.split_whitespace().take(8) {
+        let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let mut any = Condition::any();
+        for column in columns.clone() {
+            any = any.add(Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\')));
+        }
+        all = all.add(any);
+    }
+    Ok(all)
+}
+
+/// A point on the map (WGS84 degrees).
+#[derive(SimpleObject, Clone, Copy)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Location {
+    pub fn from_stored(lat: Option<f64>, lng: Option<f64>) -> Option<Self> {
+        Some(Self { lat: lat?, lng: lng? })
+    }
+}
+
+#[derive(InputObject, Clone, Copy)]
+pub struct LocationInput {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// "Within `radiusKm` of this point"; the radius is at most 200 km.
+#[derive(InputObject, Clone, Copy)]
+pub struct NearInput {
+    pub lat: f64,
+    pub lng: f64,
+    pub radius_km: f64,
+}
+
+impl NearInput {
+    pub fn parse(&self, field: &str) -> AppResult<(Coordinates, RadiusKm)> {
+        Ok((Coordinates::new(field, self.lat, self.lng)?, RadiusKm::new(&format!("{field}.radiusKm"), self.radius_km)?))
+    }
+}
+
+/// An object with a global ID that `node(id:)` can fetch.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    User(User),
+    Organisation(Organisation),
+    Need(Need),
+    VolunteerProfile(VolunteerProfile),
+    Offer(Offer),
+    Application(Application),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global ID; null if it does not exist or the caller may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>, AppError> {
+        let (kind, uuid) = ids::decode_any(&id).ok_or_else(|| AppError::bad_input("id", "is not a valid id"))?;
+        resolve_node(ctx, kind, uuid).await
+    }
+
+    /// Fetches several objects by global ID, in the same order; at most 100.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>, AppError> {
+        if ids.len() > 100 {
+            return Err(AppError::bad_input("ids", "at most 100 ids at once"));
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        let parsed = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                ids::decode_any(id).ok_or_else(|| AppError::bad_input(format!("ids[{i}]"), "is not a valid id"))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        // Resolve concurrently so the loaders batch them.
+        let futures = parsed.into_iter().map(|(kind, uuid)| resolve_node(ctx, kind, uuid));
+        for node in futures_join_all(futures).await {
+            out.push(node?);
+        }
+        Ok(out)
+    }
+}
+
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // DataLoader batches calls made within its delay window, so awaiting in order still batches
+    // as long as all loads are started first; start them by polling through `join_all` semantics.
+    let pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
+    for f in pinned {
+        out.push(f.await);
+    }
+    out
+}
+
+async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Result<Option<Node>, AppError> {
+    let loaders = loaders(ctx)?;
+    let db = db(ctx)?;
+    let viewer = viewer(ctx)?;
+    Ok(match kind {
+        NodeKind::User => {
+            let user = loaders.users.load_one(id).await?;
+            // Users are reachable by id only for themselves and admins; others meet them through memberships.
+            user.filter(|u| viewer.user_id() == Some(u.id) || viewer.is_admin()).map(|u| Node::User(User(u)))
+        }
+        NodeKind::Organisation => {
+            loaders.organisations.load_one(id).await?.map(|o| Node::Organisation(Organisation(o)))
+        }
+        NodeKind::Need => match loaders.needs.load_one(id).await? {
+            Some(n) if crate::needs::can_see(db, viewer, &n).await? => Some(Node::Need(Need(n))),
+            _ => None,
+        },
+        NodeKind::VolunteerProfile => match loaders.volunteers.load_one(id).await? {
+            Some(p) if crate::volunteers::can_see_profile(ctx, &p).await? => {
+                Some(Node::VolunteerProfile(VolunteerProfile(p)))
+            }
+            _ => None,
+        },
+        NodeKind::Offer => match loaders.offers.load_one(id).await? {
+            Some(o) if crate::offers::can_see(ctx, &o).await? => Some(Node::Offer(Offer(o))),
+            _ => None,
+        },
+        NodeKind::Application => match loaders.applications.load_one(id).await? {
+            Some(a) if crate::applications::can_see(ctx, &a).await? => Some(Node::Application(Application(a))),
+            _ => None,
+        },
+    })
+}

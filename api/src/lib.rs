@@ -1,0 +1,97 @@
+//! Pitch In: a GraphQL API matching local needs with the people and organisations who can meet them.
+pub mod applications;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod needs;
+pub mod offers;
+pub mod organisations;
+pub mod seed;
+pub mod telemetry;
+pub mod users;
+pub mod values;
+pub mod volunteers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+pub use config::Settings;
+pub use http::{AppState, build_router};
+
+/// The current time at the precision both databases store (microseconds), so a value read back
+/// equals the value written: keyset cursors compare them exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Connects to the configured database. SQLite in memory must stay on one connection (each
+/// connection would otherwise see its own empty database).
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut options = ConnectOptions::new(settings.database_url.clone());
+    let in_memory = settings.database_url.contains(":memory:") || settings.database_url.contains("mode=memory");
+    let max = if in_memory { 1 } else { settings.db_max_connections.max(1) };
+    options
+        .max_connections(max)
+        .min_connections(if in_memory { 1 } else { 0 })
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    if in_memory {
+        // The only connection holds the database: never let the pool retire it.
+        options.idle_timeout(Duration::from_secs(u64::MAX / 4)).max_lifetime(Duration::from_secs(u64::MAX / 4));
+    }
+    Database::connect(options).await
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    migration::Migrator::up(db, None).await
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, finishing in-flight requests first.
+pub async fn serve(settings: Settings) -> Result<(), String> {
+    let keys = Arc::new(auth::token::TokenKeys::from_settings(&settings)?);
+    tracing::info!(settings = ?settings, "starting Pitch In");
+    let db = connect(&settings).await.map_err(|e| format!("cannot connect to the database: {e}"))?;
+    migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
+    if settings.is_sqlite() && seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
+        tracing::info!("empty embedded database: loading the demo data");
+        seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
+    }
+    let state = AppState::new(db, keys);
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+    tracing::info!("GraphiQL on http://{}/graphql", settings.bind);
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

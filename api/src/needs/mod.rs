@@ -1,0 +1,364 @@
+//! Needs: what organisations need people (or space, or introductions) for, and the public listing.
+pub mod service;
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
+use crate::graphql::pagination::{Cursor, Page, SortValue, TotalCount, connection};
+use crate::graphql::{Location, LocationInput, NearInput, cloned_rows, db, loaders, viewer};
+use crate::organisations::Organisation;
+use crate::values::TimeWindow;
+use crate::values::schedule::Weekday;
+use crate::values::text::json_strings;
+use crate::volunteers::DbsLevel;
+
+crate::db_enum! {
+    pub enum NeedCategory {
+        EnglishClasses => "ENGLISH_CLASSES",
+        JobsClub => "JOBS_CLUB",
+        YouthClub => "YOUTH_CLUB",
+        ItSkills => "IT_SKILLS",
+        Mentoring => "MENTORING",
+        Intergenerational => "INTERGENERATIONAL",
+        EmploymentSupport => "EMPLOYMENT_SUPPORT",
+        Befriending => "BEFRIENDING",
+        FoodAndEssentials => "FOOD_AND_ESSENTIALS",
+        CommunitySafety => "COMMUNITY_SAFETY",
+        Environment => "ENVIRONMENT",
+        Housing => "HOUSING",
+        Fundraising => "FUNDRAISING",
+        Premises => "PREMISES",
+        Other => "OTHER",
+    }
+}
+
+crate::db_enum! {
+    pub enum NeedStatus {
+        /// Being written; only the organisation's members see it.
+        Draft => "DRAFT",
+        /// Published and taking applications.
+        Open => "OPEN",
+        /// Every place is taken; reopens by itself when a place frees up.
+        Filled => "FILLED",
+        Closed => "CLOSED",
+    }
+}
+
+crate::db_enum! {
+    pub enum NeedOrder {
+        /// Most recently posted first.
+        Newest => "NEWEST",
+        /// Earliest start date first; needs without a start date last.
+        Soonest => "SOONEST",
+        /// Closest to `filter.near` first (requires `filter.near`).
+        Nearest => "NEAREST",
+    }
+}
+
+/// The statuses a caller may list: drafts only for the organisation's members.
+pub fn visible_statuses(requested: Option<NeedStatus>, member: bool) -> Vec<NeedStatus> {
+    let wanted: Vec<NeedStatus> = requested.map(|s| vec![s]).unwrap_or_else(|| NeedStatus::ALL.to_vec());
+    wanted.into_iter().filter(|s| member || *s != NeedStatus::Draft).collect()
+}
+
+/// Whether the caller may see this need at all.
+pub async fn can_see(db: &DatabaseConnection, viewer: &Viewer, need: &entity::need::Model) -> AppResult<bool> {
+    Ok(need.status != NeedStatus::Draft.as_db() || viewer.is_member_of(db, need.organisation_id).await?)
+}
+
+pub struct Need(pub entity::need::Model);
+
+/// Extra fields on a need's edge in a listing.
+#[derive(SimpleObject)]
+pub struct NeedEdgeFields {
+    /// Kilometres from `filter.near`, when the listing was searched near a place.
+    pub distance_km: Option<f64>,
+}
+
+pub type NeedConnection = Connection<Cursor, Need, TotalCount, NeedEdgeFields>;
+
+/// A weekly time window such as Tuesdays 19:00–21:00.
+#[derive(SimpleObject)]
+#[graphql(name = "TimeWindow")]
+pub struct TimeWindowView {
+    pub day: Weekday,
+    /// 24-hour `HH:MM`.
+    pub start: String,
+    /// 24-hour `HH:MM`; `24:00` is the end of the day.
+    pub end: String,
+}
+
+impl From<TimeWindow> for TimeWindowView {
+    fn from(w: TimeWindow) -> Self {
+        Self { day: w.day, start: TimeWindow::format_minutes(w.start), end: TimeWindow::format_minutes(w.end) }
+    }
+}
+
+#[derive(InputObject, Clone)]
+pub struct TimeWindowInput {
+    pub day: Weekday,
+    /// 24-hour `HH:MM`, e.g. `19:00`.
+    pub start: String,
+    /// 24-hour `HH:MM`, after `start`; `24:00` for the end of the day.
+    pub end: String,
+}
+
+impl TimeWindowInput {
+    pub fn parse_all(field: &str, windows: &[TimeWindowInput]) -> AppResult<Vec<TimeWindow>> {
+        let raw: Vec<_> = windows.iter().map(|w| (w.day, w.start.clone(), w.end.clone())).collect();
+        TimeWindow::parse_all(field, &raw)
+    }
+}
+
+/// When a need happens: weekly windows, and/or a date range. A one-off need has `startDate == endDate`.
+#[derive(SimpleObject)]
+pub struct NeedSchedule {
+    pub weekly: Vec<TimeWindowView>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+#[derive(InputObject, Clone, Default)]
+pub struct ScheduleInput {
+    #[graphql(default)]
+    pub weekly: Vec<TimeWindowInput>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+#[Object]
+impl Need {
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Need, self.0.id)
+    }
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation, AppError> {
+        let org = loaders(ctx)?.organisations.load_one(self.0.organisation_id).await?;
+        org.map(Organisation).ok_or_else(|| AppError::not_found("organisation"))
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn category(&self) -> NeedCategory {
+        NeedCategory::from_db(&self.0.category).unwrap_or(NeedCategory::Other)
+    }
+    /// Normalised skill tags (lower case).
+    async fn required_skills(&self) -> Vec<String> {
+        json_strings(&self.0.required_skills)
+    }
+    /// Languages that help in this role (lower case).
+    async fn languages(&self) -> Vec<String> {
+        json_strings(&self.0.languages)
+    }
+    /// The DBS check level the role needs.
+    async fn safeguarding(&self) -> DbsLevel {
+        DbsLevel::from_db(&self.0.safeguarding).unwrap_or(DbsLevel::None)
+    }
+    async fn schedule(&self) -> NeedSchedule {
+        NeedSchedule {
+            weekly: TimeWindow::from_json(&self.0.weekly_schedule).into_iter().map(Into::into).collect(),
+            start_date: self.0.start_date,
+            end_date: self.0.end_date,
+        }
+    }
+    async fn location(&self) -> Option<Location> {
+        Location::from_stored(self.0.lat, self.0.lng)
+    }
+    async fn postcode(&self) -> Option<&str> {
+        self.0.postcode.as_deref()
+    }
+    async fn remote(&self) -> bool {
+        self.0.remote
+    }
+    async fn volunteers_needed(&self) -> i32 {
+        self.0.volunteers_needed
+    }
+    /// Accepted volunteers.
+    async fn places_taken(&self) -> i32 {
+        self.0.places_taken
+    }
+    async fn places_left(&self) -> i32 {
+        (self.0.volunteers_needed - self.0.places_taken).max(0)
+    }
+    async fn status(&self) -> NeedStatus {
+        NeedStatus::from_db(&self.0.status).unwrap_or(NeedStatus::Closed)
+    }
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Applications to this need, newest first. Only for the organisation's members and platform admins.
+    async fn applications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        status: Option<ApplicationStatus>,
+    ) -> Result<ApplicationConnection, AppError> {
+        if !viewer(ctx)?.is_member_of(db(ctx)?, self.0.organisation_id).await? {
+            return Err(AppError::forbidden("only members of this organisation can see its applications"));
+        }
+        let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
+        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
+        let page = loaders(ctx)?.need_applications.load_one(key.clone()).await?.unwrap_or_default();
+        let sort = ChildRelation::NeedApplications.sort();
+        let total = TotalCount::children(CountKey {
+            relation: ChildRelation::NeedApplications,
+            parent: key.parent,
+            filter: key.filter,
+        });
+        Ok(connection(cloned_rows(&page), total, |a| {
+            (sort.cursor(SortValue::Time(a.created_at), a.id), Application(a), async_graphql::connection::EmptyFields)
+        }))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateNeedInput {
+    pub organisation_id: ID,
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+    pub category: NeedCategory,
+    #[graphql(default)]
+    pub required_skills: Vec<String>,
+    #[graphql(default)]
+    pub languages: Vec<String>,
+    #[graphql(default_with = "DbsLevel::None")]
+    pub safeguarding: DbsLevel,
+    pub schedule: Option<ScheduleInput>,
+    /// Required unless `remote` is true.
+    pub location: Option<LocationInput>,
+    pub postcode: Option<String>,
+    #[graphql(default)]
+    pub remote: bool,
+    #[graphql(default = 1)]
+    pub volunteers_needed: i32,
+}
+
+/// Fields left out are unchanged; `null` clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateNeedInput {
+    pub need_id: ID,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<NeedCategory>,
+    pub required_skills: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub safeguarding: Option<DbsLevel>,
+    pub schedule: MaybeUndefined<ScheduleInput>,
+    pub location: MaybeUndefined<LocationInput>,
+    pub postcode: MaybeUndefined<String>,
+    pub remote: Option<bool>,
+    /// Cannot go below the number of volunteers already accepted.
+    pub volunteers_needed: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct PublishNeedInput {
+    pub need_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct CloseNeedInput {
+    pub need_id: ID,
+}
+
+#[derive(InputObject, Default)]
+pub struct NeedFilter {
+    pub categories: Option<Vec<NeedCategory>>,
+    /// Without it, every status the caller may see (drafts only for members).
+    pub status: Option<NeedStatus>,
+    pub organisation_id: Option<ID>,
+    /// Needs that require any of these skills.
+    pub skills: Option<Vec<String>>,
+    /// Words to find in the title or description.
+    pub text: Option<String>,
+    /// In-person needs within a radius of a point.
+    pub near: Option<NearInput>,
+    pub remote: Option<bool>,
+}
+
+#[derive(SimpleObject)]
+pub struct NeedPayload {
+    pub need: Need,
+}
+
+#[derive(Default)]
+pub struct NeedQuery;
+
+#[Object]
+impl NeedQuery {
+    /// One need; null if it does not exist or is a draft the caller may not see.
+    async fn need(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Need>, AppError> {
+        let id = crate::graphql::ids::decode("id", &id, NodeKind::Need)?;
+        match loaders(ctx)?.needs.load_one(id).await? {
+            Some(n) if can_see(db(ctx)?, viewer(ctx)?, &n).await? => Ok(Some(Need(n))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Needs, filtered and ordered; `distanceKm` is set on each edge when `filter.near` is given.
+    #[allow(clippy::too_many_arguments)]
+    async fn needs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<NeedFilter>,
+        #[graphql(default_with = "NeedOrder::Newest")] order_by: NeedOrder,
+    ) -> Result<NeedConnection, AppError> {
+        let page = Page::parse(first, after, last, before)?;
+        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), order_by, &page).await
+    }
+}
+
+#[derive(Default)]
+pub struct NeedMutation;
+
+#[Object]
+impl NeedMutation {
+    /// Posts a need as a DRAFT; `publishNeed` opens it.
+    async fn create_need(&self, ctx: &Context<'_>, input: CreateNeedInput) -> Result<NeedPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        Ok(NeedPayload { need: Need(service::create(db(ctx)?, &actor, input).await?) })
+    }
+
+    async fn update_need(&self, ctx: &Context<'_>, input: UpdateNeedInput) -> Result<NeedPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        Ok(NeedPayload { need: Need(service::update(db(ctx)?, &actor, input).await?) })
+    }
+
+    /// Opens a draft or closed need for applications. Publishing an open need changes nothing.
+    async fn publish_need(&self, ctx: &Context<'_>, input: PublishNeedInput) -> Result<NeedPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let id = crate::graphql::ids::decode("input.needId", &input.need_id, NodeKind::Need)?;
+        Ok(NeedPayload { need: Need(service::publish(db(ctx)?, &actor, id).await?) })
+    }
+
+    /// Stops taking applications. Accepted volunteers keep their places.
+    async fn close_need(&self, ctx: &Context<'_>, input: CloseNeedInput) -> Result<NeedPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let id = crate::graphql::ids::decode("input.needId", &input.need_id, NodeKind::Need)?;
+        Ok(NeedPayload { need: Need(service::close(db(ctx)?, &actor, id).await?) })
+    }
+}

@@ -1,0 +1,435 @@
+//! Need rules: drafting, publishing, closing, editing, places, and the filtered listing.
+use async_graphql::MaybeUndefined;
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    CreateNeedInput, Need, NeedConnection, NeedEdgeFields, NeedFilter, NeedOrder, NeedStatus, ScheduleInput,
+    TimeWindowInput, UpdateNeedInput,
+};
+use crate::auth::{AuthUser, Viewer, policy};
+use crate::error::{AppError, AppResult};
+use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::pagination::{Page, PageRows, SortKey, SortValue, TotalCount, connection, fetch_rows};
+use crate::graphql::text_search;
+use crate::now;
+use crate::organisations::service::{parse_location, parse_postcode};
+use crate::values::geo::{display_km, near_condition, sql::distance_sq};
+use crate::values::{Coordinates, TimeWindow, bounded_text, tags};
+use entity::{need, need_skill};
+
+pub const MAX_PLACES: i32 = 1000;
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<need::Model> {
+    need::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("need"))
+}
+
+struct Schedule {
+    weekly: Vec<TimeWindow>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+}
+
+fn parse_schedule(field: &str, input: &ScheduleInput) -> AppResult<Schedule> {
+    let weekly = TimeWindowInput::parse_all(&format!("{field}.weekly"), &input.weekly)?;
+    if let (Some(start), Some(end)) = (input.start_date, input.end_date) {
+        if end < start {
+            return Err(AppError::bad_input(format!("{field}.endDate"), "must not be before the start date"));
+        }
+    }
+    if let Some(end) = input.end_date {
+        if end < now().date_naive() {
+            return Err(AppError::bad_input(format!("{field}.endDate"), "must not be in the past"));
+        }
+    }
+    Ok(Schedule { weekly, start_date: input.start_date, end_date: input.end_date })
+}
+
+fn parse_places(field: &str, n: i32) -> AppResult<i32> {
+    if !(1..=MAX_PLACES).contains(&n) {
+        return Err(AppError::bad_input(field, format!("must be between 1 and {MAX_PLACES}")));
+    }
+    Ok(n)
+}
+
+fn check_place(remote: bool, location: Option<Coordinates>) -> AppResult<()> {
+    if !remote && location.is_none() {
+        return Err(AppError::bad_input("input.location", "an in-person need needs a location (or set remote: true)"));
+    }
+    Ok(())
+}
+
+fn json_tags(tags: &[String]) -> serde_json::Value {
+    serde_json::Value::Array(tags.iter().cloned().map(serde_json::Value::String).collect())
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id))]
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    input: CreateNeedInput,
+) -> AppResult<need::Model> {
+    let organisation_id = decode("input.organisationId", &input.organisation_id, NodeKind::Organisation)?;
+    crate::organisations::service::get(db, organisation_id).await?;
+    policy::require_coordinator(db, actor, organisation_id).await?;
+
+    let title = bounded_text("input.title", &input.title, 3, 140)?;
+    let description = bounded_text("input.description", &input.description, 0, 5000)?;
+    let skills = tags("input.requiredSkills", &input.required_skills, 20)?;
+    let languages = tags("input.languages", &input.languages, 10)?;
+    let schedule = parse_schedule("input.schedule", &input.schedule.clone().unwrap_or_default())?;
+    let location = parse_location(input.location.as_ref())?;
+    let postcode = parse_postcode(input.postcode.as_deref())?;
+    check_place(input.remote, location)?;
+    let places = parse_places("input.volunteersNeeded", input.volunteers_needed)?;
+
+    let txn = db.begin().await?;
+    let now = now();
+    let need = need::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organisation_id: Set(organisation_id),
+        title: Set(title),
+        description: Set(description),
+        category: Set(input.category.as_db().to_owned()),
+        required_skills: Set(json_tags(&skills)),
+        languages: Set(json_tags(&languages)),
+        safeguarding: Set(input.safeguarding.as_db().to_owned()),
+        weekly_schedule: Set(TimeWindow::to_json(&schedule.weekly)),
+        start_date: Set(schedule.start_date),
+        end_date: Set(schedule.end_date),
+        postcode: Set(postcode),
+        lat: Set(location.map(|l| l.lat())),
+        lng: Set(location.map(|l| l.lng())),
+        remote: Set(input.remote),
+        volunteers_needed: Set(places),
+        places_taken: Set(0),
+        status: Set(NeedStatus::Draft.as_db().to_owned()),
+        published_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    replace_skills(&txn, need.id, &skills).await?;
+    txn.commit().await?;
+    Ok(need)
+}
+
+async fn replace_skills(db: &impl ConnectionTrait, need_id: Uuid, skills: &[String]) -> AppResult<()> {
+    need_skill::Entity::delete_many().filter(need_skill::Column::NeedId.eq(need_id)).exec(db).await?;
+    if !skills.is_empty() {
+        let rows = skills.iter().map(|s| need_skill::ActiveModel { need_id: Set(need_id), skill: Set(s.clone()) });
+        need_skill::Entity::insert_many(rows).exec(db).await?;
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id))]
+pub async fn update(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    input: UpdateNeedInput,
+) -> AppResult<need::Model> {
+    let id = decode("input.needId", &input.need_id, NodeKind::Need)?;
+    let txn = db.begin().await?;
+    let current = get(&txn, id).await?;
+    policy::require_coordinator(&txn, actor, current.organisation_id).await?;
+
+    let mut active = current.clone().into_active_model();
+    if let Some(title) = &input.title {
+        active.title = Set(bounded_text("input.title", title, 3, 140)?);
+    }
+    if let Some(description) = &input.description {
+        active.description = Set(bounded_text("input.description", description, 0, 5000)?);
+    }
+    if let Some(category) = input.category {
+        active.category = Set(category.as_db().to_owned());
+    }
+    if let Some(skills) = &input.required_skills {
+        let skills = tags("input.requiredSkills", skills, 20)?;
+        active.required_skills = Set(json_tags(&skills));
+        replace_skills(&txn, id, &skills).await?;
+    }
+    if let Some(languages) = &input.languages {
+        active.languages = Set(json_tags(&tags("input.languages", languages, 10)?));
+    }
+    if let Some(level) = input.safeguarding {
+        active.safeguarding = Set(level.as_db().to_owned());
+    }
+    match &input.schedule {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => {
+            active.weekly_schedule = Set(TimeWindow::to_json(&[]));
+            active.start_date = Set(None);
+            active.end_date = Set(None);
+        }
+        MaybeUndefined::Value(s) => {
+            let s = parse_schedule("input.schedule", s)?;
+            active.weekly_schedule = Set(TimeWindow::to_json(&s.weekly));
+            active.start_date = Set(s.start_date);
+            active.end_date = Set(s.end_date);
+        }
+    }
+    let mut location = Coordinates::from_stored(current.lat, current.lng);
+    match &input.location {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => location = None,
+        MaybeUndefined::Value(l) => location = parse_location(Some(l))?,
+    }
+    active.lat = Set(location.map(|l| l.lat()));
+    active.lng = Set(location.map(|l| l.lng()));
+    match &input.postcode {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => active.postcode = Set(None),
+        MaybeUndefined::Value(p) => active.postcode = Set(parse_postcode(Some(p))?),
+    }
+    let remote = input.remote.unwrap_or(current.remote);
+    active.remote = Set(remote);
+    check_place(remote, location)?;
+    active.updated_at = Set(now());
+    // Places and status are changed only by the conditional statement below, never from a stale read.
+    active.places_taken = sea_orm::ActiveValue::NotSet;
+    active.status = sea_orm::ActiveValue::NotSet;
+    active.volunteers_needed = sea_orm::ActiveValue::NotSet;
+    active.update(&txn).await?;
+
+    if let Some(n) = input.volunteers_needed {
+        let n = parse_places("input.volunteersNeeded", n)?;
+        set_places(&txn, id, n).await?;
+    }
+    let need = get(&txn, id).await?;
+    txn.commit().await?;
+    Ok(need)
+}
+
+/// Sets the number of places; refuses to go below the places already taken, and moves OPEN/FILLED to match.
+async fn set_places(db: &impl ConnectionTrait, id: Uuid, places: i32) -> AppResult<()> {
+    use need::Column as C;
+    let status = status_for_places(Expr::col(C::PlacesTaken).gte(places));
+    let result = need::Entity::update_many()
+        .col_expr(C::VolunteersNeeded, Expr::value(places))
+        .col_expr(C::Status, status)
+        .filter(C::Id.eq(id))
+        .filter(C::PlacesTaken.lte(places))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::conflict("more volunteers are already accepted than that; decline some first"));
+    }
+    Ok(())
+}
+
+/// `CASE WHEN status IN (OPEN, FILLED) THEN (CASE WHEN full THEN FILLED ELSE OPEN) ELSE status END`.
+fn status_for_places(full: SimpleExpr) -> SimpleExpr {
+    let open_or_filled = Expr::col(need::Column::Status).is_in([NeedStatus::Open.as_db(), NeedStatus::Filled.as_db()]);
+    let inner = Expr::case(full, NeedStatus::Filled.as_db()).finally(NeedStatus::Open.as_db());
+    Expr::case(open_or_filled, inner).finally(Expr::col(need::Column::Status)).into()
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id, need = %id))]
+pub async fn publish(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> AppResult<need::Model> {
+    use need::Column as C;
+    let need = get(db, id).await?;
+    policy::require_coordinator(db, actor, need.organisation_id).await?;
+    if let Some(end) = need.end_date {
+        if end < now().date_naive() {
+            return Err(AppError::bad_input(
+                "input.needId",
+                "this need's end date has passed; update its schedule first",
+            ));
+        }
+    }
+    let now = now();
+    let full = Expr::col(C::PlacesTaken).gte(Expr::col(C::VolunteersNeeded));
+    need::Entity::update_many()
+        .col_expr(C::Status, Expr::case(full, NeedStatus::Filled.as_db()).finally(NeedStatus::Open.as_db()).into())
+        .col_expr(C::PublishedAt, Expr::value(now))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(id))
+        .filter(C::Status.is_in([NeedStatus::Draft.as_db(), NeedStatus::Closed.as_db()]))
+        .exec(db)
+        .await?;
+    get(db, id).await
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id, need = %id))]
+pub async fn close(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> AppResult<need::Model> {
+    use need::Column as C;
+    let need = get(db, id).await?;
+    policy::require_coordinator(db, actor, need.organisation_id).await?;
+    need::Entity::update_many()
+        .col_expr(C::Status, Expr::value(NeedStatus::Closed.as_db()))
+        .col_expr(C::UpdatedAt, Expr::value(now()))
+        .filter(C::Id.eq(id))
+        .exec(db)
+        .await?;
+    get(db, id).await
+}
+
+/// Takes one place on an OPEN need, atomically: the conditional UPDATE is what stops overbooking, on
+/// both backends (SQLite ignores SELECT … FOR UPDATE; a read-then-write overbooks on PostgreSQL).
+/// The need becomes FILLED when the last place goes.
+pub async fn take_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<()> {
+    use need::Column as C;
+    let taken_after = Expr::col(C::PlacesTaken).add(1);
+    let result = need::Entity::update_many()
+        .col_expr(C::PlacesTaken, taken_after.clone().into())
+        .col_expr(
+            C::Status,
+            Expr::case(Expr::expr(taken_after).gte(Expr::col(C::VolunteersNeeded)), NeedStatus::Filled.as_db())
+                .finally(NeedStatus::Open.as_db())
+                .into(),
+        )
+        .col_expr(C::UpdatedAt, Expr::value(now()))
+        .filter(C::Id.eq(need_id))
+        .filter(C::Status.eq(NeedStatus::Open.as_db()))
+        .filter(Expr::col(C::PlacesTaken).lt(Expr::col(C::VolunteersNeeded)))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::conflict("this need has no places left or is not open"));
+    }
+    Ok(())
+}
+
+/// Gives a place back; a FILLED need reopens.
+pub async fn free_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<()> {
+    use need::Column as C;
+    need::Entity::update_many()
+        .col_expr(C::PlacesTaken, Expr::col(C::PlacesTaken).sub(1).into())
+        .col_expr(
+            C::Status,
+            Expr::case(Expr::col(C::Status).eq(NeedStatus::Filled.as_db()), NeedStatus::Open.as_db())
+                .finally(Expr::col(C::Status))
+                .into(),
+        )
+        .col_expr(C::UpdatedAt, Expr::value(now()))
+        .filter(C::Id.eq(need_id))
+        .filter(C::PlacesTaken.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A need row plus the squared distance selected alongside it for `near` searches.
+struct ListedNeed {
+    need: need::Model,
+    distance_sq: Option<f64>,
+}
+
+impl FromQueryResult for ListedNeed {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            need: need::Model::from_query_result(row, pre)?,
+            distance_sq: row.try_get::<Option<f64>>(pre, "distance_sq").ok().flatten(),
+        })
+    }
+}
+
+fn col(c: need::Column) -> SimpleExpr {
+    Expr::col((need::Entity, c)).into()
+}
+
+const FAR_FUTURE: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);
+
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: NeedFilter,
+    order: NeedOrder,
+    page: &Page,
+) -> AppResult<NeedConnection> {
+    use need::Column as C;
+    let mut cond = Condition::all();
+
+    // Visibility: drafts only of the caller's own organisations (all of them for platform admins).
+    let requested: Vec<NeedStatus> = filter.status.map(|s| vec![s]).unwrap_or_else(|| NeedStatus::ALL.to_vec());
+    let public: Vec<&str> = requested.iter().filter(|s| **s != NeedStatus::Draft).map(|s| s.as_db()).collect();
+    let mut visible = Condition::any().add(C::Status.is_in(public));
+    if requested.contains(&NeedStatus::Draft) {
+        if viewer.is_admin() {
+            visible = visible.add(C::Status.eq(NeedStatus::Draft.as_db()));
+        } else {
+            let mine: Vec<Uuid> = viewer.memberships(db).await?.keys().copied().collect();
+            if !mine.is_empty() {
+                visible = visible.add(
+                    Condition::all().add(C::Status.eq(NeedStatus::Draft.as_db())).add(C::OrganisationId.is_in(mine)),
+                );
+            }
+        }
+    }
+    cond = cond.add(visible);
+
+    if let Some(categories) = &filter.categories {
+        cond = cond.add(C::Category.is_in(categories.iter().map(|c| c.as_db())));
+    }
+    if let Some(org) = &filter.organisation_id {
+        cond = cond.add(C::OrganisationId.eq(decode("filter.organisationId", org, NodeKind::Organisation)?));
+    }
+    if let Some(skills) = &filter.skills {
+        let skills = tags("filter.skills", skills, 20)?;
+        if !skills.is_empty() {
+            let with_skill = Query::select()
+                .column(need_skill::Column::NeedId)
+                .from(need_skill::Entity)
+                .and_where(need_skill::Column::Skill.is_in(skills))
+                .to_owned();
+            cond = cond.add(C::Id.in_subquery(with_skill));
+        }
+    }
+    if let Some(text) = &filter.text {
+        cond = cond.add(text_search("filter.text", text, [C::Title, C::Description])?);
+    }
+    if let Some(remote) = filter.remote {
+        cond = cond.add(C::Remote.eq(remote));
+    }
+    let center = match &filter.near {
+        Some(near) => {
+            let (center, radius) = near.parse("filter.near")?;
+            cond = cond.add(near_condition(C::Lat, C::Lng, &center, radius));
+            Some(center)
+        }
+        None => None,
+    };
+
+    let select = need::Entity::find().filter(cond).into_query();
+    let total = TotalCount::of(select.clone());
+    let sort = match (order, &center) {
+        (NeedOrder::Newest, _) => SortKey { name: "NEWEST", key: col(C::CreatedAt), id: col(C::Id), descending: true },
+        (NeedOrder::Soonest, _) => SortKey {
+            name: "SOONEST",
+            key: Func::coalesce([col(C::StartDate), Expr::value(FAR_FUTURE)]).into(),
+            id: col(C::Id),
+            descending: false,
+        },
+        (NeedOrder::Nearest, Some(center)) => {
+            SortKey { name: "NEAREST", key: distance_sq(C::Lat, C::Lng, center), id: col(C::Id), descending: false }
+        }
+        (NeedOrder::Nearest, None) => {
+            return Err(AppError::bad_input("orderBy", "NEAREST needs filter.near"));
+        }
+    };
+    let mut paged = select;
+    if let Some(center) = &center {
+        paged.expr_as(distance_sq(C::Lat, C::Lng, center), Alias::new("distance_sq"));
+    }
+    sort.apply(&mut paged, page)?;
+    let rows: Vec<ListedNeed> = fetch_rows(db, &paged).await?;
+    let rows = PageRows::from_fetched(rows, page);
+    Ok(connection(rows, total, |row| {
+        let n = row.need;
+        let key = match order {
+            NeedOrder::Newest => SortValue::Time(n.created_at),
+            NeedOrder::Soonest => SortValue::Date(n.start_date.or(FAR_FUTURE).unwrap_or_default()),
+            NeedOrder::Nearest => SortValue::Number(row.distance_sq.unwrap_or(f64::MAX)),
+        };
+        let distance_km = row.distance_sq.map(display_km);
+        (sort.cursor(key, n.id), Need(n), NeedEdgeFields { distance_km })
+    }))
+}

@@ -1,0 +1,210 @@
+//! Offers: time, skills, space, introductions or equipment, from a volunteer or an organisation.
+//!
+//! A volunteer's offer never shows where they live: others see its postcode district and a location
+//! rounded to about a kilometre.
+pub mod service;
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::error::{AppError, AppResult};
+use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::pagination::{Cursor, Page, TotalCount};
+use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
+use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
+use crate::organisations::Organisation;
+use crate::values::{Postcode, TimeWindow};
+use crate::volunteers::VolunteerProfile;
+
+crate::db_enum! {
+    pub enum OfferKind {
+        Time => "TIME",
+        Skills => "SKILLS",
+        /// Spare rooms or office space.
+        Space => "SPACE",
+        /// Introductions to local businesses, donors or funders.
+        Introduction => "INTRODUCTION",
+        Equipment => "EQUIPMENT",
+        Other => "OTHER",
+    }
+}
+
+crate::db_enum! {
+    pub enum OfferStatus {
+        Active => "ACTIVE",
+        Paused => "PAUSED",
+        Closed => "CLOSED",
+    }
+}
+
+pub struct Offer(pub entity::offer::Model);
+
+pub type OfferConnection = Connection<Cursor, Offer, TotalCount, EmptyFields>;
+
+/// Whether the caller made this offer (or runs the organisation that did), or is a platform admin.
+pub async fn is_owner(ctx: &Context<'_>, offer: &entity::offer::Model) -> AppResult<bool> {
+    let viewer = viewer(ctx)?;
+    if viewer.is_admin() {
+        return Ok(true);
+    }
+    let Some(user) = viewer.user_id() else { return Ok(false) };
+    if let Some(org) = offer.organisation_id {
+        return viewer.is_member_of(db(ctx)?, org).await;
+    }
+    match offer.volunteer_id {
+        Some(v) => Ok(loaders(ctx)?.volunteers.load_one(v).await?.is_some_and(|p| p.user_id == user)),
+        None => Ok(false),
+    }
+}
+
+/// Active offers are public; paused and closed ones only for their owners.
+pub async fn can_see(ctx: &Context<'_>, offer: &entity::offer::Model) -> AppResult<bool> {
+    Ok(offer.status == OfferStatus::Active.as_db() || is_owner(ctx, offer).await?)
+}
+
+#[Object]
+impl Offer {
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Offer, self.0.id)
+    }
+    async fn kind(&self) -> OfferKind {
+        OfferKind::from_db(&self.0.kind).unwrap_or(OfferKind::Other)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// The kind of need this offer suits best, if the offerer said.
+    async fn category(&self) -> Option<NeedCategory> {
+        self.0.category.as_deref().and_then(NeedCategory::from_db)
+    }
+    async fn status(&self) -> OfferStatus {
+        OfferStatus::from_db(&self.0.status).unwrap_or(OfferStatus::Closed)
+    }
+    async fn remote(&self) -> bool {
+        self.0.remote
+    }
+    async fn availability(&self) -> Vec<TimeWindowView> {
+        TimeWindow::from_json(&self.0.availability).into_iter().map(Into::into).collect()
+    }
+    /// For a volunteer's offer, only the postcode district (e.g. `IP12`) unless you made it.
+    async fn postcode(&self, ctx: &Context<'_>) -> Result<Option<String>, AppError> {
+        let Some(postcode) = &self.0.postcode else { return Ok(None) };
+        if self.0.volunteer_id.is_some() && !is_owner(ctx, &self.0).await? {
+            return Ok(Some(Postcode::district(postcode).to_owned()));
+        }
+        Ok(Some(postcode.clone()))
+    }
+    /// For a volunteer's offer, rounded to about 1 km unless you made it.
+    async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>, AppError> {
+        let Some(location) = Location::from_stored(self.0.lat, self.0.lng) else { return Ok(None) };
+        if self.0.volunteer_id.is_some() && !is_owner(ctx, &self.0).await? {
+            let round = |x: f64| (x * 100.0).round() / 100.0;
+            return Ok(Some(Location { lat: round(location.lat), lng: round(location.lng) }));
+        }
+        Ok(Some(location))
+    }
+    /// The organisation making the offer, if it is an organisation's.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>, AppError> {
+        let Some(id) = self.0.organisation_id else { return Ok(None) };
+        Ok(loaders(ctx)?.organisations.load_one(id).await?.map(Organisation))
+    }
+    /// The volunteer making the offer, if it is a volunteer's.
+    async fn volunteer(&self, ctx: &Context<'_>) -> Result<Option<VolunteerProfile>, AppError> {
+        let Some(id) = self.0.volunteer_id else { return Ok(None) };
+        Ok(loaders(ctx)?.volunteers.load_one(id).await?.map(VolunteerProfile))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOfferInput {
+    /// Offer on behalf of this organisation (you must be a member); without it, the offer is yours as a volunteer.
+    pub organisation_id: Option<ID>,
+    pub kind: OfferKind,
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+    pub category: Option<NeedCategory>,
+    pub postcode: Option<String>,
+    pub location: Option<LocationInput>,
+    #[graphql(default)]
+    pub remote: bool,
+    #[graphql(default)]
+    pub availability: Vec<TimeWindowInput>,
+}
+
+/// Fields left out are unchanged; `null` clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateOfferInput {
+    pub offer_id: ID,
+    pub kind: Option<OfferKind>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: MaybeUndefined<NeedCategory>,
+    pub status: Option<OfferStatus>,
+    pub postcode: MaybeUndefined<String>,
+    pub location: MaybeUndefined<LocationInput>,
+    pub remote: Option<bool>,
+    pub availability: Option<Vec<TimeWindowInput>>,
+}
+
+#[derive(InputObject, Default)]
+pub struct OfferFilter {
+    pub kinds: Option<Vec<OfferKind>>,
+    /// Without it, ACTIVE offers. PAUSED and CLOSED list only your own.
+    pub status: Option<OfferStatus>,
+    pub organisation_id: Option<ID>,
+    pub category: Option<NeedCategory>,
+    pub text: Option<String>,
+    pub near: Option<NearInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct OfferPayload {
+    pub offer: Offer,
+}
+
+#[derive(Default)]
+pub struct OfferQuery;
+
+#[Object]
+impl OfferQuery {
+    /// Offers, newest first.
+    async fn offers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OfferFilter>,
+    ) -> Result<OfferConnection, AppError> {
+        let page = Page::parse(first, after, last, before)?;
+        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), &page).await
+    }
+}
+
+#[derive(Default)]
+pub struct OfferMutation;
+
+#[Object]
+impl OfferMutation {
+    async fn create_offer(&self, ctx: &Context<'_>, input: CreateOfferInput) -> Result<OfferPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        Ok(OfferPayload { offer: Offer(service::create(db(ctx)?, &actor, input).await?) })
+    }
+
+    async fn update_offer(&self, ctx: &Context<'_>, input: UpdateOfferInput) -> Result<OfferPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        Ok(OfferPayload { offer: Offer(service::update(db(ctx)?, &actor, input).await?) })
+    }
+}

@@ -1,0 +1,335 @@
+//! Organisations and their members: charities, community groups, associations, councils, businesses.
+pub mod service;
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::error::AppError;
+use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
+use crate::graphql::pagination::{Cursor, Page, SortValue, TotalCount, connection};
+use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
+use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
+use crate::offers::{Offer, OfferConnection, OfferStatus};
+use crate::users::User;
+
+crate::db_enum! {
+    pub enum OrganisationKind {
+        Charity => "CHARITY",
+        SocialEnterprise => "SOCIAL_ENTERPRISE",
+        CommunityGroup => "COMMUNITY_GROUP",
+        PartyAssociation => "PARTY_ASSOCIATION",
+        Council => "COUNCIL",
+        CommunityPartnership => "COMMUNITY_PARTNERSHIP",
+        Business => "BUSINESS",
+        FaithGroup => "FAITH_GROUP",
+        Other => "OTHER",
+    }
+}
+
+crate::db_enum! {
+    /// A member's role: owners manage everything, admins manage the organisation and its members,
+    /// coordinators run its needs, offers and applications.
+    pub enum MemberRole {
+        Owner => "OWNER",
+        Admin => "ADMIN",
+        Coordinator => "COORDINATOR",
+    }
+}
+
+crate::db_enum! {
+    pub enum OrganisationOrder {
+        /// Alphabetical by name.
+        Name => "NAME",
+        /// Most recently created first.
+        Newest => "NEWEST",
+    }
+}
+
+pub struct Organisation(pub entity::organisation::Model);
+
+pub type OrganisationConnection = Connection<Cursor, Organisation, TotalCount, EmptyFields>;
+pub type MembershipConnection = Connection<Cursor, Membership, TotalCount, EmptyFields>;
+
+#[Object]
+impl Organisation {
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Organisation, self.0.id)
+    }
+    /// Stable, URL-friendly name, unique across Pitch In.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> OrganisationKind {
+        OrganisationKind::from_db(&self.0.kind).unwrap_or(OrganisationKind::Other)
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    /// The organisation's public contact address.
+    async fn contact_email(&self) -> Option<&str> {
+        self.0.contact_email.as_deref()
+    }
+    async fn postcode(&self) -> Option<&str> {
+        self.0.postcode.as_deref()
+    }
+    async fn location(&self) -> Option<Location> {
+        Location::from_stored(self.0.lat, self.0.lng)
+    }
+    /// Checked by the Pitch In team.
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// The caller's role here, or null if they are not a member.
+    async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<MemberRole>, AppError> {
+        Ok(viewer(ctx)?.memberships(db(ctx)?).await?.get(&self.0.id).copied())
+    }
+
+    /// This organisation's needs, newest first. Drafts only for its members.
+    async fn needs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        status: Option<NeedStatus>,
+    ) -> Result<NeedConnection, AppError> {
+        let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
+        let statuses = crate::needs::visible_statuses(status, member);
+        let filter = ChildFilter { statuses: Some(statuses.iter().map(|s| s.as_db().to_owned()).collect()) };
+        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
+        let page = loaders(ctx)?.organisation_needs.load_one(key.clone()).await?.unwrap_or_default();
+        let sort = ChildRelation::OrganisationNeeds.sort();
+        let total = TotalCount::children(CountKey {
+            relation: ChildRelation::OrganisationNeeds,
+            parent: key.parent,
+            filter: key.filter,
+        });
+        Ok(connection(crate::graphql::cloned_rows(&page), total, |n| {
+            (sort.cursor(SortValue::Time(n.created_at), n.id), Need(n), NeedEdgeFields { distance_km: None })
+        }))
+    }
+
+    /// Offers made by this organisation, newest first. Paused and closed ones only for its members.
+    async fn offers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<OfferConnection, AppError> {
+        let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
+        let statuses = if member { None } else { Some(vec![OfferStatus::Active.as_db().to_owned()]) };
+        let filter = ChildFilter { statuses };
+        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
+        let page = loaders(ctx)?.organisation_offers.load_one(key.clone()).await?.unwrap_or_default();
+        let sort = ChildRelation::OrganisationOffers.sort();
+        let total = TotalCount::children(CountKey {
+            relation: ChildRelation::OrganisationOffers,
+            parent: key.parent,
+            filter: key.filter,
+        });
+        Ok(connection(crate::graphql::cloned_rows(&page), total, |o| {
+            (sort.cursor(SortValue::Time(o.created_at), o.id), Offer(o), EmptyFields)
+        }))
+    }
+
+    /// The people who run this organisation. Only for its members and platform admins.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<MembershipConnection, AppError> {
+        if !viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await? {
+            return Err(AppError::forbidden("only members of this organisation can see its members"));
+        }
+        let key = ChildKey {
+            parent: self.0.id,
+            filter: ChildFilter::default(),
+            page: Page::parse(first, after, last, before)?,
+        };
+        let page = loaders(ctx)?.organisation_members.load_one(key.clone()).await?.unwrap_or_default();
+        let sort = ChildRelation::OrganisationMembers.sort();
+        let total = TotalCount::children(CountKey {
+            relation: ChildRelation::OrganisationMembers,
+            parent: key.parent,
+            filter: key.filter,
+        });
+        Ok(connection(crate::graphql::cloned_rows(&page), total, |m| {
+            (sort.cursor(SortValue::Time(m.created_at), m.id), Membership(m), EmptyFields)
+        }))
+    }
+}
+
+/// A user's role in an organisation.
+pub struct Membership(pub entity::membership::Model);
+
+#[Object]
+impl Membership {
+    async fn role(&self) -> MemberRole {
+        MemberRole::from_db(&self.0.role).unwrap_or(MemberRole::Coordinator)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<User, AppError> {
+        let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
+        user.map(User).ok_or_else(|| AppError::not_found("user"))
+    }
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation, AppError> {
+        let org = loaders(ctx)?.organisations.load_one(self.0.organisation_id).await?;
+        org.map(Organisation).ok_or_else(|| AppError::not_found("organisation"))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganisationInput {
+    pub name: String,
+    pub kind: OrganisationKind,
+    #[graphql(default)]
+    pub description: String,
+    pub website: Option<String>,
+    pub contact_email: Option<String>,
+    pub postcode: Option<String>,
+    pub location: Option<LocationInput>,
+}
+
+/// Fields left out are unchanged; `null` clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateOrganisationInput {
+    pub organisation_id: ID,
+    pub name: Option<String>,
+    pub kind: Option<OrganisationKind>,
+    pub description: Option<String>,
+    pub website: MaybeUndefined<String>,
+    pub contact_email: MaybeUndefined<String>,
+    pub postcode: MaybeUndefined<String>,
+    pub location: MaybeUndefined<LocationInput>,
+    /// Platform admins only.
+    pub verified: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct AddOrganisationMemberInput {
+    pub organisation_id: ID,
+    /// The email address the person registered with.
+    pub email: String,
+    pub role: MemberRole,
+}
+
+#[derive(InputObject, Default)]
+pub struct OrganisationFilter {
+    pub kinds: Option<Vec<OrganisationKind>>,
+    /// Words to find in the name or description.
+    pub text: Option<String>,
+    pub verified: Option<bool>,
+    pub near: Option<NearInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct OrganisationPayload {
+    pub organisation: Organisation,
+}
+
+#[derive(SimpleObject)]
+pub struct AddOrganisationMemberPayload {
+    pub membership: Membership,
+    pub organisation: Organisation,
+}
+
+#[derive(Default)]
+pub struct OrganisationQuery;
+
+#[Object]
+impl OrganisationQuery {
+    /// One organisation, by `id` or by `slug`.
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> Result<Option<Organisation>, AppError> {
+        let org = match (id, slug) {
+            (Some(id), None) => {
+                let id = crate::graphql::ids::decode("id", &id, NodeKind::Organisation)?;
+                loaders(ctx)?.organisations.load_one(id).await?
+            }
+            (None, Some(slug)) => service::find_by_slug(db(ctx)?, &slug).await?,
+            _ => return Err(AppError::bad_input("id", "pass exactly one of id and slug")),
+        };
+        Ok(org.map(Organisation))
+    }
+
+    async fn organisations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OrganisationFilter>,
+        #[graphql(default_with = "OrganisationOrder::Name")] order_by: OrganisationOrder,
+    ) -> Result<OrganisationConnection, AppError> {
+        let page = Page::parse(first, after, last, before)?;
+        service::list(db(ctx)?, filter.unwrap_or_default(), order_by, &page).await
+    }
+}
+
+#[derive(Default)]
+pub struct OrganisationMutation;
+
+#[Object]
+impl OrganisationMutation {
+    /// Creates an organisation; the caller becomes its OWNER.
+    async fn create_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganisationInput,
+    ) -> Result<OrganisationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let organisation = service::create(db(ctx)?, &actor, input).await?;
+        Ok(OrganisationPayload { organisation: Organisation(organisation) })
+    }
+
+    async fn update_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganisationInput,
+    ) -> Result<OrganisationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let organisation = service::update(db(ctx)?, &actor, input).await?;
+        Ok(OrganisationPayload { organisation: Organisation(organisation) })
+    }
+
+    async fn add_organisation_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddOrganisationMemberInput,
+    ) -> Result<AddOrganisationMemberPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let (membership, organisation) = service::add_member(db(ctx)?, &actor, input).await?;
+        Ok(AddOrganisationMemberPayload {
+            membership: Membership(membership),
+            organisation: Organisation(organisation),
+        })
+    }
+}

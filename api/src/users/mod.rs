@@ -1,0 +1,144 @@
+//! Accounts: registering, signing in, and the `User` view.
+pub mod service;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::auth::Viewer;
+use crate::error::AppError;
+use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::{db, loaders, viewer};
+use crate::organisations::Membership;
+use crate::volunteers::VolunteerProfile;
+
+crate::db_enum! {
+    /// What a user may do across the whole platform.
+    pub enum PlatformRole {
+        Member => "MEMBER",
+        /// May do everything, in every organisation.
+        Admin => "ADMIN",
+    }
+}
+
+/// A person with an account. Their email is visible only to themselves and platform admins.
+pub struct User(pub entity::user::Model);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::User, self.0.id)
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    /// Only for the user themselves and platform admins.
+    async fn email(&self, ctx: &Context<'_>) -> Result<&str, AppError> {
+        let viewer = viewer(ctx)?;
+        if viewer.user_id() == Some(self.0.id) || viewer.is_admin() {
+            Ok(&self.0.email)
+        } else {
+            Err(AppError::forbidden("only this user can see their email address"))
+        }
+    }
+
+    async fn role(&self) -> PlatformRole {
+        PlatformRole::from_db(&self.0.role).unwrap_or(PlatformRole::Member)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The user's volunteer profile, if they have one. Only for the user themselves and platform admins.
+    async fn volunteer_profile(&self, ctx: &Context<'_>) -> Result<Option<VolunteerProfile>, AppError> {
+        let viewer = viewer(ctx)?;
+        if viewer.user_id() != Some(self.0.id) && !viewer.is_admin() {
+            return Err(AppError::forbidden("only this user can see their own profile here"));
+        }
+        Ok(loaders(ctx)?.profiles_by_user.load_one(self.0.id).await?.map(VolunteerProfile))
+    }
+
+    /// The organisations this user belongs to. Only for the user themselves and platform admins.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>, AppError> {
+        let viewer = viewer(ctx)?;
+        if viewer.user_id() != Some(self.0.id) && !viewer.is_admin() {
+            return Err(AppError::forbidden("only this user can see their memberships"));
+        }
+        let rows = service::memberships_of(db(ctx)?, self.0.id).await?;
+        Ok(rows.into_iter().map(Membership).collect())
+    }
+}
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+/// A signed-in session: an access token to send as `Authorization: Bearer <accessToken>`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user, or null for anonymous callers.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>, AppError> {
+        let Some(user) = viewer(ctx)?.user else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(user.id).await?.map(User))
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Creates an account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload, AppError> {
+        let user = service::register(db(ctx)?, input).await?;
+        session(ctx, user)
+    }
+
+    /// Signs in. A wrong email and a wrong password give the same answer.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
+        let user = service::login(db(ctx)?, input).await?;
+        session(ctx, user)
+    }
+}
+
+fn session(ctx: &Context<'_>, user: entity::user::Model) -> Result<AuthPayload, AppError> {
+    let keys = crate::graphql::token_keys(ctx)?;
+    let auth = service::auth_user(&user);
+    let issued = keys.issue(&auth)?;
+    Ok(AuthPayload {
+        access_token: issued.token,
+        token_type: "Bearer",
+        expires_at: issued.expires_at,
+        user: User(user),
+    })
+}
+
+impl Viewer {
+    /// For tests and tools that act as a known user without a token.
+    pub fn for_user(user: &entity::user::Model) -> Self {
+        Viewer::new(Some(service::auth_user(user)))
+    }
+}

@@ -1,0 +1,80 @@
+//! Account rules: registration, sign-in.
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use uuid::Uuid;
+
+use super::{LoginInput, PlatformRole, RegisterInput};
+use crate::auth::{AuthUser, password};
+use crate::error::{AppError, AppResult};
+use crate::now;
+use crate::values::{Email, Password, bounded_text};
+use entity::{membership, user};
+
+pub fn auth_user(user: &user::Model) -> AuthUser {
+    AuthUser { id: user.id, role: PlatformRole::from_db(&user.role).unwrap_or(PlatformRole::Member) }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn register(db: &impl ConnectionTrait, input: RegisterInput) -> AppResult<user::Model> {
+    let email = Email::parse("email", &input.email)?;
+    let password = Password::parse("password", &input.password, &email)?;
+    let display_name = bounded_text("displayName", &input.display_name, 1, 80)?;
+    create_user(db, email, password, display_name, PlatformRole::Member).await
+}
+
+/// Creates a user with a role; used by `register` (always MEMBER) and by the CLI/seed for admins.
+pub async fn create_user(
+    db: &impl ConnectionTrait,
+    email: Email,
+    password: Password,
+    display_name: String,
+    role: PlatformRole,
+) -> AppResult<user::Model> {
+    if find_by_email(db, &email).await?.is_some() {
+        return Err(AppError::conflict("an account with that email address already exists"));
+    }
+    let password_hash = password::hash(password.expose().to_owned()).await?;
+    let now = now();
+    let model = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.into_inner()),
+        password_hash: Set(password_hash),
+        display_name: Set(display_name),
+        role: Set(role.as_db().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => AppError::conflict("an account with that email address already exists"),
+        other => other,
+    })?;
+    Ok(model)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn login(db: &impl ConnectionTrait, input: LoginInput) -> AppResult<user::Model> {
+    let wrong = || AppError::Unauthenticated("the email address or password is incorrect".into());
+    // A malformed email cannot belong to anyone; still spend the same time as a real check.
+    let user = match Email::parse("email", &input.email) {
+        Ok(email) => find_by_email(db, &email).await?,
+        Err(_) => None,
+    };
+    let ok = password::verify(input.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    match user {
+        Some(user) if ok => Ok(user),
+        _ => Err(wrong()),
+    }
+}
+
+pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?)
+}
+
+pub async fn memberships_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Vec<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .order_by_asc(membership::Column::CreatedAt)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,310 @@
+//! Volunteers' profiles: skills, interests, languages, where and when they can help, and DBS status.
+//!
+//! Personal data rules: anyone who meets a profile (through an application they may see, or `node`) sees
+//! its display name, bio, skills, interests and languages. Contact details, availability and DBS status
+//! are for the volunteer, platform admins, and organisations the volunteer has applied to. The postcode
+//! and exact location are for the volunteer and platform admins only.
+pub mod service;
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
+use crate::error::{AppError, AppResult};
+use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
+use crate::graphql::pagination::{Page, SortValue, TotalCount, connection, fetch_rows};
+use crate::graphql::{Location, LocationInput, cloned_rows, loaders, viewer};
+use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
+use crate::values::TimeWindow;
+use crate::values::text::json_strings;
+use entity::{application, membership, need, volunteer_profile};
+
+crate::db_enum! {
+    /// Disclosure and Barring Service check levels, lowest to highest.
+    pub enum DbsLevel {
+        None => "NONE",
+        Basic => "BASIC",
+        Standard => "STANDARD",
+        Enhanced => "ENHANCED",
+        /// Enhanced with barred-list checks: only for regulated activity with children or vulnerable adults.
+        EnhancedBarredLists => "ENHANCED_BARRED_LISTS",
+    }
+}
+
+pub struct VolunteerProfile(pub volunteer_profile::Model);
+
+/// How the caller relates to a profile, which decides what of it they may see.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Access {
+    Stranger,
+    /// A member of an organisation this volunteer has applied to.
+    Organisation,
+    /// The volunteer themselves, or a platform admin.
+    Owner,
+}
+
+async fn access(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppResult<Access> {
+    let viewer = viewer(ctx)?;
+    if viewer.user_id() == Some(profile.user_id) || viewer.is_admin() {
+        return Ok(Access::Owner);
+    }
+    if viewer.user.is_some() && loaders(ctx)?.contact_visible.load_one(profile.id).await?.unwrap_or(false) {
+        return Ok(Access::Organisation);
+    }
+    Ok(Access::Stranger)
+}
+
+async fn require(ctx: &Context<'_>, profile: &volunteer_profile::Model, needed: Access, what: &str) -> AppResult<()> {
+    if access(ctx, profile).await? >= needed {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!("you may not see this volunteer's {what}")))
+    }
+}
+
+/// Whether `node(id)` may return this profile.
+pub async fn can_see_profile(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppResult<bool> {
+    Ok(access(ctx, profile).await? > Access::Stranger)
+}
+
+/// A DBS check's status (never the certificate's content).
+#[derive(SimpleObject)]
+pub struct DbsCheck {
+    pub level: DbsLevel,
+    pub issued_on: Option<NaiveDate>,
+    pub recheck_by: Option<NaiveDate>,
+    /// Subscribed to the DBS Update Service, so the check can be confirmed online at any time.
+    pub on_update_service: bool,
+}
+
+#[Object]
+impl VolunteerProfile {
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::VolunteerProfile, self.0.id)
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn bio(&self) -> &str {
+        &self.0.bio
+    }
+    async fn skills(&self) -> Vec<String> {
+        json_strings(&self.0.skills)
+    }
+    /// Categories of need the volunteer is interested in.
+    async fn interests(&self) -> Vec<NeedCategory> {
+        json_strings(&self.0.interests).iter().filter_map(|c| NeedCategory::from_db(c)).collect()
+    }
+    async fn languages(&self) -> Vec<String> {
+        json_strings(&self.0.languages)
+    }
+    async fn travel_radius_km(&self) -> f64 {
+        self.0.travel_radius_km
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Contact email. For the volunteer, platform admins, and organisations they have applied to.
+    async fn email(&self, ctx: &Context<'_>) -> Result<String, AppError> {
+        require(ctx, &self.0, Access::Organisation, "contact details").await?;
+        let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
+        user.map(|u| u.email).ok_or_else(|| AppError::not_found("user"))
+    }
+    /// When the volunteer is free each week. For the volunteer, platform admins, and organisations they have applied to.
+    async fn availability(&self, ctx: &Context<'_>) -> Result<Vec<TimeWindowView>, AppError> {
+        require(ctx, &self.0, Access::Organisation, "availability").await?;
+        Ok(TimeWindow::from_json(&self.0.availability).into_iter().map(Into::into).collect())
+    }
+    /// For the volunteer, platform admins, and organisations they have applied to.
+    async fn dbs_check(&self, ctx: &Context<'_>) -> Result<DbsCheck, AppError> {
+        require(ctx, &self.0, Access::Organisation, "DBS status").await?;
+        Ok(DbsCheck {
+            level: DbsLevel::from_db(&self.0.dbs_level).unwrap_or(DbsLevel::None),
+            issued_on: self.0.dbs_issued_on,
+            recheck_by: self.0.dbs_recheck_by,
+            on_update_service: self.0.dbs_update_service,
+        })
+    }
+    /// Only for the volunteer and platform admins.
+    async fn postcode(&self, ctx: &Context<'_>) -> Result<Option<&str>, AppError> {
+        require(ctx, &self.0, Access::Owner, "postcode").await?;
+        Ok(self.0.postcode.as_deref())
+    }
+    /// Only for the volunteer and platform admins.
+    async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>, AppError> {
+        require(ctx, &self.0, Access::Owner, "location").await?;
+        Ok(Location::from_stored(self.0.lat, self.0.lng))
+    }
+
+    /// The volunteer's applications, newest first. Only for the volunteer and platform admins.
+    async fn applications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        status: Option<ApplicationStatus>,
+    ) -> Result<ApplicationConnection, AppError> {
+        require(ctx, &self.0, Access::Owner, "applications").await?;
+        let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
+        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
+        let page = loaders(ctx)?.volunteer_applications.load_one(key.clone()).await?.unwrap_or_default();
+        let sort = ChildRelation::VolunteerApplications.sort();
+        let total = TotalCount::children(CountKey {
+            relation: ChildRelation::VolunteerApplications,
+            parent: key.parent,
+            filter: key.filter,
+        });
+        Ok(connection(cloned_rows(&page), total, |a| {
+            (sort.cursor(SortValue::Time(a.created_at), a.id), Application(a), async_graphql::connection::EmptyFields)
+        }))
+    }
+}
+
+#[derive(InputObject, Clone)]
+pub struct DbsCheckInput {
+    pub level: DbsLevel,
+    pub issued_on: Option<NaiveDate>,
+    pub recheck_by: Option<NaiveDate>,
+    #[graphql(default)]
+    pub on_update_service: bool,
+}
+
+/// The whole profile: creates it the first time, replaces it afterwards.
+#[derive(InputObject)]
+pub struct UpsertVolunteerProfileInput {
+    pub display_name: String,
+    #[graphql(default)]
+    pub bio: String,
+    #[graphql(default)]
+    pub skills: Vec<String>,
+    #[graphql(default)]
+    pub interests: Vec<NeedCategory>,
+    #[graphql(default)]
+    pub languages: Vec<String>,
+    pub postcode: Option<String>,
+    pub location: Option<LocationInput>,
+    #[graphql(default = 10.0)]
+    pub travel_radius_km: f64,
+    #[graphql(default)]
+    pub availability: Vec<TimeWindowInput>,
+    pub dbs_check: Option<DbsCheckInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpsertVolunteerProfilePayload {
+    pub volunteer_profile: VolunteerProfile,
+}
+
+#[derive(Default)]
+pub struct VolunteerMutation;
+
+#[Object]
+impl VolunteerMutation {
+    /// Creates or replaces the signed-in user's volunteer profile.
+    async fn upsert_volunteer_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertVolunteerProfileInput,
+    ) -> Result<UpsertVolunteerProfilePayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let profile = service::upsert(crate::graphql::db(ctx)?, &actor, input).await?;
+        Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile(profile) })
+    }
+}
+
+/// Loads profiles by their user's id.
+pub struct ProfileByUser {
+    db: DatabaseConnection,
+}
+
+impl ProfileByUser {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<Uuid> for ProfileByUser {
+    type Value = volunteer_profile::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        let rows = volunteer_profile::Entity::find()
+            .filter(volunteer_profile::Column::UserId.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|p| (p.user_id, p)).collect())
+    }
+}
+
+/// For one caller: which volunteers have applied to a need of an organisation the caller belongs to
+/// (an invitation alone does not count: contact details stay hidden until the volunteer applies or accepts).
+pub struct ContactVisibility {
+    db: DatabaseConnection,
+    viewer: Option<Uuid>,
+}
+
+impl ContactVisibility {
+    pub fn new(db: DatabaseConnection, viewer: Option<Uuid>) -> Self {
+        Self { db, viewer }
+    }
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct VolunteerIdRow {
+    volunteer_id: Uuid,
+}
+
+pub const CONTACT_REVEALING: [ApplicationStatus; 4] = [
+    ApplicationStatus::Applied,
+    ApplicationStatus::Accepted,
+    ApplicationStatus::Declined,
+    ApplicationStatus::Completed,
+];
+
+impl Loader<Uuid> for ContactVisibility {
+    type Value = bool;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, AppError> {
+        let mut out: HashMap<Uuid, bool> = keys.iter().map(|k| (*k, false)).collect();
+        let Some(viewer) = self.viewer else { return Ok(out) };
+        let select = Query::select()
+            .distinct()
+            .column((application::Entity, application::Column::VolunteerId))
+            .from(application::Entity)
+            .inner_join(
+                need::Entity,
+                Expr::col((need::Entity, need::Column::Id)).equals((application::Entity, application::Column::NeedId)),
+            )
+            .inner_join(
+                membership::Entity,
+                Expr::col((membership::Entity, membership::Column::OrganisationId))
+                    .equals((need::Entity, need::Column::OrganisationId)),
+            )
+            .and_where(Expr::col((membership::Entity, membership::Column::UserId)).eq(viewer))
+            .and_where(Expr::col((application::Entity, application::Column::VolunteerId)).is_in(keys.iter().copied()))
+            .and_where(
+                Expr::col((application::Entity, application::Column::Status))
+                    .is_in(CONTACT_REVEALING.iter().map(|s| s.as_db())),
+            )
+            .to_owned();
+        let rows: Vec<VolunteerIdRow> = fetch_rows(&self.db, &select).await?;
+        for row in rows {
+            out.insert(row.volunteer_id, true);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,9 @@
+//! Storage models, one file per table. No GraphQL here: the API builds its own views from these.
+pub mod application;
+pub mod membership;
+pub mod need;
+pub mod need_skill;
+pub mod offer;
+pub mod organisation;
+pub mod user;
+pub mod volunteer_profile;

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "organisations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub name: String,
+    /// CHARITY | SOCIAL_ENTERPRISE | ... (string-backed so both backends share one schema)
+    pub kind: String,
+    pub description: String,
+    pub website: Option<String>,
+    pub contact_email: Option<String>,
+    pub postcode: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub verified: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,27 @@
+//! Schema migrations. Never edit a landed migration: add a new one.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_users;
+mod m20261122_000002_create_organisations;
+mod m20261122_000003_create_memberships;
+mod m20261122_000004_create_needs;
+mod m20261122_000005_create_volunteer_profiles;
+mod m20261122_000006_create_offers;
+mod m20261122_000007_create_applications;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_users::Migration),
+            Box::new(m20261122_000002_create_organisations::Migration),
+            Box::new(m20261122_000003_create_memberships::Migration),
+            Box::new(m20261122_000004_create_needs::Migration),
+            Box::new(m20261122_000005_create_volunteer_profiles::Migration),
+            Box::new(m20261122_000006_create_offers::Migration),
+            Box::new(m20261122_000007_create_applications::Migration),
+        ]
+    }
+}
