@@ -86,7 +86,7 @@ impl ChildRelation {
     }
 
     fn col(self, name: &str) -> SimpleExpr {
-        Expr::col((Alias::new(self.table()), Alias::new(name))).into()
+        Expr::col((Alias::new(self.table()), Alias::new(name)))
     }
 
     /// Children are listed newest first.

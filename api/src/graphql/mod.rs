@@ -84,7 +84,6 @@ pub struct Loaders {
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
-        let dl = |l| DataLoader::new(l, tokio::spawn);
         Self {
             users: DataLoader::new(ById::new(db.clone()), tokio::spawn),
             organisations: DataLoader::new(ById::new(db.clone()), tokio::spawn),
@@ -97,7 +96,10 @@ impl Loaders {
                 crate::volunteers::ContactVisibility::new(db.clone(), viewer.user_id()),
                 tokio::spawn,
             ),
-            organisation_needs: dl(Children::new(db.clone(), ChildRelation::OrganisationNeeds)),
+            organisation_needs: DataLoader::new(
+                Children::new(db.clone(), ChildRelation::OrganisationNeeds),
+                tokio::spawn,
+            ),
             organisation_offers: DataLoader::new(
                 Children::new(db.clone(), ChildRelation::OrganisationOffers),
                 tokio::spawn,
@@ -238,23 +240,11 @@ impl NodeQuery {
             .collect::<AppResult<Vec<_>>>()?;
         // Resolve concurrently so the loaders batch them.
         let futures = parsed.into_iter().map(|(kind, uuid)| resolve_node(ctx, kind, uuid));
-        for node in futures_join_all(futures).await {
+        for node in futures::future::join_all(futures).await {
             out.push(node?);
         }
         Ok(out)
     }
-}
-
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.into_iter().collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // DataLoader batches calls made within its delay window, so awaiting in order still batches
-    // as long as all loads are started first; start them by polling through `join_all` semantics.
-    let pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
-    for f in pinned {
-        out.push(f.await);
-    }
-    out
 }
 
 async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Result<Option<Node>, AppError> {
@@ -265,7 +255,7 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
         NodeKind::User => {
             let user = loaders.users.load_one(id).await?;
             // Users are reachable by id only for themselves and admins; others meet them through memberships.
-            user.filter(|u| viewer.user_id() == Some(u.id) || viewer.is_admin()).map(|u| Node::User(User(u)))
+            user.filter(|u| viewer.user_id() == Some(u.id) || viewer.is_admin()).map(|u| Node::User(User::new(u)))
         }
         NodeKind::Organisation => {
             loaders.organisations.load_one(id).await?.map(|o| Node::Organisation(Organisation(o)))

@@ -316,7 +316,6 @@ impl NeedQuery {
     }
 
     /// Needs, filtered and ordered; `distanceKm` is set on each edge when `filter.near` is given.
-    #[allow(clippy::too_many_arguments)]
     async fn needs(
         &self,
         ctx: &Context<'_>,
@@ -325,10 +324,11 @@ impl NeedQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<NeedFilter>,
-        #[graphql(default_with = "NeedOrder::Newest")] order_by: NeedOrder,
+        #[graphql(default_with = "Some(NeedOrder::Newest)")] order_by: Option<NeedOrder>,
     ) -> Result<NeedConnection, AppError> {
         let page = Page::parse(first, after, last, before)?;
-        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), order_by, &page).await
+        let order = order_by.unwrap_or(NeedOrder::Newest);
+        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), order, &page).await
     }
 }
 

@@ -37,15 +37,15 @@ struct Schedule {
 
 fn parse_schedule(field: &str, input: &ScheduleInput) -> AppResult<Schedule> {
     let weekly = TimeWindowInput::parse_all(&format!("{field}.weekly"), &input.weekly)?;
-    if let (Some(start), Some(end)) = (input.start_date, input.end_date) {
-        if end < start {
-            return Err(AppError::bad_input(format!("{field}.endDate"), "must not be before the start date"));
-        }
+    if let (Some(start), Some(end)) = (input.start_date, input.end_date)
+        && end < start
+    {
+        return Err(AppError::bad_input(format!("{field}.endDate"), "must not be before the start date"));
     }
-    if let Some(end) = input.end_date {
-        if end < now().date_naive() {
-            return Err(AppError::bad_input(format!("{field}.endDate"), "must not be in the past"));
-        }
+    if let Some(end) = input.end_date
+        && end < now().date_naive()
+    {
+        return Err(AppError::bad_input(format!("{field}.endDate"), "must not be in the past"));
     }
     Ok(Schedule { weekly, start_date: input.start_date, end_date: input.end_date })
 }
@@ -236,13 +236,10 @@ pub async fn publish(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> A
     use need::Column as C;
     let need = get(db, id).await?;
     policy::require_coordinator(db, actor, need.organisation_id).await?;
-    if let Some(end) = need.end_date {
-        if end < now().date_naive() {
-            return Err(AppError::bad_input(
-                "input.needId",
-                "this need's end date has passed; update its schedule first",
-            ));
-        }
+    if let Some(end) = need.end_date
+        && end < now().date_naive()
+    {
+        return Err(AppError::bad_input("input.needId", "this need's end date has passed; update its schedule first"));
     }
     let now = now();
     let full = Expr::col(C::PlacesTaken).gte(Expr::col(C::VolunteersNeeded));
@@ -278,7 +275,7 @@ pub async fn take_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
     use need::Column as C;
     let taken_after = Expr::col(C::PlacesTaken).add(1);
     let result = need::Entity::update_many()
-        .col_expr(C::PlacesTaken, taken_after.clone().into())
+        .col_expr(C::PlacesTaken, taken_after.clone())
         .col_expr(
             C::Status,
             Expr::case(Expr::expr(taken_after).gte(Expr::col(C::VolunteersNeeded)), NeedStatus::Filled.as_db())
@@ -301,7 +298,7 @@ pub async fn take_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
 pub async fn free_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<()> {
     use need::Column as C;
     need::Entity::update_many()
-        .col_expr(C::PlacesTaken, Expr::col(C::PlacesTaken).sub(1).into())
+        .col_expr(C::PlacesTaken, Expr::col(C::PlacesTaken).sub(1))
         .col_expr(
             C::Status,
             Expr::case(Expr::col(C::Status).eq(NeedStatus::Filled.as_db()), NeedStatus::Open.as_db())
@@ -332,7 +329,7 @@ impl FromQueryResult for ListedNeed {
 }
 
 fn col(c: need::Column) -> SimpleExpr {
-    Expr::col((need::Entity, c)).into()
+    Expr::col((need::Entity, c))
 }
 
 const FAR_FUTURE: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);

@@ -129,7 +129,7 @@ pub async fn update(db: &impl ConnectionTrait, actor: &AuthUser, input: UpdateOf
 }
 
 fn col(c: offer::Column) -> SimpleExpr {
-    Expr::col((offer::Entity, c)).into()
+    Expr::col((offer::Entity, c))
 }
 
 pub async fn list(
@@ -149,10 +149,10 @@ pub async fn list(
         if !orgs.is_empty() {
             own = own.add(C::OrganisationId.is_in(orgs));
         }
-        if let Some(user) = viewer.user_id() {
-            if let Some(profile) = crate::volunteers::service::find_for_user(db, user).await? {
-                own = own.add(C::VolunteerId.eq(profile.id));
-            }
+        if let Some(user) = viewer.user_id()
+            && let Some(profile) = crate::volunteers::service::find_for_user(db, user).await?
+        {
+            own = own.add(C::VolunteerId.eq(profile.id));
         }
         cond = cond.add(own);
     }

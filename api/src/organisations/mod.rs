@@ -193,7 +193,7 @@ impl Membership {
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<User, AppError> {
         let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
-        user.map(User).ok_or_else(|| AppError::not_found("user"))
+        user.map(User::new).ok_or_else(|| AppError::not_found("user"))
     }
     async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation, AppError> {
         let org = loaders(ctx)?.organisations.load_one(self.0.organisation_id).await?;
@@ -287,10 +287,10 @@ impl OrganisationQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<OrganisationFilter>,
-        #[graphql(default_with = "OrganisationOrder::Name")] order_by: OrganisationOrder,
+        #[graphql(default_with = "Some(OrganisationOrder::Name)")] order_by: Option<OrganisationOrder>,
     ) -> Result<OrganisationConnection, AppError> {
         let page = Page::parse(first, after, last, before)?;
-        service::list(db(ctx)?, filter.unwrap_or_default(), order_by, &page).await
+        service::list(db(ctx)?, filter.unwrap_or_default(), order_by.unwrap_or(OrganisationOrder::Name), &page).await
     }
 }
 

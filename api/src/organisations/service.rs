@@ -212,7 +212,7 @@ pub async fn list(
 }
 
 fn col(c: organisation::Column) -> SimpleExpr {
-    Expr::col((organisation::Entity, c)).into()
+    Expr::col((organisation::Entity, c))
 }
 
 /// Lower-case ASCII words joined by hyphens, then `-2`, `-3`… until free.

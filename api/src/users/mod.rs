@@ -21,52 +21,64 @@ crate::db_enum! {
 }
 
 /// A person with an account. Their email is visible only to themselves and platform admins.
-pub struct User(pub entity::user::Model);
+pub struct User {
+    pub model: entity::user::Model,
+    /// Set on the user a `register` or `login` payload returns: the caller has just proven to be them.
+    signed_in: bool,
+}
+
+impl User {
+    pub fn new(model: entity::user::Model) -> Self {
+        Self { model, signed_in: false }
+    }
+
+    fn is_self(&self, ctx: &Context<'_>) -> Result<bool, AppError> {
+        let viewer = viewer(ctx)?;
+        Ok(self.signed_in || viewer.user_id() == Some(self.model.id) || viewer.is_admin())
+    }
+}
 
 #[Object]
 impl User {
     pub async fn id(&self) -> ID {
-        encode(NodeKind::User, self.0.id)
+        encode(NodeKind::User, self.model.id)
     }
 
     async fn display_name(&self) -> &str {
-        &self.0.display_name
+        &self.model.display_name
     }
 
     /// Only for the user themselves and platform admins.
     async fn email(&self, ctx: &Context<'_>) -> Result<&str, AppError> {
-        let viewer = viewer(ctx)?;
-        if viewer.user_id() == Some(self.0.id) || viewer.is_admin() {
-            Ok(&self.0.email)
+        if self.is_self(ctx)? {
+            Ok(&self.model.email)
         } else {
             Err(AppError::forbidden("only this user can see their email address"))
         }
     }
 
     async fn role(&self) -> PlatformRole {
-        PlatformRole::from_db(&self.0.role).unwrap_or(PlatformRole::Member)
+        PlatformRole::from_db(&self.model.role).unwrap_or(PlatformRole::Member)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 
     /// The user's volunteer profile, if they have one. Only for the user themselves and platform admins.
     async fn volunteer_profile(&self, ctx: &Context<'_>) -> Result<Option<VolunteerProfile>, AppError> {
-        let viewer = viewer(ctx)?;
-        if viewer.user_id() != Some(self.0.id) && !viewer.is_admin() {
+        if !self.is_self(ctx)? {
             return Err(AppError::forbidden("only this user can see their own profile here"));
         }
-        Ok(loaders(ctx)?.profiles_by_user.load_one(self.0.id).await?.map(VolunteerProfile))
+        Ok(loaders(ctx)?.profiles_by_user.load_one(self.model.id).await?.map(VolunteerProfile))
     }
 
     /// The organisations this user belongs to. Only for the user themselves and platform admins.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>, AppError> {
-        let viewer = viewer(ctx)?;
-        if viewer.user_id() != Some(self.0.id) && !viewer.is_admin() {
+        if !self.is_self(ctx)? {
             return Err(AppError::forbidden("only this user can see their memberships"));
         }
-        let rows = service::memberships_of(db(ctx)?, self.0.id).await?;
+        let rows = service::memberships_of(db(ctx)?, self.model.id).await?;
         Ok(rows.into_iter().map(Membership).collect())
     }
 }
@@ -102,7 +114,7 @@ impl UserQuery {
     /// The signed-in user, or null for anonymous callers.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>, AppError> {
         let Some(user) = viewer(ctx)?.user else { return Ok(None) };
-        Ok(loaders(ctx)?.users.load_one(user.id).await?.map(User))
+        Ok(loaders(ctx)?.users.load_one(user.id).await?.map(User::new))
     }
 }
 
@@ -132,7 +144,7 @@ fn session(ctx: &Context<'_>, user: entity::user::Model) -> Result<AuthPayload, 
         access_token: issued.token,
         token_type: "Bearer",
         expires_at: issued.expires_at,
-        user: User(user),
+        user: User { model: user, signed_in: true },
     })
 }
 

@@ -42,10 +42,10 @@ fn parse_dbs(input: Option<&DbsCheckInput>) -> AppResult<Dbs> {
     if issued_on > Utc::now().date_naive() {
         return Err(AppError::bad_input("input.dbsCheck.issuedOn", "must not be in the future"));
     }
-    if let Some(recheck) = input.recheck_by {
-        if recheck < issued_on {
-            return Err(AppError::bad_input("input.dbsCheck.recheckBy", "must not be before the issue date"));
-        }
+    if let Some(recheck) = input.recheck_by
+        && recheck < issued_on
+    {
+        return Err(AppError::bad_input("input.dbsCheck.recheckBy", "must not be before the issue date"));
     }
     Ok(Dbs {
         level: input.level,

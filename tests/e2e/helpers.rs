@@ -1,0 +1,273 @@
+//! Spawns the real app (router, schema, migrations) on a fresh database per test: a temporary SQLite
+//! file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set (dropped when the test ends).
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use api::{AppState, Settings, build_router};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, header};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    statements: Arc<AtomicUsize>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    Postgres { admin_url: String, database: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub token: String,
+    pub user_id: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            api::telemetry::init(api::config::LogFormat::Pretty);
+        }
+        let name = format!("pitchin_t_{}", Uuid::new_v4().simple());
+        let (url, cleanup) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let admin = sea_orm::Database::connect(admin_url.as_str()).await.expect("connect to TEST_DATABASE_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+                admin.close().await.ok();
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("a database URL with a path");
+                (format!("{base}/{name}"), Cleanup::Postgres { admin_url, database: name })
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::SqliteFile(path))
+            }
+        };
+        let mut settings = Settings::for_database(&url);
+        settings.db_max_connections = 8;
+        let mut db = api::connect(&settings).await.expect("connect to the test database");
+        api::migrate(&db).await.expect("migrations");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let keys = Arc::new(api::auth::token::TokenKeys::from_settings(&settings).expect("token keys"));
+        let router = build_router(AppState::new(db.clone(), keys));
+        Self { router, db, statements, cleanup }
+    }
+
+    /// SQL statements run since the app started (or since the last `reset_statements`).
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    pub fn reset_statements(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+    }
+
+    pub async fn raw(&self, request: Request<Body>) -> (u16, String) {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Runs a GraphQL request as `token` (or anonymously) and returns the whole response JSON.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let (status, text) = self.raw(request.body(Body::from(body)).expect("request")).await;
+        assert_eq!(status, 200, "GraphQL answered HTTP {status}: {text}");
+        serde_json::from_str(&text).expect("JSON response")
+    }
+
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(None, query, variables).await
+    }
+
+    pub async fn register(&self, email: &str, name: &str) -> Session {
+        let resp = self
+            .gql(
+                "mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }",
+                json!({ "input": { "email": email, "password": "a long enough passphrase", "displayName": name } }),
+            )
+            .await;
+        let data = data(&resp);
+        Session {
+            token: data["register"]["accessToken"].as_str().expect("token").to_owned(),
+            user_id: data["register"]["user"]["id"].as_str().expect("id").to_owned(),
+        }
+    }
+
+    /// A platform admin, made directly through the service (the API never hands out admin rights).
+    pub async fn admin(&self) -> Session {
+        use api::values::{Email, Password};
+        let email = Email::parse("email", "root@pitchin.example").expect("email");
+        let password = Password::parse("password", "a long enough passphrase", &email).expect("password");
+        api::users::service::create_user(&self.db, email, password, "Admin".into(), api::users::PlatformRole::Admin)
+            .await
+            .expect("admin");
+        let resp = self
+            .gql(
+                "mutation { login(input: {email: \"root@pitchin.example\", password: \"a long enough passphrase\"}) { accessToken user { id } } }",
+                json!({}),
+            )
+            .await;
+        let data = data(&resp);
+        Session {
+            token: data["login"]["accessToken"].as_str().expect("token").to_owned(),
+            user_id: data["login"]["user"]["id"].as_str().expect("id").to_owned(),
+        }
+    }
+
+    pub async fn organisation(&self, owner: &Session, name: &str) -> String {
+        let resp = self
+            .gql_as(
+                Some(&owner.token),
+                "mutation($input: CreateOrganisationInput!) { createOrganisation(input: $input) { organisation { id } } }",
+                json!({ "input": { "name": name, "kind": "CHARITY", "description": "Test organisation",
+                    "postcode": "SW15 4HR", "location": { "lat": 51.4566, "lng": -0.2426 } } }),
+            )
+            .await;
+        data(&resp)["createOrganisation"]["organisation"]["id"].as_str().expect("org id").to_owned()
+    }
+
+    /// Creates and publishes a need; `extra` fields override the defaults of the input.
+    pub async fn open_need(&self, member: &Session, organisation_id: &str, title: &str, extra: Value) -> String {
+        let id = self.draft_need(member, organisation_id, title, extra).await;
+        let resp = self
+            .gql_as(
+                Some(&member.token),
+                "mutation($id: ID!) { publishNeed(input: {needId: $id}) { need { status } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(data(&resp)["publishNeed"]["need"]["status"], "OPEN");
+        id
+    }
+
+    pub async fn draft_need(&self, member: &Session, organisation_id: &str, title: &str, extra: Value) -> String {
+        let mut input = json!({
+            "organisationId": organisation_id, "title": title, "description": "Help wanted",
+            "category": "ENGLISH_CLASSES", "requiredSkills": ["teaching english"], "languages": ["arabic"],
+            "location": { "lat": 51.4566, "lng": -0.2426 }, "postcode": "SW15 4HR", "volunteersNeeded": 2,
+            "schedule": { "weekly": [{ "day": "TUESDAY", "start": "19:00", "end": "21:00" }] }
+        });
+        if let (Some(base), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        let resp = self
+            .gql_as(
+                Some(&member.token),
+                "mutation($input: CreateNeedInput!) { createNeed(input: $input) { need { id status } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        let need = &data(&resp)["createNeed"]["need"];
+        assert_eq!(need["status"], "DRAFT");
+        need["id"].as_str().expect("need id").to_owned()
+    }
+
+    /// Registers a volunteer with a profile in Roehampton (or where `extra` says).
+    pub async fn volunteer(&self, email: &str, name: &str, extra: Value) -> (Session, String) {
+        let session = self.register(email, name).await;
+        let mut input = json!({
+            "displayName": name, "bio": "Happy to help", "skills": ["Teaching English", "IT support"],
+            "interests": ["ENGLISH_CLASSES"], "languages": ["Arabic", "English"], "postcode": "SW15 5PU",
+            "location": { "lat": 51.4613, "lng": -0.2391 }, "travelRadiusKm": 5.0,
+            "availability": [{ "day": "TUESDAY", "start": "18:00", "end": "22:00" }],
+            "dbsCheck": { "level": "ENHANCED", "issuedOn": "2025-03-01", "onUpdateService": true }
+        });
+        if let (Some(base), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        let resp = self
+            .gql_as(
+                Some(&session.token),
+                "mutation($input: UpsertVolunteerProfileInput!) { upsertVolunteerProfile(input: $input) { volunteerProfile { id } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        let profile_id =
+            data(&resp)["upsertVolunteerProfile"]["volunteerProfile"]["id"].as_str().expect("profile id").to_owned();
+        (session, profile_id)
+    }
+
+    pub async fn apply(&self, volunteer: &Session, need_id: &str) -> String {
+        let resp = self
+            .gql_as(
+                Some(&volunteer.token),
+                "mutation($id: ID!) { applyToNeed(input: {needId: $id, message: \"I can help\"}) { application { id status } } }",
+                json!({ "id": need_id }),
+            )
+            .await;
+        let application = &data(&resp)["applyToNeed"]["application"];
+        assert_eq!(application["status"], "APPLIED");
+        application["id"].as_str().expect("application id").to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin_url, database } => {
+                let (admin_url, database) = (admin_url.clone(), database.clone());
+                // Drop runs inside the test's runtime, which cannot block on async work: use a thread of our own.
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    rt.block_on(async {
+                        if let Ok(admin) = sea_orm::Database::connect(admin_url.as_str()).await {
+                            let _ = admin
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+                                .await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// The `data` of a response that must have no errors.
+pub fn data(resp: &Value) -> &Value {
+    assert!(resp.get("errors").is_none_or(|e| e.as_array().is_none_or(|a| a.is_empty())), "unexpected errors: {resp}");
+    &resp["data"]
+}
+
+/// The `extensions.code` of the first error; panics if there is none.
+pub fn error_code(resp: &Value) -> String {
+    resp["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error, got {resp}"))
+        .to_owned()
+}
+
+/// All error codes of a response, in order.
+pub fn error_codes(resp: &Value) -> Vec<String> {
+    resp["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}

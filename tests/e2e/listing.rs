@@ -1,0 +1,160 @@
+//! The public listing: filters, orderings, distances and cursor pagination.
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, data, error_code};
+
+const PAGE: &str =
+    "query($first: Int, $after: String, $last: Int, $before: String, $filter: NeedFilter, $order: NeedOrder) {
+  needs(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $order) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor distanceKm node { title } }
+  }
+}";
+
+fn titles(resp: &Value) -> Vec<String> {
+    data(resp)["needs"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["title"].as_str().expect("title").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn needs_filter_by_category_skill_text_place_and_remote() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@partnership.example", "Owner").await;
+    let org_id = app.organisation(&owner, "Felixstowe Peninsula Partnership").await;
+    // Felixstowe, Woodbridge (≈ 14 km away), Lowestoft (≈ 55 km), and a remote need.
+    app.open_need(&owner, &org_id, "Speed gun volunteers", json!({"category": "COMMUNITY_SAFETY", "requiredSkills": ["driving"], "location": {"lat": 51.9639, "lng": 1.3515}})).await;
+    app.open_need(
+        &owner,
+        &org_id,
+        "Pavilion repaint",
+        json!({"category": "ENVIRONMENT", "requiredSkills": ["painting"], "location": {"lat": 52.0936, "lng": 1.3197}}),
+    )
+    .await;
+    app.open_need(&owner, &org_id, "Defibrillator fundraising", json!({"category": "FUNDRAISING", "requiredSkills": ["fundraising", "event planning"], "location": {"lat": 52.4811, "lng": 1.7534}})).await;
+    app.open_need(&owner, &org_id, "Phone befriending", json!({"category": "BEFRIENDING", "requiredSkills": ["befriending"], "remote": true, "location": null, "postcode": null})).await;
+
+    let run = |filter: Value, order: &str| {
+        let app = &app;
+        let order = order.to_owned();
+        async move { app.gql(PAGE, json!({ "filter": filter, "order": order })).await }
+    };
+    assert_eq!(
+        titles(&run(json!({"categories": ["ENVIRONMENT", "FUNDRAISING"]}), "NEWEST").await),
+        vec!["Defibrillator fundraising", "Pavilion repaint"]
+    );
+    assert_eq!(
+        titles(&run(json!({"skills": ["Event_Planning", "driving"]}), "NEWEST").await),
+        vec!["Defibrillator fundraising", "Speed gun volunteers"]
+    );
+    assert_eq!(titles(&run(json!({"text": "REPAINT"}), "NEWEST").await), vec!["Pavilion repaint"]);
+    assert_eq!(titles(&run(json!({"text": "100%"}), "NEWEST").await), Vec::<String>::new(), "% is matched literally");
+    assert_eq!(titles(&run(json!({"remote": true}), "NEWEST").await), vec!["Phone befriending"]);
+    assert_eq!(titles(&run(json!({"organisationId": org_id, "status": "OPEN"}), "NEWEST").await).len(), 4);
+
+    // Near Felixstowe within 20 km, nearest first, with distances.
+    let near = run(json!({"near": {"lat": 51.9610, "lng": 1.3510, "radiusKm": 20}}), "NEAREST").await;
+    assert_eq!(titles(&near), vec!["Speed gun volunteers", "Pavilion repaint"]);
+    let edges = data(&near)["needs"]["edges"].as_array().expect("edges").clone();
+    let d0 = edges[0]["distanceKm"].as_f64().expect("distance");
+    let d1 = edges[1]["distanceKm"].as_f64().expect("distance");
+    assert!(d0 < 1.0, "Speed gun is ~0.3 km away, got {d0}");
+    assert!((d1 - 14.8).abs() < 0.5, "Woodbridge is ~14.8 km away, got {d1}");
+    assert_eq!(data(&near)["needs"]["totalCount"], 2);
+    // Without `near`, there is no distance; NEAREST needs a place.
+    assert!(data(&run(json!({}), "NEWEST").await)["needs"]["edges"][0]["distanceKm"].is_null());
+    let resp = run(json!({}), "NEAREST").await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn pages_are_complete_stable_and_bounded() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@council.example", "Owner").await;
+    let org_id = app.organisation(&owner, "East Suffolk Council").await;
+    for i in 0..7 {
+        let start = format!("2027-0{}-01", 7 - i); // later needs start sooner
+        app.open_need(&owner, &org_id, &format!("Need {i}"), json!({"schedule": {"startDate": start}})).await;
+    }
+
+    // Forward through every page of 3: all seven, newest first, no repeats.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let resp = app.gql(PAGE, json!({ "first": 3, "after": after })).await;
+        if seen.is_empty() {
+            assert_eq!(data(&resp)["needs"]["totalCount"], 7);
+        }
+        seen.extend(titles(&resp));
+        let info = &data(&resp)["needs"]["pageInfo"];
+        if !info["hasNextPage"].as_bool().expect("bool") {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+        // A need posted while paging does not shift the pages already handed out.
+        if seen.len() == 3 {
+            app.open_need(&owner, &org_id, "Posted meanwhile", json!({})).await;
+        }
+    }
+    let expected: Vec<String> = (0..7).rev().map(|i| format!("Need {i}")).collect();
+    assert_eq!(seen, expected);
+
+    // Backward: the last two, and the two before them.
+    let resp = app.gql(PAGE, json!({ "last": 2 })).await;
+    assert_eq!(titles(&resp), vec!["Need 1", "Need 0"]);
+    assert_eq!(data(&resp)["needs"]["pageInfo"]["hasPreviousPage"], true);
+    let start = data(&resp)["needs"]["pageInfo"]["startCursor"].as_str().expect("cursor").to_owned();
+    let resp = app.gql(PAGE, json!({ "last": 2, "before": start })).await;
+    assert_eq!(titles(&resp), vec!["Need 3", "Need 2"]);
+
+    // SOONEST: by start date, undated last.
+    let resp = app.gql(PAGE, json!({ "first": 3, "order": "SOONEST" })).await;
+    assert_eq!(titles(&resp), vec!["Need 6", "Need 5", "Need 4"]);
+    let cursor = data(&resp)["needs"]["pageInfo"]["endCursor"].as_str().expect("cursor").to_owned();
+    let resp = app.gql(PAGE, json!({ "first": 10, "after": cursor, "order": "SOONEST" })).await;
+    assert_eq!(titles(&resp), vec!["Need 3", "Need 2", "Need 1", "Need 0", "Posted meanwhile"]);
+
+    // Bounds and bad cursors.
+    for vars in [
+        json!({ "first": 101 }),
+        json!({ "first": -1 }),
+        json!({ "first": 2, "last": 2 }),
+        json!({ "after": "bm90IGEgY3Vyc29y" }),
+        json!({ "first": 2, "after": cursor, "order": "NEWEST" }),
+    ] {
+        let resp = app.gql(PAGE, vars.clone()).await;
+        assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{vars}");
+    }
+    let resp = app.gql(PAGE, json!({ "first": 100 })).await;
+    assert_eq!(titles(&resp).len(), 8);
+}
+
+#[tokio::test]
+async fn organisations_list_by_name_and_kind() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@many.example", "Owner").await;
+    for name in ["Youth Club Southfields", "Archway Jobs Club", "Mentoring Together"] {
+        app.organisation(&owner, name).await;
+    }
+    let resp = app.gql("{ organisations(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { node { name kind } } } }", json!({})).await;
+    let orgs = &data(&resp)["organisations"];
+    assert_eq!(orgs["totalCount"], 3);
+    assert_eq!(orgs["edges"][0]["node"]["name"], "Archway Jobs Club");
+    assert_eq!(orgs["edges"][1]["node"]["name"], "Mentoring Together");
+    let cursor = orgs["pageInfo"]["endCursor"].as_str().expect("cursor");
+    let resp = app
+        .gql(
+            "query($c: String) { organisations(first: 2, after: $c) { edges { node { name } } } }",
+            json!({ "c": cursor }),
+        )
+        .await;
+    assert_eq!(data(&resp)["organisations"]["edges"][0]["node"]["name"], "Youth Club Southfields");
+    let resp = app.gql("{ organisations(filter: {kinds: [COUNCIL]}) { totalCount } }", json!({})).await;
+    assert_eq!(data(&resp)["organisations"]["totalCount"], 0);
+    let resp = app.gql("{ organisations(filter: {text: \"jobs\"}) { edges { node { name } } } }", json!({})).await;
+    assert_eq!(data(&resp)["organisations"]["edges"][0]["node"]["name"], "Archway Jobs Club");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests through the real axum router, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
+mod access;
+mod helpers;
+mod journey;
+mod listing;
+mod places;
+mod schema;
+mod statements;
+mod validation;

@@ -1,0 +1,61 @@
+//! No N+1: the number of SQL statements a request runs does not grow with page sizes.
+use serde_json::json;
+
+use crate::helpers::{TestApp, data};
+
+#[tokio::test]
+async fn listing_with_organisations_runs_the_same_statements_for_5_or_50() {
+    let app = TestApp::spawn().await;
+    // Needs spread over several organisations, so the organisation loader has real batching to do.
+    let mut members = Vec::new();
+    for o in 0..6 {
+        let owner = app.register(&format!("owner{o}@org.example"), "Owner").await;
+        let org_id = app.organisation(&owner, &format!("Organisation {o}")).await;
+        members.push((owner, org_id));
+    }
+    for n in 0..60 {
+        let (owner, org_id) = &members[n % members.len()];
+        app.open_need(owner, org_id, &format!("Need {n}"), json!({})).await;
+    }
+
+    let query = "query($n: Int!) { needs(first: $n) { edges { node { title organisation { name } } } } }";
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        app.reset_statements();
+        let resp = app.gql(query, json!({ "n": n })).await;
+        assert_eq!(data(&resp)["needs"]["edges"].as_array().map(Vec::len), Some(n));
+        counts.push(app.statements());
+    }
+    assert_eq!(counts[0], counts[1], "statements for first: 5 and first: 50");
+    assert!(counts[1] <= 2, "one statement for the page and one for the organisations, got {}", counts[1]);
+}
+
+#[tokio::test]
+async fn dashboard_nesting_runs_a_fixed_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@dash.example", "Owner").await;
+    let org_id = app.organisation(&owner, "Dashboard Org").await;
+    let mut needs = Vec::new();
+    for n in 0..8 {
+        needs.push(app.open_need(&owner, &org_id, &format!("Need {n}"), json!({"volunteersNeeded": 5})).await);
+    }
+    for v in 0..6 {
+        let (volunteer, _) =
+            app.volunteer(&format!("v{v}@volunteer.example"), &format!("Volunteer {v}"), json!({})).await;
+        for need in &needs {
+            app.apply(&volunteer, need).await;
+        }
+    }
+    let query = "query($org: ID!, $n: Int!, $a: Int!) { organisation(id: $org) { name needs(first: $n) { totalCount edges { node { title applications(first: $a) { totalCount edges { node { status volunteer { displayName email } } } } } } } } }";
+    let mut counts = Vec::new();
+    for (n, a) in [(2, 1), (8, 6)] {
+        app.reset_statements();
+        let resp = app.gql_as(Some(&owner.token), query, json!({ "org": org_id, "n": n, "a": a })).await;
+        let edges = data(&resp)["organisation"]["needs"]["edges"].as_array().cloned().unwrap_or_default();
+        assert_eq!(edges.len(), n);
+        assert_eq!(edges[0]["node"]["applications"]["edges"].as_array().map(Vec::len), Some(a));
+        assert_eq!(edges[0]["node"]["applications"]["totalCount"], 6);
+        counts.push(app.statements());
+    }
+    assert_eq!(counts[0], counts[1], "statements must not grow with page sizes: {counts:?}");
+}
