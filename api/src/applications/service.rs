@@ -46,11 +46,15 @@ pub async fn apply(
     let application = match existing {
         // Someone who withdrew may apply again; the same row keeps the history.
         Some(previous) if previous.status == ApplicationStatus::Withdrawn.as_db() => {
+            // Status and message change together or not at all.
+            let txn = db.begin().await?;
             let changed =
-                transition(db, previous.id, &[ApplicationStatus::Withdrawn], ApplicationStatus::Applied).await?;
+                transition(&txn, previous.id, &[ApplicationStatus::Withdrawn], ApplicationStatus::Applied).await?;
             let mut active: application::ActiveModel = changed.into();
             active.message = Set(message);
-            active.update(db).await?
+            let updated = active.update(&txn).await?;
+            txn.commit().await?;
+            updated
         }
         Some(_) => return Err(AppError::conflict("you have already applied to this need")),
         None => application::ActiveModel {
