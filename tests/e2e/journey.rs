@@ -231,3 +231,29 @@ async fn health_and_graphiql_are_served() {
     assert_eq!(status, 200);
     assert!(body.to_lowercase().contains("graphiql"));
 }
+
+#[tokio::test]
+async fn demo_data_loads_and_is_browsable() {
+    let app = TestApp::spawn().await;
+    assert!(api::seed::is_empty(&app.db).await.expect("count"));
+    api::seed::demo(&app.db).await.expect("demo data");
+    assert!(!api::seed::is_empty(&app.db).await.expect("count"));
+
+    let resp = app
+        .gql("{ needs(first: 100, filter: {status: OPEN}) { totalCount edges { node { organisation { name } } } } organisations { totalCount } offers { totalCount } }", json!({}))
+        .await;
+    let data = data(&resp);
+    assert!(data["needs"]["totalCount"].as_i64().unwrap_or(0) >= 10, "{resp}");
+    assert!(data["organisations"]["totalCount"].as_i64().unwrap_or(0) >= 8);
+    assert!(data["offers"]["totalCount"].as_i64().unwrap_or(0) >= 5);
+    // Suffolk needs are found near Woodbridge, with distances.
+    let near = app
+        .gql("{ needs(filter: {status: OPEN, near: {lat: 52.0936, lng: 1.3197, radiusKm: 20}}, orderBy: NEAREST) { edges { distanceKm } } }", json!({}))
+        .await;
+    assert!(!crate::helpers::data(&near)["needs"]["edges"].as_array().is_none_or(|e| e.is_empty()));
+    // The demo admin signs in with the documented password.
+    let login = app
+        .gql("mutation { login(input: {email: \"admin@pitchin.example\", password: \"pitch-in-demo-2026\"}) { user { role } } }", json!({}))
+        .await;
+    assert_eq!(crate::helpers::data(&login)["login"]["user"]["role"], "ADMIN");
+}
