@@ -57,7 +57,16 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
     };
     let loaders = Loaders::new(&state.db, &viewer);
     let request = request.data(viewer).data(loaders);
-    state.schema.execute(request).instrument(span).await.into()
+    let mut response = state.schema.execute(request).instrument(span).await;
+    // Our resolvers' errors always carry a code; the rest come from async-graphql refusing the document
+    // itself (syntax, unknown fields, bad scalars or enum values, limits): the client's input, in each case.
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    response.into()
 }
 
 /// A request whose credentials are bad is answered with one GraphQL error and not executed.

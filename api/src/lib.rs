@@ -59,7 +59,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     tracing::info!(settings = ?settings, "starting Pitch In");
     let db = connect(&settings).await.map_err(|e| format!("cannot connect to the database: {e}"))?;
     migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
-    if settings.is_sqlite() && seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
+    // Demo accounts have a published password: never load them into a production database by surprise.
+    let development = settings.environment == config::Environment::Development;
+    if development && settings.is_sqlite() && seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
         tracing::info!("empty embedded database: loading the demo data");
         seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
     }

@@ -146,6 +146,18 @@ async fn drafts_are_visible_only_to_their_organisation() {
     assert_eq!(data(&resp)["needs"]["totalCount"], 2);
     assert_eq!(data(&resp)["drafts"]["totalCount"], 1);
 
+    // Closing a draft would make it public as CLOSED: refused.
+    let resp = app
+        .gql_as(
+            Some(&owner.token),
+            "mutation($id: ID!) { closeNeed(input: {needId: $id}) { need { status } } }",
+            json!({ "id": draft }),
+        )
+        .await;
+    assert_eq!(error_code(&resp), "CONFLICT");
+    let resp = app.gql("{ needs(filter: {status: CLOSED}) { totalCount } }", json!({})).await;
+    assert_eq!(data(&resp)["needs"]["totalCount"], 0);
+
     // Nobody can apply to a draft: it does not exist for them.
     let (volunteer, _) = app.volunteer("v@volunteer.example", "Vee", json!({})).await;
     let resp = app
@@ -256,4 +268,8 @@ async fn volunteers_personal_data_is_shown_only_to_whom_it_must_be() {
         .gql("query($id: ID!) { node(id: $id) { ... on Offer { volunteer { email } } } }", json!({ "id": offer["id"] }))
         .await;
     assert_eq!(error_code(&resp), "FORBIDDEN");
+    // The place is stored only to ~1 km, so even a very narrow search at the exact point finds nothing.
+    let resp = app.gql("{ exact: offers(filter: {near: {lat: 51.46134, lng: -0.23917, radiusKm: 0.05}}) { totalCount } area: offers(filter: {near: {lat: 51.46134, lng: -0.23917, radiusKm: 2}}) { totalCount } }", json!({})).await;
+    assert_eq!(data(&resp)["exact"]["totalCount"], 0);
+    assert_eq!(data(&resp)["area"]["totalCount"], 1);
 }

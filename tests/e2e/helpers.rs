@@ -164,11 +164,7 @@ impl TestApp {
             "location": { "lat": 51.4566, "lng": -0.2426 }, "postcode": "SW15 4HR", "volunteersNeeded": 2,
             "schedule": { "weekly": [{ "day": "TUESDAY", "start": "19:00", "end": "21:00" }] }
         });
-        if let (Some(base), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
-            for (k, v) in extra {
-                base.insert(k.clone(), v.clone());
-            }
-        }
+        merge(&mut input, &extra);
         let resp = self
             .gql_as(
                 Some(&member.token),
@@ -191,11 +187,7 @@ impl TestApp {
             "availability": [{ "day": "TUESDAY", "start": "18:00", "end": "22:00" }],
             "dbsCheck": { "level": "ENHANCED", "issuedOn": "2025-03-01", "onUpdateService": true }
         });
-        if let (Some(base), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
-            for (k, v) in extra {
-                base.insert(k.clone(), v.clone());
-            }
-        }
+        merge(&mut input, &extra);
         let resp = self
             .gql_as(
                 Some(&session.token),
@@ -246,6 +238,15 @@ impl Drop for TestApp {
                 })
                 .join();
             }
+        }
+    }
+}
+
+/// Overwrites `base`'s fields with those of `extra` (both JSON objects).
+pub fn merge(base: &mut Value, extra: &Value) {
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
         }
     }
 }

@@ -169,6 +169,20 @@ async fn organisations_manage_members_and_offers() {
         .await;
     assert_eq!(error_code(&again), "CONFLICT");
 
+    // The helper sees their membership; a fellow member cannot list the helper's other memberships.
+    let mine = app
+        .gql_as(
+            Some(&helper.token),
+            "{ me { memberships { totalCount edges { node { role organisation { name } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data(&mine)["me"]["memberships"]["edges"][0]["node"]["organisation"]["name"], "Putney Association");
+    let theirs = app
+        .gql_as(Some(&owner.token), "query($org: ID!) { organisation(id: $org) { members { edges { node { user { displayName memberships { totalCount } } } } } } }", json!({ "org": org_id }))
+        .await;
+    assert_eq!(error_code(&theirs), "FORBIDDEN");
+
     // The coordinator can post an offer of spare office space for the organisation.
     let offer = app
         .gql_as(

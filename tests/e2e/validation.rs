@@ -42,11 +42,7 @@ async fn needs_and_profiles_validate_their_fields() {
     let base = json!({"organisationId": org_id, "title": "Basic IT class helper", "category": "IT_SKILLS", "location": {"lat": 51.5, "lng": -0.1}});
     let with = |patch: serde_json::Value| {
         let mut input = base.clone();
-        if let (Some(input), Some(patch)) = (input.as_object_mut(), patch.as_object()) {
-            for (k, v) in patch {
-                input.insert(k.clone(), v.clone());
-            }
-        }
+        crate::helpers::merge(&mut input, &patch);
         json!({ "input": input })
     };
     for (patch, expected_field) in [
@@ -162,7 +158,21 @@ async fn internal_errors_do_not_leak_and_unknown_ids_are_refused() {
     assert_eq!(error_code(&resp), "BAD_USER_INPUT");
     let resp = app.gql("{ organisation { id } }", json!({})).await;
     assert_eq!(error_code(&resp), "BAD_USER_INPUT");
-    // GraphQL-level errors (unknown fields) are refused before anything runs.
+    // Documents async-graphql itself refuses (unknown fields, bad scalars and enum values) carry a code too.
     let resp = app.gql("{ needs { edges { node { secretField } } } }", json!({})).await;
     assert!(resp["errors"][0]["message"].as_str().unwrap_or_default().contains("secretField"));
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT");
+    for bad in
+        ["{ needs(first: 99999999999) { totalCount } }", "{ needs(filter: {categories: [KNITTING]}) { totalCount } }"]
+    {
+        let resp = app.gql(bad, json!({})).await;
+        assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{bad}");
+    }
+    // A cursor from another list is refused, not run.
+    let owner = app.register("o@example.org", "O").await;
+    app.organisation(&owner, "Cursor Org").await;
+    let resp = app.gql("{ organisations(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let cursor = data(&resp)["organisations"]["pageInfo"]["endCursor"].clone();
+    let resp = app.gql("query($c: String) { needs(after: $c) { totalCount } }", json!({ "c": cursor })).await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT");
 }

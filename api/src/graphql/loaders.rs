@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr, Windo
 use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
-use super::pagination::{Page, PageRows, SortKey, fetch_rows};
+use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows};
 use crate::error::AppError;
 
 /// A stored row with a UUID primary key.
@@ -63,6 +63,7 @@ pub enum ChildRelation {
     OrganisationNeeds,
     OrganisationOffers,
     OrganisationMembers,
+    UserMemberships,
     NeedApplications,
     VolunteerApplications,
 }
@@ -72,7 +73,7 @@ impl ChildRelation {
         match self {
             Self::OrganisationNeeds => "needs",
             Self::OrganisationOffers => "offers",
-            Self::OrganisationMembers => "memberships",
+            Self::OrganisationMembers | Self::UserMemberships => "memberships",
             Self::NeedApplications | Self::VolunteerApplications => "applications",
         }
     }
@@ -80,6 +81,7 @@ impl ChildRelation {
     fn parent_column(self) -> &'static str {
         match self {
             Self::OrganisationNeeds | Self::OrganisationOffers | Self::OrganisationMembers => "organisation_id",
+            Self::UserMemberships => "user_id",
             Self::NeedApplications => "need_id",
             Self::VolunteerApplications => "volunteer_id",
         }
@@ -91,7 +93,15 @@ impl ChildRelation {
 
     /// Children are listed newest first.
     pub fn sort(self) -> SortKey {
-        SortKey { name: "NEWEST", key: self.col("created_at"), id: self.col("id"), descending: true }
+        let name = match self {
+            Self::OrganisationNeeds => "organisation.needs",
+            Self::OrganisationOffers => "organisation.offers",
+            Self::OrganisationMembers => "organisation.members",
+            Self::UserMemberships => "user.memberships",
+            Self::NeedApplications => "need.applications",
+            Self::VolunteerApplications => "volunteer.applications",
+        };
+        SortKey { name, kind: SortKind::Time, key: self.col("created_at"), id: self.col("id"), descending: true }
     }
 
     fn condition(self, parents: impl IntoIterator<Item = Uuid>, filter: &ChildFilter) -> Condition {

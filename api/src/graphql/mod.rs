@@ -77,6 +77,7 @@ pub struct Loaders {
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
     pub organisation_offers: DataLoader<Children<entity::offer::Entity>>,
     pub organisation_members: DataLoader<Children<entity::membership::Entity>>,
+    pub user_memberships: DataLoader<Children<entity::membership::Entity>>,
     pub need_applications: DataLoader<Children<entity::application::Entity>>,
     pub volunteer_applications: DataLoader<Children<entity::application::Entity>>,
     pub child_counts: DataLoader<ChildCounts>,
@@ -108,6 +109,7 @@ impl Loaders {
                 Children::new(db.clone(), ChildRelation::OrganisationMembers),
                 tokio::spawn,
             ),
+            user_memberships: DataLoader::new(Children::new(db.clone(), ChildRelation::UserMemberships), tokio::spawn),
             need_applications: DataLoader::new(
                 Children::new(db.clone(), ChildRelation::NeedApplications),
                 tokio::spawn,

@@ -22,11 +22,42 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 pub enum SortValue {
     Time(DateTime<Utc>),
     Date(NaiveDate),
-    Number(f64),
+    /// Kept as its bits: the keyset tie-break compares for equality, so the value must round-trip exactly.
+    Number(#[serde(with = "f64_bits")] f64),
     Text(String),
 }
 
+/// What kind of value a list is ordered by; a cursor holding another kind is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKind {
+    Time,
+    Date,
+    Number,
+    Text,
+}
+
+mod f64_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(value.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        u64::deserialize(d).map(f64::from_bits)
+    }
+}
+
 impl SortValue {
+    fn kind(&self) -> SortKind {
+        match self {
+            Self::Time(_) => SortKind::Time,
+            Self::Date(_) => SortKind::Date,
+            Self::Number(_) => SortKind::Number,
+            Self::Text(_) => SortKind::Text,
+        }
+    }
+
     fn into_value(self) -> Value {
         match self {
             Self::Time(t) => t.into(),
@@ -115,7 +146,9 @@ impl Page {
 
 /// How a list is ordered: a key expression, then the id as a tie-breaker, in one direction.
 pub struct SortKey {
+    /// Names the list and its order (`needs:NEAREST`), so a cursor only works where it came from.
     pub name: &'static str,
+    pub kind: SortKind,
     pub key: SimpleExpr,
     pub id: SimpleExpr,
     pub descending: bool,
@@ -123,8 +156,8 @@ pub struct SortKey {
 
 impl SortKey {
     fn beyond(&self, cursor: &Cursor, field: &str, forward: bool) -> AppResult<Condition> {
-        if cursor.order != self.name {
-            return Err(AppError::bad_input(field, "belongs to a different ordering"));
+        if cursor.order != self.name || cursor.key.kind() != self.kind {
+            return Err(AppError::bad_input(field, "belongs to a different list or ordering"));
         }
         let value = cursor.key.clone().into_value();
         // "after" in a descending order means smaller keys.

@@ -15,7 +15,7 @@ use super::{
 use crate::auth::{AuthUser, Viewer, policy};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Page, PageRows, SortKey, SortValue, TotalCount, connection, fetch_rows};
+use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
 use crate::graphql::text_search;
 use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
@@ -136,9 +136,12 @@ pub async fn update(
     input: UpdateNeedInput,
 ) -> AppResult<need::Model> {
     let id = decode("input.needId", &input.need_id, NodeKind::Need)?;
+    // Reads happen before the transaction: on SQLite a transaction that reads and then writes fails at once
+    // ("database is locked") if another connection committed in between. Places and status are not
+    // read-then-written here (see `set_places`), so reading outside is safe.
+    let current = get(db, id).await?;
+    policy::require_coordinator(db, actor, current.organisation_id).await?;
     let txn = db.begin().await?;
-    let current = get(&txn, id).await?;
-    policy::require_coordinator(&txn, actor, current.organisation_id).await?;
 
     let mut active = current.clone().into_active_model();
     if let Some(title) = &input.title {
@@ -259,10 +262,15 @@ pub async fn close(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> App
     use need::Column as C;
     let need = get(db, id).await?;
     policy::require_coordinator(db, actor, need.organisation_id).await?;
+    // A draft was never public: closing it would publish it as CLOSED.
+    if need.status == NeedStatus::Draft.as_db() {
+        return Err(AppError::conflict("this need is a draft: publish it, or leave it as a draft"));
+    }
     need::Entity::update_many()
         .col_expr(C::Status, Expr::value(NeedStatus::Closed.as_db()))
         .col_expr(C::UpdatedAt, Expr::value(now()))
         .filter(C::Id.eq(id))
+        .filter(C::Status.is_in([NeedStatus::Open.as_db(), NeedStatus::Filled.as_db()]))
         .exec(db)
         .await?;
     get(db, id).await
@@ -398,16 +406,27 @@ pub async fn list(
     let select = need::Entity::find().filter(cond).into_query();
     let total = TotalCount::of(select.clone());
     let sort = match (order, &center) {
-        (NeedOrder::Newest, _) => SortKey { name: "NEWEST", key: col(C::CreatedAt), id: col(C::Id), descending: true },
+        (NeedOrder::Newest, _) => SortKey {
+            name: "needs:NEWEST",
+            kind: SortKind::Time,
+            key: col(C::CreatedAt),
+            id: col(C::Id),
+            descending: true,
+        },
         (NeedOrder::Soonest, _) => SortKey {
-            name: "SOONEST",
+            name: "needs:SOONEST",
+            kind: SortKind::Date,
             key: Func::coalesce([col(C::StartDate), Expr::value(FAR_FUTURE)]).into(),
             id: col(C::Id),
             descending: false,
         },
-        (NeedOrder::Nearest, Some(center)) => {
-            SortKey { name: "NEAREST", key: distance_sq(C::Lat, C::Lng, center), id: col(C::Id), descending: false }
-        }
+        (NeedOrder::Nearest, Some(center)) => SortKey {
+            name: "needs:NEAREST",
+            kind: SortKind::Number,
+            key: distance_sq(C::Lat, C::Lng, center),
+            id: col(C::Id),
+            descending: false,
+        },
         (NeedOrder::Nearest, None) => {
             return Err(AppError::bad_input("orderBy", "NEAREST needs filter.near"));
         }

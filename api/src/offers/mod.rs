@@ -1,7 +1,7 @@
 //! Offers: time, skills, space, introductions or equipment, from a volunteer or an organisation.
 //!
-//! A volunteer's offer never shows where they live: others see its postcode district and a location
-//! rounded to about a kilometre.
+//! A volunteer's offer never shows where they live: its location is stored rounded to about a kilometre
+//! (so no search can narrow it down further), and others see only its postcode district.
 pub mod service;
 
 use async_graphql::connection::{Connection, EmptyFields};
@@ -98,14 +98,9 @@ impl Offer {
         }
         Ok(Some(postcode.clone()))
     }
-    /// For a volunteer's offer, rounded to about 1 km unless you made it.
-    async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>, AppError> {
-        let Some(location) = Location::from_stored(self.0.lat, self.0.lng) else { return Ok(None) };
-        if self.0.volunteer_id.is_some() && !is_owner(ctx, &self.0).await? {
-            let round = |x: f64| (x * 100.0).round() / 100.0;
-            return Ok(Some(Location { lat: round(location.lat), lng: round(location.lng) }));
-        }
-        Ok(Some(location))
+    /// For a volunteer's offer, only to about 1 km (it is stored that way).
+    async fn location(&self) -> Option<Location> {
+        Location::from_stored(self.0.lat, self.0.lng)
     }
     /// The organisation making the offer, if it is an organisation's.
     async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>, AppError> {

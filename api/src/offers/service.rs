@@ -11,13 +11,13 @@ use super::{CreateOfferInput, Offer, OfferConnection, OfferFilter, OfferStatus, 
 use crate::auth::{AuthUser, Viewer, policy};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Page, PageRows, SortKey, SortValue, TotalCount, connection, fetch_rows};
+use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
 use crate::graphql::text_search;
 use crate::needs::TimeWindowInput;
 use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
 use crate::values::geo::near_condition;
-use crate::values::{TimeWindow, bounded_text};
+use crate::values::{Coordinates, TimeWindow, bounded_text};
 use entity::offer;
 
 /// Checks the actor may change an offer owned by this organisation or volunteer.
@@ -54,7 +54,7 @@ pub async fn create(db: &impl ConnectionTrait, actor: &AuthUser, input: CreateOf
     let title = bounded_text("input.title", &input.title, 3, 140)?;
     let description = bounded_text("input.description", &input.description, 0, 5000)?;
     let postcode = parse_postcode(input.postcode.as_deref())?;
-    let location = parse_location(input.location.as_ref())?;
+    let location = parse_location(input.location.as_ref())?.map(|c| fuzz_if_volunteer(c, volunteer_id));
     let availability = TimeWindowInput::parse_all("input.availability", &input.availability)?;
     let now = now();
     Ok(offer::ActiveModel {
@@ -83,6 +83,7 @@ pub async fn update(db: &impl ConnectionTrait, actor: &AuthUser, input: UpdateOf
     let id = decode("input.offerId", &input.offer_id, NodeKind::Offer)?;
     let current = offer::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("offer"))?;
     require_owner(db, actor, current.organisation_id, current.volunteer_id).await?;
+    let volunteer_id = current.volunteer_id;
     let mut active = current.into_active_model();
     if let Some(kind) = input.kind {
         active.kind = Set(kind.as_db().to_owned());
@@ -113,7 +114,7 @@ pub async fn update(db: &impl ConnectionTrait, actor: &AuthUser, input: UpdateOf
             active.lng = Set(None);
         }
         MaybeUndefined::Value(l) => {
-            let c = parse_location(Some(l))?;
+            let c = parse_location(Some(l))?.map(|c| fuzz_if_volunteer(c, volunteer_id));
             active.lat = Set(c.map(|c| c.lat()));
             active.lng = Set(c.map(|c| c.lng()));
         }
@@ -126,6 +127,15 @@ pub async fn update(db: &impl ConnectionTrait, actor: &AuthUser, input: UpdateOf
     }
     active.updated_at = Set(now());
     Ok(active.update(db).await?)
+}
+
+/// A volunteer's offer is stored only to about a kilometre (two decimal places), so no search, however
+/// narrow, can find where they live; organisations' offers keep their exact place.
+fn fuzz_if_volunteer(c: Coordinates, volunteer_id: Option<Uuid>) -> Coordinates {
+    match volunteer_id {
+        Some(_) => c.rounded(2),
+        None => c,
+    }
 }
 
 fn col(c: offer::Column) -> SimpleExpr {
@@ -174,7 +184,13 @@ pub async fn list(
     }
     let select = offer::Entity::find().filter(cond).into_query();
     let total = TotalCount::of(select.clone());
-    let sort = SortKey { name: "NEWEST", key: col(C::CreatedAt), id: col(C::Id), descending: true };
+    let sort = SortKey {
+        name: "offers:NEWEST",
+        kind: SortKind::Time,
+        key: col(C::CreatedAt),
+        id: col(C::Id),
+        descending: true,
+    };
     let mut paged = select;
     sort.apply(&mut paged, page)?;
     let rows: Vec<offer::Model> = fetch_rows(db, &paged).await?;

@@ -14,7 +14,7 @@ use super::{
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Page, PageRows, SortKey, SortValue, TotalCount, connection, fetch_rows};
+use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
 use crate::graphql::{LocationInput, text_search};
 use crate::now;
 use crate::values::geo::near_condition;
@@ -42,8 +42,9 @@ pub async fn create(
     let postcode = parse_postcode(input.postcode.as_deref())?;
     let location = parse_location(input.location.as_ref())?;
 
+    // Read before the transaction (see needs::service::update); a race on the slug ends in the unique index.
+    let slug = free_slug(db, &name).await?;
     let txn = db.begin().await?;
-    let slug = free_slug(&txn, &name).await?;
     let now = now();
     let org = organisation::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -61,7 +62,13 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => {
+            AppError::conflict("an organisation with that name was created at the same moment; try again")
+        }
+        other => other,
+    })?;
     insert_membership(&txn, org.id, actor.id, MemberRole::Owner).await?;
     txn.commit().await?;
     Ok(org)
@@ -192,10 +199,20 @@ pub async fn list(
     }
     let select = organisation::Entity::find().filter(cond).into_query();
     let sort = match order {
-        OrganisationOrder::Name => SortKey { name: "NAME", key: col(C::Name), id: col(C::Id), descending: false },
-        OrganisationOrder::Newest => {
-            SortKey { name: "NEWEST", key: col(C::CreatedAt), id: col(C::Id), descending: true }
-        }
+        OrganisationOrder::Name => SortKey {
+            name: "organisations:NAME",
+            kind: SortKind::Text,
+            key: col(C::Name),
+            id: col(C::Id),
+            descending: false,
+        },
+        OrganisationOrder::Newest => SortKey {
+            name: "organisations:NEWEST",
+            kind: SortKind::Time,
+            key: col(C::CreatedAt),
+            id: col(C::Id),
+            descending: true,
+        },
     };
     let total = TotalCount::of(select.clone());
     let mut paged = select;

@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::{db, loaders, viewer};
-use crate::organisations::Membership;
+use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
+use crate::graphql::pagination::{Page, SortValue, TotalCount, connection};
+use crate::graphql::{cloned_rows, db, loaders, viewer};
+use crate::organisations::{Membership, MembershipConnection};
 use crate::volunteers::VolunteerProfile;
 
 crate::db_enum! {
@@ -73,13 +75,33 @@ impl User {
         Ok(loaders(ctx)?.profiles_by_user.load_one(self.model.id).await?.map(VolunteerProfile))
     }
 
-    /// The organisations this user belongs to. Only for the user themselves and platform admins.
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>, AppError> {
+    /// The organisations this user belongs to, most recent first. Only for the user themselves and platform admins.
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<MembershipConnection, AppError> {
         if !self.is_self(ctx)? {
             return Err(AppError::forbidden("only this user can see their memberships"));
         }
-        let rows = service::memberships_of(db(ctx)?, self.model.id).await?;
-        Ok(rows.into_iter().map(Membership).collect())
+        let key = ChildKey {
+            parent: self.model.id,
+            filter: ChildFilter::default(),
+            page: Page::parse(first, after, last, before)?,
+        };
+        let page = loaders(ctx)?.user_memberships.load_one(key.clone()).await?.unwrap_or_default();
+        let sort = ChildRelation::UserMemberships.sort();
+        let total = TotalCount::children(CountKey {
+            relation: ChildRelation::UserMemberships,
+            parent: key.parent,
+            filter: key.filter,
+        });
+        Ok(connection(cloned_rows(&page), total, |m| {
+            (sort.cursor(SortValue::Time(m.created_at), m.id), Membership(m), async_graphql::connection::EmptyFields)
+        }))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Account rules: registration, sign-in.
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{LoginInput, PlatformRole, RegisterInput};
@@ -7,7 +7,7 @@ use crate::auth::{AuthUser, password};
 use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::values::{Email, Password, bounded_text};
-use entity::{membership, user};
+use entity::user;
 
 pub fn auth_user(user: &user::Model) -> AuthUser {
     AuthUser { id: user.id, role: PlatformRole::from_db(&user.role).unwrap_or(PlatformRole::Member) }
@@ -69,12 +69,4 @@ pub async fn login(db: &impl ConnectionTrait, input: LoginInput) -> AppResult<us
 
 pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> AppResult<Option<user::Model>> {
     Ok(user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?)
-}
-
-pub async fn memberships_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Vec<membership::Model>> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .order_by_asc(membership::Column::CreatedAt)
-        .all(db)
-        .await?)
 }

@@ -34,6 +34,12 @@ impl Coordinates {
         self.lng
     }
 
+    /// The same place to `decimals` decimal places (2 ≈ 1 km), for places that must stay approximate.
+    pub fn rounded(&self, decimals: i32) -> Self {
+        let scale = 10f64.powi(decimals);
+        Self { lat: (self.lat * scale).round() / scale, lng: (self.lng * scale).round() / scale }
+    }
+
     /// Great-circle distance (haversine), in km.
     pub fn distance_km(&self, other: &Coordinates) -> f64 {
         let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
