@@ -1,0 +1,1 @@
+//! Optimal capacity-aware assignment (being written).

@@ -1,0 +1,2 @@
+//! Matching: explainable scores for (need, volunteer) pairs, ranked lists, and optimal assignment.
+pub mod assignment;

@@ -1,0 +1,1 @@
+//! Reproducible city-scale synthetic data (being written).
