@@ -1,6 +1,7 @@
 //! Pitch In: a GraphQL API matching local needs with the people and organisations who can meet them.
 pub mod applications;
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod error;
 pub mod graphql;

@@ -8,6 +8,7 @@ mod m20261122_000004_create_needs;
 mod m20261122_000005_create_volunteer_profiles;
 mod m20261122_000006_create_offers;
 mod m20261122_000007_create_applications;
+mod m20261122_000008_index_volunteer_places;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_volunteer_profiles::Migration),
             Box::new(m20261122_000006_create_offers::Migration),
             Box::new(m20261122_000007_create_applications::Migration),
+            Box::new(m20261122_000008_index_volunteer_places::Migration),
         ]
     }
 }

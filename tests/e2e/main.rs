@@ -3,6 +3,7 @@ mod access;
 mod helpers;
 mod journey;
 mod listing;
+mod matching;
 mod places;
 mod schema;
 mod statements;

@@ -15,7 +15,7 @@ use crate::volunteers::VolunteerProfile;
 crate::db_enum! {
     pub enum ApplicationStatus {
         Applied => "APPLIED",
-        /// Invited by the organisation; waiting for the volunteer.
+        /// Invited by the organisation; holds a place while the volunteer decides.
         Invited => "INVITED",
         /// Holds one of the need's places.
         Accepted => "ACCEPTED",

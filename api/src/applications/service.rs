@@ -175,7 +175,7 @@ pub async fn withdraw(
     Ok((get(db, id).await?, needs::get(db, application.need_id).await?))
 }
 
-/// Ends an application; if it held a place (ACCEPTED), gives the place back in the same transaction.
+/// Ends an application; if it held a place (ACCEPTED or INVITED), gives the place back in the same transaction.
 async fn release(
     db: &(impl ConnectionTrait + TransactionTrait),
     application: &application::Model,
@@ -194,7 +194,8 @@ async fn release(
     // Conditional on the status we read, so a concurrent change makes this a CONFLICT, not a double release.
     let Some(was) = was else { return Err(AppError::internal("unknown application status")) };
     transition(&txn, application.id, &[was], to).await?;
-    if was == ApplicationStatus::Accepted {
+    // Accepted volunteers and invitations awaiting an answer both hold a place.
+    if matches!(was, ApplicationStatus::Accepted | ApplicationStatus::Invited) {
         needs::free_place(&txn, application.need_id).await?;
     }
     txn.commit().await?;
@@ -210,4 +211,24 @@ pub async fn complete(
     let (_, need) = for_organisation(db, actor, id).await?;
     let application = transition(db, id, &[ApplicationStatus::Accepted], ApplicationStatus::Completed).await?;
     Ok((application, needs::get(db, need.id).await?))
+}
+
+/// Moves an application from exactly `from` to `to` (CONFLICT if it is no longer `from`).
+pub async fn transition_once(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: ApplicationStatus,
+    to: ApplicationStatus,
+) -> AppResult<application::Model> {
+    transition(db, id, &[from], to).await
+}
+
+/// Ends an application as `to` from whatever live status it is in, giving back any place it held.
+pub async fn end(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    application: &application::Model,
+    to: ApplicationStatus,
+) -> AppResult<()> {
+    release(db, application, &[ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted], to)
+        .await
 }

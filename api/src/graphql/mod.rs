@@ -21,6 +21,7 @@ use crate::applications::{Application, ApplicationMutation};
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::{AppError, AppResult};
+use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
@@ -29,7 +30,7 @@ use crate::values::{Coordinates, RadiusKm};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(NodeQuery, UserQuery, OrganisationQuery, NeedQuery, OfferQuery);
+pub struct QueryRoot(NodeQuery, UserQuery, OrganisationQuery, NeedQuery, OfferQuery, MatchingQuery);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
@@ -39,6 +40,7 @@ pub struct MutationRoot(
     VolunteerMutation,
     OfferMutation,
     ApplicationMutation,
+    MatchingMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

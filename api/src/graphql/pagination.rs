@@ -226,12 +226,18 @@ enum CountSource {
     Statement(Box<SelectStatement>),
     /// Count a parent's children through the per-request batched counter.
     Children(CountKey),
+    /// Already known (lists ranked in memory).
+    Known(i64),
 }
 
 impl TotalCount {
     pub fn of(select: SelectStatement) -> Self {
         Self { count: CountSource::Statement(Box::new(select)) }
     }
+    pub fn known(n: i64) -> Self {
+        Self { count: CountSource::Known(n) }
+    }
+
     pub fn children(key: CountKey) -> Self {
         Self { count: CountSource::Children(key) }
     }
@@ -247,6 +253,7 @@ impl TotalCount {
     /// How many items the whole list has, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64, AppError> {
         match &self.count {
+            CountSource::Known(n) => Ok(*n),
             CountSource::Children(key) => {
                 let loaders = ctx.data::<Loaders>().map_err(|e| AppError::internal(e.message))?;
                 Ok(loaders.child_counts.load_one(key.clone()).await?.unwrap_or(0))

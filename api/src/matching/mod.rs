@@ -1,2 +1,485 @@
-//! Matching: explainable scores for (need, volunteer) pairs, ranked lists, and optimal assignment.
+//! Matching: explainable scores for (need, volunteer) pairs, ranked lists for coordinators and volunteers,
+//! offers that fit a need, and optimal capacity-aware assignment plans.
+//!
+//! Volunteers appear in matches with their public profile fields only; the distance shown is measured from
+//! their home rounded to about a kilometre, to 0.1 km, so a match never pinpoints where anyone lives.
 pub mod assignment;
+pub mod plans;
+pub mod scoring;
+pub mod service;
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use sea_orm::EntityTrait;
+
+use self::scoring::{Evaluation, MatchConstraint, MatchFactor, OfferFactor};
+use crate::applications::{Application, ApplicationPayload};
+use crate::error::AppError;
+use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::pagination::{Cursor, Page, TotalCount, connection};
+use crate::graphql::{db, viewer};
+use crate::needs::Need;
+use crate::offers::Offer;
+use crate::volunteers::VolunteerProfile;
+
+/// One factor's part in a match score.
+#[derive(SimpleObject)]
+pub struct MatchReason {
+    pub factor: MatchFactor,
+    pub weight: f64,
+    /// `weight × value`; a match's contributions add up to its score.
+    pub contribution: f64,
+    pub explanation: String,
+}
+
+/// A hard constraint that excludes a pair.
+#[derive(SimpleObject)]
+pub struct ConstraintFailure {
+    pub constraint: MatchConstraint,
+    pub explanation: String,
+}
+
+fn reasons(e: &Evaluation) -> Vec<MatchReason> {
+    e.reasons
+        .iter()
+        .map(|r| MatchReason {
+            factor: r.factor,
+            weight: r.weight,
+            contribution: r.contribution,
+            explanation: r.explanation.clone(),
+        })
+        .collect()
+}
+
+/// A volunteer who suits a need.
+#[derive(SimpleObject)]
+pub struct VolunteerMatch {
+    pub volunteer: VolunteerProfile,
+    pub score: f64,
+    /// To 0.1 km, from the volunteer's home rounded to about a kilometre; null for remote needs.
+    pub distance_km: Option<f64>,
+    pub matched_skills: Vec<String>,
+    pub missing_skills: Vec<String>,
+    pub overlap_hours_per_week: f64,
+    pub reasons: Vec<MatchReason>,
+}
+
+/// A need that suits a volunteer.
+#[derive(SimpleObject)]
+pub struct NeedMatch {
+    pub need: Need,
+    pub score: f64,
+    pub distance_km: Option<f64>,
+    pub matched_skills: Vec<String>,
+    pub missing_skills: Vec<String>,
+    pub overlap_hours_per_week: f64,
+    pub reasons: Vec<MatchReason>,
+}
+
+#[derive(SimpleObject)]
+pub struct OfferMatchReason {
+    pub factor: OfferFactor,
+    pub weight: f64,
+    pub contribution: f64,
+    pub explanation: String,
+}
+
+/// An offer that fits a need.
+#[derive(SimpleObject)]
+pub struct OfferMatch {
+    pub offer: Offer,
+    pub score: f64,
+    pub distance_km: Option<f64>,
+    pub overlap_hours_per_week: f64,
+    pub reasons: Vec<OfferMatchReason>,
+}
+
+/// The full breakdown for one (need, volunteer) pair, including the constraints that failed.
+#[derive(SimpleObject)]
+pub struct MatchExplanation {
+    pub need: Need,
+    pub volunteer: VolunteerProfile,
+    pub eligible: bool,
+    pub failed_constraints: Vec<ConstraintFailure>,
+    pub score: f64,
+    pub reasons: Vec<MatchReason>,
+    pub distance_km: Option<f64>,
+    pub matched_skills: Vec<String>,
+    pub missing_skills: Vec<String>,
+    pub overlap_hours_per_week: f64,
+}
+
+pub type VolunteerMatchConnection = Connection<Cursor, VolunteerMatch, TotalCount, EmptyFields>;
+pub type NeedMatchConnection = Connection<Cursor, NeedMatch, TotalCount, EmptyFields>;
+pub type OfferMatchConnection = Connection<Cursor, OfferMatch, TotalCount, EmptyFields>;
+
+const MATCHES_FOR_NEED: &str = "matchesForNeed";
+const RECOMMENDED_NEEDS: &str = "recommendedNeeds";
+const MATCHING_OFFERS: &str = "matchingOffers";
+
+#[derive(InputObject)]
+pub struct ProposeAssignmentsInput {
+    /// Plan for every open need of this organisation…
+    pub organisation_id: Option<ID>,
+    /// …or for these needs (give one of the two).
+    pub need_ids: Option<Vec<ID>>,
+    #[graphql(default = 1)]
+    pub max_needs_per_volunteer: i32,
+}
+
+#[derive(InputObject)]
+pub struct ProposedAssignmentInput {
+    pub need_id: ID,
+    /// The volunteer's profile id.
+    pub volunteer_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct ProposedAssignment {
+    pub need: Need,
+    pub volunteer: VolunteerProfile,
+    pub score: f64,
+}
+
+/// Places a plan leaves empty, and why.
+#[derive(SimpleObject)]
+pub struct UnmetPlaces {
+    pub need: Need,
+    pub places: i32,
+    pub reason: String,
+}
+
+/// An optimal staffing of the needs: every need gets one volunteer before any gets a second (where
+/// possible), then the total score is as high as it can be.
+#[derive(SimpleObject)]
+pub struct AssignmentPlan {
+    pub proposals: Vec<ProposedAssignment>,
+    pub total_score: f64,
+    pub needs_covered: i32,
+    pub unmet: Vec<UnmetPlaces>,
+}
+
+#[derive(SimpleObject)]
+pub struct ConfirmAssignmentsPayload {
+    /// The new invitations, each holding a place until the volunteer answers.
+    pub applications: Vec<Application>,
+}
+
+#[derive(Default)]
+pub struct MatchingQuery;
+
+#[Object]
+impl MatchingQuery {
+    /// Volunteers for a need, best first. Only for members of the need's organisation.
+    async fn matches_for_need(
+        &self,
+        ctx: &Context<'_>,
+        need_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<VolunteerMatchConnection, AppError> {
+        let (db, viewer) = (db(ctx)?, viewer(ctx)?);
+        let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
+        if !crate::needs::can_see(db, viewer, &need).await? {
+            return Err(AppError::not_found("need"));
+        }
+        if !viewer.is_member_of(db, need.organisation_id).await? {
+            return Err(AppError::forbidden("only members of the need's organisation can see its matches"));
+        }
+        let page = Page::parse(first, after, None, None)?;
+        let active = service::active_applicants(db, &[need.id]).await?;
+        let facts = service::need_facts(&(&need).into(), active.get(&need.id).copied().unwrap_or(0));
+        let existing = service::applications_to_needs(db, &[need.id]).await?;
+        let today = service::today();
+        let scored: Vec<_> = service::candidate_volunteers(db, &need)
+            .await?
+            .into_iter()
+            .filter_map(|p| {
+                let status = existing.get(&(need.id, p.id)).copied();
+                let vf = service::volunteer_facts(&p);
+                scoring::quick_score(&facts, &vf, status, today).map(|s| (s, p.id, vf))
+            })
+            .collect();
+        let (rows, total) = service::rank_page(scored, &page, MATCHES_FOR_NEED)?;
+        // Only the page's volunteers are read in full.
+        let ids: Vec<_> = rows.rows.iter().map(|r| r.1).collect();
+        let mut profiles = service::profiles_by_id(db, &ids).await?;
+        Ok(connection(rows, TotalCount::known(total), |(score, id, vf)| {
+            let e = scoring::evaluate(&facts, &vf, None, today);
+            let node = VolunteerMatch {
+                score,
+                distance_km: e.distance_km,
+                overlap_hours_per_week: e.overlap_hours_per_week,
+                reasons: reasons(&e),
+                matched_skills: e.matched_skills,
+                missing_skills: e.missing_skills,
+                volunteer: VolunteerProfile(profiles.remove(&id).unwrap_or_else(|| missing_profile(id))),
+            };
+            (service::rank_cursor(MATCHES_FOR_NEED, score, id), node, EmptyFields)
+        }))
+    }
+
+    /// Open needs for the signed-in volunteer, best first.
+    async fn recommended_needs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<NeedMatchConnection, AppError> {
+        let (db, viewer) = (db(ctx)?, viewer(ctx)?);
+        let actor = viewer.require_user()?;
+        let profile = crate::volunteers::service::require_own(db, &actor).await?;
+        let page = Page::parse(first, after, None, None)?;
+        let facts = service::volunteer_facts(&(&profile).into());
+        let needs = service::candidate_needs(db, &profile).await?;
+        let ids: Vec<_> = needs.iter().map(|n| n.id).collect();
+        let active = service::active_applicants(db, &ids).await?;
+        let existing = service::applications_of_volunteer(db, profile.id).await?;
+        let today = service::today();
+        let scored: Vec<_> = needs
+            .into_iter()
+            .filter_map(|n| {
+                let nf = service::need_facts(&n, active.get(&n.id).copied().unwrap_or(0));
+                scoring::quick_score(&nf, &facts, existing.get(&n.id).copied(), today).map(|s| (s, n.id, nf))
+            })
+            .collect();
+        let (rows, total) = service::rank_page(scored, &page, RECOMMENDED_NEEDS)?;
+        let ids: Vec<_> = rows.rows.iter().map(|r| r.1).collect();
+        let mut needs = service::needs_by_id(db, &ids).await?;
+        let mut out = Vec::with_capacity(rows.rows.len());
+        let (has_previous, has_next) = (rows.has_previous, rows.has_next);
+        for (score, id, nf) in rows.rows {
+            // A need closed between the two reads drops out of the page rather than failing it.
+            if let Some(n) = needs.remove(&id) {
+                out.push((score, id, (n, nf)));
+            }
+        }
+        let rows = crate::graphql::pagination::PageRows { rows: out, has_previous, has_next };
+        Ok(connection(rows, TotalCount::known(total), |(score, id, (n, nf))| {
+            let e = scoring::evaluate(&nf, &facts, None, today);
+            let node = NeedMatch {
+                score,
+                distance_km: e.distance_km,
+                overlap_hours_per_week: e.overlap_hours_per_week,
+                reasons: reasons(&e),
+                matched_skills: e.matched_skills,
+                missing_skills: e.missing_skills,
+                need: Need(n),
+            };
+            (service::rank_cursor(RECOMMENDED_NEEDS, score, id), node, EmptyFields)
+        }))
+    }
+
+    /// Active offers (space, introductions, equipment, skills, time) that fit a need, best first.
+    async fn matching_offers(
+        &self,
+        ctx: &Context<'_>,
+        need_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<OfferMatchConnection, AppError> {
+        let (db, viewer) = (db(ctx)?, viewer(ctx)?);
+        let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
+        if !crate::needs::can_see(db, viewer, &need).await? {
+            return Err(AppError::not_found("need"));
+        }
+        let page = Page::parse(first, after, None, None)?;
+        let facts = service::need_facts(&(&need).into(), 0);
+        let scored: Vec<_> = service::candidate_offers(db, &need)
+            .await?
+            .into_iter()
+            .filter_map(|o| {
+                let e = scoring::evaluate_offer(&facts, &service::offer_facts(&o));
+                if e.eligible { Some((e.score, o.id, (o, e))) } else { None }
+            })
+            .collect();
+        let (rows, total) = service::rank_page(scored, &page, MATCHING_OFFERS)?;
+        Ok(connection(rows, TotalCount::known(total), |(score, id, (o, e))| {
+            let node = OfferMatch {
+                score,
+                distance_km: e.distance_km,
+                overlap_hours_per_week: e.overlap_hours_per_week,
+                reasons: e
+                    .reasons
+                    .into_iter()
+                    .map(|(factor, weight, contribution, explanation)| OfferMatchReason {
+                        factor,
+                        weight,
+                        contribution,
+                        explanation,
+                    })
+                    .collect(),
+                offer: Offer(o),
+            };
+            (service::rank_cursor(MATCHING_OFFERS, score, id), node, EmptyFields)
+        }))
+    }
+
+    /// Why a volunteer does or does not match a need. For members of the need's organisation and the
+    /// volunteer themselves. `volunteerId` is the VolunteerProfile's id.
+    async fn explain_match(
+        &self,
+        ctx: &Context<'_>,
+        need_id: ID,
+        volunteer_id: ID,
+    ) -> Result<MatchExplanation, AppError> {
+        let (db, viewer) = (db(ctx)?, viewer(ctx)?);
+        let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
+        let volunteer_id = decode("volunteerId", &volunteer_id, NodeKind::VolunteerProfile)?;
+        let profile = entity::volunteer_profile::Entity::find_by_id(volunteer_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::not_found("volunteer"))?;
+        let is_volunteer = viewer.user_id() == Some(profile.user_id);
+        if !is_volunteer && !viewer.is_member_of(db, need.organisation_id).await? {
+            return Err(AppError::forbidden("only the need's organisation and the volunteer can see this"));
+        }
+        if is_volunteer && !crate::needs::can_see(db, viewer, &need).await? {
+            return Err(AppError::not_found("need"));
+        }
+        let active = service::active_applicants(db, &[need.id]).await?;
+        let existing = service::applications_to_needs(db, &[need.id]).await?;
+        let e = scoring::evaluate(
+            &service::need_facts(&(&need).into(), active.get(&need.id).copied().unwrap_or(0)),
+            &service::volunteer_facts(&(&profile).into()),
+            existing.get(&(need.id, profile.id)).copied(),
+            service::today(),
+        );
+        Ok(MatchExplanation {
+            eligible: e.eligible(),
+            failed_constraints: e
+                .failures
+                .iter()
+                .map(|f| ConstraintFailure { constraint: f.constraint, explanation: f.explanation.clone() })
+                .collect(),
+            score: e.score,
+            reasons: reasons(&e),
+            distance_km: e.distance_km,
+            overlap_hours_per_week: e.overlap_hours_per_week,
+            matched_skills: e.matched_skills,
+            missing_skills: e.missing_skills,
+            need: Need(need),
+            volunteer: VolunteerProfile(profile),
+        })
+    }
+
+    /// An optimal assignment of available volunteers to open needs (a proposal: nothing changes until
+    /// `confirmAssignments`). For coordinators of the needs' organisations.
+    async fn propose_assignments(
+        &self,
+        ctx: &Context<'_>,
+        input: ProposeAssignmentsInput,
+    ) -> Result<AssignmentPlan, AppError> {
+        propose(ctx, input).await
+    }
+}
+
+/// Stands in for a profile deleted between ranking and loading the page (its fields read as empty).
+fn missing_profile(id: uuid::Uuid) -> entity::volunteer_profile::Model {
+    let now = crate::now();
+    entity::volunteer_profile::Model {
+        id,
+        user_id: uuid::Uuid::nil(),
+        display_name: String::new(),
+        bio: String::new(),
+        skills: serde_json::Value::Array(vec![]),
+        interests: serde_json::Value::Array(vec![]),
+        languages: serde_json::Value::Array(vec![]),
+        postcode: None,
+        lat: None,
+        lng: None,
+        travel_radius_km: 0.0,
+        availability: serde_json::Value::Array(vec![]),
+        dbs_level: "NONE".into(),
+        dbs_issued_on: None,
+        dbs_recheck_by: None,
+        dbs_update_service: false,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn propose(ctx: &Context<'_>, input: ProposeAssignmentsInput) -> Result<AssignmentPlan, AppError> {
+    let actor = viewer(ctx)?.require_user()?;
+    let scope = match (&input.organisation_id, &input.need_ids) {
+        (Some(org), None) => {
+            plans::PlanScope::Organisation(decode("input.organisationId", org, NodeKind::Organisation)?)
+        }
+        (None, Some(ids)) => plans::PlanScope::Needs(
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| decode(&format!("input.needIds[{i}]"), id, NodeKind::Need))
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Err(AppError::bad_input("input", "give either organisationId or needIds")),
+    };
+    let plan = plans::propose(db(ctx)?, &actor, scope, input.max_needs_per_volunteer).await?;
+    Ok(AssignmentPlan {
+        proposals: plan
+            .proposals
+            .into_iter()
+            .map(|p| ProposedAssignment {
+                need: Need(p.need),
+                volunteer: VolunteerProfile(p.volunteer),
+                score: p.score,
+            })
+            .collect(),
+        total_score: plan.total_score,
+        needs_covered: i32::try_from(plan.needs_covered).unwrap_or(i32::MAX),
+        unmet: plan
+            .unmet
+            .into_iter()
+            .map(|u| UnmetPlaces { need: Need(u.need), places: u.places, reason: u.reason })
+            .collect(),
+    })
+}
+
+#[derive(Default)]
+pub struct MatchingMutation;
+
+#[Object]
+impl MatchingMutation {
+    /// Same as the query of that name, for clients that treat planning as an action.
+    #[graphql(name = "proposeAssignments")]
+    async fn propose_assignments_mutation(
+        &self,
+        ctx: &Context<'_>,
+        input: ProposeAssignmentsInput,
+    ) -> Result<AssignmentPlan, AppError> {
+        propose(ctx, input).await
+    }
+
+    /// Turns chosen proposals into INVITED applications, each holding a place; all or nothing.
+    async fn confirm_assignments(
+        &self,
+        ctx: &Context<'_>,
+        proposals: Vec<ProposedAssignmentInput>,
+    ) -> Result<ConfirmAssignmentsPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let pairs = proposals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok((
+                    decode(&format!("proposals[{i}].needId"), &p.need_id, NodeKind::Need)?,
+                    decode(&format!("proposals[{i}].volunteerId"), &p.volunteer_id, NodeKind::VolunteerProfile)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let applications = plans::confirm(db(ctx)?, &actor, &pairs).await?;
+        Ok(ConfirmAssignmentsPayload { applications: applications.into_iter().map(Application).collect() })
+    }
+
+    /// The invited volunteer accepts (keeping the place) or declines (freeing it).
+    async fn respond_to_invitation(
+        &self,
+        ctx: &Context<'_>,
+        application_id: ID,
+        accept: bool,
+    ) -> Result<ApplicationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let id = decode("applicationId", &application_id, NodeKind::Application)?;
+        let (application, need) = plans::respond(db(ctx)?, &actor, id, accept).await?;
+        Ok(ApplicationPayload { application: Application(application), need: Need(need) })
+    }
+}

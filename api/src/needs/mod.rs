@@ -182,7 +182,7 @@ impl Need {
     async fn volunteers_needed(&self) -> i32 {
         self.0.volunteers_needed
     }
-    /// Accepted volunteers.
+    /// Accepted volunteers, plus invitations awaiting an answer (they hold a place).
     async fn places_taken(&self) -> i32 {
         self.0.places_taken
     }

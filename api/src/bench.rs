@@ -1,0 +1,232 @@
+//! `pitchin bench`: the matching workload of issue 3, measured end to end over HTTP on loopback.
+//!
+//! It uses the database in `DATABASE_URL` (loading the default synthetic data set into an empty one), starts
+//! the real router in this process on an ephemeral loopback port, signs requests with tokens it issues for
+//! sampled users (no password hashing in the loop), and sends each query one at a time over one keep-alive
+//! connection. It prints the median, p99 and maximum latency per query, and the process's peak resident
+//! memory (server and client together, so an upper bound for the server).
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand_chacha::ChaCha8Rng;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::auth::token::TokenKeys;
+use crate::graphql::ids::{NodeKind, encode};
+use crate::needs::NeedStatus;
+use crate::users::PlatformRole;
+use crate::values::Coordinates;
+use crate::{AppState, Settings, build_router};
+use entity::{membership, need, volunteer_profile};
+
+pub struct BenchOptions {
+    /// Measured requests per query (after a warm-up of a tenth as many).
+    pub requests: usize,
+    pub seed: u64,
+}
+
+pub struct Timing {
+    pub name: String,
+    pub samples: Vec<Duration>,
+    pub errors: usize,
+}
+
+impl Timing {
+    fn quantile(&self, q: f64) -> f64 {
+        let mut sorted = self.samples.clone();
+        sorted.sort();
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+        sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Client {
+    /// Sends one GraphQL request; `Err` for transport failures and for responses with errors.
+    async fn gql(&self, token: &str, query: &str, variables: Value) -> Result<Value, String> {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let response = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        match value.get("errors") {
+            Some(errors) => Err(errors.to_string()),
+            None => Ok(value),
+        }
+    }
+}
+
+async fn measure(client: &Client, name: &str, requests: &[(String, String, Value)], warmup: usize) -> Timing {
+    let mut timing = Timing { name: name.to_owned(), samples: Vec::with_capacity(requests.len()), errors: 0 };
+    for (i, (token, query, variables)) in requests.iter().enumerate() {
+        let start = Instant::now();
+        let result = client.gql(token, query, variables.clone()).await;
+        let elapsed = start.elapsed();
+        if let Err(e) = &result {
+            timing.errors += 1;
+            if timing.errors == 1 {
+                eprintln!("{name}: first error: {}", e.chars().take(300).collect::<String>());
+            }
+        }
+        if i >= warmup {
+            timing.samples.push(elapsed);
+        }
+    }
+    timing
+}
+
+/// Peak resident memory of this process, in MB (Linux `VmHWM`).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Vec<Timing>, String> {
+    let db = crate::connect(settings).await.map_err(|e| format!("cannot connect: {e}"))?;
+    crate::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
+    if crate::seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
+        eprintln!("empty database: loading the default synthetic data set first");
+        crate::synthetic::generate(&db, &crate::synthetic::SyntheticSpec::DEFAULT)
+            .await
+            .map_err(|e| format!("synthetic data failed: {e:?}"))?;
+    }
+    let keys = Arc::new(TokenKeys::from_settings(settings)?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = build_router(AppState::new(db.clone(), keys.clone()));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let client = Client {
+        http: reqwest::Client::builder().pool_max_idle_per_host(1).build().map_err(|e| e.to_string())?,
+        url: format!("http://{addr}/graphql"),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let n = options.requests;
+    let warmup = (n / 10).max(5);
+    let token = |id: Uuid, role: PlatformRole| {
+        keys.issue(&AuthUser { id, role }).map(|t| t.token).map_err(|e| format!("{e:?}"))
+    };
+
+    // matchesForNeed(first: 20), as a member of the need's organisation, for in-person open needs.
+    let needs = open_in_person_needs(&db).await?;
+    let sample: Vec<&need::Model> = needs.choose_multiple(&mut rng, n + warmup).collect();
+    let org_ids: Vec<Uuid> = sample.iter().map(|n| n.organisation_id).collect();
+    let members: Vec<membership::Model> = membership::Entity::find()
+        .filter(membership::Column::OrganisationId.is_in(org_ids))
+        .all(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut matches = Vec::new();
+    for need in &sample {
+        let Some(member) = members.iter().find(|m| m.organisation_id == need.organisation_id) else { continue };
+        matches.push((
+            token(member.user_id, PlatformRole::Member)?,
+            MATCHES.to_owned(),
+            json!({ "id": encode(NodeKind::Need, need.id) }),
+        ));
+    }
+
+    // recommendedNeeds(first: 20), as sampled volunteers.
+    let volunteers: Vec<(Uuid, Uuid)> = volunteer_profile::Entity::find()
+        .select_only()
+        .column(volunteer_profile::Column::Id)
+        .column(volunteer_profile::Column::UserId)
+        .into_tuple()
+        .all(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut recommended = Vec::new();
+    for (_, user_id) in volunteers.choose_multiple(&mut rng, n + warmup) {
+        recommended.push((token(*user_id, PlatformRole::Member)?, RECOMMENDED.to_owned(), json!({})));
+    }
+
+    // proposeAssignments for the 500 open in-person needs nearest Bristol's centre, as a platform admin.
+    let bristol = Coordinates::new("bench", 51.4545, -2.5879).map_err(|e| format!("{e:?}"))?;
+    let mut near_bristol: Vec<&need::Model> = needs.iter().collect();
+    near_bristol.sort_by(|a, b| {
+        let d = |n: &need::Model| Coordinates::from_stored(n.lat, n.lng).map_or(f64::MAX, |c| c.distance_km(&bristol));
+        d(a).total_cmp(&d(b))
+    });
+    let plan_ids: Vec<_> = near_bristol.iter().take(500).map(|n| encode(NodeKind::Need, n.id)).collect();
+    let admin = token(Uuid::now_v7(), PlatformRole::Admin)?;
+    let plans: Vec<_> = (0..7).map(|_| (admin.clone(), PROPOSE.to_owned(), json!({ "ids": plan_ids }))).collect();
+
+    let mut timings = Vec::new();
+    timings.push(measure(&client, "matchesForNeed(first: 20)", &matches, warmup).await);
+    timings.push(measure(&client, "recommendedNeeds(first: 20)", &recommended, warmup).await);
+    timings.push(measure(&client, "proposeAssignments (500 needs near Bristol)", &plans, 2).await);
+    if let Ok(plan) = client.gql(&admin, PLAN_SIZE, json!({ "ids": plan_ids })).await {
+        let p = &plan["data"]["proposeAssignments"];
+        eprintln!(
+            "plan: {} needs, {} proposals, {} needs covered, total score {:.2}",
+            plan_ids.len(),
+            p["proposals"].as_array().map_or(0, Vec::len),
+            p["needsCovered"],
+            p["totalScore"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(timings)
+}
+
+async fn open_in_person_needs(db: &DatabaseConnection) -> Result<Vec<need::Model>, String> {
+    let mut needs = need::Entity::find()
+        .filter(need::Column::Status.eq(NeedStatus::Open.as_db()))
+        .filter(need::Column::Remote.eq(false))
+        .all(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    needs.sort_by_key(|n| n.id);
+    if needs.is_empty() {
+        return Err("no open in-person needs to benchmark with".into());
+    }
+    needs.shuffle(&mut ChaCha8Rng::seed_from_u64(0));
+    Ok(needs)
+}
+
+const MATCHES: &str = "query($id: ID!) { matchesForNeed(needId: $id, first: 20) { totalCount edges { node { score distanceKm matchedSkills missingSkills overlapHoursPerWeek volunteer { displayName } reasons { factor contribution } } } } }";
+const RECOMMENDED: &str = "{ recommendedNeeds(first: 20) { totalCount edges { node { score distanceKm need { title organisation { name } } reasons { factor contribution } } } } }";
+const PROPOSE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds: $ids}) { totalScore needsCovered proposals { score } unmet { places } } }";
+const PLAN_SIZE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds: $ids}) { totalScore needsCovered proposals { score } } }";
+
+/// The report, one row per query.
+pub fn report(timings: &[Timing]) -> String {
+    let mut out =
+        format!("{:<46} {:>5} {:>9} {:>9} {:>9} {:>6}\n", "query", "n", "p50 ms", "p99 ms", "max ms", "errors");
+    for t in timings {
+        out.push_str(&format!(
+            "{:<46} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>6}\n",
+            t.name,
+            t.samples.len(),
+            t.quantile(0.5),
+            t.quantile(0.99),
+            t.quantile(1.0),
+            t.errors
+        ));
+    }
+    if let Some(mb) = peak_rss_mb() {
+        out.push_str(&format!("peak resident memory (server and client in one process): {mb:.0} MB\n"));
+    }
+    out
+}

@@ -1,0 +1,336 @@
+//! Assignment plans: propose an optimal staffing of open needs, confirm it as invitations, answer them.
+//!
+//! An invitation holds a place (taken with the same conditional UPDATE as an acceptance), so confirming
+//! never promises more places than a need has, even when two coordinators confirm at once; a declined or
+//! withdrawn invitation gives the place back.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::assignment::{AssignmentProblem, Candidate, solve};
+use super::scoring::{self, quick_score};
+use super::service::{
+    VolunteerCandidate, active_applicants, applications_to_needs, need_facts, profiles_by_id, today, volunteer_facts,
+};
+use crate::applications::ApplicationStatus;
+use crate::auth::{AuthUser, policy};
+use crate::error::{AppError, AppResult};
+use crate::needs::NeedStatus;
+use crate::needs::service as needs;
+use crate::now;
+use crate::values::Coordinates;
+use crate::values::geo::KM_PER_DEGREE;
+use crate::volunteers::DbsLevel;
+use entity::{application, need, volunteer_profile};
+
+pub const MAX_PLAN_NEEDS: usize = 500;
+pub const MAX_NEEDS_PER_VOLUNTEER: i32 = 10;
+
+pub struct ProposedPair {
+    pub need: need::Model,
+    pub volunteer: volunteer_profile::Model,
+    pub score: f64,
+}
+
+pub struct Unmet {
+    pub need: need::Model,
+    pub places: i32,
+    pub reason: String,
+}
+
+pub struct Plan {
+    pub proposals: Vec<ProposedPair>,
+    pub total_score: f64,
+    pub needs_covered: usize,
+    pub unmet: Vec<Unmet>,
+}
+
+/// Which needs a plan covers: an organisation's open needs, or a list.
+pub enum PlanScope {
+    Organisation(Uuid),
+    Needs(Vec<Uuid>),
+}
+
+async fn plan_needs(db: &impl ConnectionTrait, actor: &AuthUser, scope: PlanScope) -> AppResult<Vec<need::Model>> {
+    let needs = match scope {
+        PlanScope::Organisation(org) => {
+            crate::organisations::service::get(db, org).await?;
+            policy::require_coordinator(db, actor, org).await?;
+            need::Entity::find()
+                .filter(need::Column::OrganisationId.eq(org))
+                .filter(need::Column::Status.eq(NeedStatus::Open.as_db()))
+                .all(db)
+                .await?
+        }
+        PlanScope::Needs(ids) => {
+            let unique: HashSet<Uuid> = ids.iter().copied().collect();
+            if unique.len() != ids.len() {
+                return Err(AppError::bad_input("input.needIds", "lists a need twice"));
+            }
+            let rows = need::Entity::find().filter(need::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+            if rows.len() != ids.len() {
+                return Err(AppError::not_found("need"));
+            }
+            let orgs: BTreeMap<Uuid, ()> = rows.iter().map(|n| (n.organisation_id, ())).collect();
+            for org in orgs.keys() {
+                policy::require_coordinator(db, actor, *org).await?;
+            }
+            rows
+        }
+    };
+    if needs.len() > MAX_PLAN_NEEDS {
+        return Err(AppError::bad_input("input", format!("a plan covers at most {MAX_PLAN_NEEDS} needs")));
+    }
+    let mut needs = needs;
+    needs.sort_by_key(|n| n.id);
+    Ok(needs)
+}
+
+/// Volunteers who could serve any of `needs`: one query over the box that holds them all.
+async fn plan_volunteers(db: &impl ConnectionTrait, needs: &[need::Model]) -> AppResult<Vec<VolunteerCandidate>> {
+    use volunteer_profile::Column as C;
+    let lowest = needs
+        .iter()
+        .filter_map(|n| DbsLevel::from_db(&n.safeguarding))
+        .min_by_key(|l| DbsLevel::ALL.iter().position(|x| x == l))
+        .unwrap_or(DbsLevel::None);
+    let mut select = super::service::slim_volunteers();
+    if lowest != DbsLevel::None {
+        let i = DbsLevel::ALL.iter().position(|l| *l == lowest).unwrap_or(0);
+        select = select.filter(C::DbsLevel.is_in(DbsLevel::ALL[i..].iter().map(|l| l.as_db())));
+    }
+    // Remote needs can use anyone; otherwise only people within reach of some need's place.
+    if needs.iter().all(|n| !n.remote) {
+        let places: Vec<Coordinates> = needs.iter().filter_map(|n| Coordinates::from_stored(n.lat, n.lng)).collect();
+        if places.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reach = super::service::max_travel_radius(db).await?;
+        let (min_lat, max_lat) =
+            places.iter().fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(c.lat()), hi.max(c.lat())));
+        let (min_lng, max_lng) =
+            places.iter().fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(c.lng()), hi.max(c.lng())));
+        // Degrees of longitude are shortest at the box's highest latitude, so size the margin there.
+        let widest = Coordinates::new("box", max_lat.abs().max(min_lat.abs()).min(89.0), 0.0)?;
+        let dlng = reach / widest.km_per_degree_lng().max(1.0);
+        select = select
+            .filter(C::Lat.between(min_lat - reach / KM_PER_DEGREE, max_lat + reach / KM_PER_DEGREE))
+            .filter(C::Lng.between(min_lng - dlng, max_lng + dlng));
+    }
+    let mut all = select.into_model::<VolunteerCandidate>().all(db).await?;
+    all.sort_by_key(|p| p.id);
+    Ok(all)
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.id))]
+pub async fn propose(
+    db: &impl ConnectionTrait,
+    actor: &AuthUser,
+    scope: PlanScope,
+    max_per_volunteer: i32,
+) -> AppResult<Plan> {
+    if !(1..=MAX_NEEDS_PER_VOLUNTEER).contains(&max_per_volunteer) {
+        return Err(AppError::bad_input(
+            "input.maxNeedsPerVolunteer",
+            format!("must be between 1 and {MAX_NEEDS_PER_VOLUNTEER}"),
+        ));
+    }
+    let needs = plan_needs(db, actor, scope).await?;
+    let need_ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
+    let volunteers = plan_volunteers(db, &needs).await?;
+    let active = active_applicants(db, &need_ids).await?;
+    let existing = applications_to_needs(db, &need_ids).await?;
+    let today = today();
+
+    let need_facts: Vec<_> =
+        needs.iter().map(|n| need_facts(&n.into(), active.get(&n.id).copied().unwrap_or(0))).collect();
+    let volunteer_facts: Vec<_> = volunteers.iter().map(volunteer_facts).collect();
+    let mut candidates = Vec::new();
+    let mut eligible_per_need = vec![0usize; needs.len()];
+    for (ni, (n, nf)) in needs.iter().zip(&need_facts).enumerate() {
+        for (vi, (v, vf)) in volunteers.iter().zip(&volunteer_facts).enumerate() {
+            if let Some(score) = quick_score(nf, vf, existing.get(&(n.id, v.id)).copied(), today) {
+                candidates.push(Candidate { need: ni, volunteer: vi, score });
+                eligible_per_need[ni] += 1;
+            }
+        }
+    }
+    let places: Vec<u32> = need_facts.iter().map(|f| u32::try_from(f.places_left.max(0)).unwrap_or(0)).collect();
+    let limits = vec![u32::try_from(max_per_volunteer).unwrap_or(1); volunteers.len()];
+    let problem = AssignmentProblem { places: places.clone(), volunteer_limits: limits, candidates };
+    // The solver is CPU-bound: keep it off the async workers.
+    let assignment = tokio::task::spawn_blocking(move || solve(&problem)).await.map_err(AppError::internal)?;
+
+    let mut assigned = vec![0u32; needs.len()];
+    let mut proposals = Vec::with_capacity(assignment.pairs.len());
+    // Only the proposed volunteers are read in full.
+    let chosen: Vec<Uuid> = assignment.pairs.iter().filter_map(|(_, vi)| volunteers.get(*vi).map(|v| v.id)).collect();
+    let profiles = profiles_by_id(db, &chosen).await?;
+    for (ni, vi) in &assignment.pairs {
+        let (Some(n), Some(v)) = (needs.get(*ni), volunteers.get(*vi)) else { continue };
+        let Some(profile) = profiles.get(&v.id) else { continue };
+        assigned[*ni] += 1;
+        let score = quick_score(&need_facts[*ni], &volunteer_facts[*vi], None, today).unwrap_or(0.0);
+        proposals.push(ProposedPair { need: n.clone(), volunteer: profile.clone(), score });
+    }
+    let unmet = needs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| assigned[*i] < places[*i] || need_facts[*i].status != NeedStatus::Open)
+        .map(|(i, n)| {
+            let left = places[i] - assigned[i].min(places[i]);
+            let reason = if need_facts[i].status != NeedStatus::Open {
+                format!("the need is {}", n.status.to_lowercase())
+            } else if eligible_per_need[i] == 0 {
+                "no eligible volunteers".to_owned()
+            } else if eligible_per_need[i] < places[i] as usize {
+                format!("only {} eligible volunteers", eligible_per_need[i])
+            } else {
+                "its eligible volunteers are proposed for other needs".to_owned()
+            };
+            Unmet { need: n.clone(), places: i32::try_from(left).unwrap_or(0), reason }
+        })
+        .collect();
+    Ok(Plan { proposals, total_score: assignment.total_score, needs_covered: assignment.needs_covered, unmet })
+}
+
+/// Turns chosen proposals into INVITED applications, each holding a place; all or nothing.
+#[tracing::instrument(skip_all, fields(actor = %actor.id, count = proposals.len()))]
+pub async fn confirm(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    proposals: &[(Uuid, Uuid)],
+) -> AppResult<Vec<application::Model>> {
+    if proposals.is_empty() || proposals.len() > MAX_PLAN_NEEDS * 2 {
+        return Err(AppError::bad_input("proposals", "give between 1 and 1000 proposals"));
+    }
+    let unique: HashSet<&(Uuid, Uuid)> = proposals.iter().collect();
+    if unique.len() != proposals.len() {
+        return Err(AppError::bad_input("proposals", "lists a pair twice"));
+    }
+    // Reads first, outside the transaction (SQLite cannot upgrade a read transaction under contention).
+    let need_ids: Vec<Uuid> = proposals.iter().map(|p| p.0).collect::<HashSet<_>>().into_iter().collect();
+    let needs: HashMap<Uuid, need::Model> = need::Entity::find()
+        .filter(need::Column::Id.is_in(need_ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    let volunteer_ids: Vec<Uuid> = proposals.iter().map(|p| p.1).collect::<HashSet<_>>().into_iter().collect();
+    let volunteers: HashMap<Uuid, volunteer_profile::Model> = volunteer_profile::Entity::find()
+        .filter(volunteer_profile::Column::Id.is_in(volunteer_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    let mut checked_orgs = HashSet::new();
+    for n in needs.values() {
+        if checked_orgs.insert(n.organisation_id) {
+            policy::require_coordinator(db, actor, n.organisation_id).await?;
+        }
+    }
+    let existing = applications_to_needs(db, &need_ids).await?;
+    let active = active_applicants(db, &need_ids).await?;
+    let today = today();
+    for (i, (need_id, volunteer_id)) in proposals.iter().enumerate() {
+        let n =
+            needs.get(need_id).ok_or_else(|| AppError::bad_input(format!("proposals[{i}].needId"), "no such need"))?;
+        let v = volunteers
+            .get(volunteer_id)
+            .ok_or_else(|| AppError::bad_input(format!("proposals[{i}].volunteerId"), "no such volunteer"))?;
+        let evaluation = scoring::evaluate(
+            &need_facts(&n.into(), active.get(need_id).copied().unwrap_or(0)),
+            &volunteer_facts(&v.into()),
+            existing.get(&(*need_id, *volunteer_id)).copied(),
+            today,
+        );
+        // Places are re-checked atomically below; every other constraint must still hold.
+        if let Some(failure) = evaluation.failures.iter().find(|f| f.constraint != scoring::MatchConstraint::NeedOpen) {
+            return Err(AppError::conflict(format!(
+                "{} is no longer a match for \"{}\": {}",
+                v.display_name, n.title, failure.explanation
+            )));
+        }
+    }
+
+    let txn = db.begin().await?;
+    let now = now();
+    let mut invited = Vec::with_capacity(proposals.len());
+    for (need_id, volunteer_id) in proposals {
+        let row = match existing.get(&(*need_id, *volunteer_id)) {
+            // A past, ended application to the same need is reused (one row per pair).
+            Some(status) => {
+                let previous = application::Entity::find()
+                    .filter(application::Column::NeedId.eq(*need_id))
+                    .filter(application::Column::VolunteerId.eq(*volunteer_id))
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| AppError::conflict("an application changed while confirming; try again"))?;
+                if previous.status != status.as_db() {
+                    return Err(AppError::conflict("an application changed while confirming; try again"));
+                }
+                let mut active: application::ActiveModel = previous.into();
+                active.status = Set(ApplicationStatus::Invited.as_db().to_owned());
+                active.invited_at = Set(Some(now));
+                active.updated_at = Set(now);
+                active.update(&txn).await?
+            }
+            None => {
+                application::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    need_id: Set(*need_id),
+                    volunteer_id: Set(*volunteer_id),
+                    message: Set(String::new()),
+                    status: Set(ApplicationStatus::Invited.as_db().to_owned()),
+                    applied_at: Set(None),
+                    invited_at: Set(Some(now)),
+                    accepted_at: Set(None),
+                    declined_at: Set(None),
+                    withdrawn_at: Set(None),
+                    completed_at: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&txn)
+                .await?
+            }
+        };
+        needs::take_place(&txn, *need_id).await?;
+        invited.push(row);
+    }
+    txn.commit().await?;
+    Ok(invited)
+}
+
+/// The invited volunteer accepts (keeping the held place) or declines (giving it back).
+#[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
+pub async fn respond(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    id: Uuid,
+    accept: bool,
+) -> AppResult<(application::Model, need::Model)> {
+    let application = crate::applications::service::get(db, id).await?;
+    let own = crate::volunteers::service::find_for_user(db, actor.id).await?;
+    if own.is_none_or(|p| p.id != application.volunteer_id) {
+        return Err(AppError::forbidden("only the invited volunteer may answer an invitation"));
+    }
+    if application.status != ApplicationStatus::Invited.as_db() {
+        return Err(AppError::conflict(format!(
+            "this application is {}, not an invitation waiting for an answer",
+            application.status.to_lowercase()
+        )));
+    }
+    if accept {
+        crate::applications::service::transition_once(db, id, ApplicationStatus::Invited, ApplicationStatus::Accepted)
+            .await?;
+    } else {
+        crate::applications::service::end(db, &application, ApplicationStatus::Declined).await?;
+    }
+    Ok((crate::applications::service::get(db, id).await?, needs::get(db, application.need_id).await?))
+}

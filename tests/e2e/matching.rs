@@ -1,0 +1,322 @@
+//! Matching through GraphQL: ranked volunteers and needs, explanations, offers, plans and invitations.
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, data, error_code};
+
+/// A Putney English class (BASIC DBS, Tuesdays 19:00–21:00) and four volunteers around it:
+/// Amira (eligible, strong), Dan (eligible, no matching skills), Beth (no DBS check), Carl (in Manchester).
+struct World {
+    owner: Session,
+    org_id: String,
+    need_id: String,
+    amira: (Session, String),
+    dan: (Session, String),
+    beth: (Session, String),
+}
+
+async fn world(app: &TestApp) -> World {
+    let owner = app.register("owner@class.example", "Owner").await;
+    let org_id = app.organisation(&owner, "Putney English Club").await;
+    let need_id = app
+        .open_need(&owner, &org_id, "ESOL helper", json!({"safeguarding": "BASIC", "requiredSkills": ["teaching english", "it support"], "volunteersNeeded": 2}))
+        .await;
+    let amira = app.volunteer("amira@v.example", "Amira", json!({"skills": ["ESOL", "IT support"]})).await;
+    let dan = app
+        .volunteer("dan@v.example", "Dan", json!({"skills": ["driving"], "interests": [], "languages": ["english"], "location": {"lat": 51.4700, "lng": -0.2300}}))
+        .await;
+    let beth = app.volunteer("beth@v.example", "Beth", json!({"dbsCheck": {"level": "NONE"}})).await;
+    app.volunteer(
+        "carl@v.example",
+        "Carl",
+        json!({"postcode": "M14 5AA", "location": {"lat": 53.4440, "lng": -2.2200}}),
+    )
+    .await;
+    World { owner, org_id, need_id, amira, dan, beth }
+}
+
+const MATCHES: &str = "query($id: ID!, $first: Int, $after: String) { matchesForNeed(needId: $id, first: $first, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor }
+  edges { node { score distanceKm matchedSkills missingSkills overlapHoursPerWeek volunteer { id displayName } reasons { factor weight contribution explanation } } }
+} }";
+
+fn names(resp: &Value, field: &str) -> Vec<String> {
+    data(resp)[field]["edges"]
+        .as_array()
+        .map(|edges| {
+            edges
+                .iter()
+                .map(|e| {
+                    let node = &e["node"];
+                    node["volunteer"]["displayName"]
+                        .as_str()
+                        .or(node["need"]["title"].as_str())
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn coordinators_see_ranked_eligible_volunteers_with_reasons() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+
+    let resp = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id })).await;
+    assert_eq!(names(&resp, "matchesForNeed"), vec!["Amira", "Dan"], "Beth lacks a DBS check, Carl is too far");
+    let top = &data(&resp)["matchesForNeed"]["edges"][0]["node"];
+    assert_eq!(top["matchedSkills"], json!(["it support", "teaching english"]));
+    assert_eq!(top["overlapHoursPerWeek"], 2.0);
+    let sum: f64 =
+        top["reasons"].as_array().map(|r| r.iter().filter_map(|x| x["contribution"].as_f64()).sum()).unwrap_or(0.0);
+    assert!((sum - top["score"].as_f64().unwrap_or(-1.0)).abs() < 1e-9, "reasons add up to the score");
+    let d = top["distanceKm"].as_f64().unwrap_or(-1.0);
+    assert!((d * 10.0 - (d * 10.0).round()).abs() < 1e-9 && d < 2.0, "rounded to 0.1 km: {d}");
+
+    // Paging through the ranking.
+    let first = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id, "first": 1 })).await;
+    assert_eq!(names(&first, "matchesForNeed"), vec!["Amira"]);
+    let cursor = data(&first)["matchesForNeed"]["pageInfo"]["endCursor"].clone();
+    let next = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id, "first": 1, "after": cursor })).await;
+    assert_eq!(names(&next, "matchesForNeed"), vec!["Dan"]);
+    assert_eq!(data(&next)["matchesForNeed"]["pageInfo"]["hasNextPage"], false);
+
+    // Contact details stay hidden in matches until the volunteer applies.
+    let resp = app
+        .gql_as(
+            Some(&w.owner.token),
+            "query($id: ID!) { matchesForNeed(needId: $id) { edges { node { volunteer { displayName email } } } } }",
+            json!({ "id": w.need_id }),
+        )
+        .await;
+    assert_eq!(error_code(&resp), "FORBIDDEN");
+
+    // Applying removes Amira from the matches (she is already an applicant).
+    app.apply(&w.amira.0, &w.need_id).await;
+    let resp = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id })).await;
+    assert_eq!(names(&resp, "matchesForNeed"), vec!["Dan"]);
+
+    // Only the organisation's members may ask.
+    let outsider = app.register("out@example.org", "Out").await;
+    for token in [Some(outsider.token.as_str()), Some(w.dan.0.token.as_str())] {
+        let resp = app.gql_as(token, MATCHES, json!({ "id": w.need_id })).await;
+        assert_eq!(error_code(&resp), "FORBIDDEN");
+    }
+    let resp = app.gql(MATCHES, json!({ "id": w.need_id })).await;
+    assert_eq!(error_code(&resp), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn volunteers_get_recommendations_and_explanations() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    app.open_need(&w.owner, &w.org_id, "Weekend youth club", json!({"category": "YOUTH_CLUB", "safeguarding": "ENHANCED_BARRED_LISTS", "schedule": {"weekly": [{"day": "SATURDAY", "start": "10:00", "end": "12:00"}]}})).await;
+    let remote = app.open_need(&w.owner, &w.org_id, "Phone befriending", json!({"category": "BEFRIENDING", "remote": true, "location": null, "schedule": null, "requiredSkills": [], "languages": []})).await;
+
+    let query = "{ recommendedNeeds { totalCount edges { node { score need { title } reasons { factor } } } } }";
+    let resp = app.gql_as(Some(&w.amira.0.token), query, json!({})).await;
+    let titles = names(&resp, "recommendedNeeds");
+    assert!(
+        titles.contains(&"ESOL helper".to_owned()) && titles.contains(&"Phone befriending".to_owned()),
+        "{titles:?}"
+    );
+    assert!(!titles.contains(&"Weekend youth club".to_owned()), "needs barred lists and Saturday mornings");
+    assert_eq!(titles[0], "ESOL helper", "the class suits her best");
+
+    let resp = app.gql(query, json!({})).await;
+    assert_eq!(error_code(&resp), "UNAUTHENTICATED");
+    let no_profile = app.register("np@example.org", "No Profile").await;
+    let resp = app.gql_as(Some(&no_profile.token), query, json!({})).await;
+    assert_eq!(error_code(&resp), "FORBIDDEN");
+
+    // Beth is excluded by safeguarding, and is told why; so is the coordinator.
+    let explain = "query($n: ID!, $v: ID!) { explainMatch(needId: $n, volunteerId: $v) { eligible failedConstraints { constraint explanation } score reasons { factor contribution } volunteer { displayName } } }";
+    for token in [&w.beth.0.token, &w.owner.token] {
+        let resp = app.gql_as(Some(token), explain, json!({ "n": w.need_id, "v": w.beth.1 })).await;
+        let e = &data(&resp)["explainMatch"];
+        assert_eq!(e["eligible"], false);
+        assert_eq!(e["failedConstraints"][0]["constraint"], "SAFEGUARDING");
+        assert!(e["failedConstraints"][0]["explanation"].as_str().unwrap_or_default().contains("basic"));
+    }
+    let resp = app.gql_as(Some(&w.dan.0.token), explain, json!({ "n": w.need_id, "v": w.beth.1 })).await;
+    assert_eq!(error_code(&resp), "FORBIDDEN", "another volunteer may not see Beth's breakdown");
+    let resp = app.gql_as(Some(&w.owner.token), explain, json!({ "n": remote, "v": w.amira.1 })).await;
+    assert_eq!(data(&resp)["explainMatch"]["eligible"], true);
+}
+
+#[tokio::test]
+async fn offers_that_fit_a_need_are_found() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let premises = app
+        .open_need(
+            &w.owner,
+            &w.org_id,
+            "Room for the class",
+            json!({"category": "PREMISES", "requiredSkills": [], "safeguarding": "NONE"}),
+        )
+        .await;
+    let assoc = app.register("assoc@example.org", "Association").await;
+    let assoc_org = app.organisation(&assoc, "Putney Association").await;
+    for (kind, title, lat) in [
+        ("SPACE", "Spare office, weekday evenings", 51.4600),
+        ("EQUIPMENT", "Old laptops", 51.4600),
+        ("SPACE", "Hall in Leeds", 53.8008),
+    ] {
+        let resp = app
+            .gql_as(
+                Some(&assoc.token),
+                "mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }",
+                json!({ "input": { "organisationId": assoc_org, "kind": kind, "title": title, "location": { "lat": lat, "lng": -0.23 }, "availability": [{ "day": "TUESDAY", "start": "18:00", "end": "22:00" }] } }),
+            )
+            .await;
+        data(&resp);
+    }
+    let resp = app
+        .gql("query($id: ID!) { matchingOffers(needId: $id) { totalCount edges { node { score distanceKm offer { title } reasons { factor contribution } } } } }", json!({ "id": premises }))
+        .await;
+    let offers = &data(&resp)["matchingOffers"];
+    assert_eq!(offers["totalCount"], 1, "laptops do not house a class, and Leeds is too far: {resp}");
+    assert_eq!(offers["edges"][0]["node"]["offer"]["title"], "Spare office, weekday evenings");
+}
+
+const PROPOSE: &str = "query($input: ProposeAssignmentsInput!) { proposeAssignments(input: $input) {
+  totalScore needsCovered proposals { score need { id title } volunteer { id displayName } } unmet { need { title } places reason } } }";
+
+#[tokio::test]
+async fn plans_cover_every_need_first_and_confirm_into_invitations() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@plan.example", "Owner").await;
+    let org_id = app.organisation(&owner, "Planning Org").await;
+    // Two one-place needs; Ann is the best for both, Bob only fits the first.
+    let english = app
+        .open_need(
+            &owner,
+            &org_id,
+            "English",
+            json!({"volunteersNeeded": 1, "requiredSkills": ["teaching english"], "safeguarding": "NONE"}),
+        )
+        .await;
+    let it = app
+        .open_need(&owner, &org_id, "IT help", json!({"category": "IT_SKILLS", "volunteersNeeded": 1, "requiredSkills": ["it support"], "safeguarding": "NONE", "languages": []}))
+        .await;
+    let (ann, ann_id) = app
+        .volunteer(
+            "ann@v.example",
+            "Ann",
+            json!({"skills": ["teaching english", "it support"], "interests": ["ENGLISH_CLASSES", "IT_SKILLS"]}),
+        )
+        .await;
+    let (bob, bob_id) = app
+        .volunteer(
+            "bob@v.example",
+            "Bob",
+            json!({"skills": ["teaching english"], "interests": ["ENGLISH_CLASSES"], "travelRadiusKm": 3.0}),
+        )
+        .await;
+    let _ = bob;
+
+    let resp = app.gql_as(Some(&owner.token), PROPOSE, json!({ "input": { "organisationId": org_id } })).await;
+    let plan = &data(&resp)["proposeAssignments"];
+    assert_eq!(plan["needsCovered"], 2, "{resp}");
+    let pairs: Vec<(String, String)> = plan["proposals"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .map(|x| {
+                    (
+                        x["need"]["title"].as_str().unwrap_or_default().to_owned(),
+                        x["volunteer"]["displayName"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        pairs.contains(&("IT help".into(), "Ann".into())) && pairs.contains(&("English".into(), "Bob".into())),
+        "coverage first: {pairs:?}"
+    );
+    assert_eq!(plan["unmet"], json!([]));
+
+    // Outsiders may not plan for the organisation, and the input must say what to plan.
+    let outsider = app.register("x@example.org", "X").await;
+    let resp = app.gql_as(Some(&outsider.token), PROPOSE, json!({ "input": { "organisationId": org_id } })).await;
+    assert_eq!(error_code(&resp), "FORBIDDEN");
+    let resp = app.gql_as(Some(&owner.token), PROPOSE, json!({ "input": {} })).await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT");
+
+    // Confirming turns the plan into invitations that hold the places.
+    let confirm = "mutation($p: [ProposedAssignmentInput!]!) { confirmAssignments(proposals: $p) { applications { id status volunteer { displayName } need { title placesTaken status } } } }";
+    let resp = app
+        .gql_as(
+            Some(&owner.token),
+            confirm,
+            json!({ "p": [{ "needId": it, "volunteerId": ann_id }, { "needId": english, "volunteerId": bob_id }] }),
+        )
+        .await;
+    let invited = data(&resp)["confirmAssignments"]["applications"].as_array().cloned().unwrap_or_default();
+    assert_eq!(invited.len(), 2);
+    assert!(invited.iter().all(|a| a["status"] == "INVITED" && a["need"]["status"] == "FILLED"));
+    // Confirming the same again is refused whole: they are already invited.
+    let resp = app.gql_as(Some(&owner.token), confirm, json!({ "p": [{ "needId": it, "volunteerId": ann_id }] })).await;
+    assert_eq!(error_code(&resp), "CONFLICT");
+
+    // Ann accepts; Bob's invitation is not Ann's to answer.
+    let ann_app =
+        invited.iter().find(|a| a["volunteer"]["displayName"] == "Ann").map(|a| a["id"].clone()).unwrap_or_default();
+    let bob_app =
+        invited.iter().find(|a| a["volunteer"]["displayName"] == "Bob").map(|a| a["id"].clone()).unwrap_or_default();
+    let respond = "mutation($id: ID!, $accept: Boolean!) { respondToInvitation(applicationId: $id, accept: $accept) { application { status } need { placesTaken status } } }";
+    let resp = app.gql_as(Some(&ann.token), respond, json!({ "id": bob_app, "accept": true })).await;
+    assert_eq!(error_code(&resp), "FORBIDDEN");
+    let resp = app.gql_as(Some(&ann.token), respond, json!({ "id": ann_app, "accept": true })).await;
+    assert_eq!(
+        data(&resp)["respondToInvitation"],
+        json!({"application": {"status": "ACCEPTED"}, "need": {"placesTaken": 1, "status": "FILLED"}})
+    );
+    let resp = app.gql_as(Some(&ann.token), respond, json!({ "id": ann_app, "accept": false })).await;
+    assert_eq!(error_code(&resp), "CONFLICT", "already answered");
+    // Bob declines: his place is freed and the need reopens.
+    let resp = app.gql_as(Some(&bob.token), respond, json!({ "id": bob_app, "accept": false })).await;
+    assert_eq!(
+        data(&resp)["respondToInvitation"],
+        json!({"application": {"status": "DECLINED"}, "need": {"placesTaken": 0, "status": "OPEN"}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_confirmations_never_exceed_places() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@race.example", "Owner").await;
+    let org_id = app.organisation(&owner, "Race Org").await;
+    let need =
+        app.open_need(&owner, &org_id, "Two places", json!({"volunteersNeeded": 2, "safeguarding": "NONE"})).await;
+    let mut volunteers = Vec::new();
+    for i in 0..6 {
+        volunteers.push(app.volunteer(&format!("r{i}@v.example"), &format!("R{i}"), json!({})).await.1);
+    }
+    let confirm =
+        "mutation($p: [ProposedAssignmentInput!]!) { confirmAssignments(proposals: $p) { applications { id } } }";
+    let results =
+        futures::future::join_all(
+            volunteers.iter().map(|v| {
+                let (app, token, need) = (&app, owner.token.clone(), need.clone());
+                async move {
+                    app.gql_as(Some(&token), confirm, json!({ "p": [{ "needId": need, "volunteerId": v }] })).await
+                }
+            }),
+        )
+        .await;
+    let ok = results.iter().filter(|r| r.get("errors").is_none()).count();
+    assert_eq!(ok, 2, "{results:?}");
+    assert!(results.iter().filter(|r| r.get("errors").is_some()).all(|r| error_code(r) == "CONFLICT"));
+    let resp = app
+        .gql_as(
+            Some(&owner.token),
+            "query($id: ID!) { need(id: $id) { placesTaken status applications(status: INVITED) { totalCount } } }",
+            json!({ "id": need }),
+        )
+        .await;
+    assert_eq!(data(&resp)["need"], json!({"placesTaken": 2, "status": "FILLED", "applications": {"totalCount": 2}}));
+}
