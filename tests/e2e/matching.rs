@@ -124,6 +124,22 @@ async fn volunteers_get_recommendations_and_explanations() {
     assert!(!titles.contains(&"Weekend youth club".to_owned()), "needs barred lists and Saturday mornings");
     assert_eq!(titles[0], "ESOL helper", "the class suits her best");
 
+    // Another applicant makes the class less of a priority for her (FEW_APPLICANTS: 2 places, 1 applicant).
+    let few = |resp: &Value| {
+        data(resp)["recommendedNeeds"]["edges"]
+            .as_array()
+            .and_then(|edges| edges.iter().find(|e| e["node"]["need"]["title"] == "ESOL helper"))
+            .and_then(|e| e["node"]["reasons"].as_array().cloned())
+            .and_then(|r| r.into_iter().find(|x| x["factor"] == "FEW_APPLICANTS"))
+            .and_then(|x| x["contribution"].as_f64())
+            .unwrap_or(-1.0)
+    };
+    let reasons = "{ recommendedNeeds { edges { node { need { title } reasons { factor contribution } } } } }";
+    let before = few(&app.gql_as(Some(&w.amira.0.token), reasons, json!({})).await);
+    app.apply(&w.dan.0, &w.need_id).await;
+    let after = few(&app.gql_as(Some(&w.amira.0.token), reasons, json!({})).await);
+    assert!((before - 0.10).abs() < 1e-9 && (after - 0.10 * 2.0 / 3.0).abs() < 1e-9, "{before} then {after}");
+
     let resp = app.gql(query, json!({})).await;
     assert_eq!(error_code(&resp), "UNAUTHENTICATED");
     let no_profile = app.register("np@example.org", "No Profile").await;

@@ -232,14 +232,12 @@ impl MatchingQuery {
         let page = Page::parse(first, after, None, None)?;
         let facts = service::volunteer_facts(&(&profile).into());
         let needs = service::candidate_needs(db, &profile).await?;
-        let ids: Vec<_> = needs.iter().map(|n| n.id).collect();
-        let active = service::active_applicants(db, &ids).await?;
         let existing = service::applications_of_volunteer(db, profile.id).await?;
         let today = service::today();
         let scored: Vec<_> = needs
             .into_iter()
             .filter_map(|n| {
-                let nf = service::need_facts(&n, active.get(&n.id).copied().unwrap_or(0));
+                let nf = service::need_facts(&n, i32::try_from(n.active_applicants).unwrap_or(i32::MAX));
                 scoring::quick_score(&nf, &facts, existing.get(&n.id).copied(), today).map(|s| (s, n.id, nf))
             })
             .collect();

@@ -50,6 +50,8 @@ pub struct NeedCandidate {
     pub remote: bool,
     pub volunteers_needed: i32,
     pub places_taken: i32,
+    /// Filled in by `slim_needs` (a correlated count); 0 when converted from a model.
+    pub active_applicants: i64,
 }
 
 impl From<&need::Model> for NeedCandidate {
@@ -69,6 +71,7 @@ impl From<&need::Model> for NeedCandidate {
             remote: n.remote,
             volunteers_needed: n.volunteers_needed,
             places_taken: n.places_taken,
+            active_applicants: 0,
         }
     }
 }
@@ -250,10 +253,20 @@ pub fn slim_volunteers() -> sea_orm::Select<volunteer_profile::Entity> {
     ])
 }
 
-/// A select of needs' scoring columns only.
+/// A select of needs' scoring columns only, with each need's count of active applications (a correlated
+/// count: one index probe per candidate, far cheaper than a grouped count over a long `IN` list, which
+/// measured 50–165 ms for a thousand candidates on the synthetic data set).
 pub fn slim_needs() -> sea_orm::Select<need::Entity> {
     use need::Column as C;
-    need::Entity::find().select_only().columns([
+    let active = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(application::Entity)
+        .and_where(Expr::col((application::Entity, application::Column::NeedId)).equals((need::Entity, C::Id)))
+        .and_where(
+            Expr::col((application::Entity, application::Column::Status)).is_in(ACTIVE.iter().map(|s| s.as_db())),
+        )
+        .to_owned();
+    need::Entity::find().select_only().expr_as(Expr::from(active), "active_applicants").columns([
         C::Id,
         C::OrganisationId,
         C::Status,
