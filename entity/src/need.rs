@@ -19,6 +19,8 @@ pub struct Model {
     pub safeguarding: String,
     /// Weekly time windows as a JSON array of {day, start, end} (minutes from midnight).
     pub weekly_schedule: Json,
+    /// `TimeWindow::week_mask` of `weekly_schedule` (0: none, or not computed).
+    pub schedule_mask: i64,
     pub start_date: Option<Date>,
     pub end_date: Option<Date>,
     pub postcode: Option<String>,

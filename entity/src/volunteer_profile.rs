@@ -19,6 +19,8 @@ pub struct Model {
     pub lng: Option<f64>,
     pub travel_radius_km: f64,
     pub availability: Json,
+    /// `TimeWindow::week_mask` of `availability` (0: none, or not computed).
+    pub availability_mask: i64,
     /// DBS check status only, never a certificate's content.
     pub dbs_level: String,
     pub dbs_issued_on: Option<Date>,

@@ -9,6 +9,7 @@ mod m20261122_000005_create_volunteer_profiles;
 mod m20261122_000006_create_offers;
 mod m20261122_000007_create_applications;
 mod m20261122_000008_index_volunteer_places;
+mod m20261122_000009_add_week_masks;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_offers::Migration),
             Box::new(m20261122_000007_create_applications::Migration),
             Box::new(m20261122_000008_index_volunteer_places::Migration),
+            Box::new(m20261122_000009_add_week_masks::Migration),
         ]
     }
 }

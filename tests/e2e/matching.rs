@@ -92,6 +92,13 @@ async fn coordinators_see_ranked_eligible_volunteers_with_reasons() {
         .await;
     assert_eq!(error_code(&resp), "FORBIDDEN");
 
+    // Rows written before week masks existed (mask 0) still match: the mask only ever narrows.
+    use sea_orm::ConnectionTrait;
+    app.db.execute_unprepared("UPDATE volunteer_profiles SET availability_mask = 0").await.expect("reset masks");
+    app.db.execute_unprepared("UPDATE needs SET schedule_mask = 0").await.expect("reset masks");
+    let resp = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id })).await;
+    assert_eq!(names(&resp, "matchesForNeed"), vec!["Amira", "Dan"]);
+
     // Applying removes Amira from the matches (she is already an applicant).
     app.apply(&w.amira.0, &w.need_id).await;
     let resp = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id })).await;

@@ -388,6 +388,7 @@ fn missing_profile(id: uuid::Uuid) -> entity::volunteer_profile::Model {
         lng: None,
         travel_radius_km: 0.0,
         availability: serde_json::Value::Array(vec![]),
+        availability_mask: 0,
         dbs_level: "NONE".into(),
         dbs_issued_on: None,
         dbs_recheck_by: None,

@@ -98,6 +98,12 @@ async fn plan_volunteers(db: &impl ConnectionTrait, needs: &[need::Model]) -> Ap
         .min_by_key(|l| DbsLevel::ALL.iter().position(|x| x == l))
         .unwrap_or(DbsLevel::None);
     let mut select = super::service::slim_volunteers();
+    // Volunteers free at none of the needs' times cannot serve any of them (unless some need has no schedule).
+    let masks: Vec<i64> = needs.iter().map(|n| n.schedule_mask).collect();
+    if masks.iter().all(|m| *m != 0) {
+        let union = masks.iter().fold(0, |acc, m| acc | m);
+        select = select.filter(super::service::times_may_overlap(C::AvailabilityMask, union));
+    }
     if lowest != DbsLevel::None {
         let i = DbsLevel::ALL.iter().position(|l| *l == lowest).unwrap_or(0);
         select = select.filter(C::DbsLevel.is_in(DbsLevel::ALL[i..].iter().map(|l| l.as_db())));

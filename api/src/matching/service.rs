@@ -197,6 +197,12 @@ pub async fn active_applicants(db: &impl ConnectionTrait, need_ids: &[Uuid]) -> 
     Ok(out)
 }
 
+/// Rows whose week mask shares a block with `mask`, or whose mask is 0 (no windows, or written before masks
+/// existed): a necessary condition for overlapping times that SQL can test, so scoring sees fewer candidates.
+pub fn times_may_overlap(column: impl ColumnTrait, mask: i64) -> Condition {
+    Condition::any().add(column.eq(0)).add(Expr::col(column).bit_and(mask).ne(0))
+}
+
 /// The largest travel radius any volunteer has, plus the prefilter's slack: how far a box around a need
 /// must reach to hold everyone who could travel to it (an indexed MAX).
 pub async fn max_travel_radius(db: &impl ConnectionTrait) -> AppResult<f64> {
@@ -219,6 +225,10 @@ pub async fn candidate_volunteers(db: &impl ConnectionTrait, need: &need::Model)
     let mut cond = Condition::all();
     if required != DbsLevel::None {
         cond = cond.add(C::DbsLevel.is_in(levels_at_least(required)));
+    }
+    let need_mask = TimeWindow::week_mask(&TimeWindow::from_json(&need.weekly_schedule));
+    if need_mask != 0 {
+        cond = cond.add(times_may_overlap(C::AvailabilityMask, need_mask));
     }
     if !need.remote {
         let Some(center) = Coordinates::from_stored(need.lat, need.lng) else { return Ok(Vec::new()) };
@@ -292,10 +302,12 @@ pub async fn candidate_needs(
 ) -> AppResult<Vec<NeedCandidate>> {
     use need::Column as C;
     let level = DbsLevel::from_db(&profile.dbs_level).unwrap_or(DbsLevel::None);
+    let free = TimeWindow::week_mask(&TimeWindow::from_json(&profile.availability));
     let open = Condition::all()
         .add(C::Status.eq(NeedStatus::Open.as_db()))
         .add(Expr::col(C::PlacesTaken).lt(Expr::col(C::VolunteersNeeded)))
-        .add(C::Safeguarding.is_in(levels_at_most(level)));
+        .add(C::Safeguarding.is_in(levels_at_most(level)))
+        .add(times_may_overlap(C::ScheduleMask, free));
     // Two statements rather than one with `remote OR box`, so each can use its index.
     let mut needs =
         slim_needs().filter(open.clone()).filter(C::Remote.eq(true)).into_model::<NeedCandidate>().all(db).await?;

@@ -100,6 +100,7 @@ pub async fn create(
         languages: Set(json_tags(&languages)),
         safeguarding: Set(input.safeguarding.as_db().to_owned()),
         weekly_schedule: Set(TimeWindow::to_json(&schedule.weekly)),
+        schedule_mask: Set(TimeWindow::week_mask(&schedule.weekly)),
         start_date: Set(schedule.start_date),
         end_date: Set(schedule.end_date),
         postcode: Set(postcode),
@@ -168,12 +169,14 @@ pub async fn update(
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => {
             active.weekly_schedule = Set(TimeWindow::to_json(&[]));
+            active.schedule_mask = Set(0);
             active.start_date = Set(None);
             active.end_date = Set(None);
         }
         MaybeUndefined::Value(s) => {
             let s = parse_schedule("input.schedule", s)?;
             active.weekly_schedule = Set(TimeWindow::to_json(&s.weekly));
+            active.schedule_mask = Set(TimeWindow::week_mask(&s.weekly));
             active.start_date = Set(s.start_date);
             active.end_date = Set(s.end_date);
         }

@@ -24,6 +24,7 @@ pub struct TimeWindow {
 }
 
 pub const MAX_WINDOWS: usize = 28;
+const BLOCK_MINUTES: u16 = 180;
 
 impl TimeWindow {
     pub fn minutes(&self) -> u16 {
@@ -55,6 +56,23 @@ impl TimeWindow {
             }
         }
         Ok(parsed)
+    }
+
+    /// The 3-hour blocks of the week these windows touch, as bits (day × 8 + block; 56 bits). Two sets of
+    /// windows that overlap always share a block, so `a & b != 0` is a cheap necessary test SQL can run.
+    /// 0 means no windows.
+    pub fn week_mask(windows: &[TimeWindow]) -> i64 {
+        let mut mask = 0i64;
+        for w in windows {
+            if w.end <= w.start {
+                continue;
+            }
+            let day = i64::from(w.day as u8);
+            for block in (w.start / BLOCK_MINUTES)..=((w.end - 1) / BLOCK_MINUTES).min(7) {
+                mask |= 1 << (day * 8 + i64::from(block));
+            }
+        }
+        mask
     }
 
     pub fn format_minutes(m: u16) -> String {
@@ -103,6 +121,32 @@ mod tests {
         assert_eq!(parsed[0], TimeWindow { day: Weekday::Tuesday, start: 1140, end: 1260 });
         assert_eq!(parsed[1].minutes(), 150);
         assert_eq!(TimeWindow::format_minutes(1140), "19:00");
+    }
+
+    #[test]
+    fn overlapping_windows_share_a_mask_bit() {
+        let tue_evening = TimeWindow { day: Weekday::Tuesday, start: 19 * 60, end: 21 * 60 };
+        let tue_late = TimeWindow { day: Weekday::Tuesday, start: 20 * 60, end: 24 * 60 };
+        let tue_morning = TimeWindow { day: Weekday::Tuesday, start: 9 * 60, end: 12 * 60 };
+        let wed_evening = TimeWindow { day: Weekday::Wednesday, start: 19 * 60, end: 21 * 60 };
+        let m = |w: TimeWindow| TimeWindow::week_mask(&[w]);
+        assert_ne!(m(tue_evening) & m(tue_late), 0);
+        assert_eq!(m(tue_evening) & m(tue_morning), 0);
+        assert_eq!(m(tue_evening) & m(wed_evening), 0);
+        assert_eq!(TimeWindow::week_mask(&[]), 0);
+        let sunday_night = TimeWindow { day: Weekday::Sunday, start: 21 * 60, end: 24 * 60 };
+        assert_eq!(m(sunday_night), 1 << 55, "the last block of the week is bit 55");
+        // Exhaustively: any two windows on the same day that overlap share a block.
+        for a in (0..24 * 60).step_by(30) {
+            for b in (0..24 * 60).step_by(30) {
+                let x = TimeWindow { day: Weekday::Friday, start: a, end: (a + 45).min(1440) };
+                let y = TimeWindow { day: Weekday::Friday, start: b, end: (b + 90).min(1440) };
+                let overlap = x.start < y.end && y.start < x.end;
+                if overlap {
+                    assert_ne!(m(x) & m(y), 0, "{x:?} {y:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub async fn upsert(
         lng: Set(location.map(|l| l.lng())),
         travel_radius_km: Set(radius.km()),
         availability: Set(TimeWindow::to_json(&availability)),
+        availability_mask: Set(TimeWindow::week_mask(&availability)),
         dbs_level: Set(dbs.level.as_db().to_owned()),
         dbs_issued_on: Set(dbs.issued_on),
         dbs_recheck_by: Set(dbs.recheck_by),
