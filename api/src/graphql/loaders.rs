@@ -12,9 +12,10 @@ use uuid::Uuid;
 use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows};
 use crate::error::AppError;
 
-/// A stored row with a UUID primary key.
+/// A stored row with a UUID primary key and a creation time (what child lists are ordered by).
 pub trait HasId {
     fn id(&self) -> Uuid;
+    fn created_at(&self) -> chrono::DateTime<chrono::Utc>;
 }
 
 macro_rules! has_id {
@@ -22,6 +23,9 @@ macro_rules! has_id {
         $(impl HasId for entity::$module::Model {
             fn id(&self) -> Uuid {
                 self.id
+            }
+            fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.created_at
             }
         })+
     };
@@ -256,4 +260,34 @@ impl Loader<CountKey> for ChildCounts {
         }
         Ok(out)
     }
+}
+
+/// One page of a parent's children as a connection, newest first, with a lazily counted total: what
+/// every nested list (`Organisation.needs`, `Need.applications`, …) resolves to.
+pub async fn child_connection<E, N, X>(
+    loader: &async_graphql::dataloader::DataLoader<Children<E>>,
+    relation: ChildRelation,
+    parent: Uuid,
+    filter: ChildFilter,
+    page: Page,
+    mut node: impl FnMut(E::Model) -> (N, X),
+) -> Result<
+    async_graphql::connection::Connection<super::pagination::Cursor, N, super::pagination::TotalCount, X>,
+    AppError,
+>
+where
+    E: EntityTrait,
+    E::Model: HasId + FromQueryResult + Clone + Send + Sync + 'static,
+    N: async_graphql::OutputType,
+    X: async_graphql::ObjectType,
+{
+    let key = ChildKey { parent, filter, page };
+    let rows = loader.load_one(key.clone()).await?.unwrap_or_default();
+    let sort = relation.sort();
+    let total = super::pagination::TotalCount::children(CountKey { relation, parent, filter: key.filter });
+    Ok(super::pagination::connection(super::cloned_rows(&rows), total, |m| {
+        let cursor = sort.cursor(super::pagination::SortValue::Time(m.created_at()), m.id());
+        let (n, x) = node(m);
+        (cursor, n, x)
+    }))
 }

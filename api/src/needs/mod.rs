@@ -10,9 +10,9 @@ use crate::applications::{Application, ApplicationConnection, ApplicationStatus}
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
-use crate::graphql::pagination::{Cursor, Page, SortValue, TotalCount, connection};
-use crate::graphql::{Location, LocationInput, NearInput, cloned_rows, db, loaders, viewer};
+use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::graphql::pagination::{Cursor, Page, TotalCount};
+use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
 use crate::values::schedule::Weekday;
@@ -216,17 +216,16 @@ impl Need {
             return Err(AppError::forbidden("only members of this organisation can see its applications"));
         }
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
-        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
-        let page = loaders(ctx)?.need_applications.load_one(key.clone()).await?.unwrap_or_default();
-        let sort = ChildRelation::NeedApplications.sort();
-        let total = TotalCount::children(CountKey {
-            relation: ChildRelation::NeedApplications,
-            parent: key.parent,
-            filter: key.filter,
-        });
-        Ok(connection(cloned_rows(&page), total, |a| {
-            (sort.cursor(SortValue::Time(a.created_at), a.id), Application(a), async_graphql::connection::EmptyFields)
-        }))
+        let page = Page::parse(first, after, last, before)?;
+        child_connection(
+            &loaders(ctx)?.need_applications,
+            ChildRelation::NeedApplications,
+            self.0.id,
+            filter,
+            page,
+            |a| (Application(a), async_graphql::connection::EmptyFields),
+        )
+        .await
     }
 }
 

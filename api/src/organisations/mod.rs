@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
-use crate::graphql::pagination::{Cursor, Page, SortValue, TotalCount, connection};
+use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::graphql::pagination::{Cursor, Page, TotalCount};
 use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
 use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
 use crate::offers::{Offer, OfferConnection, OfferStatus};
@@ -112,17 +112,16 @@ impl Organisation {
         let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
         let statuses = crate::needs::visible_statuses(status, member);
         let filter = ChildFilter { statuses: Some(statuses.iter().map(|s| s.as_db().to_owned()).collect()) };
-        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
-        let page = loaders(ctx)?.organisation_needs.load_one(key.clone()).await?.unwrap_or_default();
-        let sort = ChildRelation::OrganisationNeeds.sort();
-        let total = TotalCount::children(CountKey {
-            relation: ChildRelation::OrganisationNeeds,
-            parent: key.parent,
-            filter: key.filter,
-        });
-        Ok(connection(crate::graphql::cloned_rows(&page), total, |n| {
-            (sort.cursor(SortValue::Time(n.created_at), n.id), Need(n), NeedEdgeFields { distance_km: None })
-        }))
+        let page = Page::parse(first, after, last, before)?;
+        child_connection(
+            &loaders(ctx)?.organisation_needs,
+            ChildRelation::OrganisationNeeds,
+            self.0.id,
+            filter,
+            page,
+            |n| (Need(n), NeedEdgeFields { distance_km: None }),
+        )
+        .await
     }
 
     /// Offers made by this organisation, newest first. Paused and closed ones only for its members.
@@ -137,17 +136,16 @@ impl Organisation {
         let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
         let statuses = if member { None } else { Some(vec![OfferStatus::Active.as_db().to_owned()]) };
         let filter = ChildFilter { statuses };
-        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
-        let page = loaders(ctx)?.organisation_offers.load_one(key.clone()).await?.unwrap_or_default();
-        let sort = ChildRelation::OrganisationOffers.sort();
-        let total = TotalCount::children(CountKey {
-            relation: ChildRelation::OrganisationOffers,
-            parent: key.parent,
-            filter: key.filter,
-        });
-        Ok(connection(crate::graphql::cloned_rows(&page), total, |o| {
-            (sort.cursor(SortValue::Time(o.created_at), o.id), Offer(o), EmptyFields)
-        }))
+        let page = Page::parse(first, after, last, before)?;
+        child_connection(
+            &loaders(ctx)?.organisation_offers,
+            ChildRelation::OrganisationOffers,
+            self.0.id,
+            filter,
+            page,
+            |o| (Offer(o), EmptyFields),
+        )
+        .await
     }
 
     /// The people who run this organisation. Only for its members and platform admins.
@@ -162,21 +160,16 @@ impl Organisation {
         if !viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await? {
             return Err(AppError::forbidden("only members of this organisation can see its members"));
         }
-        let key = ChildKey {
-            parent: self.0.id,
-            filter: ChildFilter::default(),
-            page: Page::parse(first, after, last, before)?,
-        };
-        let page = loaders(ctx)?.organisation_members.load_one(key.clone()).await?.unwrap_or_default();
-        let sort = ChildRelation::OrganisationMembers.sort();
-        let total = TotalCount::children(CountKey {
-            relation: ChildRelation::OrganisationMembers,
-            parent: key.parent,
-            filter: key.filter,
-        });
-        Ok(connection(crate::graphql::cloned_rows(&page), total, |m| {
-            (sort.cursor(SortValue::Time(m.created_at), m.id), Membership(m), EmptyFields)
-        }))
+        let page = Page::parse(first, after, last, before)?;
+        child_connection(
+            &loaders(ctx)?.organisation_members,
+            ChildRelation::OrganisationMembers,
+            self.0.id,
+            ChildFilter::default(),
+            page,
+            |m| (Membership(m), EmptyFields),
+        )
+        .await
     }
 }
 

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
-use crate::graphql::pagination::{Page, SortValue, TotalCount, connection};
-use crate::graphql::{cloned_rows, db, loaders, viewer};
+use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::graphql::pagination::Page;
+use crate::graphql::{db, loaders, viewer};
 use crate::organisations::{Membership, MembershipConnection};
 use crate::volunteers::VolunteerProfile;
 
@@ -87,21 +87,16 @@ impl User {
         if !self.is_self(ctx)? {
             return Err(AppError::forbidden("only this user can see their memberships"));
         }
-        let key = ChildKey {
-            parent: self.model.id,
-            filter: ChildFilter::default(),
-            page: Page::parse(first, after, last, before)?,
-        };
-        let page = loaders(ctx)?.user_memberships.load_one(key.clone()).await?.unwrap_or_default();
-        let sort = ChildRelation::UserMemberships.sort();
-        let total = TotalCount::children(CountKey {
-            relation: ChildRelation::UserMemberships,
-            parent: key.parent,
-            filter: key.filter,
-        });
-        Ok(connection(cloned_rows(&page), total, |m| {
-            (sort.cursor(SortValue::Time(m.created_at), m.id), Membership(m), async_graphql::connection::EmptyFields)
-        }))
+        let page = Page::parse(first, after, last, before)?;
+        child_connection(
+            &loaders(ctx)?.user_memberships,
+            ChildRelation::UserMemberships,
+            self.model.id,
+            ChildFilter::default(),
+            page,
+            |m| (Membership(m), async_graphql::connection::EmptyFields),
+        )
+        .await
     }
 }
 

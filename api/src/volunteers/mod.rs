@@ -18,9 +18,9 @@ use uuid::Uuid;
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::loaders::{ChildFilter, ChildKey, ChildRelation, CountKey};
-use crate::graphql::pagination::{Page, SortValue, TotalCount, connection, fetch_rows};
-use crate::graphql::{Location, LocationInput, cloned_rows, loaders, viewer};
+use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::graphql::pagination::{Page, fetch_rows};
+use crate::graphql::{Location, LocationInput, loaders, viewer};
 use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
 use crate::values::TimeWindow;
 use crate::values::text::json_strings;
@@ -159,17 +159,16 @@ impl VolunteerProfile {
     ) -> Result<ApplicationConnection, AppError> {
         require(ctx, &self.0, Access::Owner, "applications").await?;
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
-        let key = ChildKey { parent: self.0.id, filter, page: Page::parse(first, after, last, before)? };
-        let page = loaders(ctx)?.volunteer_applications.load_one(key.clone()).await?.unwrap_or_default();
-        let sort = ChildRelation::VolunteerApplications.sort();
-        let total = TotalCount::children(CountKey {
-            relation: ChildRelation::VolunteerApplications,
-            parent: key.parent,
-            filter: key.filter,
-        });
-        Ok(connection(cloned_rows(&page), total, |a| {
-            (sort.cursor(SortValue::Time(a.created_at), a.id), Application(a), async_graphql::connection::EmptyFields)
-        }))
+        let page = Page::parse(first, after, last, before)?;
+        child_connection(
+            &loaders(ctx)?.volunteer_applications,
+            ChildRelation::VolunteerApplications,
+            self.0.id,
+            filter,
+            page,
+            |a| (Application(a), async_graphql::connection::EmptyFields),
+        )
+        .await
     }
 }
 
