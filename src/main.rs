@@ -135,7 +135,7 @@ async fn seed(settings: &Settings, args: SeedArgs) -> Result<(), String> {
 }
 
 async fn bench(settings: &Settings, requests: usize, seed: u64) -> Result<(), String> {
-    let timings = api::bench::run(settings, api::bench::BenchOptions { requests, seed }).await?;
-    print!("{}", api::bench::report(&timings));
+    let report = api::bench::run(settings, api::bench::BenchOptions { requests, seed }).await?;
+    print!("{}", api::bench::report(&report));
     Ok(())
 }

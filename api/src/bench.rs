@@ -1,10 +1,10 @@
 //! `pitchin bench`: the matching workload of issue 3, measured end to end over HTTP on loopback.
 //!
 //! It uses the database in `DATABASE_URL` (loading the default synthetic data set into an empty one), starts
-//! the real router in this process on an ephemeral loopback port, signs requests with tokens it issues for
-//! sampled users (no password hashing in the loop), and sends each query one at a time over one keep-alive
-//! connection. It prints the median, p99 and maximum latency per query, and the process's peak resident
-//! memory (server and client together, so an upper bound for the server).
+//! `pitchin serve` as a child process on a free loopback port, signs requests with tokens for sampled users (a
+//! secret shared with that server for the run; no password hashing in the loop), and sends each query one at a
+//! time over one keep-alive connection. It prints the median, p99 and maximum latency per query, and the
+//! server process's peak resident memory.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,13 +15,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::Settings;
 use crate::auth::AuthUser;
 use crate::auth::token::TokenKeys;
 use crate::graphql::ids::{NodeKind, encode};
+use crate::matching::index::MatchingIndex;
 use crate::needs::NeedStatus;
 use crate::users::PlatformRole;
 use crate::values::Coordinates;
-use crate::{AppState, Settings, build_router};
 use entity::{membership, need, volunteer_profile};
 
 pub struct BenchOptions {
@@ -94,15 +95,13 @@ async fn measure(client: &Client, name: &str, requests: &[(String, String, Value
     timing
 }
 
-/// Peak resident memory of this process, in MB (Linux `VmHWM`).
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+pub struct Report {
+    pub timings: Vec<Timing>,
+    /// The server process's peak and current resident memory, in MB.
+    pub memory: Option<(f64, f64)>,
 }
 
-pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Vec<Timing>, String> {
+pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, String> {
     let db = crate::connect(settings).await.map_err(|e| format!("cannot connect: {e}"))?;
     crate::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
     if crate::seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
@@ -111,17 +110,26 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Vec<Timin
             .await
             .map_err(|e| format!("synthetic data failed: {e:?}"))?;
     }
-    let keys = Arc::new(TokenKeys::from_settings(settings)?);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = build_router(AppState::new(db.clone(), keys.clone()));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let loading = Instant::now();
+    let index = MatchingIndex::new();
+    index.refresh(&db).await.map_err(|e| format!("loading the matching index failed: {e:?}"))?;
+    eprintln!("matching index loads in {:.0} ms (measured here; the server loads its own at start)", ms(loading));
+    drop(index);
+
+    // The server runs as its own process, so that its memory is measured alone. It signs tokens with a secret
+    // made for this run, which the bench shares to sign requests as sampled users.
+    let secret = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let keys = Arc::new(TokenKeys::from_settings(&Settings { jwt_secret: Some(secret.clone()), ..settings.clone() })?);
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        probe.local_addr().map_err(|e| e.to_string())?
+    };
+    let server = Server::start(settings, &secret, addr)?;
     let client = Client {
         http: reqwest::Client::builder().pool_max_idle_per_host(1).build().map_err(|e| e.to_string())?,
         url: format!("http://{addr}/graphql"),
     };
+    server.wait_until_ready(&client.http, addr).await?;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let n = options.requests;
     let warmup = (n / 10).max(5);
@@ -129,24 +137,32 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Vec<Timin
         keys.issue(&AuthUser { id, role }).map(|t| t.token).map_err(|e| format!("{e:?}"))
     };
 
-    // matchesForNeed(first: 20), as a member of the need's organisation, for in-person open needs.
-    let needs = open_in_person_needs(&db).await?;
+    // matchesForNeed(first: 20), as a member of the need's organisation: in-person needs, and remote needs, the
+    // worst case (every volunteer with the DBS level and the times is a candidate).
+    let needs = open_needs(&db, false).await?;
     let sample: Vec<&need::Model> = needs.choose_multiple(&mut rng, n + warmup).collect();
-    let org_ids: Vec<Uuid> = sample.iter().map(|n| n.organisation_id).collect();
+    let remote = open_needs(&db, true).await?;
+    let remote_sample: Vec<&need::Model> = remote.choose_multiple(&mut rng, n + warmup).collect();
+    let org_ids: Vec<Uuid> = sample.iter().chain(&remote_sample).map(|n| n.organisation_id).collect();
     let members: Vec<membership::Model> = membership::Entity::find()
         .filter(membership::Column::OrganisationId.is_in(org_ids))
         .all(&db)
         .await
         .map_err(|e| e.to_string())?;
-    let mut matches = Vec::new();
-    for need in &sample {
-        let Some(member) = members.iter().find(|m| m.organisation_id == need.organisation_id) else { continue };
-        matches.push((
-            token(member.user_id, PlatformRole::Member)?,
-            MATCHES.to_owned(),
-            json!({ "id": encode(NodeKind::Need, need.id) }),
-        ));
-    }
+    let as_member = |sample: &[&need::Model]| -> Result<Vec<(String, String, Value)>, String> {
+        let mut requests = Vec::new();
+        for need in sample {
+            let Some(member) = members.iter().find(|m| m.organisation_id == need.organisation_id) else { continue };
+            requests.push((
+                token(member.user_id, PlatformRole::Member)?,
+                MATCHES.to_owned(),
+                json!({ "id": encode(NodeKind::Need, need.id) }),
+            ));
+        }
+        Ok(requests)
+    };
+    let matches = as_member(&sample)?;
+    let remote_matches = as_member(&remote_sample)?;
 
     // recommendedNeeds(first: 20), as sampled volunteers.
     let volunteers: Vec<(Uuid, Uuid)> = volunteer_profile::Entity::find()
@@ -175,6 +191,7 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Vec<Timin
 
     let mut timings = Vec::new();
     timings.push(measure(&client, "matchesForNeed(first: 20)", &matches, warmup).await);
+    timings.push(measure(&client, "matchesForNeed(first: 20), remote needs", &remote_matches, warmup).await);
     timings.push(measure(&client, "recommendedNeeds(first: 20)", &recommended, warmup).await);
     timings.push(measure(&client, "proposeAssignments (500 needs near Bristol)", &plans, 2).await);
     if let Ok(plan) = client.gql(&admin, PLAN_SIZE, json!({ "ids": plan_ids })).await {
@@ -187,19 +204,77 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Vec<Timin
             p["totalScore"].as_f64().unwrap_or(0.0)
         );
     }
-    Ok(timings)
+    let memory = server.memory();
+    Ok(Report { timings, memory })
 }
 
-async fn open_in_person_needs(db: &DatabaseConnection) -> Result<Vec<need::Model>, String> {
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// `pitchin serve` in a child process, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+}
+
+impl Server {
+    fn start(settings: &Settings, secret: &str, addr: std::net::SocketAddr) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find the pitchin binary: {e}"))?;
+        let child = std::process::Command::new(exe)
+            .arg("serve")
+            .env("DATABASE_URL", &settings.database_url)
+            .env("JWT_SECRET", secret)
+            .env("PITCHIN_BIND", addr.to_string())
+            .env("PITCHIN_DB_MAX_CONNECTIONS", settings.db_max_connections.to_string())
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        Ok(Self { child })
+    }
+
+    async fn wait_until_ready(&self, http: &reqwest::Client, addr: std::net::SocketAddr) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err("the server did not become ready within 60 s".into())
+    }
+
+    /// The server's (peak, current) resident memory in MB, from Linux's `/proc`.
+    fn memory(&self) -> Option<(f64, f64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let field = |name: &str| -> Option<f64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb / 1024.0)
+        };
+        Some((field("VmHWM:")?, field("VmRSS:")?))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Open needs, remote or in person, in a fixed shuffled order.
+async fn open_needs(db: &DatabaseConnection, remote: bool) -> Result<Vec<need::Model>, String> {
     let mut needs = need::Entity::find()
         .filter(need::Column::Status.eq(NeedStatus::Open.as_db()))
-        .filter(need::Column::Remote.eq(false))
+        .filter(need::Column::Remote.eq(remote))
         .all(db)
         .await
         .map_err(|e| e.to_string())?;
     needs.sort_by_key(|n| n.id);
     if needs.is_empty() {
-        return Err("no open in-person needs to benchmark with".into());
+        return Err(format!("no open {} needs to benchmark with", if remote { "remote" } else { "in-person" }));
     }
     needs.shuffle(&mut ChaCha8Rng::seed_from_u64(0));
     Ok(needs)
@@ -211,10 +286,10 @@ const PROPOSE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds:
 const PLAN_SIZE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds: $ids}) { totalScore needsCovered proposals { score } } }";
 
 /// The report, one row per query.
-pub fn report(timings: &[Timing]) -> String {
+pub fn report(report: &Report) -> String {
     let mut out =
         format!("{:<46} {:>5} {:>9} {:>9} {:>9} {:>6}\n", "query", "n", "p50 ms", "p99 ms", "max ms", "errors");
-    for t in timings {
+    for t in &report.timings {
         out.push_str(&format!(
             "{:<46} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>6}\n",
             t.name,
@@ -225,8 +300,8 @@ pub fn report(timings: &[Timing]) -> String {
             t.errors
         ));
     }
-    if let Some(mb) = peak_rss_mb() {
-        out.push_str(&format!("peak resident memory (server and client in one process): {mb:.0} MB\n"));
+    if let Some((peak, now)) = report.memory {
+        out.push_str(&format!("server resident memory: peak {peak:.0} MB, at the end {now:.0} MB\n"));
     }
     out
 }

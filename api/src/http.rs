@@ -17,6 +17,7 @@ use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::AppError;
 use crate::graphql::{AppSchema, Loaders, build_schema};
+use crate::matching::index::MatchingIndex;
 
 /// Request bodies larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -26,12 +27,15 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
     pub schema: AppSchema,
+    /// Volunteers' and needs' scoring facts in memory (see `matching::index`), shared by every request.
+    pub matching: Arc<MatchingIndex>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, keys: Arc<TokenKeys>) -> Self {
-        let schema = build_schema(db.clone(), keys.clone());
-        Self { db, keys, schema }
+        let matching = Arc::new(MatchingIndex::new());
+        let schema = build_schema(db.clone(), keys.clone(), matching.clone());
+        Self { db, keys, schema, matching }
     }
 }
 

@@ -69,6 +69,13 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
     }
     let state = AppState::new(db, keys);
+    // Load the matching index now rather than in the first match request (about a second at city scale).
+    let (matching, db) = (state.matching.clone(), state.db.clone());
+    tokio::spawn(async move {
+        if let Err(err) = matching.refresh(&db).await {
+            tracing::warn!(error = ?err, "the matching index will load on first use");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;

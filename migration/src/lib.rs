@@ -10,6 +10,7 @@ mod m20261122_000006_create_offers;
 mod m20261122_000007_create_applications;
 mod m20261122_000008_index_volunteer_places;
 mod m20261122_000009_add_week_masks;
+mod m20261129_000010_index_updated_at;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_applications::Migration),
             Box::new(m20261122_000008_index_volunteer_places::Migration),
             Box::new(m20261122_000009_add_week_masks::Migration),
+            Box::new(m20261129_000010_index_updated_at::Migration),
         ]
     }
 }

@@ -343,3 +343,97 @@ async fn concurrent_confirmations_never_exceed_places() {
         .await;
     assert_eq!(data(&resp)["need"], json!({"placesTaken": 2, "status": "FILLED", "applications": {"totalCount": 2}}));
 }
+
+/// The matching index loads with the first match query; every write after that must show in the next one,
+/// also writes this server did not make (another instance on the same database, here a direct UPDATE).
+#[tokio::test]
+async fn matches_follow_writes_made_after_the_index_loaded() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let resp = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id })).await;
+    assert_eq!(names(&resp, "matchesForNeed"), vec!["Amira", "Dan"]);
+
+    // Dan moves to Manchester through the API.
+    let moved = app
+        .gql_as(
+            Some(&w.dan.0.token),
+            "mutation($input: UpsertVolunteerProfileInput!) { upsertVolunteerProfile(input: $input) { volunteerProfile { id } } }",
+            json!({ "input": {
+                "displayName": "Dan", "skills": ["driving"], "interests": [], "languages": ["english"],
+                "postcode": "M14 5AA", "location": {"lat": 53.4440, "lng": -2.2200}, "travelRadiusKm": 5.0,
+                "availability": [{ "day": "TUESDAY", "start": "18:00", "end": "22:00" }],
+                "dbsCheck": { "level": "ENHANCED", "issuedOn": "2025-03-01", "onUpdateService": true }
+            } }),
+        )
+        .await;
+    assert!(moved.get("errors").is_none(), "{moved}");
+    // Another server records Beth's new DBS check.
+    use entity::volunteer_profile::{Column, Entity};
+    let updated = Entity::update_many()
+        .col_expr(Column::DbsLevel, Expr::value("ENHANCED"))
+        .col_expr(Column::DbsUpdateService, Expr::value(true))
+        .col_expr(Column::UpdatedAt, Expr::value(api::now()))
+        .filter(Column::DisplayName.eq("Beth"))
+        .exec(&app.db)
+        .await
+        .expect("update Beth");
+    assert_eq!(updated.rows_affected, 1);
+    let resp = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id })).await;
+    let mut found = names(&resp, "matchesForNeed");
+    found.sort();
+    assert_eq!(found, vec!["Amira", "Beth"], "Dan moved away, Beth is cleared now");
+
+    // The coordinator closes the need: it drops out of Amira's recommendations and has no matches.
+    let recommended = "{ recommendedNeeds { edges { node { need { title } } } } }";
+    let before = names(&app.gql_as(Some(&w.amira.0.token), recommended, json!({})).await, "recommendedNeeds");
+    assert!(before.contains(&"ESOL helper".to_owned()), "{before:?}");
+    let closed = app
+        .gql_as(
+            Some(&w.owner.token),
+            "mutation($id: ID!) { closeNeed(input: {needId: $id}) { need { status } } }",
+            json!({ "id": w.need_id }),
+        )
+        .await;
+    assert_eq!(data(&closed)["closeNeed"]["need"]["status"], "CLOSED");
+    let after = names(&app.gql_as(Some(&w.amira.0.token), recommended, json!({})).await, "recommendedNeeds");
+    assert!(!after.contains(&"ESOL helper".to_owned()), "{after:?}");
+    let resp = app.gql_as(Some(&w.owner.token), MATCHES, json!({ "id": w.need_id })).await;
+    assert_eq!(names(&resp, "matchesForNeed"), Vec::<String>::new());
+}
+
+/// No N+1 in matching: the statements a ranked list runs do not grow with its candidates or its page size.
+#[tokio::test]
+async fn match_queries_run_a_fixed_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let recommended = "query($n: Int!) { recommendedNeeds(first: $n) { edges { node { score need { title organisation { name } } reasons { factor } } } } }";
+    let matches = "query($id: ID!, $n: Int!) { matchesForNeed(needId: $id, first: $n) { totalCount edges { node { score volunteer { displayName } } } } }";
+    let measure = |token: String, query: &'static str, vars: Value, field: &'static str| {
+        let app = &app;
+        async move {
+            // The first call may load or update the index; the second shows the steady state.
+            app.gql_as(Some(&token), query, vars.clone()).await;
+            app.reset_statements();
+            let resp = app.gql_as(Some(&token), query, vars).await;
+            (app.statements(), data(&resp)[field]["edges"].as_array().map_or(0, Vec::len))
+        }
+    };
+    let small_matches =
+        measure(w.owner.token.clone(), matches, json!({ "id": w.need_id, "n": 1 }), "matchesForNeed").await;
+    let small_recommended = measure(w.amira.0.token.clone(), recommended, json!({ "n": 1 }), "recommendedNeeds").await;
+    assert_eq!((small_matches.1, small_recommended.1), (1, 1));
+
+    for i in 0..10 {
+        app.volunteer(&format!("extra{i}@v.example"), &format!("Extra {i}"), json!({})).await;
+        app.open_need(&w.owner, &w.org_id, &format!("Class {i}"), json!({})).await;
+    }
+    let large_matches =
+        measure(w.owner.token.clone(), matches, json!({ "id": w.need_id, "n": 10 }), "matchesForNeed").await;
+    let large_recommended = measure(w.amira.0.token.clone(), recommended, json!({ "n": 10 }), "recommendedNeeds").await;
+    assert_eq!((large_matches.1, large_recommended.1), (10, 10));
+    assert_eq!(small_matches.0, large_matches.0, "matchesForNeed statements");
+    assert_eq!(small_recommended.0, large_recommended.0, "recommendedNeeds statements");
+    assert!(large_matches.0 <= 7 && large_recommended.0 <= 6, "{large_matches:?} {large_recommended:?}");
+}

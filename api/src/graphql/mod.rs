@@ -21,6 +21,7 @@ use crate::applications::{Application, ApplicationMutation};
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::{AppError, AppResult};
+use crate::matching::index::MatchingIndex;
 use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
@@ -50,10 +51,11 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 20_000;
 
-pub fn build_schema(db: DatabaseConnection, keys: Arc<TokenKeys>) -> AppSchema {
+pub fn build_schema(db: DatabaseConnection, keys: Arc<TokenKeys>, matching: Arc<MatchingIndex>) -> AppSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(keys)
+        .data(matching)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(20)
@@ -131,6 +133,10 @@ fn missing(what: &str) -> AppError {
 
 pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))
+}
+
+pub fn matching_index<'a>(ctx: &Context<'a>) -> AppResult<&'a MatchingIndex> {
+    ctx.data::<Arc<MatchingIndex>>().map(Arc::as_ref).map_err(|_| missing("matching index"))
 }
 
 pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {

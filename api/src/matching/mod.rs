@@ -4,6 +4,7 @@
 //! Volunteers appear in matches with their public profile fields only; the distance shown is measured from
 //! their home rounded to about a kilometre, to 0.1 km, so a match never pinpoints where anyone lives.
 pub mod assignment;
+pub mod index;
 pub mod plans;
 pub mod scoring;
 pub mod service;
@@ -17,7 +18,7 @@ use crate::applications::{Application, ApplicationPayload};
 use crate::error::AppError;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::pagination::{Cursor, Page, TotalCount, connection};
-use crate::graphql::{db, viewer};
+use crate::graphql::{db, matching_index, viewer};
 use crate::needs::Need;
 use crate::offers::Offer;
 use crate::volunteers::VolunteerProfile;
@@ -187,24 +188,10 @@ impl MatchingQuery {
             return Err(AppError::forbidden("only members of the need's organisation can see its matches"));
         }
         let page = Page::parse(first, after, None, None)?;
-        let active = service::active_applicants(db, &[need.id]).await?;
-        let facts = service::need_facts(&(&need).into(), active.get(&need.id).copied().unwrap_or(0));
-        let existing = service::applications_to_needs(db, &[need.id]).await?;
+        let (facts, rows, total) =
+            service::volunteers_for_need(db, matching_index(ctx)?, &need, &page, MATCHES_FOR_NEED).await?;
         let today = service::today();
-        let scored: Vec<_> = service::candidate_volunteers(db, &need)
-            .await?
-            .into_iter()
-            .filter_map(|p| {
-                let status = existing.get(&(need.id, p.id)).copied();
-                let vf = service::volunteer_facts(&p);
-                scoring::quick_score(&facts, &vf, status, today).map(|s| (s, p.id, vf))
-            })
-            .collect();
-        let (rows, total) = service::rank_page(scored, &page, MATCHES_FOR_NEED)?;
-        // Only the page's volunteers are read in full.
-        let ids: Vec<_> = rows.rows.iter().map(|r| r.1).collect();
-        let mut profiles = service::profiles_by_id(db, &ids).await?;
-        Ok(connection(rows, TotalCount::known(total), |(score, id, vf)| {
+        Ok(connection(rows, TotalCount::known(total), |(score, id, (vf, profile))| {
             let e = scoring::evaluate(&facts, &vf, None, today);
             let node = VolunteerMatch {
                 score,
@@ -213,7 +200,7 @@ impl MatchingQuery {
                 reasons: reasons(&e),
                 matched_skills: e.matched_skills,
                 missing_skills: e.missing_skills,
-                volunteer: VolunteerProfile(profiles.remove(&id).unwrap_or_else(|| missing_profile(id))),
+                volunteer: VolunteerProfile(profile),
             };
             (service::rank_cursor(MATCHES_FOR_NEED, score, id), node, EmptyFields)
         }))
@@ -230,30 +217,10 @@ impl MatchingQuery {
         let actor = viewer.require_user()?;
         let profile = crate::volunteers::service::require_own(db, &actor).await?;
         let page = Page::parse(first, after, None, None)?;
-        let facts = service::volunteer_facts(&(&profile).into());
-        let needs = service::candidate_needs(db, &profile).await?;
-        let existing = service::applications_of_volunteer(db, profile.id).await?;
+        let (facts, rows, total) =
+            service::needs_for_volunteer(db, matching_index(ctx)?, &profile, &page, RECOMMENDED_NEEDS).await?;
         let today = service::today();
-        let scored: Vec<_> = needs
-            .into_iter()
-            .filter_map(|n| {
-                let nf = service::need_facts(&n, i32::try_from(n.active_applicants).unwrap_or(i32::MAX));
-                scoring::quick_score(&nf, &facts, existing.get(&n.id).copied(), today).map(|s| (s, n.id, nf))
-            })
-            .collect();
-        let (rows, total) = service::rank_page(scored, &page, RECOMMENDED_NEEDS)?;
-        let ids: Vec<_> = rows.rows.iter().map(|r| r.1).collect();
-        let mut needs = service::needs_by_id(db, &ids).await?;
-        let mut out = Vec::with_capacity(rows.rows.len());
-        let (has_previous, has_next) = (rows.has_previous, rows.has_next);
-        for (score, id, nf) in rows.rows {
-            // A need closed between the two reads drops out of the page rather than failing it.
-            if let Some(n) = needs.remove(&id) {
-                out.push((score, id, (n, nf)));
-            }
-        }
-        let rows = crate::graphql::pagination::PageRows { rows: out, has_previous, has_next };
-        Ok(connection(rows, TotalCount::known(total), |(score, id, (n, nf))| {
+        Ok(connection(rows, TotalCount::known(total), |(score, id, (nf, n))| {
             let e = scoring::evaluate(&nf, &facts, None, today);
             let node = NeedMatch {
                 score,
@@ -372,32 +339,6 @@ impl MatchingQuery {
     }
 }
 
-/// Stands in for a profile deleted between ranking and loading the page (its fields read as empty).
-fn missing_profile(id: uuid::Uuid) -> entity::volunteer_profile::Model {
-    let now = crate::now();
-    entity::volunteer_profile::Model {
-        id,
-        user_id: uuid::Uuid::nil(),
-        display_name: String::new(),
-        bio: String::new(),
-        skills: serde_json::Value::Array(vec![]),
-        interests: serde_json::Value::Array(vec![]),
-        languages: serde_json::Value::Array(vec![]),
-        postcode: None,
-        lat: None,
-        lng: None,
-        travel_radius_km: 0.0,
-        availability: serde_json::Value::Array(vec![]),
-        availability_mask: 0,
-        dbs_level: "NONE".into(),
-        dbs_issued_on: None,
-        dbs_recheck_by: None,
-        dbs_update_service: false,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 async fn propose(ctx: &Context<'_>, input: ProposeAssignmentsInput) -> Result<AssignmentPlan, AppError> {
     let actor = viewer(ctx)?.require_user()?;
     let scope = match (&input.organisation_id, &input.need_ids) {
@@ -412,7 +353,7 @@ async fn propose(ctx: &Context<'_>, input: ProposeAssignmentsInput) -> Result<As
         ),
         _ => return Err(AppError::bad_input("input", "give either organisationId or needIds")),
     };
-    let plan = plans::propose(db(ctx)?, &actor, scope, input.max_needs_per_volunteer).await?;
+    let plan = plans::propose(db(ctx)?, matching_index(ctx)?, &actor, scope, input.max_needs_per_volunteer).await?;
     Ok(AssignmentPlan {
         proposals: plan
             .proposals

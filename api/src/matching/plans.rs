@@ -11,19 +11,15 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::assignment::{AssignmentProblem, Candidate, solve};
-use super::scoring::{self, quick_score};
-use super::service::{
-    VolunteerCandidate, active_applicants, applications_to_needs, need_facts, profiles_by_id, today, volunteer_facts,
-};
+use super::index::MatchingIndex;
+use super::scoring;
+use super::service::{active_applicants, applications_to_needs, need_facts, profiles_by_id, today, volunteer_facts};
 use crate::applications::ApplicationStatus;
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
 use crate::needs::NeedStatus;
 use crate::needs::service as needs;
 use crate::now;
-use crate::values::Coordinates;
-use crate::values::geo::KM_PER_DEGREE;
-use crate::volunteers::DbsLevel;
 use entity::{application, need, volunteer_profile};
 
 pub const MAX_PLAN_NEEDS: usize = 500;
@@ -89,51 +85,10 @@ async fn plan_needs(db: &impl ConnectionTrait, actor: &AuthUser, scope: PlanScop
     Ok(needs)
 }
 
-/// Volunteers who could serve any of `needs`: one query over the box that holds them all.
-async fn plan_volunteers(db: &impl ConnectionTrait, needs: &[need::Model]) -> AppResult<Vec<VolunteerCandidate>> {
-    use volunteer_profile::Column as C;
-    let lowest = needs
-        .iter()
-        .filter_map(|n| DbsLevel::from_db(&n.safeguarding))
-        .min_by_key(|l| DbsLevel::ALL.iter().position(|x| x == l))
-        .unwrap_or(DbsLevel::None);
-    let mut select = super::service::slim_volunteers();
-    // Volunteers free at none of the needs' times cannot serve any of them (unless some need has no schedule).
-    let masks: Vec<i64> = needs.iter().map(|n| n.schedule_mask).collect();
-    if masks.iter().all(|m| *m != 0) {
-        let union = masks.iter().fold(0, |acc, m| acc | m);
-        select = select.filter(super::service::times_may_overlap(C::AvailabilityMask, union));
-    }
-    if lowest != DbsLevel::None {
-        let i = DbsLevel::ALL.iter().position(|l| *l == lowest).unwrap_or(0);
-        select = select.filter(C::DbsLevel.is_in(DbsLevel::ALL[i..].iter().map(|l| l.as_db())));
-    }
-    // Remote needs can use anyone; otherwise only people within reach of some need's place.
-    if needs.iter().all(|n| !n.remote) {
-        let places: Vec<Coordinates> = needs.iter().filter_map(|n| Coordinates::from_stored(n.lat, n.lng)).collect();
-        if places.is_empty() {
-            return Ok(Vec::new());
-        }
-        let reach = super::service::max_travel_radius(db).await?;
-        let (min_lat, max_lat) =
-            places.iter().fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(c.lat()), hi.max(c.lat())));
-        let (min_lng, max_lng) =
-            places.iter().fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(c.lng()), hi.max(c.lng())));
-        // Degrees of longitude are shortest at the box's highest latitude, so size the margin there.
-        let widest = Coordinates::new("box", max_lat.abs().max(min_lat.abs()).min(89.0), 0.0)?;
-        let dlng = reach / widest.km_per_degree_lng().max(1.0);
-        select = select
-            .filter(C::Lat.between(min_lat - reach / KM_PER_DEGREE, max_lat + reach / KM_PER_DEGREE))
-            .filter(C::Lng.between(min_lng - dlng, max_lng + dlng));
-    }
-    let mut all = select.into_model::<VolunteerCandidate>().all(db).await?;
-    all.sort_by_key(|p| p.id);
-    Ok(all)
-}
-
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
 pub async fn propose(
     db: &impl ConnectionTrait,
+    index: &MatchingIndex,
     actor: &AuthUser,
     scope: PlanScope,
     max_per_volunteer: i32,
@@ -146,26 +101,38 @@ pub async fn propose(
     }
     let needs = plan_needs(db, actor, scope).await?;
     let need_ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
-    let volunteers = plan_volunteers(db, &needs).await?;
-    let active = active_applicants(db, &need_ids).await?;
+    index.refresh(db).await?;
     let existing = applications_to_needs(db, &need_ids).await?;
     let today = today();
 
-    let need_facts: Vec<_> =
-        needs.iter().map(|n| need_facts(&n.into(), active.get(&n.id).copied().unwrap_or(0))).collect();
-    let volunteer_facts: Vec<_> = volunteers.iter().map(volunteer_facts).collect();
+    // Each need's eligible volunteers from the index; volunteers are numbered in id order, so equal input
+    // gives an equal problem and so an equal plan.
+    let (need_facts, per_need) = {
+        let view = index.read();
+        let facts: Vec<_> = needs.iter().map(|n| need_facts(&n.into(), view.active_applicants(n.id))).collect();
+        let per_need: Vec<_> = needs
+            .iter()
+            .zip(&facts)
+            .map(|(n, nf)| view.volunteers_for(nf, |v| existing.get(&(n.id, v)).copied(), today))
+            .collect();
+        (facts, per_need)
+    };
+    let mut volunteer_ids: Vec<Uuid> = per_need.iter().flatten().map(|(_, id, _)| *id).collect();
+    volunteer_ids.sort();
+    volunteer_ids.dedup();
+    let number: HashMap<Uuid, usize> = volunteer_ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let mut candidates = Vec::new();
     let mut eligible_per_need = vec![0usize; needs.len()];
-    for (ni, (n, nf)) in needs.iter().zip(&need_facts).enumerate() {
-        for (vi, (v, vf)) in volunteers.iter().zip(&volunteer_facts).enumerate() {
-            if let Some(score) = quick_score(nf, vf, existing.get(&(n.id, v.id)).copied(), today) {
-                candidates.push(Candidate { need: ni, volunteer: vi, score });
-                eligible_per_need[ni] += 1;
-            }
-        }
+    for (ni, scored) in per_need.iter().enumerate() {
+        eligible_per_need[ni] = scored.len();
+        candidates.extend(scored.iter().filter_map(|(score, id, _)| {
+            number.get(id).map(|vi| Candidate { need: ni, volunteer: *vi, score: *score })
+        }));
     }
+    candidates.sort_by_key(|c| (c.need, c.volunteer));
+    let scores: HashMap<(usize, usize), f64> = candidates.iter().map(|c| ((c.need, c.volunteer), c.score)).collect();
     let places: Vec<u32> = need_facts.iter().map(|f| u32::try_from(f.places_left.max(0)).unwrap_or(0)).collect();
-    let limits = vec![u32::try_from(max_per_volunteer).unwrap_or(1); volunteers.len()];
+    let limits = vec![u32::try_from(max_per_volunteer).unwrap_or(1); volunteer_ids.len()];
     let problem = AssignmentProblem { places: places.clone(), volunteer_limits: limits, candidates };
     // The solver is CPU-bound: keep it off the async workers.
     let assignment = tokio::task::spawn_blocking(move || solve(&problem)).await.map_err(AppError::internal)?;
@@ -173,13 +140,14 @@ pub async fn propose(
     let mut assigned = vec![0u32; needs.len()];
     let mut proposals = Vec::with_capacity(assignment.pairs.len());
     // Only the proposed volunteers are read in full.
-    let chosen: Vec<Uuid> = assignment.pairs.iter().filter_map(|(_, vi)| volunteers.get(*vi).map(|v| v.id)).collect();
+    let chosen: Vec<Uuid> = assignment.pairs.iter().filter_map(|(_, vi)| volunteer_ids.get(*vi).copied()).collect();
     let profiles = profiles_by_id(db, &chosen).await?;
     for (ni, vi) in &assignment.pairs {
-        let (Some(n), Some(v)) = (needs.get(*ni), volunteers.get(*vi)) else { continue };
-        let Some(profile) = profiles.get(&v.id) else { continue };
+        let (Some(n), Some(profile)) = (needs.get(*ni), volunteer_ids.get(*vi).and_then(|id| profiles.get(id))) else {
+            continue;
+        };
         assigned[*ni] += 1;
-        let score = quick_score(&need_facts[*ni], &volunteer_facts[*vi], None, today).unwrap_or(0.0);
+        let score = scores.get(&(*ni, *vi)).copied().unwrap_or(0.0);
         proposals.push(ProposedPair { need: n.clone(), volunteer: profile.clone(), score });
     }
     let unmet = needs

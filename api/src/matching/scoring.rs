@@ -20,6 +20,9 @@
 //! A factor that does not apply (no skills required, a remote need, no weekly schedule, no languages asked for)
 //! counts as `NOT_APPLICABLE` = 0.5, neither for nor against: otherwise a vague remote need would outrank every
 //! specific match nearby.
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
 use chrono::{Months, NaiveDate};
 
 use crate::applications::ApplicationStatus;
@@ -45,6 +48,9 @@ pub struct NeedFacts {
     pub active_applicants: i32,
 }
 
+/// A skill or language tag, shared rather than copied.
+pub type Tag = Arc<str>;
+
 /// What scoring needs to know about a volunteer. `location` should already be the approximate one
 /// (see `approximate_location`): distances shown to organisations must not pinpoint a home.
 #[derive(Clone, Debug)]
@@ -52,9 +58,11 @@ pub struct VolunteerFacts {
     pub location: Option<Coordinates>,
     pub travel_radius_km: f64,
     pub availability: Vec<TimeWindow>,
-    pub skills: Vec<String>,
+    /// Canonical skill tags (`canonical_skills`), so scoring compares each pair's skills without lookups.
+    /// Tags are shared strings: the matching index holds one copy of each for its 100,000 volunteers.
+    pub skills: Vec<Tag>,
     pub interests: Vec<NeedCategory>,
-    pub languages: Vec<String>,
+    pub languages: Vec<Tag>,
     pub dbs: DbsFacts,
 }
 
@@ -183,12 +191,24 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("bookkeeping", "accounts"),
 ];
 
-/// The canonical form of a (normalised) skill tag.
+/// The canonical form of a (normalised) skill tag. Idempotent: no canonical tag is itself an alias.
 pub fn canonical_skill(tag: &str) -> &str {
-    SYNONYMS.iter().find(|(alias, _)| *alias == tag).map(|(_, canonical)| *canonical).unwrap_or(tag)
+    // A map rather than a scan of the table: scoring looks up every required skill of every candidate pair.
+    static BY_ALIAS: LazyLock<HashMap<&'static str, &'static str>> =
+        LazyLock::new(|| SYNONYMS.iter().copied().collect());
+    BY_ALIAS.get(tag).copied().unwrap_or(tag)
 }
 
-fn dbs_rank(level: DbsLevel) -> u8 {
+/// A volunteer's skills as `VolunteerFacts` holds them: canonical, without repeats.
+pub fn canonical_skills(tags: &[String]) -> Vec<Tag> {
+    let mut out: Vec<Tag> = tags.iter().map(|t| Tag::from(canonical_skill(t))).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// DBS levels in order of what they clear: a check clears every level of a lower rank.
+pub fn dbs_rank(level: DbsLevel) -> u8 {
     match level {
         DbsLevel::None => 0,
         DbsLevel::Basic => 1,
@@ -198,28 +218,46 @@ fn dbs_rank(level: DbsLevel) -> u8 {
     }
 }
 
-/// Whether a DBS check satisfies `required` on `on` (the need's start, or today).
-pub fn dbs_satisfies(dbs: &DbsFacts, required: DbsLevel, on: NaiveDate) -> Result<(), String> {
+/// Why a DBS check does not satisfy a level, without the words (scoring tests millions of pairs).
+enum DbsProblem {
+    TooLow,
+    Expires(NaiveDate),
+    Undated,
+}
+
+fn dbs_problem(dbs: &DbsFacts, required: DbsLevel, on: NaiveDate) -> Option<DbsProblem> {
     if required == DbsLevel::None {
-        return Ok(());
+        return None;
     }
     if dbs_rank(dbs.level) < dbs_rank(required) {
-        return Err(format!(
-            "needs a {} DBS check; the volunteer has {}",
-            level_words(required),
-            if dbs.level == DbsLevel::None { "none".to_owned() } else { format!("a {} one", level_words(dbs.level)) }
-        ));
+        return Some(DbsProblem::TooLow);
     }
     if dbs.on_update_service {
-        return Ok(());
+        return None;
     }
     let valid_until = dbs.recheck_by.or_else(|| {
         dbs.issued_on.and_then(|issued| issued.checked_add_months(Months::new(DBS_DEFAULT_VALIDITY_MONTHS)))
     });
     match valid_until {
-        Some(until) if until < on => Err(format!("the volunteer's DBS check needs renewing by {until}, before {on}")),
-        None => Err("the volunteer's DBS check has no date".to_owned()),
-        _ => Ok(()),
+        Some(until) if until < on => Some(DbsProblem::Expires(until)),
+        None => Some(DbsProblem::Undated),
+        _ => None,
+    }
+}
+
+/// Whether a DBS check satisfies `required` on `on` (the need's start, or today).
+pub fn dbs_satisfies(dbs: &DbsFacts, required: DbsLevel, on: NaiveDate) -> Result<(), String> {
+    match dbs_problem(dbs, required, on) {
+        None => Ok(()),
+        Some(DbsProblem::TooLow) => Err(format!(
+            "needs a {} DBS check; the volunteer has {}",
+            level_words(required),
+            if dbs.level == DbsLevel::None { "none".to_owned() } else { format!("a {} one", level_words(dbs.level)) }
+        )),
+        Some(DbsProblem::Expires(until)) => {
+            Err(format!("the volunteer's DBS check needs renewing by {until}, before {on}"))
+        }
+        Some(DbsProblem::Undated) => Err("the volunteer's DBS check has no date".to_owned()),
     }
 }
 
@@ -231,6 +269,18 @@ fn level_words(level: DbsLevel) -> &'static str {
         DbsLevel::Enhanced => "enhanced",
         DbsLevel::EnhancedBarredLists => "enhanced with barred lists",
     }
+}
+
+fn has_skill(volunteer: &VolunteerFacts, skill: &str) -> bool {
+    has_canonical_skill(volunteer, canonical_skill(skill))
+}
+
+fn speaks(volunteer: &VolunteerFacts, language: &str) -> bool {
+    volunteer.languages.iter().any(|l| &**l == language)
+}
+
+fn has_canonical_skill(volunteer: &VolunteerFacts, skill: &str) -> bool {
+    volunteer.skills.iter().any(|have| &**have == skill)
 }
 
 /// Minutes a week the two sets of windows share.
@@ -258,6 +308,7 @@ fn round_to(x: f64, per_unit: f64) -> f64 {
 }
 
 /// Everything the constraints and factors are computed from, measured once per pair without allocating.
+#[derive(Default)]
 struct Measures {
     need_open: bool,
     dbs_ok: bool,
@@ -272,36 +323,64 @@ struct Measures {
     already: bool,
 }
 
+/// A need made ready to be scored against many volunteers: what depends on the need alone is worked out once.
+pub struct PreparedNeed<'a> {
+    need: &'a NeedFacts,
+    /// The day the volunteer's DBS check must still be valid on.
+    on: NaiveDate,
+    canonical_skills: Vec<&'a str>,
+    need_minutes: u32,
+}
+
+impl<'a> PreparedNeed<'a> {
+    pub fn new(need: &'a NeedFacts, today: NaiveDate) -> Self {
+        Self {
+            need,
+            on: need.start_date.map_or(today, |start| start.max(today)),
+            canonical_skills: need.required_skills.iter().map(|s| canonical_skill(s)).collect(),
+            need_minutes: weekly_minutes(&need.weekly),
+        }
+    }
+}
+
+/// Measures a pair. With `stop_early` it stops at the first hard constraint that fails, leaving the later
+/// measures at their defaults: ranking skips such pairs whatever they are. Explanations measure everything.
 fn measure(
-    need: &NeedFacts,
+    p: &PreparedNeed,
     volunteer: &VolunteerFacts,
     existing: Option<ApplicationStatus>,
-    today: NaiveDate,
+    stop_early: bool,
 ) -> Measures {
-    let on = need.start_date.map_or(today, |start| start.max(today));
-    let distance = match (need.remote, need.location, volunteer.location) {
-        (false, Some(n), Some(v)) => Some(n.distance_km(&v)),
-        _ => None,
-    };
-    Measures {
+    let need = p.need;
+    let mut m = Measures {
         need_open: need.status == NeedStatus::Open && need.places_left > 0,
-        dbs_ok: dbs_satisfies(&volunteer.dbs, need.safeguarding, on).is_ok(),
-        distance,
-        within_radius: need.remote || distance.is_some_and(|d| d <= volunteer.travel_radius_km),
-        overlap: overlap_minutes(&need.weekly, &volunteer.availability),
-        need_minutes: weekly_minutes(&need.weekly),
-        matched_skills: need
-            .required_skills
-            .iter()
-            .filter(|skill| volunteer.skills.iter().any(|have| canonical_skill(have) == canonical_skill(skill)))
-            .count(),
-        interested: volunteer.interests.contains(&need.category),
-        shared_languages: need.languages.iter().filter(|l| volunteer.languages.contains(l)).count(),
         already: matches!(
             existing,
             Some(ApplicationStatus::Applied | ApplicationStatus::Invited | ApplicationStatus::Accepted)
         ),
+        dbs_ok: dbs_problem(&volunteer.dbs, need.safeguarding, p.on).is_none(),
+        need_minutes: p.need_minutes,
+        ..Measures::default()
+    };
+    if stop_early && !(m.need_open && !m.already && m.dbs_ok) {
+        return m;
     }
+    m.distance = match (need.remote, need.location, volunteer.location) {
+        (false, Some(n), Some(v)) => Some(n.distance_km(&v)),
+        _ => None,
+    };
+    m.within_radius = need.remote || m.distance.is_some_and(|d| d <= volunteer.travel_radius_km);
+    if stop_early && !m.within_radius {
+        return m;
+    }
+    m.overlap = overlap_minutes(&need.weekly, &volunteer.availability);
+    if stop_early && m.need_minutes > 0 && m.overlap == 0 {
+        return m;
+    }
+    m.matched_skills = p.canonical_skills.iter().filter(|skill| has_canonical_skill(volunteer, skill)).count();
+    m.interested = volunteer.interests.contains(&need.category);
+    m.shared_languages = need.languages.iter().filter(|l| speaks(volunteer, l)).count();
+    m
 }
 
 impl Measures {
@@ -366,8 +445,17 @@ pub fn quick_score(
     existing: Option<ApplicationStatus>,
     today: NaiveDate,
 ) -> Option<f64> {
-    let m = measure(need, volunteer, existing, today);
-    m.eligible().then(|| weighted_sum(&m.values(need, volunteer)))
+    score_prepared(&PreparedNeed::new(need, today), volunteer, existing)
+}
+
+/// `quick_score` for a need prepared once and scored against many volunteers.
+pub fn score_prepared(
+    p: &PreparedNeed,
+    volunteer: &VolunteerFacts,
+    existing: Option<ApplicationStatus>,
+) -> Option<f64> {
+    let m = measure(p, volunteer, existing, true);
+    m.eligible().then(|| weighted_sum(&m.values(p.need, volunteer)))
 }
 
 /// Evaluates a pair in full, with the reasons for every constraint and factor. `existing` is the status
@@ -379,7 +467,7 @@ pub fn evaluate(
     existing: Option<ApplicationStatus>,
     today: NaiveDate,
 ) -> Evaluation {
-    let m = measure(need, volunteer, existing, today);
+    let m = measure(&PreparedNeed::new(need, today), volunteer, existing, false);
     let mut failures = Vec::new();
     let mut fail = |constraint, explanation: String| failures.push(Failure { constraint, explanation });
     if !m.need_open {
@@ -415,15 +503,14 @@ pub fn evaluate(
 
     let (mut matched_skills, mut missing_skills) = (Vec::new(), Vec::new());
     for skill in &need.required_skills {
-        if volunteer.skills.iter().any(|have| canonical_skill(have) == canonical_skill(skill)) {
+        if has_skill(volunteer, skill) {
             matched_skills.push(skill.clone());
         } else {
             missing_skills.push(skill.clone());
         }
     }
     let required = need.required_skills.len();
-    let shared: Vec<&str> =
-        need.languages.iter().filter(|l| volunteer.languages.contains(l)).map(String::as_str).collect();
+    let shared: Vec<&str> = need.languages.iter().filter(|l| speaks(volunteer, l)).map(String::as_str).collect();
     let explanations = [
         if required == 0 {
             "no particular skills required".to_owned()
@@ -634,7 +721,7 @@ mod tests {
             location: at(51.4613, -0.2391),
             travel_radius_km: 5.0,
             availability: vec![window(Weekday::Tuesday, 18, 22)],
-            skills: vec!["esol".into(), "baking".into()],
+            skills: canonical_skills(&["esol".into(), "baking".into()]),
             interests: vec![NeedCategory::EnglishClasses],
             languages: vec!["arabic".into(), "english".into()],
             dbs: DbsFacts {
@@ -770,9 +857,12 @@ mod tests {
         uninterested.interests.clear();
         assert!(evaluate(&need(), &uninterested, None, today()).score < base);
         let mut skilled = volunteer();
-        skilled.skills.push("Computer Skills".to_lowercase());
+        skilled.skills = canonical_skills(&["esol".into(), "baking".into(), "computer skills".into()]);
         assert!(evaluate(&need(), &skilled, None, today()).score > base, "computer skills ~ it support");
         assert_eq!(canonical_skill("tefl"), "teaching english");
+        for (_, canonical) in SYNONYMS {
+            assert_eq!(canonical_skill(canonical), *canonical, "canonical tags are not aliases");
+        }
         assert_eq!(
             overlap_minutes(
                 &[window(Weekday::Monday, 9, 12)],
@@ -856,7 +946,7 @@ mod tests {
                 location: at(need_lat + dlat, need_lng + dlng),
                 travel_radius_km: radius,
                 availability: vol_windows,
-                skills: vol_skills.into_iter().map(str::to_owned).collect(),
+                skills: canonical_skills(&vol_skills.into_iter().map(str::to_owned).collect::<Vec<_>>()),
                 interests: if interested { vec![NeedCategory::Mentoring] } else { vec![] },
                 languages: vec!["english".into()],
                 dbs: DbsFacts { level: LEVELS[vol_level], issued_on: NaiveDate::from_ymd_opt(2026, 1, 1), recheck_by: None, on_update_service: false },

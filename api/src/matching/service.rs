@@ -1,21 +1,23 @@
-//! Matching with the database: find candidates with an index-friendly prefilter in SQL (a box on lat/lng,
-//! the DBS level, open needs), then score them in Rust with `scoring`, rank, and page.
+//! Matching's reads from the database (the scoring columns of needs and volunteers, applications, offers), the
+//! conversion of rows into scoring facts, and ranking and paging of scored lists. Candidates for needs and
+//! volunteers come from the in-memory `index`.
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
+use super::index::MatchingIndex;
 use super::scoring::{self, DbsFacts, NeedFacts, OfferFacts, VolunteerFacts};
 use crate::applications::ApplicationStatus;
 use crate::error::{AppError, AppResult};
 use crate::graphql::pagination::{Cursor, Page, PageRows, SortValue};
 use crate::needs::{NeedCategory, NeedStatus};
 use crate::offers::{OfferKind, OfferStatus};
-use crate::values::geo::{KM_PER_DEGREE, sql::distance_sq};
+use crate::values::geo::sql::distance_sq;
 use crate::values::text::json_strings;
 use crate::values::{Coordinates, TimeWindow};
 use crate::volunteers::DbsLevel;
@@ -50,8 +52,7 @@ pub struct NeedCandidate {
     pub remote: bool,
     pub volunteers_needed: i32,
     pub places_taken: i32,
-    /// Filled in by `slim_needs` (a correlated count); 0 when converted from a model.
-    pub active_applicants: i64,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<&need::Model> for NeedCandidate {
@@ -71,7 +72,7 @@ impl From<&need::Model> for NeedCandidate {
             remote: n.remote,
             volunteers_needed: n.volunteers_needed,
             places_taken: n.places_taken,
-            active_applicants: 0,
+            updated_at: n.updated_at,
         }
     }
 }
@@ -91,6 +92,7 @@ pub struct VolunteerCandidate {
     pub dbs_issued_on: Option<NaiveDate>,
     pub dbs_recheck_by: Option<NaiveDate>,
     pub dbs_update_service: bool,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<&volunteer_profile::Model> for VolunteerCandidate {
@@ -108,6 +110,7 @@ impl From<&volunteer_profile::Model> for VolunteerCandidate {
             dbs_issued_on: p.dbs_issued_on,
             dbs_recheck_by: p.dbs_recheck_by,
             dbs_update_service: p.dbs_update_service,
+            updated_at: p.updated_at,
         }
     }
 }
@@ -133,9 +136,9 @@ pub fn volunteer_facts(p: &VolunteerCandidate) -> VolunteerFacts {
         location: scoring::approximate_location(Coordinates::from_stored(p.lat, p.lng)),
         travel_radius_km: p.travel_radius_km,
         availability: TimeWindow::from_json(&p.availability),
-        skills: json_strings(&p.skills),
+        skills: scoring::canonical_skills(&json_strings(&p.skills)),
         interests: json_strings(&p.interests).iter().filter_map(|c| NeedCategory::from_db(c)).collect(),
-        languages: json_strings(&p.languages),
+        languages: json_strings(&p.languages).into_iter().map(scoring::Tag::from).collect(),
         dbs: DbsFacts {
             level: DbsLevel::from_db(&p.dbs_level).unwrap_or(DbsLevel::None),
             issued_on: p.dbs_issued_on,
@@ -153,23 +156,6 @@ pub fn offer_facts(o: &offer::Model) -> OfferFacts {
         remote: o.remote,
         availability: TimeWindow::from_json(&o.availability),
     }
-}
-
-/// DBS levels at least as high as `required`.
-fn levels_at_least(required: DbsLevel) -> Vec<&'static str> {
-    let i = DbsLevel::ALL.iter().position(|l| *l == required).unwrap_or(0);
-    DbsLevel::ALL[i..].iter().map(|l| l.as_db()).collect()
-}
-
-/// DBS levels no higher than `held`.
-fn levels_at_most(held: DbsLevel) -> Vec<&'static str> {
-    let i = DbsLevel::ALL.iter().position(|l| *l == held).unwrap_or(0);
-    DbsLevel::ALL[..=i].iter().map(|l| l.as_db()).collect()
-}
-
-#[derive(FromQueryResult)]
-struct MaxRadius {
-    r: Option<f64>,
 }
 
 #[derive(FromQueryResult)]
@@ -197,53 +183,6 @@ pub async fn active_applicants(db: &impl ConnectionTrait, need_ids: &[Uuid]) -> 
     Ok(out)
 }
 
-/// Rows whose week mask shares a block with `mask`, or whose mask is 0 (no windows, or written before masks
-/// existed): a necessary condition for overlapping times that SQL can test, so scoring sees fewer candidates.
-pub fn times_may_overlap(column: impl ColumnTrait, mask: i64) -> Condition {
-    Condition::any().add(column.eq(0)).add(Expr::col(column).bit_and(mask).ne(0))
-}
-
-/// The largest travel radius any volunteer has, plus the prefilter's slack: how far a box around a need
-/// must reach to hold everyone who could travel to it (an indexed MAX).
-pub async fn max_travel_radius(db: &impl ConnectionTrait) -> AppResult<f64> {
-    let max = volunteer_profile::Entity::find()
-        .select_only()
-        .column_as(Expr::col(volunteer_profile::Column::TravelRadiusKm).max(), "r")
-        .into_model::<MaxRadius>()
-        .one(db)
-        .await?
-        .and_then(|m| m.r)
-        .unwrap_or(0.0);
-    Ok(max + PREFILTER_SLACK_KM)
-}
-
-/// Volunteers who might be eligible for `need`: within the largest travel radius of it (then each within
-/// their own radius, roughly), with a DBS level high enough. Remote needs consider everyone with that level.
-pub async fn candidate_volunteers(db: &impl ConnectionTrait, need: &need::Model) -> AppResult<Vec<VolunteerCandidate>> {
-    use volunteer_profile::Column as C;
-    let required = DbsLevel::from_db(&need.safeguarding).unwrap_or(DbsLevel::None);
-    let mut cond = Condition::all();
-    if required != DbsLevel::None {
-        cond = cond.add(C::DbsLevel.is_in(levels_at_least(required)));
-    }
-    let need_mask = TimeWindow::week_mask(&TimeWindow::from_json(&need.weekly_schedule));
-    if need_mask != 0 {
-        cond = cond.add(times_may_overlap(C::AvailabilityMask, need_mask));
-    }
-    if !need.remote {
-        let Some(center) = Coordinates::from_stored(need.lat, need.lng) else { return Ok(Vec::new()) };
-        let max = max_travel_radius(db).await?;
-        let dlat = max / KM_PER_DEGREE;
-        let dlng = max / center.km_per_degree_lng().max(1.0);
-        let reach = Expr::col(C::TravelRadiusKm).add(PREFILTER_SLACK_KM);
-        cond = cond
-            .add(C::Lat.between(center.lat() - dlat, center.lat() + dlat))
-            .add(C::Lng.between(center.lng() - dlng, center.lng() + dlng))
-            .add(Expr::expr(distance_sq(C::Lat, C::Lng, &center)).lte(reach.clone().mul(reach)));
-    }
-    Ok(slim_volunteers().filter(cond).into_model::<VolunteerCandidate>().all(db).await?)
-}
-
 /// A select of profiles' scoring columns only.
 pub fn slim_volunteers() -> sea_orm::Select<volunteer_profile::Entity> {
     use volunteer_profile::Column as C;
@@ -260,23 +199,14 @@ pub fn slim_volunteers() -> sea_orm::Select<volunteer_profile::Entity> {
         C::DbsIssuedOn,
         C::DbsRecheckBy,
         C::DbsUpdateService,
+        C::UpdatedAt,
     ])
 }
 
-/// A select of needs' scoring columns only, with each need's count of active applications (a correlated
-/// count: one index probe per candidate, far cheaper than a grouped count over a long `IN` list, which
-/// measured 50–165 ms for a thousand candidates on the synthetic data set).
+/// A select of needs' scoring columns only.
 pub fn slim_needs() -> sea_orm::Select<need::Entity> {
     use need::Column as C;
-    let active = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from(application::Entity)
-        .and_where(Expr::col((application::Entity, application::Column::NeedId)).equals((need::Entity, C::Id)))
-        .and_where(
-            Expr::col((application::Entity, application::Column::Status)).is_in(ACTIVE.iter().map(|s| s.as_db())),
-        )
-        .to_owned();
-    need::Entity::find().select_only().expr_as(Expr::from(active), "active_applicants").columns([
+    need::Entity::find().select_only().columns([
         C::Id,
         C::OrganisationId,
         C::Status,
@@ -291,42 +221,8 @@ pub fn slim_needs() -> sea_orm::Select<need::Entity> {
         C::Remote,
         C::VolunteersNeeded,
         C::PlacesTaken,
+        C::UpdatedAt,
     ])
-}
-
-/// Open needs with places left that might suit `profile`: within its travel radius (or remote), with a
-/// safeguarding level the volunteer's DBS check could meet.
-pub async fn candidate_needs(
-    db: &impl ConnectionTrait,
-    profile: &volunteer_profile::Model,
-) -> AppResult<Vec<NeedCandidate>> {
-    use need::Column as C;
-    let level = DbsLevel::from_db(&profile.dbs_level).unwrap_or(DbsLevel::None);
-    let free = TimeWindow::week_mask(&TimeWindow::from_json(&profile.availability));
-    let open = Condition::all()
-        .add(C::Status.eq(NeedStatus::Open.as_db()))
-        .add(Expr::col(C::PlacesTaken).lt(Expr::col(C::VolunteersNeeded)))
-        .add(C::Safeguarding.is_in(levels_at_most(level)))
-        .add(times_may_overlap(C::ScheduleMask, free));
-    // Two statements rather than one with `remote OR box`, so each can use its index.
-    let mut needs =
-        slim_needs().filter(open.clone()).filter(C::Remote.eq(true)).into_model::<NeedCandidate>().all(db).await?;
-    if let Some(center) = scoring::approximate_location(Coordinates::from_stored(profile.lat, profile.lng)) {
-        let r = profile.travel_radius_km + PREFILTER_SLACK_KM;
-        let dlat = r / KM_PER_DEGREE;
-        let dlng = r / center.km_per_degree_lng().max(1.0);
-        let nearby = slim_needs()
-            .filter(open)
-            .filter(C::Remote.eq(false))
-            .filter(C::Lat.between(center.lat() - dlat, center.lat() + dlat))
-            .filter(C::Lng.between(center.lng() - dlng, center.lng() + dlng))
-            .filter(Expr::expr(distance_sq(C::Lat, C::Lng, &center)).lte(r * r))
-            .into_model::<NeedCandidate>()
-            .all(db)
-            .await?;
-        needs.extend(nearby);
-    }
-    Ok(needs)
 }
 
 /// Statuses of one volunteer's applications, by need.
@@ -386,7 +282,7 @@ pub fn rank_page<T>(
         return Err(AppError::bad_input("last", "ranked lists page forward only: use first and after"));
     }
     let total = i64::try_from(scored.len()).unwrap_or(i64::MAX);
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let rank = |a: &Ranked<T>, b: &Ranked<T>| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     if let Some(after) = &page.after {
         let cursor: Cursor = after.cursor("after")?;
         let SortValue::Number(score) = cursor.key else {
@@ -397,8 +293,69 @@ pub fn rank_page<T>(
         }
         scored.retain(|(s, id, _)| *s < score || (*s == score && *id > cursor.id));
     }
-    scored.truncate(usize::try_from(page.limit + 1).unwrap_or(usize::MAX));
+    // Only the page (and one more, to know whether there is a next) is sorted: a remote need has tens of
+    // thousands of candidates, and a full sort of them was a visible share of the request.
+    let keep = usize::try_from(page.limit + 1).unwrap_or(usize::MAX);
+    if scored.len() > keep {
+        scored.select_nth_unstable_by(keep - 1, rank);
+        scored.truncate(keep);
+    }
+    scored.sort_by(rank);
     Ok((PageRows::from_fetched(scored, page), total))
+}
+
+/// Keeps the rows of a page, replacing each payload (or dropping the row when `f` gives `None`).
+fn filter_map_rows<T, U>(rows: PageRows<Ranked<T>>, mut f: impl FnMut(Uuid, T) -> Option<U>) -> PageRows<Ranked<U>> {
+    let PageRows { rows, has_previous, has_next } = rows;
+    let rows = rows.into_iter().filter_map(|(score, id, t)| f(id, t).map(|u| (score, id, u))).collect();
+    PageRows { rows, has_previous, has_next }
+}
+
+/// A page of the volunteers eligible for `need`, best first, with their facts and profiles, and the need's facts.
+pub async fn volunteers_for_need(
+    db: &impl ConnectionTrait,
+    index: &MatchingIndex,
+    need: &need::Model,
+    page: &Page,
+    order: &'static str,
+) -> AppResult<(NeedFacts, PageRows<Ranked<(VolunteerFacts, volunteer_profile::Model)>>, i64)> {
+    index.refresh(db).await?;
+    let existing = applications_to_needs(db, &[need.id]).await?;
+    let today = today();
+    let (facts, rows, total) = {
+        let view = index.read();
+        let facts = need_facts(&need.into(), view.active_applicants(need.id));
+        let scored = view.volunteers_for(&facts, |v| existing.get(&(need.id, v)).copied(), today);
+        let (rows, total) = rank_page(scored, page, order)?;
+        (facts, filter_map_rows(rows, |_, slot| view.volunteer(slot).map(|v| v.facts.clone())), total)
+    };
+    // Only the page's volunteers are read in full.
+    let ids: Vec<Uuid> = rows.rows.iter().map(|r| r.1).collect();
+    let mut profiles = profiles_by_id(db, &ids).await?;
+    Ok((facts, filter_map_rows(rows, |id, vf| profiles.remove(&id).map(|p| (vf, p))), total))
+}
+
+/// A page of the open needs `profile`'s volunteer is eligible for, best first, with their facts and rows.
+pub async fn needs_for_volunteer(
+    db: &impl ConnectionTrait,
+    index: &MatchingIndex,
+    profile: &volunteer_profile::Model,
+    page: &Page,
+    order: &'static str,
+) -> AppResult<(VolunteerFacts, PageRows<Ranked<(NeedFacts, need::Model)>>, i64)> {
+    index.refresh(db).await?;
+    let existing = applications_of_volunteer(db, profile.id).await?;
+    let facts = volunteer_facts(&profile.into());
+    let today = today();
+    let (rows, total) = {
+        let view = index.read();
+        let scored = view.needs_for(&facts, |n| existing.get(&n).copied(), today);
+        let (rows, total) = rank_page(scored, page, order)?;
+        (filter_map_rows(rows, |_, slot| view.need(slot).map(|n| n.facts.clone())), total)
+    };
+    let ids: Vec<Uuid> = rows.rows.iter().map(|r| r.1).collect();
+    let mut needs = needs_by_id(db, &ids).await?;
+    Ok((facts, filter_map_rows(rows, |id, nf| needs.remove(&id).map(|n| (nf, n))), total))
 }
 
 pub fn rank_cursor(order: &'static str, score: f64, id: Uuid) -> Cursor {
