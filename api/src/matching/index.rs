@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::scoring::{NeedFacts, PreparedNeed, Tag, VolunteerFacts, dbs_rank, quick_score, score_prepared};
@@ -36,7 +36,9 @@ use entity::{application, need, volunteer_profile};
 
 /// How far back each poll re-reads, past the newest `updated_at` seen: rows are stamped before their transaction
 /// commits, so one stamped earlier can become visible after a later one. Rows re-read unchanged are skipped.
-pub const OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+/// Re-reads are cheap (an indexed range of ids and stamps, skipped when unchanged), so the window is generous:
+/// a plan confirmation of hundreds of invitations, or a SQLite writer waiting out its busy timeout, stays inside it.
+pub const OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// Slack on travel radii in the probe test: the planar distance there is a little shorter than the great-circle
 /// one that scoring checks exactly, and must never exclude a pair that scoring would accept.
 const PROBE_SLACK_KM: f64 = 2.0;
@@ -47,6 +49,8 @@ const CELL_DEGREES: f64 = 0.1;
 const BANDS_KM: [f64; 7] = [2.0, 5.0, 10.0, 15.0, 25.0, 50.0, f64::INFINITY];
 /// Rows read per statement while loading, to bound the memory a load takes on top of the index.
 const LOAD_CHUNK: u64 = 5_000;
+/// Ids per `IN (…)` list, well under SQLite's and PostgreSQL's limits on bound parameters.
+const ID_CHUNK: usize = 5_000;
 
 type Cell = (i32, i32);
 
@@ -87,6 +91,9 @@ struct Band {
 pub struct IndexedVolunteer {
     pub id: Uuid,
     pub facts: VolunteerFacts,
+    /// The probe's tests, also here: remote needs scan volunteers in slot order, which reads memory in sequence.
+    mask: i64,
+    dbs: u8,
     updated_at: DateTime<Utc>,
     /// Where its probe is: a band and a cell, or `None` for the placeless list.
     place: Option<(usize, Cell)>,
@@ -115,14 +122,20 @@ struct IndexState {
     tags: HashSet<Tag>,
 }
 
+/// The newest `updated_at` read from each table.
+#[derive(Clone, Copy, Default)]
+struct Watermarks {
+    volunteers: Option<DateTime<Utc>>,
+    needs: Option<DateTime<Utc>>,
+    applications: Option<DateTime<Utc>>,
+}
+
 #[derive(Default)]
 struct PollState {
     loaded: bool,
     /// When the last successful poll started.
     last_started: Option<Instant>,
-    volunteers_seen: Option<DateTime<Utc>>,
-    needs_seen: Option<DateTime<Utc>>,
-    applications_seen: Option<DateTime<Utc>>,
+    seen: Watermarks,
     /// Applications read within the overlap window, with their stamps, so a re-read does not recount again.
     recent_applications: HashMap<Uuid, DateTime<Utc>>,
 }
@@ -183,6 +196,13 @@ impl MatchingIndex {
 
     async fn load(&self, db: &impl ConnectionTrait, poll: &mut PollState) -> AppResult<()> {
         let began = Instant::now();
+        // The newest stamps are read before the rows: a write during the load is then newer than its table's
+        // mark (or within the overlap), so the next poll reads it again, however long the load took.
+        let seen = Watermarks {
+            volunteers: newest_stamp(db, volunteer_profile::Entity, volunteer_profile::Column::UpdatedAt).await?,
+            needs: newest_stamp(db, need::Entity, need::Column::UpdatedAt).await?,
+            applications: newest_stamp(db, application::Entity, application::Column::UpdatedAt).await?,
+        };
         let mut fresh = IndexState::default();
         let mut after: Option<Uuid> = None;
         loop {
@@ -193,10 +213,7 @@ impl MatchingIndex {
             let rows = select.into_model::<VolunteerCandidate>().all(db).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
-            for row in &rows {
-                note_newest(&mut poll.volunteers_seen, row.updated_at);
-                fresh.put_volunteer(row);
-            }
+            rows.iter().for_each(|row| fresh.put_volunteer(row));
         }
         // Counts first: each need takes its count as it goes in.
         let counts = Query::select()
@@ -218,17 +235,8 @@ impl MatchingIndex {
             let rows = select.into_model::<NeedCandidate>().all(db).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
-            for row in &rows {
-                note_newest(&mut poll.needs_seen, row.updated_at);
-                fresh.put_need(row);
-            }
+            rows.iter().for_each(|row| fresh.put_need(row));
         }
-        let newest = Query::select()
-            .expr_as(Expr::col(application::Column::UpdatedAt).max(), Alias::new("newest"))
-            .from(application::Entity)
-            .to_owned();
-        let newest: Vec<Newest> = fetch_rows(db, &newest).await?;
-        poll.applications_seen = newest.into_iter().next().and_then(|n| n.newest);
         fresh.shrink();
         tracing::info!(
             volunteers = fresh.volunteers.len(),
@@ -237,73 +245,86 @@ impl MatchingIndex {
             "matching index loaded"
         );
         *self.state.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        poll.seen = seen;
         poll.loaded = true;
         Ok(())
     }
 
+    /// Reads and applies what changed. The poll state moves on only once everything is applied, so a poll that
+    /// fails (or whose request is dropped) leaves it where it was and the next one reads the same changes again.
     async fn apply_changes(&self, db: &impl ConnectionTrait, poll: &mut PollState) -> AppResult<()> {
-        let changed: Vec<Changed> = fetch_rows(db, &changed_since(poll)).await?;
+        let changed: Vec<Changed> = fetch_rows(db, &changed_since(&poll.seen)).await?;
         if changed.is_empty() {
             return Ok(());
         }
-        let (mut volunteers, mut needs, mut recount) = (Vec::new(), Vec::new(), Vec::new());
+        let mut seen = poll.seen;
+        let (mut volunteers, mut needs, mut recount, mut recent) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         {
             let state = self.read();
             for row in &changed {
                 match row.kind.as_str() {
                     "v" => {
-                        note_newest(&mut poll.volunteers_seen, row.updated_at);
+                        note_newest(&mut seen.volunteers, row.updated_at);
                         if state.0.volunteer_stamp(row.id) != Some(row.updated_at) {
                             volunteers.push(row.id);
                         }
                     }
                     "n" => {
-                        note_newest(&mut poll.needs_seen, row.updated_at);
+                        note_newest(&mut seen.needs, row.updated_at);
                         if state.0.need_stamp(row.id) != Some(row.updated_at) {
                             needs.push(row.id);
+                            // Places change with applications: count them again too.
+                            recount.push(row.id);
                         }
                     }
                     _ => {
-                        note_newest(&mut poll.applications_seen, row.updated_at);
-                        if poll.recent_applications.insert(row.id, row.updated_at) != Some(row.updated_at) {
+                        note_newest(&mut seen.applications, row.updated_at);
+                        if poll.recent_applications.get(&row.id) != Some(&row.updated_at) {
+                            recent.push((row.id, row.updated_at));
                             recount.push(row.need_id);
                         }
                     }
                 }
             }
         }
-        if let Some(seen) = poll.applications_seen {
-            poll.recent_applications.retain(|_, stamp| *stamp > seen - OVERLAP);
-        }
         recount.sort();
         recount.dedup();
-        let volunteers = if volunteers.is_empty() {
-            Vec::new()
-        } else {
-            service::slim_volunteers()
-                .filter(volunteer_profile::Column::Id.is_in(volunteers))
-                .into_model::<VolunteerCandidate>()
-                .all(db)
-                .await?
-        };
-        let needs = if needs.is_empty() {
-            Vec::new()
-        } else {
-            service::slim_needs().filter(need::Column::Id.is_in(needs)).into_model::<NeedCandidate>().all(db).await?
-        };
+        let mut volunteer_rows = Vec::new();
+        for chunk in volunteers.chunks(ID_CHUNK) {
+            let select = service::slim_volunteers().filter(volunteer_profile::Column::Id.is_in(chunk.iter().copied()));
+            volunteer_rows.extend(select.into_model::<VolunteerCandidate>().all(db).await?);
+        }
+        let mut need_rows = Vec::new();
+        for chunk in needs.chunks(ID_CHUNK) {
+            let select = service::slim_needs().filter(need::Column::Id.is_in(chunk.iter().copied()));
+            need_rows.extend(select.into_model::<NeedCandidate>().all(db).await?);
+        }
         let counts = if recount.is_empty() { HashMap::new() } else { service::active_applicants(db, &recount).await? };
-        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        for need_id in recount {
-            state.set_active_applicants(need_id, counts.get(&need_id).copied().unwrap_or(0));
+        {
+            let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+            for need_id in recount {
+                state.set_active_applicants(need_id, counts.get(&need_id).copied().unwrap_or(0));
+            }
+            volunteer_rows.iter().for_each(|row| state.put_volunteer(row));
+            need_rows.iter().for_each(|row| state.put_need(row));
         }
-        for row in &volunteers {
-            state.put_volunteer(row);
-        }
-        for row in &needs {
-            state.put_need(row);
+        poll.seen = seen;
+        poll.recent_applications.extend(recent);
+        if let Some(newest) = seen.applications {
+            poll.recent_applications.retain(|_, stamp| *stamp > newest - OVERLAP);
         }
         Ok(())
     }
+}
+
+async fn newest_stamp<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    table: E,
+    column: impl ColumnTrait,
+) -> AppResult<Option<DateTime<Utc>>> {
+    let select = Query::select().expr_as(Expr::col(column).max(), Alias::new("newest")).from(table).to_owned();
+    let rows: Vec<Newest> = fetch_rows(db, &select).await?;
+    Ok(rows.into_iter().next().and_then(|n| n.newest))
 }
 
 fn note_newest(seen: &mut Option<DateTime<Utc>>, stamp: DateTime<Utc>) {
@@ -313,7 +334,7 @@ fn note_newest(seen: &mut Option<DateTime<Utc>>, stamp: DateTime<Utc>) {
 }
 
 /// One statement for what changed in the three tables since the newest stamps seen, less the overlap.
-fn changed_since(poll: &PollState) -> SelectStatement {
+fn changed_since(seen: &Watermarks) -> SelectStatement {
     let since = |seen: Option<DateTime<Utc>>| seen.unwrap_or(DateTime::UNIX_EPOCH) - OVERLAP;
     let mut select = Query::select()
         .expr_as(Expr::cust("'v'"), Alias::new("kind"))
@@ -321,7 +342,7 @@ fn changed_since(poll: &PollState) -> SelectStatement {
         .expr_as(Expr::col(volunteer_profile::Column::Id), Alias::new("need_id"))
         .expr_as(Expr::col(volunteer_profile::Column::UpdatedAt), Alias::new("updated_at"))
         .from(volunteer_profile::Entity)
-        .and_where(volunteer_profile::Column::UpdatedAt.gt(since(poll.volunteers_seen)))
+        .and_where(volunteer_profile::Column::UpdatedAt.gt(since(seen.volunteers)))
         .to_owned();
     let needs = Query::select()
         .expr(Expr::cust("'n'"))
@@ -329,7 +350,7 @@ fn changed_since(poll: &PollState) -> SelectStatement {
         .column(need::Column::Id)
         .column(need::Column::UpdatedAt)
         .from(need::Entity)
-        .and_where(need::Column::UpdatedAt.gt(since(poll.needs_seen)))
+        .and_where(need::Column::UpdatedAt.gt(since(seen.needs)))
         .to_owned();
     let applications = Query::select()
         .expr(Expr::cust("'a'"))
@@ -337,7 +358,7 @@ fn changed_since(poll: &PollState) -> SelectStatement {
         .column(application::Column::NeedId)
         .column(application::Column::UpdatedAt)
         .from(application::Entity)
-        .and_where(application::Column::UpdatedAt.gt(since(poll.applications_seen)))
+        .and_where(application::Column::UpdatedAt.gt(since(seen.applications)))
         .to_owned();
     select.union(UnionType::All, needs).union(UnionType::All, applications);
     select
@@ -369,24 +390,11 @@ impl IndexState {
         for tag in facts.skills.iter_mut().chain(facts.languages.iter_mut()) {
             *tag = self.intern(tag);
         }
-        let slot = match self.volunteer_slots.get(&row.id) {
-            Some(slot) => {
-                let slot = *slot;
-                self.remove_probe(slot);
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.volunteers.len()).unwrap_or(u32::MAX);
-                self.volunteers.push(IndexedVolunteer {
-                    id: row.id,
-                    facts: facts.clone(),
-                    updated_at: row.updated_at,
-                    place: None,
-                });
-                self.volunteer_slots.insert(row.id, slot);
-                slot
-            }
-        };
+        let existing = self.volunteer_slots.get(&row.id).copied();
+        if let Some(slot) = existing {
+            self.remove_probe(slot);
+        }
+        let slot = existing.unwrap_or_else(|| u32::try_from(self.volunteers.len()).unwrap_or(u32::MAX));
         let (lat, lng) = facts.location.map_or((0.0, 0.0), |c| (c.lat(), c.lng()));
         let probe = Probe {
             slot,
@@ -407,8 +415,14 @@ impl IndexState {
         if place.is_none() {
             self.placeless.push(probe);
         }
-        if let Some(v) = self.volunteers.get_mut(slot as usize) {
-            *v = IndexedVolunteer { id: row.id, facts, updated_at: row.updated_at, place };
+        let volunteer =
+            IndexedVolunteer { id: row.id, facts, mask: probe.mask, dbs: probe.dbs, updated_at: row.updated_at, place };
+        match self.volunteers.get_mut(slot as usize) {
+            Some(v) => *v = volunteer,
+            None => {
+                self.volunteers.push(volunteer);
+                self.volunteer_slots.insert(row.id, slot);
+            }
         }
     }
 
@@ -516,7 +530,7 @@ impl IndexView<'_> {
     }
 
     /// Every volunteer eligible for `need`, scored, as (score, volunteer id, slot); `existing` gives a volunteer's
-    /// application to this need, if any.
+    /// application to this need, if any (it is asked for every candidate: make it cheap).
     pub fn volunteers_for(
         &self,
         need: &NeedFacts,
@@ -538,9 +552,13 @@ impl IndexView<'_> {
             }
         };
         if need.remote {
-            let everyone = self.0.bands.iter().flat_map(|b| b.cells.values()).flatten().chain(&self.0.placeless);
-            for p in everyone.filter(|p| passes(p)) {
-                score(p, &mut out);
+            for (slot, v) in self.0.volunteers.iter().enumerate() {
+                if v.dbs >= level
+                    && (need_mask == 0 || v.mask & need_mask != 0)
+                    && let Some(s) = score_prepared(&prepared, &v.facts, existing(v.id))
+                {
+                    out.push((s, v.id, u32::try_from(slot).unwrap_or(u32::MAX)));
+                }
             }
             return out;
         }

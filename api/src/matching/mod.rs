@@ -188,9 +188,9 @@ impl MatchingQuery {
             return Err(AppError::forbidden("only members of the need's organisation can see its matches"));
         }
         let page = Page::parse(first, after, None, None)?;
-        let (facts, rows, total) =
-            service::volunteers_for_need(db, matching_index(ctx)?, &need, &page, MATCHES_FOR_NEED).await?;
         let today = service::today();
+        let (facts, rows, total) =
+            service::volunteers_for_need(db, matching_index(ctx)?, &need, &page, MATCHES_FOR_NEED, today).await?;
         Ok(connection(rows, TotalCount::known(total), |(score, id, (vf, profile))| {
             let e = scoring::evaluate(&facts, &vf, None, today);
             let node = VolunteerMatch {
@@ -217,9 +217,9 @@ impl MatchingQuery {
         let actor = viewer.require_user()?;
         let profile = crate::volunteers::service::require_own(db, &actor).await?;
         let page = Page::parse(first, after, None, None)?;
-        let (facts, rows, total) =
-            service::needs_for_volunteer(db, matching_index(ctx)?, &profile, &page, RECOMMENDED_NEEDS).await?;
         let today = service::today();
+        let (facts, rows, total) =
+            service::needs_for_volunteer(db, matching_index(ctx)?, &profile, &page, RECOMMENDED_NEEDS, today).await?;
         Ok(connection(rows, TotalCount::known(total), |(score, id, (nf, n))| {
             let e = scoring::evaluate(&nf, &facts, None, today);
             let node = NeedMatch {

@@ -13,7 +13,9 @@ use uuid::Uuid;
 use super::assignment::{AssignmentProblem, Candidate, solve};
 use super::index::MatchingIndex;
 use super::scoring;
-use super::service::{active_applicants, applications_to_needs, need_facts, profiles_by_id, today, volunteer_facts};
+use super::service::{
+    StatusByVolunteer, active_applicants, applications_to_needs, need_facts, profiles_by_id, today, volunteer_facts,
+};
 use crate::applications::ApplicationStatus;
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
@@ -102,21 +104,24 @@ pub async fn propose(
     let needs = plan_needs(db, actor, scope).await?;
     let need_ids: Vec<Uuid> = needs.iter().map(|n| n.id).collect();
     index.refresh(db).await?;
-    let existing = applications_to_needs(db, &need_ids).await?;
+    let existing = StatusByVolunteer::per_need(applications_to_needs(db, &need_ids).await?);
+    let none = StatusByVolunteer::default();
     let today = today();
 
     // Each need's eligible volunteers from the index; volunteers are numbered in id order, so equal input
     // gives an equal problem and so an equal plan.
-    let (need_facts, per_need) = {
-        let view = index.read();
-        let facts: Vec<_> = needs.iter().map(|n| need_facts(&n.into(), view.active_applicants(n.id))).collect();
-        let per_need: Vec<_> = needs
-            .iter()
-            .zip(&facts)
-            .map(|(n, nf)| view.volunteers_for(nf, |v| existing.get(&(n.id, v)).copied(), today))
-            .collect();
-        (facts, per_need)
-    };
+    // A view per need, not one for the whole plan: a refresh waiting to write would otherwise hold up every
+    // other request's reads for as long as the plan takes.
+    let need_facts: Vec<_> =
+        needs.iter().map(|n| need_facts(&n.into(), index.read().active_applicants(n.id))).collect();
+    let per_need: Vec<_> = needs
+        .iter()
+        .zip(&need_facts)
+        .map(|(n, nf)| {
+            let applied = existing.get(&n.id).unwrap_or(&none);
+            index.read().volunteers_for(nf, |v| applied.status(v), today)
+        })
+        .collect();
     let mut volunteer_ids: Vec<Uuid> = per_need.iter().flatten().map(|(_, id, _)| *id).collect();
     volunteer_ids.sort();
     volunteer_ids.dedup();

@@ -253,6 +253,27 @@ pub async fn applications_to_needs(
     Ok(out)
 }
 
+/// One need's applications as statuses by volunteer, for looking up every candidate of a ranking: a binary
+/// search of a few ids costs far less than hashing a pair of ids for each of 100,000 candidates.
+#[derive(Default)]
+pub struct StatusByVolunteer(Vec<(Uuid, ApplicationStatus)>);
+
+impl StatusByVolunteer {
+    /// Each need's applications from what `applications_to_needs` read.
+    pub fn per_need(all: HashMap<(Uuid, Uuid), ApplicationStatus>) -> HashMap<Uuid, StatusByVolunteer> {
+        let mut out: HashMap<Uuid, StatusByVolunteer> = HashMap::new();
+        for ((need, volunteer), status) in all {
+            out.entry(need).or_default().0.push((volunteer, status));
+        }
+        out.values_mut().for_each(|v| v.0.sort_by_key(|a| a.0));
+        out
+    }
+
+    pub fn status(&self, volunteer: Uuid) -> Option<ApplicationStatus> {
+        self.0.binary_search_by_key(&volunteer, |a| a.0).ok().and_then(|i| self.0.get(i)).map(|a| a.1)
+    }
+}
+
 /// Active offers near a need (or remote ones); remote needs consider every active offer.
 pub async fn candidate_offers(db: &DatabaseConnection, need: &need::Model) -> AppResult<Vec<offer::Model>> {
     use offer::Column as C;
@@ -312,20 +333,22 @@ fn filter_map_rows<T, U>(rows: PageRows<Ranked<T>>, mut f: impl FnMut(Uuid, T) -
 }
 
 /// A page of the volunteers eligible for `need`, best first, with their facts and profiles, and the need's facts.
+/// `today` is the day DBS checks must be valid on; the caller explains the page with the same day.
 pub async fn volunteers_for_need(
     db: &impl ConnectionTrait,
     index: &MatchingIndex,
     need: &need::Model,
     page: &Page,
     order: &'static str,
+    today: NaiveDate,
 ) -> AppResult<(NeedFacts, PageRows<Ranked<(VolunteerFacts, volunteer_profile::Model)>>, i64)> {
     index.refresh(db).await?;
-    let existing = applications_to_needs(db, &[need.id]).await?;
-    let today = today();
+    let existing = StatusByVolunteer::per_need(applications_to_needs(db, &[need.id]).await?).remove(&need.id);
+    let existing = existing.unwrap_or_default();
     let (facts, rows, total) = {
         let view = index.read();
         let facts = need_facts(&need.into(), view.active_applicants(need.id));
-        let scored = view.volunteers_for(&facts, |v| existing.get(&(need.id, v)).copied(), today);
+        let scored = view.volunteers_for(&facts, |v| existing.status(v), today);
         let (rows, total) = rank_page(scored, page, order)?;
         (facts, filter_map_rows(rows, |_, slot| view.volunteer(slot).map(|v| v.facts.clone())), total)
     };
@@ -342,11 +365,11 @@ pub async fn needs_for_volunteer(
     profile: &volunteer_profile::Model,
     page: &Page,
     order: &'static str,
+    today: NaiveDate,
 ) -> AppResult<(VolunteerFacts, PageRows<Ranked<(NeedFacts, need::Model)>>, i64)> {
     index.refresh(db).await?;
     let existing = applications_of_volunteer(db, profile.id).await?;
     let facts = volunteer_facts(&profile.into());
-    let today = today();
     let (rows, total) = {
         let view = index.read();
         let scored = view.needs_for(&facts, |n| existing.get(&n).copied(), today);
