@@ -65,7 +65,7 @@ async fn main() -> std::process::ExitCode {
         print!("{}", api::graphql::sdl());
         return std::process::ExitCode::SUCCESS;
     }
-    api::telemetry::init(cli.settings.log_format);
+    api::telemetry::init(cli.settings.log_format());
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => api::serve(cli.settings).await,
         Command::Migrate => migrate(&cli.settings).await,

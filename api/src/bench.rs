@@ -227,6 +227,9 @@ impl Server {
             .env("PITCHIN_BIND", addr.to_string())
             .env("PITCHIN_DB_MAX_CONNECTIONS", settings.db_max_connections.to_string())
             .env("RUST_LOG", "warn")
+            // One client from one address, on purpose: the bench measures speed, not the abuse limits.
+            .env("PITCHIN_RATE_LIMIT_PER_IP", "0")
+            .env("PITCHIN_RATE_LIMIT_PER_USER", "0")
             .stdin(std::process::Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start the server: {e}"))?;

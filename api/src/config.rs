@@ -42,9 +42,37 @@ pub struct Settings {
     #[arg(long, env = "PITCHIN_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
 
-    /// Log output: `pretty` (default) or `json`.
-    #[arg(long, env = "PITCHIN_LOG_FORMAT", value_enum, default_value = "pretty")]
-    pub log_format: LogFormat,
+    /// Log output: `pretty` or `json`; `json` by default in production, `pretty` otherwise.
+    #[arg(long, env = "PITCHIN_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Largest request body accepted, in bytes; larger ones are refused with 413 before they are read.
+    #[arg(long, env = "PITCHIN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Longest a GraphQL request may run, in milliseconds, before it is stopped with a TIMEOUT error.
+    #[arg(long, env = "PITCHIN_REQUEST_TIMEOUT_MS", default_value_t = 15_000)]
+    pub request_timeout_ms: u64,
+
+    /// Whether the schema answers introspection queries (on: a public API documents itself).
+    #[arg(long, env = "PITCHIN_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    /// Whether errors suggest field names ("did you mean …?"); on in development, off in production by default.
+    #[arg(long, env = "PITCHIN_FIELD_SUGGESTIONS", action = clap::ArgAction::Set)]
+    pub field_suggestions: Option<bool>,
+
+    /// Origins that browsers may call the API from (CORS), comma-separated, or `*` for any. None by default.
+    #[arg(long, env = "PITCHIN_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// GraphQL requests a minute from one IP address, with bursts up to the same number (0: no limit).
+    #[arg(long, env = "PITCHIN_RATE_LIMIT_PER_IP", default_value_t = 1200)]
+    pub rate_limit_per_ip: u32,
+
+    /// GraphQL requests a minute from one signed-in user, with bursts up to the same number (0: no limit).
+    #[arg(long, env = "PITCHIN_RATE_LIMIT_PER_USER", default_value_t = 600)]
+    pub rate_limit_per_user: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -57,13 +85,20 @@ impl std::fmt::Debug for Settings {
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("db_max_connections", &self.db_max_connections)
-            .field("log_format", &self.log_format)
+            .field("log_format", &self.log_format())
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("introspection", &self.introspection)
+            .field("field_suggestions", &self.field_suggestions())
+            .field("cors_origins", &self.cors_origins)
+            .field("rate_limit_per_ip", &self.rate_limit_per_ip)
+            .field("rate_limit_per_user", &self.rate_limit_per_user)
             .finish()
     }
 }
 
 impl Settings {
-    /// Settings for tests and tools: development mode, the given database, a fixed secret.
+    /// Settings for tests and tools: development mode, the given database, a fixed secret, no rate limits.
     pub fn for_database(database_url: &str) -> Self {
         Self {
             database_url: database_url.to_owned(),
@@ -72,8 +107,29 @@ impl Settings {
             jwt_secret: Some("test-secret-that-is-at-least-32-bytes-long".to_owned()),
             token_ttl_secs: 900,
             db_max_connections: 10,
-            log_format: LogFormat::Pretty,
+            log_format: None,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_ms: 15_000,
+            introspection: true,
+            field_suggestions: None,
+            cors_origins: Vec::new(),
+            rate_limit_per_ip: 0,
+            rate_limit_per_user: 0,
         }
+    }
+
+    pub fn production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// What `PITCHIN_ENV=production` changes unless set otherwise: JSON logs and no field suggestions
+    /// (suggestions let a stranger map the schema with introspection off). A real JWT secret is required too.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(if self.production() { LogFormat::Json } else { LogFormat::Pretty })
+    }
+
+    pub fn field_suggestions(&self) -> bool {
+        self.field_suggestions.unwrap_or(!self.production())
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -1,26 +1,37 @@
 //! The HTTP edge: routes, the bearer token → `Viewer` step, health checks.
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
+use async_graphql::ParseRequestError;
 use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http_body_util::LengthLimitError;
 use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
+use uuid::Uuid;
 
+use crate::Settings;
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::AppError;
-use crate::graphql::{AppSchema, Loaders, build_schema};
+use crate::graphql::{AppSchema, Loaders, SchemaOptions, build_schema};
 use crate::matching::index::MatchingIndex;
-
-/// Request bodies larger than this are refused with 413 before they are read.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,39 +40,196 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Volunteers' and needs' scoring facts in memory (see `matching::index`), shared by every request.
     pub matching: Arc<MatchingIndex>,
+    pub limits: Arc<RequestLimits>,
+}
+
+/// Per-request limits from the settings: rate limits per IP and per user, the time a request may take, the body
+/// size, and the origins browsers may call from.
+pub struct RequestLimits {
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_user: Option<DefaultKeyedRateLimiter<Uuid>>,
+    timeout: Duration,
+    max_body_bytes: usize,
+    cors_origins: Vec<String>,
+}
+
+fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
+}
+
+impl RequestLimits {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            per_ip: per_minute(settings.rate_limit_per_ip),
+            per_user: per_minute(settings.rate_limit_per_user),
+            timeout: Duration::from_millis(settings.request_timeout_ms),
+            max_body_bytes: settings.max_body_bytes,
+            cors_origins: settings.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+        }
+    }
+
+    /// Forgets the limiters' state for keys not seen lately, so memory does not grow with every address seen.
+    pub fn forget_idle(&self) {
+        if let Some(l) = &self.per_ip {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.per_user {
+            l.retain_recent();
+        }
+    }
+}
+
+/// How long until a rate-limited caller may try again, if it is limited now.
+fn limited<K: std::hash::Hash + Eq + Clone>(limiter: Option<&DefaultKeyedRateLimiter<K>>, key: &K) -> Option<Duration> {
+    let denied = limiter?.check_key(key).err()?;
+    Some(denied.wait_time_from(DefaultClock::default().now()))
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, keys: Arc<TokenKeys>) -> Self {
+    pub fn new(db: DatabaseConnection, keys: Arc<TokenKeys>, settings: &Settings) -> Self {
         let matching = Arc::new(MatchingIndex::new());
-        let schema = build_schema(db.clone(), keys.clone(), matching.clone());
-        Self { db, keys, schema, matching }
+        let options =
+            SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
+        let schema = build_schema(db.clone(), keys.clone(), matching.clone(), options);
+        Self { db, keys, schema, matching, limits: Arc::new(RequestLimits::new(settings)) }
     }
 }
 
 pub fn build_router(state: AppState) -> Router {
-    Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+    // Only POST executes GraphQL, and only with a JSON body: see `admit`.
+    let execute = post(graphql).layer(middleware::from_fn_with_state(state.clone(), admit));
+    let mut router = Router::new()
+        .route("/graphql", get(graphiql).merge(execute))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        // The GraphQL extractor reads the raw body, so axum's default limit does not apply: this one does.
+        .layer(RequestBodyLimitLayer::new(state.limits.max_body_bytes));
+    if let Some(cors) = cors_layer(&state.limits.cors_origins) {
+        router = router.layer(cors);
+    }
+    router.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> GraphQLResponse {
-    let request = request.into_inner();
+/// Browsers may call from the configured origins (or any, with `*`); with none, only from the API's own.
+/// Credentials are bearer tokens, never cookies, so no origin is ever allowed to send cookies.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+/// Before a GraphQL request is read: JSON only, and within the caller's IP rate limit.
+///
+/// A POST with a JSON content type cannot be sent cross-site by a plain form or `fetch` without a CORS preflight,
+/// so mutations cannot be forged from another site (`text/plain`, form encodings, or no content type are refused:
+/// async-graphql would otherwise parse them as JSON).
+async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send GraphQL requests as POST with Content-Type: application/json",
+            None,
+        );
+    }
+    // The limit layer refuses a body whose Content-Length is too large; one sent without a length is read here,
+    // up to the limit, so that it too is answered with 413 (async-graphql would report a cut-off body as 400).
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return if over_limit(&*err.into_inner()) {
+                payload_too_large()
+            } else {
+                refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body could not be read", None)
+            };
+        }
+    };
+    let request = Request::from_parts(parts, Body::from(body));
+    // Behind a proxy every request comes from the proxy's address: put the limit there, or raise this one.
+    let ip =
+        request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    if let Some(wait) = limited(state.limits.per_ip.as_ref(), &ip) {
+        return rate_limited(wait);
+    }
+    next.run(request).await
+}
+
+fn rate_limited(wait: Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    refusal(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests: slow down", Some(seconds.max(1)))
+}
+
+/// A refusal before execution: a GraphQL error body with a code, and the HTTP status that says the same.
+fn refusal(status: StatusCode, code: &str, message: &str, retry_after_secs: Option<u64>) -> Response {
+    let mut error = json!({ "message": message, "extensions": { "code": code } });
+    if let Some(secs) = retry_after_secs {
+        error["extensions"]["retryAfterSeconds"] = json!(secs);
+    }
+    let mut response = (status, Json(json!({ "errors": [error] }))).into_response();
+    if let Some(secs) = retry_after_secs
+        && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response {
+    let request = match request {
+        Ok(request) => request.into_inner(),
+        Err(GraphQLRejection(err)) => return unreadable(err),
+    };
     let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or("-"));
     let viewer = match bearer_token(&headers) {
         None => Viewer::anonymous(),
         Some(token) => match state.keys.verify(token) {
             Ok(user) => Viewer::new(Some(user)),
-            Err(err) => return rejected(err),
+            Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
         },
     };
+    if let Some(user) = viewer.user_id()
+        && let Some(wait) = limited(state.limits.per_user.as_ref(), &user)
+    {
+        return rate_limited(wait);
+    }
     let loaders = Loaders::new(&state.db, &viewer);
     let request = request.data(viewer).data(loaders);
-    let mut response = state.schema.execute(request).instrument(span).await;
+    // A request past its time is dropped where it stands: transactions roll back when dropped, so nothing is
+    // left half-written.
+    let mut response =
+        match tokio::time::timeout(state.limits.timeout, state.schema.execute(request).instrument(span)).await {
+            Ok(response) => response,
+            Err(_) => {
+                let mut error = async_graphql::ServerError::new("the request took too long and was stopped", None);
+                let mut extensions = async_graphql::ErrorExtensionValues::default();
+                extensions.set("code", "TIMEOUT");
+                error.extensions = Some(extensions);
+                async_graphql::Response::from_errors(vec![error])
+            }
+        };
     // Our resolvers' errors always carry a code; the rest come from async-graphql refusing the document
     // itself (syntax, unknown fields, bad scalars or enum values, limits): the client's input, in each case.
     for error in &mut response.errors {
@@ -70,13 +238,43 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
-    response.into()
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A body that is not one GraphQL request, as a GraphQL error with a code (async-graphql would answer with text).
+fn unreadable(err: ParseRequestError) -> Response {
+    match err {
+        ParseRequestError::PayloadTooLarge => payload_too_large(),
+        ParseRequestError::UnsupportedBatch => refusal(
+            StatusCode::BAD_REQUEST,
+            "BATCH_NOT_SUPPORTED",
+            "send one GraphQL request per HTTP request: batches are not accepted",
+            None,
+        ),
+        _ => refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the body is not a GraphQL request in JSON", None),
+    }
+}
+
+/// Whether a body failed because it passed the size limit (the error may come wrapped, from either limit).
+fn over_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<LengthLimitError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+fn payload_too_large() -> Response {
+    refusal(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "the request body is too large", None)
 }
 
 /// A request whose credentials are bad is answered with one GraphQL error and not executed.
-fn rejected(err: AppError) -> GraphQLResponse {
+fn rejected(err: AppError) -> async_graphql::Response {
     let error = async_graphql::Error::from(err).into_server_error(async_graphql::Pos::default());
-    async_graphql::Response::from_errors(vec![error]).into()
+    async_graphql::Response::from_errors(vec![error])
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

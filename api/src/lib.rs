@@ -68,7 +68,15 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         tracing::info!("empty embedded database: loading the demo data");
         seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
     }
-    let state = AppState::new(db, keys);
+    let state = AppState::new(db, keys, &settings);
+    let limits = state.limits.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
     // Load the matching index now rather than in the first match request (about a second at city scale).
     let (matching, db) = (state.matching.clone(), state.db.clone());
     tokio::spawn(async move {
@@ -80,7 +88,8 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     tracing::info!("GraphiQL on http://{}/graphql", settings.bind);
-    axum::serve(listener, build_router(state))
+    // With the peer's address, for the rate limit per IP.
+    axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))

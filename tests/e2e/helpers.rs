@@ -33,6 +33,11 @@ pub struct Session {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the app with settings changed by `configure` (limits, switches).
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
         if std::env::var("TEST_LOG").is_ok() {
             api::telemetry::init(api::config::LogFormat::Pretty);
         }
@@ -52,6 +57,7 @@ impl TestApp {
         };
         let mut settings = Settings::for_database(&url);
         settings.db_max_connections = 8;
+        configure(&mut settings);
         let mut db = api::connect(&settings).await.expect("connect to the test database");
         api::migrate(&db).await.expect("migrations");
         let statements = Arc::new(AtomicUsize::new(0));
@@ -60,7 +66,7 @@ impl TestApp {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let keys = Arc::new(api::auth::token::TokenKeys::from_settings(&settings).expect("token keys"));
-        let router = build_router(AppState::new(db.clone(), keys));
+        let router = build_router(AppState::new(db.clone(), keys, &settings));
         Self { router, db, statements, cleanup }
     }
 
@@ -71,6 +77,11 @@ impl TestApp {
 
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
+    }
+
+    /// Sends a request through the router and returns the whole response (status, headers, body).
+    pub async fn send(&self, request: Request<Body>) -> axum::response::Response {
+        self.router.clone().oneshot(request).await.expect("router answers")
     }
 
     pub async fn raw(&self, request: Request<Body>) -> (u16, String) {

@@ -2,6 +2,7 @@
 mod access;
 mod helpers;
 mod journey;
+mod limits;
 mod listing;
 mod matching;
 mod places;

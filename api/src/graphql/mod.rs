@@ -2,6 +2,7 @@
 //! types (locations) and the per-request context (viewer, loaders).
 pub mod enums;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod pagination;
 
@@ -46,21 +47,35 @@ pub struct MutationRoot(
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Deepest legitimate query (organisation → needs → edges → node → applications → edges → node →
-/// volunteer → field) is 9 levels; 12 leaves room without allowing pathological nesting.
-pub const MAX_DEPTH: usize = 12;
-pub const MAX_COMPLEXITY: usize = 20_000;
+/// What the schema answers besides queries: introspection and "did you mean" suggestions (see `Settings`).
+#[derive(Clone, Copy, Debug)]
+pub struct SchemaOptions {
+    pub introspection: bool,
+    pub suggestions: bool,
+}
 
-pub fn build_schema(db: DatabaseConnection, keys: Arc<TokenKeys>, matching: Arc<MatchingIndex>) -> AppSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+pub fn build_schema(
+    db: DatabaseConnection,
+    keys: Arc<TokenKeys>,
+    matching: Arc<MatchingIndex>,
+    options: SchemaOptions,
+) -> AppSchema {
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(keys)
         .data(matching)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        // Depth and cost are checked by `QueryLimits`, which says by how much a query is over.
+        .extension(limits::QueryLimits)
+        // Directive overloading (CVE-2024-47614): the same directive repeated on a field.
         .limit_directives(20)
-        .extension(async_graphql::extensions::Tracing)
-        .finish()
+        .extension(async_graphql::extensions::Tracing);
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !options.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The schema as SDL, exactly as checked in to `schema.graphql`.
@@ -236,6 +251,7 @@ impl NodeQuery {
     }
 
     /// Fetches several objects by global ID, in the same order; at most 100.
+    #[graphql(complexity = "ids.len().saturating_mul(child_complexity)")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>, AppError> {
         if ids.len() > 100 {
             return Err(AppError::bad_input("ids", "at most 100 ids at once"));

@@ -172,6 +172,7 @@ pub struct MatchingQuery;
 #[Object]
 impl MatchingQuery {
     /// Volunteers for a need, best first. Only for members of the need's organisation.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
     async fn matches_for_need(
         &self,
         ctx: &Context<'_>,
@@ -207,6 +208,7 @@ impl MatchingQuery {
     }
 
     /// Open needs for the signed-in volunteer, best first.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
     async fn recommended_needs(
         &self,
         ctx: &Context<'_>,
@@ -236,6 +238,7 @@ impl MatchingQuery {
     }
 
     /// Active offers (space, introductions, equipment, skills, time) that fit a need, best first.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
     async fn matching_offers(
         &self,
         ctx: &Context<'_>,

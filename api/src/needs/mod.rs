@@ -203,6 +203,7 @@ impl Need {
     }
 
     /// Applications to this need, newest first. Only for the organisation's members and platform admins.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn applications(
         &self,
         ctx: &Context<'_>,
@@ -315,6 +316,7 @@ impl NeedQuery {
     }
 
     /// Needs, filtered and ordered; `distanceKm` is set on each edge when `filter.near` is given.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn needs(
         &self,
         ctx: &Context<'_>,

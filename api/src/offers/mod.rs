@@ -174,6 +174,7 @@ pub struct OfferQuery;
 #[Object]
 impl OfferQuery {
     /// Offers, newest first.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn offers(
         &self,
         ctx: &Context<'_>,

@@ -100,6 +100,7 @@ impl Organisation {
     }
 
     /// This organisation's needs, newest first. Drafts only for its members.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn needs(
         &self,
         ctx: &Context<'_>,
@@ -125,6 +126,7 @@ impl Organisation {
     }
 
     /// Offers made by this organisation, newest first. Paused and closed ones only for its members.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn offers(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +151,7 @@ impl Organisation {
     }
 
     /// The people who run this organisation. Only for its members and platform admins.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -272,6 +275,7 @@ impl OrganisationQuery {
         Ok(org.map(Organisation))
     }
 
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn organisations(
         &self,
         ctx: &Context<'_>,

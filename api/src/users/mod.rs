@@ -76,6 +76,7 @@ impl User {
     }
 
     /// The organisations this user belongs to, most recent first. Only for the user themselves and platform admins.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn memberships(
         &self,
         ctx: &Context<'_>,

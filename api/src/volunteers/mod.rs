@@ -148,6 +148,7 @@ impl VolunteerProfile {
     }
 
     /// The volunteer's applications, newest first. Only for the volunteer and platform admins.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn applications(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,233 @@
+//! Limits on the shape of a query, checked before anything runs: depth, cost, fields, aliases and root fields.
+//!
+//! Cost: every field costs 1 plus what it selects, and a connection costs its page size (`first` or `last`, 20
+//! when neither is given) times what each of its items selects (`page_cost`). Refusals state the measure and the
+//! limit, with `extensions.code` `QUERY_TOO_COMPLEX` and `extensions.limit` naming which limit was passed.
+//!
+//! Fields and aliases are counted here rather than left to the cost: async-graphql gives `__typename` no cost, so
+//! thousands of aliased `__typename`s would otherwise pass (alias overloading).
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ErrorExtensionValues, Name, ServerError, ServerResult, ValidationResult, Variables};
+
+/// Deepest legitimate query (organisation → needs → edges → node → applications → edges → node →
+/// volunteer → field) is 9 levels; 12 leaves room without allowing pathological nesting.
+pub const MAX_DEPTH: usize = 12;
+/// The coordinator dashboard (50 needs × 10 applications × a few fields) costs about 3,500.
+pub const MAX_COST: usize = 20_000;
+/// Fields in one document, counting each use of a fragment.
+pub const MAX_FIELDS: usize = 1_000;
+pub const MAX_ALIASES: usize = 50;
+pub const MAX_ROOT_FIELDS: usize = 20;
+
+/// The cost of a connection field: its page size times the cost of what each item selects.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .unwrap_or(crate::graphql::pagination::DEFAULT_PAGE_SIZE)
+        .clamp(1, crate::graphql::pagination::MAX_PAGE_SIZE);
+    usize::try_from(size).unwrap_or(100).saturating_mul(child_complexity).saturating_add(1)
+}
+
+pub struct QueryLimits;
+
+impl ExtensionFactory for QueryLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryLimits)
+    }
+}
+
+fn refuse(limit: &str, measured: usize, max: usize, what: &str) -> ServerError {
+    let mut error = ServerError::new(format!("this query {what} {measured}, over the limit of {max}"), None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", "QUERY_TOO_COMPLEX");
+    extensions.set("limit", limit);
+    extensions.set("measured", measured as u64);
+    extensions.set("max", max as u64);
+    error.extensions = Some(extensions);
+    error
+}
+
+#[async_trait::async_trait]
+impl Extension for QueryLimits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let shape = Shape::of(&document);
+        if shape.aliases > MAX_ALIASES {
+            return Err(refuse("aliases", shape.aliases, MAX_ALIASES, "has aliases:"));
+        }
+        if shape.root_fields > MAX_ROOT_FIELDS {
+            return Err(refuse("rootFields", shape.root_fields, MAX_ROOT_FIELDS, "asks for root fields:"));
+        }
+        if shape.fields > MAX_FIELDS {
+            return Err(refuse("fields", shape.fields, MAX_FIELDS, "selects fields:"));
+        }
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if result.depth > MAX_DEPTH {
+            return Err(vec![refuse("depth", result.depth, MAX_DEPTH, "is nested")]);
+        }
+        if result.complexity > MAX_COST {
+            return Err(vec![refuse("cost", result.complexity, MAX_COST, "costs")]);
+        }
+        Ok(result)
+    }
+}
+
+/// What a document selects, with every use of a fragment counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Shape {
+    fields: usize,
+    aliases: usize,
+    root_fields: usize,
+}
+
+impl Shape {
+    fn of(document: &ExecutableDocument) -> Self {
+        let mut counter = Counter { document, memo: HashMap::new(), root_memo: HashMap::new(), visiting: Vec::new() };
+        let mut total = Shape::default();
+        for (_, operation) in document.operations.iter() {
+            let set = &operation.node.selection_set.node;
+            let (fields, aliases) = counter.count(set);
+            total.fields = total.fields.saturating_add(fields);
+            total.aliases = total.aliases.saturating_add(aliases);
+            total.root_fields = total.root_fields.saturating_add(counter.root_fields(set));
+        }
+        total
+    }
+}
+
+struct Counter<'a> {
+    document: &'a ExecutableDocument,
+    /// (fields, aliases) per fragment, so a fragment used many times (or nested fragments that each use the next
+    /// twice) is counted in linear time.
+    memo: HashMap<&'a Name, (usize, usize)>,
+    /// Root fields per fragment, likewise.
+    root_memo: HashMap<&'a Name, usize>,
+    /// Fragments being counted: a cycle counts as nothing here (validation refuses it afterwards).
+    visiting: Vec<&'a Name>,
+}
+
+impl<'a> Counter<'a> {
+    fn count(&mut self, set: &'a SelectionSet) -> (usize, usize) {
+        let (mut fields, mut aliases) = (0usize, 0usize);
+        for item in &set.items {
+            let (f, a) = match &item.node {
+                Selection::Field(field) => {
+                    let (f, a) = self.count(&field.node.selection_set.node);
+                    (f.saturating_add(1), a.saturating_add(usize::from(field.node.alias.is_some())))
+                }
+                Selection::InlineFragment(fragment) => self.count(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node),
+            };
+            fields = fields.saturating_add(f);
+            aliases = aliases.saturating_add(a);
+        }
+        (fields, aliases)
+    }
+
+    fn fragment(&mut self, name: &'a Name) -> (usize, usize) {
+        if let Some(counted) = self.memo.get(name) {
+            return *counted;
+        }
+        let Some(definition) = self.document.fragments.get(name) else { return (0, 0) };
+        if self.visiting.contains(&name) {
+            return (0, 0);
+        }
+        self.visiting.push(name);
+        let counted = self.count(&definition.node.selection_set.node);
+        self.visiting.pop();
+        self.memo.insert(name, counted);
+        counted
+    }
+
+    /// Fields at the top of an operation, looking through fragments.
+    fn root_fields(&mut self, set: &'a SelectionSet) -> usize {
+        let mut n = 0usize;
+        for item in &set.items {
+            n = n.saturating_add(match &item.node {
+                Selection::Field(_) => 1,
+                Selection::InlineFragment(fragment) => self.root_fields(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if let Some(n) = self.root_memo.get(name) {
+                        *n
+                    } else {
+                        match self.document.fragments.get(name) {
+                            Some(definition) if !self.visiting.contains(&name) => {
+                                self.visiting.push(name);
+                                let n = self.root_fields(&definition.node.selection_set.node);
+                                self.visiting.pop();
+                                self.root_memo.insert(name, n);
+                                n
+                            }
+                            _ => 0,
+                        }
+                    }
+                }
+            });
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(query: &str) -> Shape {
+        match async_graphql::parser::parse_query(query) {
+            Ok(document) => Shape::of(&document),
+            Err(e) => panic!("test query does not parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn fields_aliases_and_root_fields_are_counted_through_fragments() {
+        assert_eq!(shape("{ a b { c d } }"), Shape { fields: 4, aliases: 0, root_fields: 2 });
+        assert_eq!(
+            shape("{ x: a y: a ...F } fragment F on Q { z: b { c } }"),
+            Shape { fields: 4, aliases: 3, root_fields: 3 }
+        );
+        let typenames: String = (0..2001).map(|i| format!("t{i}: __typename ")).collect();
+        assert_eq!(shape(&format!("{{ {typenames} }}")).aliases, 2001, "__typename counts too");
+    }
+
+    #[test]
+    fn fragments_used_many_times_are_counted_each_time_in_linear_time() {
+        // Each fragment uses the next twice: 2^30 fields when expanded, counted without expanding.
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..30 {
+            query.push_str(&format!(" fragment F{i} on Q {{ ...F{} ...F{} }}", i + 1, i + 1));
+        }
+        query.push_str(" fragment F30 on Q { a }");
+        assert_eq!(shape(&query), Shape { fields: 1 << 30, aliases: 0, root_fields: 1 << 30 });
+        // A cycle neither loops nor counts (validation refuses it later).
+        assert_eq!(shape("{ ...A } fragment A on Q { a ...B } fragment B on Q { b ...A }").fields, 2);
+    }
+
+    #[test]
+    fn a_connection_costs_its_page_times_its_items() {
+        assert_eq!(page_cost(Some(50), None, 10), 501);
+        assert_eq!(page_cost(None, Some(5), 10), 51);
+        assert_eq!(page_cost(None, None, 10), 201, "the default page of 20");
+        assert_eq!(page_cost(Some(0), None, 10), 11, "an empty page still costs its selection once");
+        assert_eq!(page_cost(Some(10_000), None, 10), 1001, "page sizes are capped at 100");
+    }
+}
