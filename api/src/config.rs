@@ -42,6 +42,11 @@ pub struct Settings {
     #[arg(long, env = "PITCHIN_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
 
+    /// How long a request waits for a free database connection, in milliseconds, before it is answered with
+    /// SERVICE_UNAVAILABLE (also how long it keeps trying to reach a database that is down).
+    #[arg(long, env = "PITCHIN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000)]
+    pub db_acquire_timeout_ms: u64,
+
     /// Log output: `pretty` or `json`; `json` by default in production, `pretty` otherwise.
     #[arg(long, env = "PITCHIN_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -85,6 +90,7 @@ impl std::fmt::Debug for Settings {
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("db_max_connections", &self.db_max_connections)
+            .field("db_acquire_timeout_ms", &self.db_acquire_timeout_ms)
             .field("log_format", &self.log_format())
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout_ms", &self.request_timeout_ms)
@@ -107,6 +113,7 @@ impl Settings {
             jwt_secret: Some("test-secret-that-is-at-least-32-bytes-long".to_owned()),
             token_ttl_secs: 900,
             db_max_connections: 10,
+            db_acquire_timeout_ms: 2_000,
             log_format: None,
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 15_000,

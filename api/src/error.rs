@@ -4,7 +4,7 @@
 //! client error carrying its text and no code, so without `Display` the only way out is the `From` impl
 //! below, which always sets a code and never sends internal causes to clients.
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppError {
@@ -17,6 +17,8 @@ pub enum AppError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// The database cannot be reached, or every connection is busy past the wait allowed: try again shortly.
+    Unavailable(String),
     /// Something broke on our side. The text is logged, never sent.
     Internal(String),
 }
@@ -48,6 +50,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -57,6 +60,7 @@ impl AppError {
         match self {
             Self::BadInput { field, message } => format!("{field}: {message}"),
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::Unavailable(_) => "the service is unavailable for a moment; try again shortly".into(),
             Self::Internal(_) => "internal error".into(),
         }
     }
@@ -64,6 +68,9 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if unavailable(&err) {
+            return Self::Unavailable(format!("{err:?}"));
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict("that already exists"),
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
@@ -74,10 +81,29 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// Whether a database error means "not now" rather than "wrong": no connection to be had in time, the
+/// connection lost, or the server shutting down (SQLSTATE classes 08 and 57P).
+fn unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else { return false };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
+        Sqlx::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
-        if let AppError::Internal(cause) = &err {
-            tracing::error!(%cause, "internal error");
+        match &err {
+            AppError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            AppError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            _ => {}
         }
         let code = err.code();
         let field = match &err {

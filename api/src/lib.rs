@@ -42,8 +42,8 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm:
     options
         .max_connections(max)
         .min_connections(if in_memory { 1 } else { 0 })
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+        .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
         .sqlx_logging(false);
     if in_memory {
         // The only connection holds the database: never let the pool retire it.

@@ -1,5 +1,6 @@
 //! End-to-end tests through the real axum router, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
 mod access;
+mod faults;
 mod helpers;
 mod journey;
 mod limits;

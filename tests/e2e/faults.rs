@@ -1,0 +1,120 @@
+//! Faults: the database going away and coming back, and a pool with no free connection.
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::helpers::{TestApp, data, error_code};
+
+const COUNT: &str = "{ organisations { totalCount } }";
+
+/// A TCP relay on loopback in front of PostgreSQL that can be taken down (dropping every connection through it and
+/// refusing new ones, as a stopped server does) and brought back.
+struct Relay {
+    addr: SocketAddr,
+    up: watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the relay");
+        let addr = listener.local_addr().expect("relay address");
+        let (up, watching) = watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut down = watching.clone();
+                if !*down.borrow() {
+                    continue; // dropped at once: the client sees its connection closed
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up }
+    }
+
+    fn stop(&self) {
+        self.up.send_replace(false);
+    }
+
+    fn restart(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+async fn ready(app: &TestApp) -> u16 {
+    app.raw(Request::get("/readyz").body(Body::empty()).expect("request")).await.0
+}
+
+#[tokio::test]
+async fn the_api_says_unavailable_while_postgres_is_down_and_recovers_by_itself() {
+    let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("PostgreSQL only: set TEST_DATABASE_URL (SQLite is a file, not a server that can go down)");
+        return;
+    };
+    // The host:port between '@' (or '//') and the next '/'.
+    let after_scheme = admin_url.split_once("://").map_or(admin_url.as_str(), |(_, rest)| rest);
+    let host_port = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, rest)| rest);
+    let host_port = host_port.split('/').next().unwrap_or(host_port).to_owned();
+    let relay = Relay::start(host_port.clone()).await;
+    let relay_addr = relay.addr.to_string();
+    let app = TestApp::spawn_with(|s| {
+        s.database_url = s.database_url.replacen(&host_port, &relay_addr, 1);
+        s.db_acquire_timeout_ms = 500;
+    })
+    .await;
+    assert_eq!(data(&app.gql(COUNT, json!({})).await)["organisations"]["totalCount"], 0);
+    assert_eq!(ready(&app).await, 200);
+
+    relay.stop();
+    let started = Instant::now();
+    let resp = app.gql(COUNT, json!({})).await;
+    assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
+    assert!(started.elapsed() < Duration::from_secs(10), "fails within the acquire wait, not a hang");
+    let message = resp["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(!message.contains("Connection") && !message.contains("sqlx"), "no internals: {message}");
+    assert_eq!(ready(&app).await, 503);
+
+    relay.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut recovered = false;
+    while Instant::now() < deadline {
+        let resp = app.gql(COUNT, json!({})).await;
+        if resp.get("errors").is_none() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "the server reconnects by itself");
+    assert_eq!(ready(&app).await, 200);
+}
+
+#[tokio::test]
+async fn with_every_connection_busy_a_request_waits_a_bounded_time_then_says_so() {
+    use sea_orm::TransactionTrait;
+    let app = TestApp::spawn_with(|s| {
+        s.db_max_connections = 1;
+        s.db_acquire_timeout_ms = 300;
+    })
+    .await;
+    assert!(app.gql(COUNT, json!({})).await.get("errors").is_none());
+    // Hold the only connection.
+    let held = app.db.begin().await.expect("begin");
+    let started = Instant::now();
+    let resp = app.gql(COUNT, json!({})).await;
+    assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
+    assert!(started.elapsed() >= Duration::from_millis(250), "it waited for a connection first");
+    drop(held);
+    assert!(app.gql(COUNT, json!({})).await.get("errors").is_none(), "and works again once one is free");
+}
