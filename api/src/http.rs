@@ -10,7 +10,7 @@ use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,6 +31,7 @@ use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::AppError;
 use crate::graphql::{AppSchema, Loaders, SchemaOptions, build_schema};
+use crate::idempotency::{self, Claim};
 use crate::matching::index::MatchingIndex;
 
 #[derive(Clone)]
@@ -125,7 +126,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, HeaderName::from_static(idempotency::HEADER)])
             .max_age(Duration::from_secs(3600)),
     )
 }
@@ -215,6 +216,19 @@ async fn graphql(
     {
         return rate_limited(wait);
     }
+    let raw_key = headers.get(idempotency::HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let keyed = match idempotency::keyed(raw_key, &viewer, &request) {
+        Ok(keyed) => keyed,
+        Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
+    };
+    let claim = match &keyed {
+        None => None,
+        Some(keyed) => match idempotency::claim(&state.db, keyed).await {
+            Ok(Claim::Run(id)) => Some(id),
+            Ok(Claim::Replay(body)) => return replay(body),
+            Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
+        },
+    };
     let loaders = Loaders::new(&state.db, &viewer);
     let request = request.data(viewer).data(loaders);
     // A request past its time is dropped where it stands: transactions roll back when dropped, so nothing is
@@ -238,7 +252,30 @@ async fn graphql(
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
+    if let Some(id) = claim {
+        let kept = if response.errors.is_empty() {
+            match serde_json::to_string(&response) {
+                Ok(body) => idempotency::finish(&state.db, id, body).await,
+                Err(err) => Err(AppError::internal(err)),
+            }
+        } else {
+            idempotency::abandon(&state.db, id).await
+        };
+        // The mutation has run either way: answer it, and let a retry find no response (and run) at worst.
+        if let Err(err) = kept {
+            tracing::warn!(error = ?err, "could not record the idempotency key's outcome");
+        }
+    }
     GraphQLResponse::from(response).into_response()
+}
+
+/// The stored response of an earlier request with the same idempotency key.
+fn replay(body: String) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
 }
 
 /// A body that is not one GraphQL request, as a GraphQL error with a code (async-graphql would answer with text).

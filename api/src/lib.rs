@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod idempotency;
 pub mod matching;
 pub mod needs;
 pub mod offers;
@@ -69,12 +70,16 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
     }
     let state = AppState::new(db, keys, &settings);
-    let limits = state.limits.clone();
+    // Housekeeping once a minute: rate limiters' idle keys, and idempotency keys past their day.
+    let (limits, housekeeping_db) = (state.limits.clone(), state.db.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
             limits.forget_idle();
+            if let Err(err) = idempotency::forget_old(&housekeeping_db).await {
+                tracing::warn!(error = ?err, "could not forget old idempotency keys");
+            }
         }
     });
     // Load the matching index now rather than in the first match request (about a second at city scale).

@@ -1,5 +1,6 @@
 //! Storage models, one file per table. No GraphQL here: the API builds its own views from these.
 pub mod application;
+pub mod idempotency_key;
 pub mod membership;
 pub mod need;
 pub mod need_skill;

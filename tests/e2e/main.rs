@@ -2,6 +2,7 @@
 mod access;
 mod faults;
 mod helpers;
+mod idempotency;
 mod journey;
 mod limits;
 mod listing;

@@ -1,0 +1,138 @@
+//! Idempotency keys: a mutation sent again with the same `Idempotency-Key` header (a mobile app retrying after a
+//! lost response) gets the first response back instead of running twice.
+//!
+//! The first request claims the key with an insert that a unique index guards, so of two racing retries one runs
+//! and the other is told to retry shortly. A request that ends with errors gives its key back, so a retry after a
+//! failure (the database away, say) runs again. Keys are kept for a day, per signed-in user (or, for anonymous
+//! callers such as `register`, bound by the request's hash, which covers the whole request).
+use chrono::TimeDelta;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use entity::idempotency_key;
+
+pub const HEADER: &str = "idempotency-key";
+/// How long a key and its response are kept.
+pub const KEEP: TimeDelta = TimeDelta::hours(24);
+const MAX_KEY_LEN: usize = 255;
+
+/// A mutation request that carries a key.
+pub struct Keyed {
+    principal: String,
+    key: String,
+    hash: String,
+}
+
+pub enum Claim {
+    /// The first time: run it, then `finish` or `abandon` the claim (this row).
+    Run(Uuid),
+    /// Done before: the response it gave, as JSON.
+    Replay(String),
+}
+
+/// The key of a mutation request, if it has one; `None` for requests without the header and for queries (which
+/// are safe to repeat and are not stored).
+pub fn keyed(raw: Option<&str>, viewer: &Viewer, request: &async_graphql::Request) -> AppResult<Option<Keyed>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let key = raw.trim();
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::bad_input("Idempotency-Key", "must be 1 to 255 visible ASCII characters, e.g. a UUID"));
+    }
+    if !is_mutation(request) {
+        return Ok(None);
+    }
+    let principal = viewer.user_id().map_or_else(|| "anonymous".to_owned(), |id| format!("user:{id}"));
+    let mut digest = Sha256::new();
+    for part in [
+        principal.as_str(),
+        request.operation_name.as_deref().unwrap_or(""),
+        request.query.as_str(),
+        &serde_json::to_string(&request.variables).unwrap_or_default(),
+    ] {
+        digest.update(part.as_bytes());
+        digest.update([0u8]);
+    }
+    let hash = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Some(Keyed { principal, key: key.to_owned(), hash }))
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::OperationType;
+    // A document that does not parse is refused when it runs; nothing to store.
+    async_graphql::parser::parse_query(&request.query).is_ok_and(|document| {
+        document.operations.iter().any(|(name, operation)| {
+            operation.node.ty == OperationType::Mutation
+                && (request.operation_name.is_none() || name.map(|n| n.as_str()) == request.operation_name.as_deref())
+        })
+    })
+}
+
+/// Claims the key for this request, or finds what an earlier request with it did.
+pub async fn claim(db: &impl ConnectionTrait, keyed: &Keyed) -> AppResult<Claim> {
+    use idempotency_key::Column as C;
+    // Twice at most: once more after clearing an expired claim of the same key.
+    for _ in 0..2 {
+        let id = Uuid::now_v7();
+        let row = idempotency_key::ActiveModel {
+            id: Set(id),
+            principal: Set(keyed.principal.clone()),
+            key: Set(keyed.key.clone()),
+            request_hash: Set(keyed.hash.clone()),
+            response: Set(None),
+            created_at: Set(crate::now()),
+        };
+        match row.insert(db).await {
+            Ok(_) => return Ok(Claim::Run(id)),
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let Some(earlier) = idempotency_key::Entity::find()
+            .filter(C::Principal.eq(keyed.principal.as_str()))
+            .filter(C::Key.eq(keyed.key.as_str()))
+            .one(db)
+            .await?
+        else {
+            continue; // given back in between: claim it again
+        };
+        if earlier.created_at < crate::now() - KEEP {
+            idempotency_key::Entity::delete_by_id(earlier.id).exec(db).await?;
+            continue;
+        }
+        if earlier.request_hash != keyed.hash {
+            return Err(AppError::bad_input("Idempotency-Key", "was already used for a different request"));
+        }
+        return match earlier.response {
+            Some(response) => Ok(Claim::Replay(response)),
+            None => Err(AppError::conflict("a request with this Idempotency-Key is still running; retry shortly")),
+        };
+    }
+    Err(AppError::conflict("a request with this Idempotency-Key is still running; retry shortly"))
+}
+
+/// Keeps the response of a request that succeeded, for its retries.
+pub async fn finish(db: &impl ConnectionTrait, id: Uuid, response: String) -> AppResult<()> {
+    idempotency_key::Entity::update_many()
+        .col_expr(idempotency_key::Column::Response, sea_orm::sea_query::Expr::value(response))
+        .filter(idempotency_key::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Gives the key back after a request that ended with errors, so that a retry runs again.
+pub async fn abandon(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    idempotency_key::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Forgets keys older than `KEEP`.
+pub async fn forget_old(db: &impl ConnectionTrait) -> AppResult<u64> {
+    let result = idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::CreatedAt.lt(crate::now() - KEEP))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,128 @@
+//! Retried mutations carrying the same Idempotency-Key run once and answer the same.
+use axum::body::Body;
+use axum::http::{Request, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, data, error_code};
+
+/// Sends a GraphQL request with an Idempotency-Key; returns the response and whether it was a replay.
+async fn keyed(app: &TestApp, token: Option<&str>, key: &str, query: &str, variables: Value) -> (Value, bool) {
+    let mut request =
+        Request::post("/graphql").header(header::CONTENT_TYPE, "application/json").header("idempotency-key", key);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let response = app.send(request.body(Body::from(body)).expect("request")).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let replayed = response.headers().get("idempotent-replayed").is_some();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (serde_json::from_slice(&bytes).expect("JSON"), replayed)
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(app.db.get_database_backend(), sql.to_owned()))
+        .await
+        .expect("count")
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("a number")
+}
+
+const REGISTER: &str = r#"mutation { register(input: {email: "retry@example.org", password: "a long enough passphrase", displayName: "Retry"}) { accessToken user { id } } }"#;
+const CREATE_NEED: &str = r#"mutation($org: ID!) { createNeed(input: {organisationId: $org, title: "Befriender", category: BEFRIENDING, volunteersNeeded: 1, remote: true}) { need { id } } }"#;
+const CREATE_OFFER: &str = r#"mutation($org: ID!) { createOffer(input: {organisationId: $org, kind: TIME, title: "Saturday mornings", remote: true}) { offer { id } } }"#;
+const CREATE_ORG: &str =
+    r#"mutation { createOrganisation(input: {name: "Same Name", kind: COMMUNITY_GROUP}) { organisation { id } } }"#;
+const APPLY: &str =
+    r#"mutation($id: ID!) { applyToNeed(input: {needId: $id, message: "Happy to help"}) { application { id } } }"#;
+
+#[tokio::test]
+async fn a_retried_mutation_runs_once_and_answers_the_same() {
+    let app = TestApp::spawn().await;
+
+    // register (anonymous)
+    let (first, replayed) = keyed(&app, None, "k-register", REGISTER, json!({})).await;
+    assert!(!replayed && first.get("errors").is_none(), "{first}");
+    let (again, replayed) = keyed(&app, None, "k-register", REGISTER, json!({})).await;
+    assert!(replayed);
+    assert_eq!(again, first, "the same answer, token and all");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 1);
+
+    // createNeed and createOffer (signed in)
+    let owner = app.register("owner@retry.example", "Owner").await;
+    let org = app.organisation(&owner, "Retry Club").await;
+    let vars = json!({ "org": org });
+    let (first, _) = keyed(&app, Some(&owner.token), "k-need", CREATE_NEED, vars.clone()).await;
+    let (again, replayed) = keyed(&app, Some(&owner.token), "k-need", CREATE_NEED, vars.clone()).await;
+    assert!(replayed && again == first, "{first} {again}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM needs").await, 1);
+    let (first, _) = keyed(&app, Some(&owner.token), "k-offer", CREATE_OFFER, vars.clone()).await;
+    let (again, replayed) = keyed(&app, Some(&owner.token), "k-offer", CREATE_OFFER, vars.clone()).await;
+    assert!(first.get("errors").is_none() && replayed && again == first, "{first}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM offers").await, 1);
+
+    // Without a key, the same mutation runs each time.
+    app.gql_as(Some(&owner.token), CREATE_NEED, vars.clone()).await;
+    app.gql_as(Some(&owner.token), CREATE_NEED, vars.clone()).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM needs").await, 3);
+
+    // applyToNeed
+    let need = app.open_need(&owner, &org, "ESOL helper", json!({})).await;
+    let (volunteer, _) = app.volunteer("vol@retry.example", "Vol", json!({})).await;
+    let (first, _) = keyed(&app, Some(&volunteer.token), "k-apply", APPLY, json!({ "id": need })).await;
+    let (again, replayed) = keyed(&app, Some(&volunteer.token), "k-apply", APPLY, json!({ "id": need })).await;
+    assert!(first.get("errors").is_none() && replayed && again == first, "{first}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM applications").await, 1);
+
+    // A key is the caller's own: another user's identical request under the same key is another request.
+    let other = app.register("other@retry.example", "Other").await;
+    let (mine, _) = keyed(&app, Some(&owner.token), "k-org", CREATE_ORG, json!({})).await;
+    let (theirs, replayed) = keyed(&app, Some(&other.token), "k-org", CREATE_ORG, json!({})).await;
+    assert!(!replayed && mine.get("errors").is_none() && theirs.get("errors").is_none(), "{theirs}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM organisations WHERE name = 'Same Name'").await, 2);
+}
+
+#[tokio::test]
+async fn a_key_is_for_one_request_and_a_failed_one_gives_it_back() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@keys.example", "Owner").await;
+    let org = app.organisation(&owner, "Keys Club").await;
+
+    keyed(&app, Some(&owner.token), "k1", CREATE_NEED, json!({ "org": org })).await;
+    let other_org = app.organisation(&owner, "Other Club").await;
+    let (resp, _) = keyed(&app, Some(&owner.token), "k1", CREATE_NEED, json!({ "org": other_org })).await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT", "a different request under a used key: {resp}");
+
+    // A request that fails keeps nothing: its retry runs again (and fails again, not replayed).
+    let bad = r#"mutation($org: ID!) { createOffer(input: {organisationId: $org, kind: TIME, title: "", remote: true}) { offer { id } } }"#;
+    let (first, _) = keyed(&app, Some(&owner.token), "k2", bad, json!({ "org": org })).await;
+    assert_eq!(error_code(&first), "BAD_USER_INPUT");
+    let (_, replayed) = keyed(&app, Some(&owner.token), "k2", bad, json!({ "org": org })).await;
+    assert!(!replayed);
+
+    let (resp, _) = keyed(&app, Some(&owner.token), " ", CREATE_OFFER, json!({ "org": org })).await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT", "an empty key");
+    // Queries are not stored.
+    let (resp, replayed) = keyed(&app, None, "k3", "{ __typename }", json!({})).await;
+    let (_, replayed_again) = keyed(&app, None, "k3", "{ __typename }", json!({})).await;
+    assert!(!replayed && !replayed_again && data(&resp)["__typename"] == "QueryRoot");
+}
+
+#[tokio::test]
+async fn racing_retries_run_the_mutation_once() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@race.example", "Owner").await;
+    let org = app.organisation(&owner, "Race Club").await;
+    let vars = json!({ "org": org });
+    let attempts = (0..6).map(|_| keyed(&app, Some(&owner.token), "k-race", CREATE_NEED, vars.clone()));
+    let results = futures::future::join_all(attempts).await;
+    let ok = results.iter().filter(|(r, _)| r.get("errors").is_none()).count();
+    let busy = results.iter().filter(|(r, _)| r["errors"][0]["extensions"]["code"] == "CONFLICT").count();
+    assert_eq!(ok + busy, 6, "each attempt either has the answer or is told to retry: {results:?}");
+    assert!(ok >= 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM needs").await, 1);
+}
