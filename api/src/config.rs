@@ -75,6 +75,10 @@ pub struct Settings {
     #[arg(long, env = "PITCHIN_RATE_LIMIT_PER_IP", default_value_t = 1200)]
     pub rate_limit_per_ip: u32,
 
+    /// Sign-in attempts an hour for one email address, whether or not it has an account (0: no limit).
+    #[arg(long, env = "PITCHIN_LOGIN_ATTEMPTS_PER_HOUR", default_value_t = 10)]
+    pub login_attempts_per_hour: u32,
+
     /// GraphQL requests a minute from one signed-in user, with bursts up to the same number (0: no limit).
     #[arg(long, env = "PITCHIN_RATE_LIMIT_PER_USER", default_value_t = 600)]
     pub rate_limit_per_user: u32,
@@ -99,6 +103,7 @@ impl std::fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("rate_limit_per_ip", &self.rate_limit_per_ip)
             .field("rate_limit_per_user", &self.rate_limit_per_user)
+            .field("login_attempts_per_hour", &self.login_attempts_per_hour)
             .finish()
     }
 }
@@ -122,6 +127,7 @@ impl Settings {
             cors_origins: Vec::new(),
             rate_limit_per_ip: 0,
             rate_limit_per_user: 0,
+            login_attempts_per_hour: 0,
         }
     }
 

@@ -17,6 +17,10 @@ pub enum AppError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// Too many attempts: try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// The database cannot be reached, or every connection is busy past the wait allowed: try again shortly.
     Unavailable(String),
     /// Something broke on our side. The text is logged, never sent.
@@ -51,6 +55,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -61,6 +66,7 @@ impl AppError {
             Self::BadInput { field, message } => format!("{field}: {message}"),
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
             Self::Unavailable(_) => "the service is unavailable for a moment; try again shortly".into(),
+            Self::RateLimited { retry_after_secs } => format!("too many attempts: try again in {retry_after_secs} s"),
             Self::Internal(_) => "internal error".into(),
         }
     }
@@ -110,10 +116,17 @@ impl From<AppError> for async_graphql::Error {
             AppError::BadInput { field, .. } => Some(field.clone()),
             _ => None,
         };
+        let retry_after = match &err {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         async_graphql::Error::new(err.public_message()).extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(field) = field {
                 ext.set("field", field);
+            }
+            if let Some(secs) = retry_after {
+                ext.set("retryAfterSeconds", secs);
             }
         })
     }

@@ -49,6 +49,9 @@ pub struct AppState {
 pub struct RequestLimits {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_user: Option<DefaultKeyedRateLimiter<Uuid>>,
+    /// Sign-in attempts per email address (as typed, normalised), so guessing one account's password is slow
+    /// from any number of addresses. Unregistered addresses are limited alike: the answer reveals nothing.
+    logins: Option<DefaultKeyedRateLimiter<String>>,
     timeout: Duration,
     max_body_bytes: usize,
     cors_origins: Vec<String>,
@@ -63,9 +66,19 @@ impl RequestLimits {
         Self {
             per_ip: per_minute(settings.rate_limit_per_ip),
             per_user: per_minute(settings.rate_limit_per_user),
+            logins: NonZeroU32::new(settings.login_attempts_per_hour).map(|n| RateLimiter::keyed(Quota::per_hour(n))),
             timeout: Duration::from_millis(settings.request_timeout_ms),
             max_body_bytes: settings.max_body_bytes,
             cors_origins: settings.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+        }
+    }
+
+    /// Counts a sign-in attempt for `email`; `RATE_LIMITED` when there have been too many lately.
+    pub fn login_attempt(&self, email: &str) -> Result<(), AppError> {
+        let key = email.trim().to_lowercase();
+        match limited(self.logins.as_ref(), &key) {
+            None => Ok(()),
+            Some(wait) => Err(AppError::RateLimited { retry_after_secs: whole_seconds(wait) }),
         }
     }
 
@@ -75,6 +88,9 @@ impl RequestLimits {
             l.retain_recent();
         }
         if let Some(l) = &self.per_user {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.logins {
             l.retain_recent();
         }
     }
@@ -89,10 +105,11 @@ fn limited<K: std::hash::Hash + Eq + Clone>(limiter: Option<&DefaultKeyedRateLim
 impl AppState {
     pub fn new(db: DatabaseConnection, keys: Arc<TokenKeys>, settings: &Settings) -> Self {
         let matching = Arc::new(MatchingIndex::new());
+        let limits = Arc::new(RequestLimits::new(settings));
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
-        let schema = build_schema(db.clone(), keys.clone(), matching.clone(), options);
-        Self { db, keys, schema, matching, limits: Arc::new(RequestLimits::new(settings)) }
+        let schema = build_schema(db.clone(), keys.clone(), matching.clone(), limits.clone(), options);
+        Self { db, keys, schema, matching, limits }
     }
 }
 
@@ -174,9 +191,12 @@ async fn admit(State(state): State<AppState>, request: Request, next: Next) -> R
     next.run(request).await
 }
 
+fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 fn rate_limited(wait: Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    refusal(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests: slow down", Some(seconds.max(1)))
+    refusal(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests: slow down", Some(whole_seconds(wait)))
 }
 
 /// A refusal before execution: a GraphQL error body with a code, and the HTTP status that says the same.

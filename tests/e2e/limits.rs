@@ -257,3 +257,28 @@ async fn browsers_may_call_from_allowed_origins_only() {
     let none = app.send(preflight("https://partner.example")).await;
     assert!(none.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_email_whether_or_not_it_is_registered() {
+    let app = TestApp::spawn_with(|s| s.login_attempts_per_hour = 3).await;
+    app.register("known@example.org", "Known").await;
+    app.register("other@example.org", "Other").await;
+    let login = |email: &str, password: &str| {
+        let app = &app;
+        let vars = json!({ "input": { "email": email, "password": password } });
+        async move { app.gql("mutation($input: LoginInput!) { login(input: $input) { accessToken } }", vars).await }
+    };
+    for email in ["known@example.org", "nobody@example.org"] {
+        for _ in 0..3 {
+            assert_eq!(error_code(&login(email, "not the password at all").await), "UNAUTHENTICATED");
+        }
+        // The fourth attempt is refused before the password is checked, even the right one, and the same way
+        // for an address with no account: the answer says nothing about which exist.
+        let resp = login(email, "a long enough passphrase").await;
+        assert_eq!(error_code(&resp), "RATE_LIMITED", "{resp}");
+        assert!(resp["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().is_some_and(|s| s > 0));
+    }
+    assert_eq!(error_code(&login(" KNOWN@Example.org ", "a long enough passphrase").await), "RATE_LIMITED");
+    let resp = login("other@example.org", "a long enough passphrase").await;
+    assert!(data(&resp)["login"]["accessToken"].is_string(), "other addresses are not affected");
+}

@@ -22,6 +22,7 @@ use crate::applications::{Application, ApplicationMutation};
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::{AppError, AppResult};
+use crate::http::RequestLimits;
 use crate::matching::index::MatchingIndex;
 use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::{Need, NeedMutation, NeedQuery};
@@ -58,12 +59,14 @@ pub fn build_schema(
     db: DatabaseConnection,
     keys: Arc<TokenKeys>,
     matching: Arc<MatchingIndex>,
+    limits: Arc<RequestLimits>,
     options: SchemaOptions,
 ) -> AppSchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(keys)
         .data(matching)
+        .data(limits)
         // Depth and cost are checked by `QueryLimits`, which says by how much a query is over.
         .extension(limits::QueryLimits)
         // Directive overloading (CVE-2024-47614): the same directive repeated on a field.
@@ -152,6 +155,10 @@ pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
 
 pub fn matching_index<'a>(ctx: &Context<'a>) -> AppResult<&'a MatchingIndex> {
     ctx.data::<Arc<MatchingIndex>>().map(Arc::as_ref).map_err(|_| missing("matching index"))
+}
+
+pub fn request_limits<'a>(ctx: &Context<'a>) -> AppResult<&'a RequestLimits> {
+    ctx.data::<Arc<RequestLimits>>().map(Arc::as_ref).map_err(|_| missing("request limits"))
 }
 
 pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {

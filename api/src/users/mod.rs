@@ -147,8 +147,10 @@ impl UserMutation {
         session(ctx, user)
     }
 
-    /// Signs in. A wrong email and a wrong password give the same answer.
+    /// Signs in. A wrong email and a wrong password give the same answer; too many attempts for one email
+    /// address (registered or not) are refused for a while with RATE_LIMITED.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
+        crate::graphql::request_limits(ctx)?.login_attempt(&input.email)?;
         let user = service::login(db(ctx)?, input).await?;
         session(ctx, user)
     }
