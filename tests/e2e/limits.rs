@@ -178,6 +178,16 @@ async fn introspection_and_suggestions_are_switchable() {
     assert_eq!(data(&app.gql(introspect, json!({})).await)["__schema"]["queryType"]["name"], "QueryRoot");
     let resp = app.gql(typo, json!({})).await;
     assert!(resp["errors"][0]["message"].as_str().unwrap_or_default().contains("Did you mean"), "{resp}");
+    // The standard introspection query (GraphiQL's, code generators') is 15 deep through its ofType chains.
+    let of_type = "ofType { kind name ".repeat(8) + &"}".repeat(8);
+    let standard = format!(
+        "{{ __schema {{ types {{ name fields {{ name args {{ name }} type {{ kind name {of_type} }} }} }} }} }}"
+    );
+    let resp = app.gql(&standard, json!({})).await;
+    assert!(data(&resp)["__schema"]["types"].as_array().is_some_and(|t| t.len() > 20), "{resp}");
+    let circular =
+        format!("{{ __schema {{ types {{ {} name {} }} }} }}", "fields { type { ".repeat(12), "} }".repeat(12));
+    assert_eq!(limit(&app.gql(&circular, json!({})).await), ("introspectionDepth".to_owned(), 27, 20));
 
     let app = TestApp::spawn_with(|s| {
         s.introspection = false;

@@ -22,6 +22,9 @@ pub const MAX_COST: usize = 20_000;
 pub const MAX_FIELDS: usize = 1_000;
 pub const MAX_ALIASES: usize = 50;
 pub const MAX_ROOT_FIELDS: usize = 20;
+/// Depth inside `__schema` and `__type`: the standard introspection query (GraphiQL's, code generators') is 15 deep
+/// through its `ofType` chains; 20 allows it and stops circular-introspection nesting.
+pub const MAX_INTROSPECTION_DEPTH: usize = 20;
 
 /// The cost of a connection field: its page size times the cost of what each item selects.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
@@ -71,6 +74,12 @@ impl Extension for QueryLimits {
         if shape.fields > MAX_FIELDS {
             return Err(refuse("fields", shape.fields, MAX_FIELDS, "selects fields:"));
         }
+        if shape.depth > MAX_DEPTH {
+            return Err(refuse("depth", shape.depth, MAX_DEPTH, "is nested"));
+        }
+        if shape.introspection_depth > MAX_INTROSPECTION_DEPTH {
+            return Err(refuse("introspectionDepth", shape.introspection_depth, MAX_INTROSPECTION_DEPTH, "is nested"));
+        }
         Ok(document)
     }
 
@@ -79,10 +88,8 @@ impl Extension for QueryLimits {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
+        // Depth was checked when parsing, apart for introspection (async-graphql's own depth counts both).
         let result = next.run(ctx).await?;
-        if result.depth > MAX_DEPTH {
-            return Err(vec![refuse("depth", result.depth, MAX_DEPTH, "is nested")]);
-        }
         if result.complexity > MAX_COST {
             return Err(vec![refuse("cost", result.complexity, MAX_COST, "costs")]);
         }
@@ -96,11 +103,21 @@ struct Shape {
     fields: usize,
     aliases: usize,
     root_fields: usize,
+    /// Deepest path of fields, outside introspection.
+    depth: usize,
+    /// Deepest path inside `__schema` or `__type`.
+    introspection_depth: usize,
 }
 
 impl Shape {
     fn of(document: &ExecutableDocument) -> Self {
-        let mut counter = Counter { document, memo: HashMap::new(), root_memo: HashMap::new(), visiting: Vec::new() };
+        let mut counter = Counter {
+            document,
+            memo: HashMap::new(),
+            root_memo: HashMap::new(),
+            depth_memo: HashMap::new(),
+            visiting: Vec::new(),
+        };
         let mut total = Shape::default();
         for (_, operation) in document.operations.iter() {
             let set = &operation.node.selection_set.node;
@@ -108,6 +125,9 @@ impl Shape {
             total.fields = total.fields.saturating_add(fields);
             total.aliases = total.aliases.saturating_add(aliases);
             total.root_fields = total.root_fields.saturating_add(counter.root_fields(set));
+            let (depth, introspection) = counter.depth(set);
+            total.depth = total.depth.max(depth);
+            total.introspection_depth = total.introspection_depth.max(introspection);
         }
         total
     }
@@ -120,6 +140,8 @@ struct Counter<'a> {
     memo: HashMap<&'a Name, (usize, usize)>,
     /// Root fields per fragment, likewise.
     root_memo: HashMap<&'a Name, usize>,
+    /// (depth, introspection depth) per fragment, likewise.
+    depth_memo: HashMap<&'a Name, (usize, usize)>,
     /// Fragments being counted: a cycle counts as nothing here (validation refuses it afterwards).
     visiting: Vec<&'a Name>,
 }
@@ -155,6 +177,43 @@ impl<'a> Counter<'a> {
         self.visiting.pop();
         self.memo.insert(name, counted);
         counted
+    }
+
+    /// The deepest path of fields below `set`, outside and inside introspection, looking through fragments.
+    fn depth(&mut self, set: &'a SelectionSet) -> (usize, usize) {
+        let (mut depth, mut introspection) = (0usize, 0usize);
+        for item in &set.items {
+            let (d, i) = match &item.node {
+                Selection::Field(field) => {
+                    let (d, i) = self.depth(&field.node.selection_set.node);
+                    match field.node.name.node.as_str() {
+                        "__schema" | "__type" => (0, 1 + d.max(i)),
+                        _ => (1 + d, i),
+                    }
+                }
+                Selection::InlineFragment(fragment) => self.depth(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if let Some(found) = self.depth_memo.get(name) {
+                        *found
+                    } else {
+                        match self.document.fragments.get(name) {
+                            Some(definition) if !self.visiting.contains(&name) => {
+                                self.visiting.push(name);
+                                let found = self.depth(&definition.node.selection_set.node);
+                                self.visiting.pop();
+                                self.depth_memo.insert(name, found);
+                                found
+                            }
+                            _ => (0, 0),
+                        }
+                    }
+                }
+            };
+            depth = depth.max(d);
+            introspection = introspection.max(i);
+        }
+        (depth, introspection)
     }
 
     /// Fields at the top of an operation, looking through fragments.
@@ -200,11 +259,10 @@ mod tests {
 
     #[test]
     fn fields_aliases_and_root_fields_are_counted_through_fragments() {
-        assert_eq!(shape("{ a b { c d } }"), Shape { fields: 4, aliases: 0, root_fields: 2 });
-        assert_eq!(
-            shape("{ x: a y: a ...F } fragment F on Q { z: b { c } }"),
-            Shape { fields: 4, aliases: 3, root_fields: 3 }
-        );
+        let s = shape("{ a b { c d } }");
+        assert_eq!((s.fields, s.aliases, s.root_fields, s.depth), (4, 0, 2, 2));
+        let s = shape("{ x: a y: a ...F } fragment F on Q { z: b { c } }");
+        assert_eq!((s.fields, s.aliases, s.root_fields, s.depth), (4, 3, 3, 2));
         let typenames: String = (0..2001).map(|i| format!("t{i}: __typename ")).collect();
         assert_eq!(shape(&format!("{{ {typenames} }}")).aliases, 2001, "__typename counts too");
     }
@@ -217,9 +275,20 @@ mod tests {
             query.push_str(&format!(" fragment F{i} on Q {{ ...F{} ...F{} }}", i + 1, i + 1));
         }
         query.push_str(" fragment F30 on Q { a }");
-        assert_eq!(shape(&query), Shape { fields: 1 << 30, aliases: 0, root_fields: 1 << 30 });
+        let s = shape(&query);
+        assert_eq!((s.fields, s.root_fields, s.depth), (1 << 30, 1 << 30, 1));
         // A cycle neither loops nor counts (validation refuses it later).
         assert_eq!(shape("{ ...A } fragment A on Q { a ...B } fragment B on Q { b ...A }").fields, 2);
+    }
+
+    #[test]
+    fn introspection_depth_is_measured_apart() {
+        let of_type = |n: usize| "ofType { ".repeat(n) + "name" + &" }".repeat(n);
+        let standard = format!("{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} a {{ b }} }}", of_type(10));
+        let s = shape(&standard);
+        assert_eq!((s.depth, s.introspection_depth), (2, 15));
+        let circular = format!("{{ __type(name: \"Q\") {{ {} }} }}", of_type(25));
+        assert_eq!(shape(&circular).introspection_depth, 27);
     }
 
     #[test]
