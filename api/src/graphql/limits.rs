@@ -111,138 +111,90 @@ struct Shape {
 
 impl Shape {
     fn of(document: &ExecutableDocument) -> Self {
-        let mut counter = Counter {
-            document,
-            memo: HashMap::new(),
-            root_memo: HashMap::new(),
-            depth_memo: HashMap::new(),
-            visiting: Vec::new(),
-        };
+        let mut counter = Counter { document, memo: HashMap::new(), visiting: Vec::new() };
         let mut total = Shape::default();
         for (_, operation) in document.operations.iter() {
-            let set = &operation.node.selection_set.node;
-            let (fields, aliases) = counter.count(set);
-            total.fields = total.fields.saturating_add(fields);
-            total.aliases = total.aliases.saturating_add(aliases);
-            total.root_fields = total.root_fields.saturating_add(counter.root_fields(set));
-            let (depth, introspection) = counter.depth(set);
-            total.depth = total.depth.max(depth);
-            total.introspection_depth = total.introspection_depth.max(introspection);
+            let m = counter.measure(&operation.node.selection_set.node);
+            total.fields = total.fields.saturating_add(m.fields);
+            total.aliases = total.aliases.saturating_add(m.aliases);
+            total.root_fields = total.root_fields.saturating_add(m.top_fields);
+            total.depth = total.depth.max(m.depth);
+            total.introspection_depth = total.introspection_depth.max(m.introspection_depth);
         }
         total
     }
 }
 
+/// The measures of one selection set.
+#[derive(Clone, Copy, Default)]
+struct Measures {
+    fields: usize,
+    aliases: usize,
+    /// Fields at this level, looking through fragments (the root fields, for an operation).
+    top_fields: usize,
+    depth: usize,
+    introspection_depth: usize,
+}
+
+impl Measures {
+    fn add(&mut self, other: Measures) {
+        self.fields = self.fields.saturating_add(other.fields);
+        self.aliases = self.aliases.saturating_add(other.aliases);
+        self.top_fields = self.top_fields.saturating_add(other.top_fields);
+        self.depth = self.depth.max(other.depth);
+        self.introspection_depth = self.introspection_depth.max(other.introspection_depth);
+    }
+}
+
 struct Counter<'a> {
     document: &'a ExecutableDocument,
-    /// (fields, aliases) per fragment, so a fragment used many times (or nested fragments that each use the next
-    /// twice) is counted in linear time.
-    memo: HashMap<&'a Name, (usize, usize)>,
-    /// Root fields per fragment, likewise.
-    root_memo: HashMap<&'a Name, usize>,
-    /// (depth, introspection depth) per fragment, likewise.
-    depth_memo: HashMap<&'a Name, (usize, usize)>,
-    /// Fragments being counted: a cycle counts as nothing here (validation refuses it afterwards).
+    /// Measures per fragment, so a fragment used many times (or nested fragments that each use the next twice) is
+    /// measured in linear time.
+    memo: HashMap<&'a Name, Measures>,
+    /// Fragments being measured: a cycle counts as nothing here (validation refuses it afterwards).
     visiting: Vec<&'a Name>,
 }
 
 impl<'a> Counter<'a> {
-    fn count(&mut self, set: &'a SelectionSet) -> (usize, usize) {
-        let (mut fields, mut aliases) = (0usize, 0usize);
+    fn measure(&mut self, set: &'a SelectionSet) -> Measures {
+        let mut total = Measures::default();
         for item in &set.items {
-            let (f, a) = match &item.node {
+            total.add(match &item.node {
                 Selection::Field(field) => {
-                    let (f, a) = self.count(&field.node.selection_set.node);
-                    (f.saturating_add(1), a.saturating_add(usize::from(field.node.alias.is_some())))
+                    let below = self.measure(&field.node.selection_set.node);
+                    let introspection = matches!(field.node.name.node.as_str(), "__schema" | "__type");
+                    Measures {
+                        fields: below.fields.saturating_add(1),
+                        aliases: below.aliases.saturating_add(usize::from(field.node.alias.is_some())),
+                        top_fields: 1,
+                        depth: if introspection { 0 } else { below.depth + 1 },
+                        introspection_depth: if introspection {
+                            below.depth.max(below.introspection_depth) + 1
+                        } else {
+                            below.introspection_depth
+                        },
+                    }
                 }
-                Selection::InlineFragment(fragment) => self.count(&fragment.node.selection_set.node),
+                Selection::InlineFragment(fragment) => self.measure(&fragment.node.selection_set.node),
                 Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node),
-            };
-            fields = fields.saturating_add(f);
-            aliases = aliases.saturating_add(a);
-        }
-        (fields, aliases)
-    }
-
-    fn fragment(&mut self, name: &'a Name) -> (usize, usize) {
-        if let Some(counted) = self.memo.get(name) {
-            return *counted;
-        }
-        let Some(definition) = self.document.fragments.get(name) else { return (0, 0) };
-        if self.visiting.contains(&name) {
-            return (0, 0);
-        }
-        self.visiting.push(name);
-        let counted = self.count(&definition.node.selection_set.node);
-        self.visiting.pop();
-        self.memo.insert(name, counted);
-        counted
-    }
-
-    /// The deepest path of fields below `set`, outside and inside introspection, looking through fragments.
-    fn depth(&mut self, set: &'a SelectionSet) -> (usize, usize) {
-        let (mut depth, mut introspection) = (0usize, 0usize);
-        for item in &set.items {
-            let (d, i) = match &item.node {
-                Selection::Field(field) => {
-                    let (d, i) = self.depth(&field.node.selection_set.node);
-                    match field.node.name.node.as_str() {
-                        "__schema" | "__type" => (0, 1 + d.max(i)),
-                        _ => (1 + d, i),
-                    }
-                }
-                Selection::InlineFragment(fragment) => self.depth(&fragment.node.selection_set.node),
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    if let Some(found) = self.depth_memo.get(name) {
-                        *found
-                    } else {
-                        match self.document.fragments.get(name) {
-                            Some(definition) if !self.visiting.contains(&name) => {
-                                self.visiting.push(name);
-                                let found = self.depth(&definition.node.selection_set.node);
-                                self.visiting.pop();
-                                self.depth_memo.insert(name, found);
-                                found
-                            }
-                            _ => (0, 0),
-                        }
-                    }
-                }
-            };
-            depth = depth.max(d);
-            introspection = introspection.max(i);
-        }
-        (depth, introspection)
-    }
-
-    /// Fields at the top of an operation, looking through fragments.
-    fn root_fields(&mut self, set: &'a SelectionSet) -> usize {
-        let mut n = 0usize;
-        for item in &set.items {
-            n = n.saturating_add(match &item.node {
-                Selection::Field(_) => 1,
-                Selection::InlineFragment(fragment) => self.root_fields(&fragment.node.selection_set.node),
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    if let Some(n) = self.root_memo.get(name) {
-                        *n
-                    } else {
-                        match self.document.fragments.get(name) {
-                            Some(definition) if !self.visiting.contains(&name) => {
-                                self.visiting.push(name);
-                                let n = self.root_fields(&definition.node.selection_set.node);
-                                self.visiting.pop();
-                                self.root_memo.insert(name, n);
-                                n
-                            }
-                            _ => 0,
-                        }
-                    }
-                }
             });
         }
-        n
+        total
+    }
+
+    fn fragment(&mut self, name: &'a Name) -> Measures {
+        if let Some(measured) = self.memo.get(name) {
+            return *measured;
+        }
+        let Some(definition) = self.document.fragments.get(name) else { return Measures::default() };
+        if self.visiting.contains(&name) {
+            return Measures::default();
+        }
+        self.visiting.push(name);
+        let measured = self.measure(&definition.node.selection_set.node);
+        self.visiting.pop();
+        self.memo.insert(name, measured);
+        measured
     }
 }
 
