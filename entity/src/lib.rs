@@ -6,5 +6,6 @@ pub mod need;
 pub mod need_skill;
 pub mod offer;
 pub mod organisation;
+pub mod refresh_token;
 pub mod user;
 pub mod volunteer_profile;

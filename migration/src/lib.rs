@@ -12,6 +12,7 @@ mod m20261122_000008_index_volunteer_places;
 mod m20261122_000009_add_week_masks;
 mod m20261129_000010_index_updated_at;
 mod m20261130_000011_create_idempotency_keys;
+mod m20261130_000012_create_refresh_tokens;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_add_week_masks::Migration),
             Box::new(m20261129_000010_index_updated_at::Migration),
             Box::new(m20261130_000011_create_idempotency_keys::Migration),
+            Box::new(m20261130_000012_create_refresh_tokens::Migration),
         ]
     }
 }

@@ -9,5 +9,6 @@ mod listing;
 mod matching;
 mod places;
 mod schema;
+mod sessions;
 mod statements;
 mod validation;

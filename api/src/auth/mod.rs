@@ -1,6 +1,7 @@
 //! Who is calling: password hashing, access tokens, the per-request `Viewer`, and the access policy.
 pub mod password;
 pub mod policy;
+pub mod sessions;
 pub mod token;
 
 use std::collections::HashMap;

@@ -3,8 +3,10 @@ pub mod service;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
 
 use crate::auth::Viewer;
+use crate::auth::sessions::{self, IssuedRefresh};
 use crate::error::AppError;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
@@ -114,14 +116,40 @@ pub struct LoginInput {
     pub password: String,
 }
 
-/// A signed-in session: an access token to send as `Authorization: Bearer <accessToken>`.
+/// A signed-in session: an access token to send as `Authorization: Bearer <accessToken>`, and a refresh token
+/// to trade for the next pair (`refreshToken`) before `refreshTokenExpiresAt`. Each refresh token works once.
 #[derive(SimpleObject)]
 pub struct AuthPayload {
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: &'static str,
     pub expires_at: DateTime<Utc>,
+    /// Keep it secret (it is a password for this session); it is stored only as a hash.
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
     pub user: User,
+}
+
+#[derive(InputObject)]
+pub struct RefreshTokenInput {
+    pub refresh_token: String,
+}
+
+#[derive(InputObject)]
+pub struct LogoutInput {
+    pub refresh_token: String,
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// Sessions ended by this call (0 when the token's session had already ended).
+    pub sessions_ended: i32,
 }
 
 #[derive(Default)]
@@ -144,7 +172,37 @@ impl UserMutation {
     /// Creates an account and signs it in.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload, AppError> {
         let user = service::register(db(ctx)?, input).await?;
-        session(ctx, user)
+        session(ctx, user).await
+    }
+
+    /// Trades a refresh token for a new access token and the next refresh token. A refresh token works once: one
+    /// presented again ends its whole session.
+    async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<AuthPayload, AppError> {
+        let db = db(ctx)?;
+        let (user_id, refresh) = sessions::rotate(db, &input.refresh_token).await?;
+        let user = entity::user::Entity::find_by_id(user_id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
+        payload(ctx, user, refresh)
+    }
+
+    /// Signs out on this device: ends the session the refresh token belongs to. Access tokens already issued
+    /// still work until they expire (at most 15 minutes).
+    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload, AppError> {
+        let ended = sessions::end(db(ctx)?, &input.refresh_token).await?;
+        Ok(LogoutPayload { sessions_ended: i32::from(ended) })
+    }
+
+    /// Signs out everywhere: ends every session of the signed-in user.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<LogoutPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let ended = sessions::end_all(db(ctx)?, actor.id).await?;
+        Ok(LogoutPayload { sessions_ended: i32::try_from(ended).unwrap_or(i32::MAX) })
+    }
+
+    /// Changes the signed-in user's password, ends every session, and starts a new one for this caller.
+    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<AuthPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let user = service::change_password(db(ctx)?, &actor, input).await?;
+        session(ctx, user).await
     }
 
     /// Signs in. A wrong email and a wrong password give the same answer; too many attempts for one email
@@ -152,18 +210,25 @@ impl UserMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
         crate::graphql::request_limits(ctx)?.login_attempt(&input.email)?;
         let user = service::login(db(ctx)?, input).await?;
-        session(ctx, user)
+        session(ctx, user).await
     }
 }
 
-fn session(ctx: &Context<'_>, user: entity::user::Model) -> Result<AuthPayload, AppError> {
+/// Starts a session for a user who has just proven who they are.
+async fn session(ctx: &Context<'_>, user: entity::user::Model) -> Result<AuthPayload, AppError> {
+    let refresh = sessions::start(db(ctx)?, user.id).await?;
+    payload(ctx, user, refresh)
+}
+
+fn payload(ctx: &Context<'_>, user: entity::user::Model, refresh: IssuedRefresh) -> Result<AuthPayload, AppError> {
     let keys = crate::graphql::token_keys(ctx)?;
-    let auth = service::auth_user(&user);
-    let issued = keys.issue(&auth)?;
+    let issued = keys.issue(&service::auth_user(&user))?;
     Ok(AuthPayload {
         access_token: issued.token,
         token_type: "Bearer",
         expires_at: issued.expires_at,
+        refresh_token: refresh.token,
+        refresh_token_expires_at: refresh.expires_at,
         user: User { model: user, signed_in: true },
     })
 }

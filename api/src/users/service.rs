@@ -1,8 +1,8 @@
 //! Account rules: registration, sign-in.
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession};
 use uuid::Uuid;
 
-use super::{LoginInput, PlatformRole, RegisterInput};
+use super::{ChangePasswordInput, LoginInput, PlatformRole, RegisterInput};
 use crate::auth::{AuthUser, password};
 use crate::error::{AppError, AppResult};
 use crate::now;
@@ -65,6 +65,30 @@ pub async fn login(db: &impl ConnectionTrait, input: LoginInput) -> AppResult<us
         Some(user) if ok => Ok(user),
         _ => Err(wrong()),
     }
+}
+
+/// Changes a user's password after checking the current one, and ends every session of theirs.
+#[tracing::instrument(skip_all, fields(actor = %actor.id))]
+pub async fn change_password(
+    db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
+    actor: &AuthUser,
+    input: ChangePasswordInput,
+) -> AppResult<user::Model> {
+    let user = user::Entity::find_by_id(actor.id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
+    if !password::verify(input.current_password, Some(user.password_hash.clone())).await? {
+        return Err(AppError::Unauthenticated("the current password is incorrect".into()));
+    }
+    let email = Email::parse("email", &user.email)?;
+    let new_password = Password::parse("input.newPassword", &input.new_password, &email)?;
+    let password_hash = password::hash(new_password.expose().to_owned()).await?;
+    let txn = db.begin().await?;
+    let mut active: user::ActiveModel = user.into();
+    active.password_hash = Set(password_hash);
+    active.updated_at = Set(now());
+    let user = active.update(&txn).await?;
+    crate::auth::sessions::end_all(&txn, user.id).await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> AppResult<Option<user::Model>> {
