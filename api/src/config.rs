@@ -34,6 +34,11 @@ pub struct Settings {
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// Earlier signing secrets, comma-separated, still accepted for tokens they signed (each token names its key
+    /// with `kid`): rotate by moving the old JWT_SECRET here, then drop it once its tokens have expired.
+    #[arg(long, env = "JWT_PREVIOUS_SECRETS", hide_env_values = true, value_delimiter = ',')]
+    pub jwt_previous_secrets: Vec<String>,
+
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "PITCHIN_TOKEN_TTL_SECS", default_value_t = 900)]
     pub token_ttl_secs: u64,
@@ -92,6 +97,7 @@ impl std::fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("environment", &self.environment)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("jwt_previous_secrets", &format!("<{} set>", self.jwt_previous_secrets.len()))
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("db_max_connections", &self.db_max_connections)
             .field("db_acquire_timeout_ms", &self.db_acquire_timeout_ms)
@@ -116,6 +122,7 @@ impl Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             environment: Environment::Development,
             jwt_secret: Some("test-secret-that-is-at-least-32-bytes-long".to_owned()),
+            jwt_previous_secrets: Vec::new(),
             token_ttl_secs: 900,
             db_max_connections: 10,
             db_acquire_timeout_ms: 2_000,

@@ -1,8 +1,14 @@
 //! Access tokens: short-lived HS256 JWTs. The algorithm is pinned and iss, aud, exp and nbf are all
 //! checked with no leeway (jsonwebtoken skips nbf and allows 60 s past exp unless told otherwise).
+//!
+//! Each token names its signing key with `kid` (a hash prefix of the secret, which reveals nothing of it). Tokens
+//! signed with a previous secret (`JWT_PREVIOUS_SECRETS`) still verify, so keys rotate without signing anyone out.
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use std::collections::HashMap;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::AuthUser;
@@ -25,10 +31,17 @@ struct Claims {
 }
 
 pub struct TokenKeys {
+    kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Every key a token may name: the current one and the previous ones.
+    decoding: HashMap<String, DecodingKey>,
     validation: Validation,
     ttl: chrono::Duration,
+}
+
+/// A key's id: the first 16 hex digits of the secret's SHA-256.
+fn key_id(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 pub struct IssuedToken {
@@ -53,6 +66,9 @@ impl TokenKeys {
                 random_secret()
             }
         };
+        if settings.jwt_previous_secrets.iter().any(|s| s.len() < 32) {
+            return Err("each of JWT_PREVIOUS_SECRETS must be at least 32 bytes".into());
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.validate_exp = true;
@@ -60,9 +76,14 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        let decoding = std::iter::once(&secret)
+            .chain(&settings.jwt_previous_secrets)
+            .map(|s| (key_id(s), DecodingKey::from_secret(s.as_bytes())))
+            .collect();
         Ok(Self {
+            kid: key_id(&secret),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
-            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            decoding,
             validation,
             ttl: chrono::Duration::seconds(i64::try_from(settings.token_ttl_secs).unwrap_or(900)),
         })
@@ -80,13 +101,17 @@ impl TokenKeys {
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        let token = encode(&header, &claims, &self.encoding).map_err(AppError::internal)?;
         Ok(IssuedToken { token, expires_at })
     }
 
     pub fn verify(&self, token: &str) -> AppResult<AuthUser> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthenticated("the access token is invalid or has expired".into()))?;
+        let invalid = || AppError::Unauthenticated("the access token is invalid or has expired".into());
+        let kid = decode_header(token).map_err(|_| invalid())?.kid.ok_or_else(invalid)?;
+        let key = self.decoding.get(&kid).ok_or_else(invalid)?;
+        let data = decode::<Claims>(token, key, &self.validation).map_err(|_| invalid())?;
         let role = PlatformRole::from_db(&data.claims.role)
             .ok_or_else(|| AppError::Unauthenticated("the access token is invalid".into()))?;
         Ok(AuthUser { id: data.claims.sub, role })
@@ -129,7 +154,10 @@ mod tests {
         let make = |iss: &str, aud: &str, nbf: i64, exp: i64, alg: Algorithm| {
             let claims =
                 Claims { sub: user.id, role: "MEMBER".into(), iss: iss.into(), aud: aud.into(), iat: now, nbf, exp };
-            encode(&Header::new(alg), &claims, &EncodingKey::from_secret(b"test-secret-that-is-at-least-32-bytes-long"))
+            // Signed with the right key and naming it, so each refusal below is for the reason it names.
+            let mut header = Header::new(alg);
+            header.kid = Some(keys.kid.clone());
+            encode(&header, &claims, &EncodingKey::from_secret(b"test-secret-that-is-at-least-32-bytes-long"))
                 .expect("encode")
         };
         assert!(keys.verify(&make(ISSUER, AUDIENCE, now - 120, now - 1, Algorithm::HS256)).is_err(), "expired");
@@ -137,6 +165,39 @@ mod tests {
         assert!(keys.verify(&make("someone-else", AUDIENCE, now, now + 900, Algorithm::HS256)).is_err(), "issuer");
         assert!(keys.verify(&make(ISSUER, "other-api", now, now + 900, Algorithm::HS256)).is_err(), "audience");
         assert!(keys.verify(&make(ISSUER, AUDIENCE, now, now + 900, Algorithm::HS512)).is_err(), "algorithm");
+        assert!(keys.verify(&make(ISSUER, AUDIENCE, now, now + 900, Algorithm::HS256)).is_ok(), "the control case");
+        let claims = Claims {
+            sub: user.id,
+            role: "MEMBER".into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            nbf: now,
+            exp: now + 900,
+        };
+        let secret = EncodingKey::from_secret(b"test-secret-that-is-at-least-32-bytes-long");
+        let no_kid = encode(&Header::new(Algorithm::HS256), &claims, &secret).expect("encode");
+        assert!(keys.verify(&no_kid).is_err(), "a token must name its key");
+    }
+
+    #[test]
+    fn keys_rotate_without_signing_anyone_out() {
+        let user = AuthUser { id: Uuid::new_v4(), role: PlatformRole::Member };
+        let old = keys();
+        let token = old.issue(&user).expect("issue").token;
+        let mut settings = Settings::for_database("sqlite::memory:");
+        let old_secret = settings.jwt_secret.replace("a-brand-new-secret-of-at-least-32-bytes!".into());
+        settings.jwt_previous_secrets = old_secret.into_iter().collect();
+        let rotated = TokenKeys::from_settings(&settings).expect("keys");
+        assert_eq!(rotated.verify(&token), Ok(user), "old tokens still verify");
+        let fresh = rotated.issue(&user).expect("issue").token;
+        assert_eq!(rotated.verify(&fresh), Ok(user));
+        assert!(old.verify(&fresh).is_err(), "a server without the new key refuses its tokens");
+        settings.jwt_previous_secrets.clear();
+        let retired = TokenKeys::from_settings(&settings).expect("keys");
+        assert!(retired.verify(&token).is_err(), "once the old secret is dropped, its tokens are refused");
+        settings.jwt_previous_secrets = vec!["short".into()];
+        assert!(TokenKeys::from_settings(&settings).is_err());
     }
 
     #[test]
