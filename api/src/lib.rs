@@ -11,6 +11,7 @@ pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod organisations;
+pub mod privacy;
 pub mod seed;
 pub mod synthetic;
 pub mod telemetry;

@@ -8,6 +8,7 @@ mod limits;
 mod listing;
 mod matching;
 mod places;
+mod privacy;
 mod schema;
 mod sessions;
 mod statements;

@@ -28,12 +28,13 @@ use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
+use crate::privacy::PrivacyQuery;
 use crate::users::{User, UserMutation, UserQuery};
 use crate::values::{Coordinates, RadiusKm};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(NodeQuery, UserQuery, OrganisationQuery, NeedQuery, OfferQuery, MatchingQuery);
+pub struct QueryRoot(NodeQuery, UserQuery, OrganisationQuery, NeedQuery, OfferQuery, MatchingQuery, PrivacyQuery);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
