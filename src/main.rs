@@ -30,6 +30,12 @@ enum Command {
         /// Seed for sampling needs and volunteers.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// After the one-at-a-time measurements, hold a mixed load for this many seconds (0: skip).
+        #[arg(long, default_value_t = 0)]
+        load_seconds: u64,
+        /// Concurrent connections for the sustained load.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
     },
 }
 
@@ -71,7 +77,10 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(&cli.settings).await,
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
-        Command::Bench { requests, seed } => bench(&cli.settings, requests, seed).await,
+        Command::Bench { requests, seed, load_seconds, connections } => {
+            let options = api::bench::BenchOptions { requests, seed, load_seconds, connections };
+            bench(&cli.settings, options).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -134,8 +143,8 @@ async fn seed(settings: &Settings, args: SeedArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn bench(settings: &Settings, requests: usize, seed: u64) -> Result<(), String> {
-    let report = api::bench::run(settings, api::bench::BenchOptions { requests, seed }).await?;
+async fn bench(settings: &Settings, options: api::bench::BenchOptions) -> Result<(), String> {
+    let report = api::bench::run(settings, options).await?;
     print!("{}", api::bench::report(&report));
     Ok(())
 }

@@ -29,6 +29,10 @@ pub struct BenchOptions {
     /// Measured requests per query (after a warm-up of a tenth as many).
     pub requests: usize,
     pub seed: u64,
+    /// Seconds of sustained mixed load after the one-at-a-time measurements (0: none).
+    pub load_seconds: u64,
+    /// Concurrent keep-alive connections for the sustained load.
+    pub connections: usize,
 }
 
 pub struct Timing {
@@ -58,15 +62,12 @@ impl Client {
     /// Sends one GraphQL request; `Err` for transport failures and for responses with errors.
     async fn gql(&self, token: &str, query: &str, variables: Value) -> Result<Value, String> {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let response = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut request = self.http.post(&self.url).header("content-type", "application/json");
+        // An empty token means an anonymous request.
+        if !token.is_empty() {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request.body(body).send().await.map_err(|e| e.to_string())?;
         let bytes = response.bytes().await.map_err(|e| e.to_string())?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         match value.get("errors") {
@@ -194,6 +195,24 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, S
     timings.push(measure(&client, "matchesForNeed(first: 20), remote needs", &remote_matches, warmup).await);
     timings.push(measure(&client, "recommendedNeeds(first: 20)", &recommended, warmup).await);
     timings.push(measure(&client, "proposeAssignments (500 needs near Bristol)", &plans, 2).await);
+    if options.load_seconds > 0 {
+        // The three matching queries and the public listing, interleaved.
+        let mut mix: Vec<(String, String, Value)> = Vec::new();
+        for i in 0..matches.len().max(recommended.len()) {
+            mix.extend(matches.get(i).cloned());
+            mix.extend(remote_matches.get(i).cloned());
+            mix.extend(recommended.get(i).cloned());
+            mix.push((String::new(), LISTING.to_owned(), json!({})));
+        }
+        let duration = Duration::from_secs(options.load_seconds);
+        let started = Instant::now();
+        let timing = sustain(&client.url, Arc::new(mix), options.connections.max(1), duration).await;
+        let rate = timing.samples.len() as f64 / started.elapsed().as_secs_f64();
+        timings.push(Timing {
+            name: format!("mixed load, {} conns, {} s, {rate:.0} req/s", options.connections, options.load_seconds),
+            ..timing
+        });
+    }
     if let Ok(plan) = client.gql(&admin, PLAN_SIZE, json!({ "ids": plan_ids })).await {
         let p = &plan["data"]["proposeAssignments"];
         eprintln!(
@@ -206,6 +225,53 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, S
     }
     let memory = server.memory();
     Ok(Report { timings, memory })
+}
+
+/// Holds `connections` concurrent clients, each on its own keep-alive connection, sending the mix in turn until
+/// `duration` has passed; every response is checked for errors.
+async fn sustain(url: &str, mix: Arc<Vec<(String, String, Value)>>, connections: usize, duration: Duration) -> Timing {
+    let deadline = Instant::now() + duration;
+    let mut workers = Vec::with_capacity(connections);
+    for worker in 0..connections {
+        let mix = mix.clone();
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .map(|http| Client { http, url: url.to_owned() });
+        workers.push(tokio::spawn(async move {
+            let mut timing = Timing { name: String::new(), samples: Vec::new(), errors: 0 };
+            let Ok(client) = client else {
+                timing.errors += 1;
+                return timing;
+            };
+            let mut i = worker;
+            while Instant::now() < deadline && !mix.is_empty() {
+                let (token, query, variables) = &mix[i % mix.len()];
+                let start = Instant::now();
+                let result = client.gql(token, query, variables.clone()).await;
+                timing.samples.push(start.elapsed());
+                if let Err(e) = result {
+                    timing.errors += 1;
+                    if timing.errors == 1 {
+                        eprintln!("load: first error: {}", e.chars().take(300).collect::<String>());
+                    }
+                }
+                i += connections;
+            }
+            timing
+        }));
+    }
+    let mut all = Timing { name: String::new(), samples: Vec::new(), errors: 0 };
+    for worker in workers {
+        match worker.await {
+            Ok(t) => {
+                all.samples.extend(t.samples);
+                all.errors += t.errors;
+            }
+            Err(_) => all.errors += 1,
+        }
+    }
+    all
 }
 
 fn ms(since: Instant) -> f64 {
@@ -286,6 +352,7 @@ async fn open_needs(db: &DatabaseConnection, remote: bool) -> Result<Vec<need::M
 const MATCHES: &str = "query($id: ID!) { matchesForNeed(needId: $id, first: 20) { totalCount edges { node { score distanceKm matchedSkills missingSkills overlapHoursPerWeek volunteer { displayName } reasons { factor contribution } } } } }";
 const RECOMMENDED: &str = "{ recommendedNeeds(first: 20) { totalCount edges { node { score distanceKm need { title organisation { name } } reasons { factor contribution } } } } }";
 const PROPOSE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds: $ids}) { totalScore needsCovered proposals { score } unmet { places } } }";
+const LISTING: &str = "{ needs(first: 20, filter: {status: OPEN}, orderBy: NEWEST) { edges { node { title category organisation { name } } } } }";
 const PLAN_SIZE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds: $ids}) { totalScore needsCovered proposals { score } } }";
 
 /// The report, one row per query.
