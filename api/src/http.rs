@@ -243,7 +243,7 @@ async fn graphql(
     };
     let claim = match &keyed {
         None => None,
-        Some(keyed) => match idempotency::claim(&state.db, keyed).await {
+        Some(keyed) => match idempotency::claim(&state.db, keyed, state.limits.timeout).await {
             Ok(Claim::Run(id)) => Some(id),
             Ok(Claim::Replay(body)) => return replay(body),
             Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
@@ -251,6 +251,23 @@ async fn graphql(
     };
     let loaders = Loaders::new(&state.db, &viewer);
     let request = request.data(viewer).data(loaders);
+    let work = execute(state.clone(), request, span, claim);
+    // A request holding an idempotency claim runs in a task of its own: a client that drops the connection (the
+    // very case retries are for) must not cancel it between running the mutation and recording its outcome.
+    let response = match claim {
+        None => work.await,
+        Some(_) => tokio::spawn(work).await.unwrap_or_else(|err| rejected(AppError::internal(err))),
+    };
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Runs a request within the time allowed, gives every error a code, and records the outcome of a claimed key.
+async fn execute(
+    state: AppState,
+    request: async_graphql::Request,
+    span: tracing::Span,
+    claim: Option<Uuid>,
+) -> async_graphql::Response {
     // A request past its time is dropped where it stands: transactions roll back when dropped, so nothing is
     // left half-written.
     let mut response =
@@ -286,7 +303,7 @@ async fn graphql(
             tracing::warn!(error = ?err, "could not record the idempotency key's outcome");
         }
     }
-    GraphQLResponse::from(response).into_response()
+    response
 }
 
 /// The stored response of an earlier request with the same idempotency key.

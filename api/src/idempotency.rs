@@ -3,7 +3,8 @@
 //!
 //! The first request claims the key with an insert that a unique index guards, so of two racing retries one runs
 //! and the other is told to retry shortly. A request that ends with errors gives its key back, so a retry after a
-//! failure (the database away, say) runs again. Keys are kept for a day, per signed-in user (or, for anonymous
+//! failure (the database away, say) runs again. A claimed request runs to its end even if its client goes away,
+//! and a claim left without an answer by a server that died is taken over once the request's time is long past. Keys are kept for a day, per signed-in user (or, for anonymous
 //! callers such as `register`, bound by the request's hash, which covers the whole request).
 use chrono::TimeDelta;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
@@ -70,8 +71,12 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     })
 }
 
-/// Claims the key for this request, or finds what an earlier request with it did.
-pub async fn claim(db: &impl ConnectionTrait, keyed: &Keyed) -> AppResult<Claim> {
+/// Claims the key for this request, or finds what an earlier request with it did. A claim still without a
+/// response after `request_timeout` (and a minute's grace) belonged to a server that died mid-request: it is
+/// taken over.
+pub async fn claim(db: &impl ConnectionTrait, keyed: &Keyed, request_timeout: std::time::Duration) -> AppResult<Claim> {
+    let grace = TimeDelta::from_std(request_timeout).ok().and_then(|t| t.checked_add(&TimeDelta::minutes(1)));
+    let abandoned_before = grace.and_then(|g| crate::now().checked_sub_signed(g));
     use idempotency_key::Column as C;
     // Twice at most: once more after clearing an expired claim of the same key.
     for _ in 0..2 {
@@ -97,7 +102,10 @@ pub async fn claim(db: &impl ConnectionTrait, keyed: &Keyed) -> AppResult<Claim>
         else {
             continue; // given back in between: claim it again
         };
-        if earlier.created_at < crate::now() - KEEP {
+        let expired = earlier.created_at < crate::now() - KEEP;
+        let abandoned =
+            earlier.response.is_none() && abandoned_before.is_some_and(|before| earlier.created_at < before);
+        if expired || abandoned {
             idempotency_key::Entity::delete_by_id(earlier.id).exec(db).await?;
             continue;
         }

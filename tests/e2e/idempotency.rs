@@ -126,3 +126,33 @@ async fn racing_retries_run_the_mutation_once() {
     assert!(ok >= 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM needs").await, 1);
 }
+
+#[tokio::test]
+async fn a_claim_left_by_a_dead_server_is_taken_over_but_a_live_one_is_not() {
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@stale.example", "Owner").await;
+    let org = app.organisation(&owner, "Stale Club").await;
+    let user = entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq("owner@stale.example"))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("the owner");
+    let pending = |key: &str, minutes_ago: u64| entity::idempotency_key::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        principal: Set(format!("user:{}", user.id)),
+        key: Set(key.to_owned()),
+        request_hash: Set("from a request that never answered".to_owned()),
+        response: Set(None),
+        created_at: Set(api::now() - std::time::Duration::from_secs(60 * minutes_ago)),
+    };
+    pending("k-dead", 60).insert(&app.db).await.expect("insert");
+    pending("k-live", 0).insert(&app.db).await.expect("insert");
+
+    let (resp, replayed) = keyed(&app, Some(&owner.token), "k-dead", CREATE_NEED, json!({ "org": org })).await;
+    assert!(!replayed && resp.get("errors").is_none(), "taken over and run: {resp}");
+    let (resp, _) = keyed(&app, Some(&owner.token), "k-live", CREATE_NEED, json!({ "org": org })).await;
+    // A claim still within its time stays bound to its own request (a matching one would be told to retry).
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT", "not taken over: {resp}");
+}
