@@ -25,7 +25,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryF
 use uuid::Uuid;
 
 use super::scoring::{NeedFacts, PreparedNeed, Tag, VolunteerFacts, dbs_rank, quick_score, score_prepared};
-use super::service::{self, ACTIVE, NeedCandidate, Ranked, VolunteerCandidate};
+use super::service::{self, NeedCandidate, Ranked, VolunteerCandidate};
 use crate::applications::ApplicationStatus;
 use crate::error::AppResult;
 use crate::graphql::pagination::fetch_rows;
@@ -162,12 +162,6 @@ struct Newest {
     newest: Option<DateTime<Utc>>,
 }
 
-#[derive(FromQueryResult)]
-struct NeedCount {
-    need_id: Uuid,
-    n: i64,
-}
-
 impl MatchingIndex {
     pub fn new() -> Self {
         Self::default()
@@ -216,16 +210,7 @@ impl MatchingIndex {
             rows.iter().for_each(|row| fresh.put_volunteer(row));
         }
         // Counts first: each need takes its count as it goes in.
-        let counts = Query::select()
-            .column(application::Column::NeedId)
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-            .from(application::Entity)
-            .and_where(application::Column::Status.is_in(ACTIVE.iter().map(|s| s.as_db())))
-            .add_group_by([Expr::col(application::Column::NeedId)])
-            .to_owned();
-        let counts: Vec<NeedCount> = fetch_rows(db, &counts).await?;
-        fresh.active_applicants =
-            counts.into_iter().map(|c| (c.need_id, i32::try_from(c.n).unwrap_or(i32::MAX))).collect();
+        fresh.active_applicants = service::active_applicants_of_all(db).await?;
         let mut after: Option<Uuid> = None;
         loop {
             let mut select = service::slim_needs().order_by_asc(need::Column::Id).limit(LOAD_CHUNK);

@@ -164,23 +164,37 @@ struct NeedCount {
     n: i64,
 }
 
-/// Active applications per need, for many needs in one grouped statement.
+/// Active applications per need (needs without any are absent): for the given needs, or for every need.
 pub async fn active_applicants(db: &impl ConnectionTrait, need_ids: &[Uuid]) -> AppResult<HashMap<Uuid, i32>> {
     let mut out = HashMap::with_capacity(need_ids.len());
     // Chunked so the IN list stays under SQLite's bound-parameter limit.
     for chunk in need_ids.chunks(5000) {
-        let select = Query::select()
-            .column(application::Column::NeedId)
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-            .from(application::Entity)
-            .and_where(application::Column::NeedId.is_in(chunk.iter().copied()))
-            .and_where(application::Column::Status.is_in(ACTIVE.iter().map(|s| s.as_db())))
-            .add_group_by([Expr::col(application::Column::NeedId)])
-            .to_owned();
-        let rows: Vec<NeedCount> = crate::graphql::pagination::fetch_rows(db, &select).await?;
-        out.extend(rows.into_iter().map(|r| (r.need_id, i32::try_from(r.n).unwrap_or(i32::MAX))));
+        out.extend(count_active(db, Some(chunk)).await?);
     }
     Ok(out)
+}
+
+/// Active applications of every need, in one grouped statement (the matching index's load).
+pub async fn active_applicants_of_all(db: &impl ConnectionTrait) -> AppResult<HashMap<Uuid, i32>> {
+    Ok(count_active(db, None).await?.collect())
+}
+
+async fn count_active(
+    db: &impl ConnectionTrait,
+    need_ids: Option<&[Uuid]>,
+) -> AppResult<impl Iterator<Item = (Uuid, i32)>> {
+    let mut select = Query::select()
+        .column(application::Column::NeedId)
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from(application::Entity)
+        .and_where(application::Column::Status.is_in(ACTIVE.iter().map(|s| s.as_db())))
+        .add_group_by([Expr::col(application::Column::NeedId)])
+        .to_owned();
+    if let Some(ids) = need_ids {
+        select.and_where(application::Column::NeedId.is_in(ids.iter().copied()));
+    }
+    let rows: Vec<NeedCount> = crate::graphql::pagination::fetch_rows(db, &select).await?;
+    Ok(rows.into_iter().map(|r| (r.need_id, i32::try_from(r.n).unwrap_or(i32::MAX))))
 }
 
 /// A select of profiles' scoring columns only.
