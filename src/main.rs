@@ -22,6 +22,12 @@ enum Command {
     Seed(SeedArgs),
     /// Print the GraphQL schema (SDL), as checked in to schema.graphql.
     Schema,
+    /// Platform admin accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Partner API keys (sent as the X-Api-Key header).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Measure the matching queries end to end over HTTP (loads synthetic data into an empty database).
     Bench {
         /// Measured requests per query.
@@ -37,6 +43,44 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         connections: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a platform admin account (the first one, or another). Prints a generated password unless
+    /// PITCHIN_ADMIN_PASSWORD is set.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Platform admin")]
+        display_name: String,
+        /// The password; read from the environment so it stays out of shell history.
+        #[arg(long = "password-from-env", env = "PITCHIN_ADMIN_PASSWORD", hide_env_values = true, hide = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Issue a key. It is printed once: Pitch In keeps only its hash.
+    Issue {
+        /// Who the key is for.
+        #[arg(long)]
+        name: String,
+        /// read-public-listings or read-organisation-matches; repeat for several.
+        #[arg(long = "scope", required = true, value_parser = api::admin::parse_scope)]
+        scopes: Vec<api::api_keys::ApiKeyScope>,
+        /// The organisation (id or slug) whose matches the key may read, with read-organisation-matches.
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Requests a minute (default 600).
+        #[arg(long)]
+        rate_per_minute: Option<i32>,
+    },
+    /// Revoke a key, by its id or its prefix.
+    Revoke { key: String },
+    /// List every key (never the keys themselves).
+    List,
 }
 
 #[derive(Args)]
@@ -77,6 +121,8 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(&cli.settings).await,
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
+        Command::Admin(command) => admin(&cli.settings, command).await,
+        Command::ApiKey(command) => api_key(&cli.settings, command).await,
         Command::Bench { requests, seed, load_seconds, connections } => {
             let options = api::bench::BenchOptions { requests, seed, load_seconds, connections };
             bench(&cli.settings, options).await
@@ -140,6 +186,71 @@ async fn seed(settings: &Settings, args: SeedArgs) -> Result<(), String> {
         s.accepted_applications,
         s.offers
     );
+    Ok(())
+}
+
+/// Connects and migrates, for the commands that change data.
+async fn database(settings: &Settings) -> Result<sea_orm::DatabaseConnection, String> {
+    let db = api::connect(settings).await.map_err(|e| format!("cannot connect to the database: {e}"))?;
+    api::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
+    Ok(db)
+}
+
+fn refused(err: api::error::AppError) -> String {
+    match err {
+        api::error::AppError::Internal(cause) => format!("failed: {cause}"),
+        other => other.public_message(),
+    }
+}
+
+async fn admin(settings: &Settings, command: AdminCommand) -> Result<(), String> {
+    let AdminCommand::Create { email, display_name, password } = command;
+    let db = database(settings).await?;
+    let (user, generated) = api::admin::create_admin(&db, &email, &display_name, password).await.map_err(refused)?;
+    println!(
+        "platform admin created: {} ({})",
+        user.email,
+        api::graphql::ids::encode(api::graphql::ids::NodeKind::User, user.id).0
+    );
+    if let Some(password) = generated {
+        println!("password (shown once; change it after signing in): {password}");
+    }
+    Ok(())
+}
+
+async fn api_key(settings: &Settings, command: ApiKeyCommand) -> Result<(), String> {
+    use api::graphql::ids::{NodeKind, encode};
+    let db = database(settings).await?;
+    let show = |k: &entity::api_key::Model| {
+        format!(
+            "{}  {}  {}  scopes={}  rate={}/min  last-used={}  {}",
+            encode(NodeKind::ApiKey, k.id).0,
+            k.key_prefix,
+            k.name,
+            k.scopes,
+            k.rate_limit_per_minute,
+            k.last_used_at.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
+            k.revoked_at.map_or_else(|| "live".to_owned(), |t| format!("revoked {}", t.to_rfc3339())),
+        )
+    };
+    match command {
+        ApiKeyCommand::Issue { name, scopes, organisation, rate_per_minute } => {
+            let (model, key) = api::admin::issue_key(&db, &name, scopes, organisation.as_deref(), rate_per_minute)
+                .await
+                .map_err(refused)?;
+            println!("{}", show(&model));
+            println!("key (shown once; send it as the X-Api-Key header): {key}");
+        }
+        ApiKeyCommand::Revoke { key } => {
+            let model = api::admin::revoke_key(&db, &key).await.map_err(refused)?;
+            println!("{}", show(&model));
+        }
+        ApiKeyCommand::List => {
+            for k in api::api_keys::service::list(&db).await.map_err(refused)? {
+                println!("{}", show(&k));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -87,6 +87,14 @@ pub struct Settings {
     /// GraphQL requests a minute from one signed-in user, with bursts up to the same number (0: no limit).
     #[arg(long, env = "PITCHIN_RATE_LIMIT_PER_USER", default_value_t = 600)]
     pub rate_limit_per_user: u32,
+
+    /// Days an account may stay with its email unverified before it is erased (0: never).
+    #[arg(long, env = "PITCHIN_UNVERIFIED_ACCOUNT_DAYS", default_value_t = 30)]
+    pub unverified_account_days: u32,
+
+    /// The frontend page that confirms an email address; verification mails link to it with `?token=`.
+    #[arg(long, env = "PITCHIN_VERIFY_EMAIL_URL", default_value = "http://localhost:3000/verify-email")]
+    pub verify_email_url: String,
 }
 
 impl std::fmt::Debug for Settings {
@@ -110,6 +118,8 @@ impl std::fmt::Debug for Settings {
             .field("rate_limit_per_ip", &self.rate_limit_per_ip)
             .field("rate_limit_per_user", &self.rate_limit_per_user)
             .field("login_attempts_per_hour", &self.login_attempts_per_hour)
+            .field("unverified_account_days", &self.unverified_account_days)
+            .field("verify_email_url", &self.verify_email_url)
             .finish()
     }
 }
@@ -135,6 +145,8 @@ impl Settings {
             rate_limit_per_ip: 0,
             rate_limit_per_user: 0,
             login_attempts_per_hour: 0,
+            unverified_account_days: 30,
+            verify_email_url: "http://localhost:3000/verify-email".to_owned(),
         }
     }
 

@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http_body_util::LengthLimitError;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -27,9 +27,12 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::Settings;
+use crate::api_keys::ApiKeyCaller;
+use crate::audit::{Actor, ViewLog};
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::AppError;
+use crate::graphql::batch::{LoadQueue, drive};
 use crate::graphql::{AppSchema, Loaders, SchemaOptions, build_schema};
 use crate::idempotency::{self, Claim};
 use crate::matching::index::MatchingIndex;
@@ -42,6 +45,7 @@ pub struct AppState {
     /// Volunteers' and needs' scoring facts in memory (see `matching::index`), shared by every request.
     pub matching: Arc<MatchingIndex>,
     pub limits: Arc<RequestLimits>,
+    pub mail: Arc<crate::mail::Mail>,
 }
 
 /// Per-request limits from the settings: rate limits per IP and per user, the time a request may take, the body
@@ -52,6 +56,8 @@ pub struct RequestLimits {
     /// Sign-in attempts per email address (as typed, normalised), so guessing one account's password is slow
     /// from any number of addresses. Unregistered addresses are limited alike: the answer reveals nothing.
     logins: Option<DefaultKeyedRateLimiter<String>>,
+    /// Each API key's own limit (keys differ, so one direct limiter per key, rebuilt if its rate changes).
+    per_key: std::sync::Mutex<std::collections::HashMap<Uuid, (u32, Arc<DefaultDirectRateLimiter>)>>,
     timeout: Duration,
     max_body_bytes: usize,
     cors_origins: Vec<String>,
@@ -67,6 +73,7 @@ impl RequestLimits {
             per_ip: per_minute(settings.rate_limit_per_ip),
             per_user: per_minute(settings.rate_limit_per_user),
             logins: NonZeroU32::new(settings.login_attempts_per_hour).map(|n| RateLimiter::keyed(Quota::per_hour(n))),
+            per_key: Default::default(),
             timeout: Duration::from_millis(settings.request_timeout_ms),
             max_body_bytes: settings.max_body_bytes,
             cors_origins: settings.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
@@ -80,6 +87,24 @@ impl RequestLimits {
             None => Ok(()),
             Some(wait) => Err(AppError::RateLimited { retry_after_secs: whole_seconds(wait) }),
         }
+    }
+
+    /// Counts a request of an API key against the key's own limit; how long to wait when it is over.
+    fn api_key_request(&self, key: &ApiKeyCaller) -> Option<Duration> {
+        let limiter = {
+            let mut keys = self.per_key.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let rate = key.rate_limit_per_minute.max(1);
+            let entry = keys
+                .entry(key.id)
+                .or_insert_with(|| (0, Arc::new(RateLimiter::direct(Quota::per_minute(NonZeroU32::MIN)))));
+            if entry.0 != rate {
+                let quota = Quota::per_minute(NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN));
+                *entry = (rate, Arc::new(RateLimiter::direct(quota)));
+            }
+            entry.1.clone()
+        };
+        let denied = limiter.check().err()?;
+        Some(denied.wait_time_from(DefaultClock::default().now()))
     }
 
     /// Forgets the limiters' state for keys not seen lately, so memory does not grow with every address seen.
@@ -104,12 +129,23 @@ fn limited<K: std::hash::Hash + Eq + Clone>(limiter: Option<&DefaultKeyedRateLim
 
 impl AppState {
     pub fn new(db: DatabaseConnection, keys: Arc<TokenKeys>, settings: &Settings) -> Self {
+        Self::with_mail(db, keys, settings, crate::mail::Mail::from_settings(settings))
+    }
+
+    /// With a mail setup of the caller's (tests capture what would be sent).
+    pub fn with_mail(
+        db: DatabaseConnection,
+        keys: Arc<TokenKeys>,
+        settings: &Settings,
+        mail: crate::mail::Mail,
+    ) -> Self {
         let matching = Arc::new(MatchingIndex::new());
         let limits = Arc::new(RequestLimits::new(settings));
+        let mail = Arc::new(mail);
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
-        let schema = build_schema(db.clone(), keys.clone(), matching.clone(), limits.clone(), options);
-        Self { db, keys, schema, matching, limits }
+        let schema = build_schema(db.clone(), keys.clone(), matching.clone(), limits.clone(), mail.clone(), options);
+        Self { db, keys, schema, matching, limits, mail }
     }
 }
 
@@ -143,7 +179,12 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, HeaderName::from_static(idempotency::HEADER)])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                HeaderName::from_static(idempotency::HEADER),
+                HeaderName::from_static(API_KEY_HEADER),
+            ])
             .max_age(Duration::from_secs(3600)),
     )
 }
@@ -182,14 +223,24 @@ async fn admit(State(state): State<AppState>, request: Request, next: Next) -> R
         }
     };
     let request = Request::from_parts(parts, Body::from(body));
-    // Behind a proxy every request comes from the proxy's address: put the limit there, or raise this one.
-    let ip =
-        request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    if let Some(wait) = limited(state.limits.per_ip.as_ref(), &ip) {
+    // A partner's key has its own limit instead (checked once the key is known: see `graphql`).
+    if request.headers().contains_key(API_KEY_HEADER) {
+        return next.run(request).await;
+    }
+    if let Some(wait) = limited(state.limits.per_ip.as_ref(), &peer_ip(&request)) {
         return rate_limited(wait);
     }
     next.run(request).await
 }
+
+/// The peer's address. Behind a proxy every request comes from the proxy's address: put the limit there, or raise
+/// this one.
+fn peer_ip(request: &Request) -> IpAddr {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+/// The header partners send their API key in.
+pub const API_KEY_HEADER: &str = "x-api-key";
 
 fn whole_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
@@ -214,8 +265,25 @@ fn refusal(status: StatusCode, code: &str, message: &str, retry_after_secs: Opti
     response
 }
 
+/// Who is calling: a signed-in user (bearer token, checked against the account), a partner (API key), or nobody.
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+    let api_key = headers.get(API_KEY_HEADER).map(|v| v.to_str().unwrap_or(""));
+    match (bearer_token(headers), api_key) {
+        (Some(_), Some(_)) => {
+            Err(AppError::bad_input("X-Api-Key", "send either a user's access token or an API key, not both"))
+        }
+        (Some(token), None) => {
+            let (user, issued_at) = state.keys.verify_claims(token)?;
+            Ok(Viewer::new(Some(crate::auth::account_of(&state.db, user, issued_at).await?)))
+        }
+        (None, Some(key)) => Ok(Viewer::for_api_key(crate::api_keys::service::authenticate(&state.db, key).await?)),
+        (None, None) => Ok(Viewer::anonymous()),
+    }
+}
+
 async fn graphql(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
@@ -224,17 +292,33 @@ async fn graphql(
         Err(GraphQLRejection(err)) => return unreadable(err),
     };
     let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or("-"));
-    let viewer = match bearer_token(&headers) {
-        None => Viewer::anonymous(),
-        Some(token) => match state.keys.verify(token) {
-            Ok(user) => Viewer::new(Some(user)),
-            Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
-        },
+    let viewer = match caller(&state, &headers).await {
+        Ok(viewer) => viewer,
+        Err(err) => {
+            // A request with a bad key skipped the IP limit in `admit`: it counts there now, so guessing is slow.
+            if headers.contains_key(API_KEY_HEADER)
+                && let Some(wait) = limited(
+                    state.limits.per_ip.as_ref(),
+                    &peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.0.ip()),
+                )
+            {
+                return rate_limited(wait);
+            }
+            return GraphQLResponse::from(rejected(err)).into_response();
+        }
     };
     if let Some(user) = viewer.user_id()
         && let Some(wait) = limited(state.limits.per_user.as_ref(), &user)
     {
         return rate_limited(wait);
+    }
+    if let Some(key) = &viewer.api_key {
+        if let Some(wait) = state.limits.api_key_request(key) {
+            return rate_limited(wait);
+        }
+        if let Err(err) = key.check_operation(&request.query, request.operation_name.as_deref()) {
+            return GraphQLResponse::from(rejected(err)).into_response();
+        }
     }
     let raw_key = headers.get(idempotency::HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
     let keyed = match idempotency::keyed(raw_key, &viewer, &request) {
@@ -249,9 +333,11 @@ async fn graphql(
             Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
         },
     };
-    let loaders = Loaders::new(&state.db, &viewer);
+    let queue = LoadQueue::default();
+    let loaders = Loaders::new(&state.db, &viewer, &queue);
+    let actor = Actor::of(&viewer);
     let request = request.data(viewer).data(loaders);
-    let work = execute(state.clone(), request, span, claim);
+    let work = execute(state.clone(), request, queue, actor, span, claim);
     // A request holding an idempotency claim runs in a task of its own: a client that drops the connection (the
     // very case retries are for) must not cancel it between running the mutation and recording its outcome.
     let response = match claim {
@@ -265,13 +351,20 @@ async fn graphql(
 async fn execute(
     state: AppState,
     request: async_graphql::Request,
+    queue: LoadQueue,
+    actor: Actor,
     span: tracing::Span,
     claim: Option<Uuid>,
 ) -> async_graphql::Response {
+    // Kept out of the request so the views it collected can be written once it has run.
+    let views = Arc::new(ViewLog::default());
+    let request = request.data(views.clone());
     // A request past its time is dropped where it stands: transactions roll back when dropped, so nothing is
     // left half-written.
     let mut response =
-        match tokio::time::timeout(state.limits.timeout, state.schema.execute(request).instrument(span)).await {
+        match tokio::time::timeout(state.limits.timeout, drive(queue, state.schema.execute(request)).instrument(span))
+            .await
+        {
             Ok(response) => response,
             Err(_) => {
                 let mut error = async_graphql::ServerError::new("the request took too long and was stopped", None);
@@ -281,6 +374,14 @@ async fn execute(
                 async_graphql::Response::from_errors(vec![error])
             }
         };
+    // Personal data of others goes out only once the audit log shows who saw it.
+    if let Err(err) = views.flush(&state.db, actor).await {
+        tracing::warn!(error = ?err, "could not write the audit log: response withheld");
+        response = rejected(match err {
+            AppError::Unavailable(cause) => AppError::Unavailable(cause),
+            other => AppError::Unavailable(format!("{other:?}")),
+        });
+    }
     // Our resolvers' errors always carry a code; the rest come from async-graphql refusing the document
     // itself (syntax, unknown fields, bad scalars or enum values, limits): the client's input, in each case.
     for error in &mut response.errors {

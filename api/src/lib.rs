@@ -1,5 +1,8 @@
 //! Pitch In: a GraphQL API matching local needs with the people and organisations who can meet them.
+pub mod admin;
+pub mod api_keys;
 pub mod applications;
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod config;
@@ -7,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod idempotency;
+pub mod mail;
 pub mod matching;
 pub mod needs;
 pub mod offers;
@@ -71,15 +75,27 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
     }
     let state = AppState::new(db, keys, &settings);
-    // Housekeeping once a minute: rate limiters' idle keys, and idempotency keys past their day.
+    // Housekeeping once a minute: rate limiters' idle keys, and idempotency keys past their day; once an hour (and
+    // at start), the retention rule for accounts never verified.
     let (limits, housekeeping_db) = (state.limits.clone(), state.db.clone());
+    let retention = (settings.unverified_account_days > 0)
+        .then(|| chrono::TimeDelta::days(i64::from(settings.unverified_account_days)));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
-        loop {
+        for minute in 0u64.. {
             every.tick().await;
             limits.forget_idle();
             if let Err(err) = idempotency::forget_old(&housekeeping_db).await {
                 tracing::warn!(error = ?err, "could not forget old idempotency keys");
+            }
+            if let Some(after) = retention
+                && minute % 60 == 0
+            {
+                match privacy::erase_stale_unverified(&housekeeping_db, after).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(accounts = n, "erased accounts never verified"),
+                    Err(err) => tracing::warn!(error = ?err, "could not apply the retention rule"),
+                }
             }
         }
     });

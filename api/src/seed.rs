@@ -1038,7 +1038,7 @@ async fn account(
 ) -> AppResult<AuthUser> {
     let email = Email::parse("email", email)?;
     let password = Password::parse("password", DEMO_PASSWORD, &email)?;
-    Ok(auth_user(&create_user(db, email, password, name.to_owned(), role).await?))
+    Ok(auth_user(&create_user(db, email, password, name.to_owned(), role, true).await?))
 }
 
 /// A table entry names something that is not in the tables: a mistake in this file, not in the input.

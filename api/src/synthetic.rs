@@ -1547,6 +1547,10 @@ fn account(id: Uuid, email: &str, display_name: String, at: DateTime<Utc>, passw
         role: Set(PlatformRole::Member.as_db().to_owned()),
         created_at: Set(at),
         updated_at: Set(at),
+        // Synthetic addresses cannot receive mail: counted as verified so the retention rule keeps them.
+        email_verified_at: Set(Some(at)),
+        deleted_at: Set(None),
+        sessions_valid_from: Set(None),
     }
 }
 
@@ -1945,6 +1949,7 @@ fn profile(
         dbs_update_service: Set(update_service),
         created_at: Set(at),
         updated_at: Set(at),
+        deleted_at: Set(None),
     }
 }
 

@@ -1,5 +1,8 @@
 //! Storage models, one file per table. No GraphQL here: the API builds its own views from these.
+pub mod api_key;
 pub mod application;
+pub mod audit_event;
+pub mod email_verification;
 pub mod idempotency_key;
 pub mod membership;
 pub mod need;

@@ -15,6 +15,12 @@ pub struct Model {
     pub role: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the owner proved they receive mail at `email`; null until then.
+    pub email_verified_at: Option<DateTimeUtc>,
+    /// Set when the account was erased: the row stays as an anonymous tombstone with no personal data.
+    pub deleted_at: Option<DateTimeUtc>,
+    /// Access tokens issued before this are refused (signing out everywhere, a new password, erasure).
+    pub sessions_valid_from: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

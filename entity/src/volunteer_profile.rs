@@ -28,6 +28,8 @@ pub struct Model {
     pub dbs_update_service: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set when the volunteer's account was erased: an anonymous tombstone that keeps organisations' histories.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

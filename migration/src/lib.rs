@@ -13,6 +13,9 @@ mod m20261122_000009_add_week_masks;
 mod m20261129_000010_index_updated_at;
 mod m20261130_000011_create_idempotency_keys;
 mod m20261130_000012_create_refresh_tokens;
+mod m20261130_000013_account_lifecycle;
+mod m20261130_000014_create_api_keys;
+mod m20261130_000015_create_audit_events;
 
 pub struct Migrator;
 
@@ -32,6 +35,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_index_updated_at::Migration),
             Box::new(m20261130_000011_create_idempotency_keys::Migration),
             Box::new(m20261130_000012_create_refresh_tokens::Migration),
+            Box::new(m20261130_000013_account_lifecycle::Migration),
+            Box::new(m20261130_000014_create_api_keys::Migration),
+            Box::new(m20261130_000015_create_audit_events::Migration),
         ]
     }
 }

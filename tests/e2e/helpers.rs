@@ -16,8 +16,36 @@ use uuid::Uuid;
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    /// Mail the app sent, in order.
+    pub mail: Arc<CapturedMail>,
     statements: Arc<AtomicUsize>,
     cleanup: Cleanup,
+}
+
+/// A mail transport that keeps what it is given.
+#[derive(Default)]
+pub struct CapturedMail {
+    sent: std::sync::Mutex<Vec<api::mail::MailMessage>>,
+}
+
+impl api::mail::Mailer for CapturedMail {
+    fn send(&self, message: api::mail::MailMessage) {
+        self.sent.lock().expect("mail lock").push(message);
+    }
+}
+
+impl CapturedMail {
+    pub fn sent(&self) -> Vec<api::mail::MailMessage> {
+        self.sent.lock().expect("mail lock").clone()
+    }
+
+    /// The verification code in the last message to `to`.
+    pub fn verification_code(&self, to: &str) -> Option<String> {
+        let sent = self.sent();
+        let body = &sent.iter().rev().find(|m| m.to == to)?.body;
+        let start = body.find("?token=")? + "?token=".len();
+        Some(body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+    }
 }
 
 enum Cleanup {
@@ -66,8 +94,10 @@ impl TestApp {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let keys = Arc::new(api::auth::token::TokenKeys::from_settings(&settings).expect("token keys"));
-        let router = build_router(AppState::new(db.clone(), keys, &settings));
-        Self { router, db, statements, cleanup }
+        let mail = Arc::new(CapturedMail::default());
+        let setup = api::mail::Mail::with_mailer(&settings, mail.clone());
+        let router = build_router(AppState::with_mail(db.clone(), keys, &settings, setup));
+        Self { router, db, mail, statements, cleanup }
     }
 
     /// SQL statements run since the app started (or since the last `reset_statements`).
@@ -126,9 +156,16 @@ impl TestApp {
         use api::values::{Email, Password};
         let email = Email::parse("email", "root@pitchin.example").expect("email");
         let password = Password::parse("password", "a long enough passphrase", &email).expect("password");
-        api::users::service::create_user(&self.db, email, password, "Admin".into(), api::users::PlatformRole::Admin)
-            .await
-            .expect("admin");
+        api::users::service::create_user(
+            &self.db,
+            email,
+            password,
+            "Admin".into(),
+            api::users::PlatformRole::Admin,
+            true,
+        )
+        .await
+        .expect("admin");
         let resp = self
             .gql(
                 "mutation { login(input: {email: \"root@pitchin.example\", password: \"a long enough passphrase\"}) { accessToken user { id } } }",

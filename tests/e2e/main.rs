@@ -1,5 +1,8 @@
 //! End-to-end tests through the real axum router, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
 mod access;
+mod api_keys;
+mod audit;
+mod erasure;
 mod faults;
 mod helpers;
 mod idempotency;

@@ -74,6 +74,11 @@ async fn signing_out_here_or_everywhere_ends_sessions() {
     for token in [&laptop, &tablet] {
         assert_eq!(error_code(&refresh(&app, token).await), "UNAUTHENTICATED");
     }
+    // Access tokens already issued end too, not only when they expire.
+    assert_eq!(error_code(&app.gql_as(Some(&sam.token), "{ me { id } }", json!({})).await), "UNAUTHENTICATED");
+    let fresh = login(&app, "sam@out.example", PASSWORD).await;
+    let access = data(&fresh)["login"]["accessToken"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(data(&app.gql_as(Some(&access), "{ me { displayName } }", json!({})).await)["me"]["displayName"], "Sam");
 }
 
 #[tokio::test]
@@ -94,6 +99,12 @@ async fn changing_the_password_needs_the_old_one_and_ends_other_sessions() {
 
     let resp = app.gql_as(Some(&sam.token), change, good).await;
     let this_device = refresh_token(&resp, "changePassword");
+    let new_access = data(&resp)["changePassword"]["accessToken"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(error_code(&app.gql_as(Some(&sam.token), "{ me { id } }", json!({})).await), "UNAUTHENTICATED");
+    assert!(
+        app.gql_as(Some(&new_access), "{ me { id } }", json!({})).await.get("errors").is_none(),
+        "the new one works"
+    );
     assert_eq!(error_code(&refresh(&app, &other_device).await), "UNAUTHENTICATED", "other sessions end");
     assert!(refresh(&app, &this_device).await.get("errors").is_none(), "this one goes on");
     assert_eq!(error_code(&login(&app, "sam@password.example", PASSWORD).await), "UNAUTHENTICATED");

@@ -132,11 +132,13 @@ async fn for_organisation(
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
 pub async fn accept(db: &(impl ConnectionTrait + TransactionTrait), actor: &AuthUser, id: Uuid) -> AppResult<Decided> {
-    let (_, need) = for_organisation(db, actor, id).await?;
+    let (application, need) = for_organisation(db, actor, id).await?;
+    let volunteer = volunteer_user(db, &application).await?;
     // Writes first: on SQLite a transaction that reads before writing can fail to upgrade its lock.
     let txn = db.begin().await?;
     transition(&txn, id, &[ApplicationStatus::Applied], ApplicationStatus::Accepted).await?;
     needs::take_place(&txn, need.id).await?;
+    audit_decision(&txn, actor, volunteer, &need, ApplicationStatus::Accepted).await?;
     txn.commit().await?;
     Ok((get(db, id).await?, needs::get(db, need.id).await?))
 }
@@ -144,13 +146,17 @@ pub async fn accept(db: &(impl ConnectionTrait + TransactionTrait), actor: &Auth
 #[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
 pub async fn decline(db: &(impl ConnectionTrait + TransactionTrait), actor: &AuthUser, id: Uuid) -> AppResult<Decided> {
     let (application, need) = for_organisation(db, actor, id).await?;
+    let volunteer = volunteer_user(db, &application).await?;
+    let txn = db.begin().await?;
     release(
-        db,
+        &txn,
         &application,
         &[ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted],
         ApplicationStatus::Declined,
     )
     .await?;
+    audit_decision(&txn, actor, volunteer, &need, ApplicationStatus::Declined).await?;
+    txn.commit().await?;
     Ok((get(db, id).await?, needs::get(db, need.id).await?))
 }
 
@@ -208,9 +214,40 @@ pub async fn complete(
     actor: &AuthUser,
     id: Uuid,
 ) -> AppResult<Decided> {
-    let (_, need) = for_organisation(db, actor, id).await?;
-    let application = transition(db, id, &[ApplicationStatus::Accepted], ApplicationStatus::Completed).await?;
+    let (application, need) = for_organisation(db, actor, id).await?;
+    let volunteer = volunteer_user(db, &application).await?;
+    let txn = db.begin().await?;
+    let application = transition(&txn, id, &[ApplicationStatus::Accepted], ApplicationStatus::Completed).await?;
+    audit_decision(&txn, actor, volunteer, &need, ApplicationStatus::Completed).await?;
+    txn.commit().await?;
     Ok((application, needs::get(db, need.id).await?))
+}
+
+/// The account of the volunteer an application is from.
+async fn volunteer_user(db: &impl ConnectionTrait, application: &application::Model) -> AppResult<Uuid> {
+    let profile = entity::volunteer_profile::Entity::find_by_id(application.volunteer_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("volunteer"))?;
+    Ok(profile.user_id)
+}
+
+/// An organisation's decision on someone's application goes in the audit log, in the decision's transaction.
+async fn audit_decision(
+    db: &impl ConnectionTrait,
+    actor: &AuthUser,
+    volunteer_user_id: Uuid,
+    need: &need::Model,
+    to: ApplicationStatus,
+) -> AppResult<()> {
+    let detail = format!("application to \"{}\" {}", need.title, to.as_db().to_lowercase());
+    crate::audit::record_changes(
+        db,
+        crate::audit::Actor::user(actor.id),
+        &["application.status"],
+        [(volunteer_user_id, detail)],
+    )
+    .await
 }
 
 /// Moves an application from exactly `from` to `to` (CONFLICT if it is no longer `from`).

@@ -6,13 +6,35 @@ pub mod token;
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use crate::api_keys::ApiKeyCaller;
 use crate::error::{AppError, AppResult};
 use crate::organisations::MemberRole;
 use crate::users::PlatformRole;
+
+/// The account behind a verified access token, as it is now: a token of an erased account, or one issued before
+/// the user signed out everywhere or changed their password, is refused; the role is read fresh, so a demoted admin
+/// loses their rights at once. One primary-key read per signed-in request.
+pub async fn account_of(
+    db: &impl ConnectionTrait,
+    token_user: AuthUser,
+    issued_at: DateTime<Utc>,
+) -> AppResult<AuthUser> {
+    let ended = || AppError::Unauthenticated("the access token is no longer valid: sign in again".into());
+    let account = entity::user::Entity::find_by_id(token_user.id).one(db).await?.ok_or_else(ended)?;
+    if account.deleted_at.is_some() {
+        return Err(ended());
+    }
+    // To the millisecond: the token a password change hands back is issued after its cut-off, and is kept.
+    if account.sessions_valid_from.is_some_and(|from| issued_at.timestamp_millis() < from.timestamp_millis()) {
+        return Err(ended());
+    }
+    Ok(crate::users::service::auth_user(&account))
+}
 
 /// A signed-in user, as proven by a valid access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +53,8 @@ impl AuthUser {
 #[derive(Default)]
 pub struct Viewer {
     pub user: Option<AuthUser>,
+    /// A partner calling with an API key (never together with a user).
+    pub api_key: Option<ApiKeyCaller>,
     /// The caller's organisation roles, read at most once per request (for read-side visibility only;
     /// mutations re-check against the database).
     memberships: OnceCell<HashMap<Uuid, MemberRole>>,
@@ -38,7 +62,11 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn new(user: Option<AuthUser>) -> Self {
-        Self { user, memberships: OnceCell::new() }
+        Self { user, api_key: None, memberships: OnceCell::new() }
+    }
+
+    pub fn for_api_key(key: ApiKeyCaller) -> Self {
+        Self { user: None, api_key: Some(key), memberships: OnceCell::new() }
     }
 
     pub fn anonymous() -> Self {
@@ -46,7 +74,11 @@ impl Viewer {
     }
 
     pub fn require_user(&self) -> AppResult<AuthUser> {
-        self.user.ok_or_else(AppError::unauthenticated)
+        match (self.user, &self.api_key) {
+            (Some(user), _) => Ok(user),
+            (None, Some(_)) => Err(AppError::forbidden("an API key cannot do that: it needs a signed-in user")),
+            (None, None) => Err(AppError::unauthenticated()),
+        }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -71,6 +103,15 @@ impl Viewer {
                     .collect())
             })
             .await
+    }
+
+    /// Whether the caller may read the volunteers matched to an organisation's needs: its members, platform admins,
+    /// and API keys with that organisation's matches scope.
+    pub async fn may_read_matches_of(&self, db: &DatabaseConnection, organisation_id: Uuid) -> AppResult<bool> {
+        if self.api_key.as_ref().is_some_and(|key| key.reads_matches_of(organisation_id)) {
+            return Ok(true);
+        }
+        self.is_member_of(db, organisation_id).await
     }
 
     /// Whether the caller may see an organisation's private side (drafts, applications, members).

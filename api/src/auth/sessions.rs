@@ -3,7 +3,9 @@
 //! A session is a family of tokens. Refreshing marks the presented token used and issues the next one in the family,
 //! in one transaction. A used token presented again means two parties hold the family (a stolen token, or its thief
 //! came second), so the whole family ends. Signing out ends a family; signing out everywhere, or changing the
-//! password, ends every family of the user. Access tokens (15 minutes) are not tracked: they run out by themselves.
+//! password, ends every family of the user, and every access token issued to them before then (each request checks
+//! the account: see `auth::account_of`). Signing out on one device leaves that device's access token to run out (at
+//! most 15 minutes).
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
@@ -115,9 +117,15 @@ pub async fn end(db: &impl ConnectionTrait, token: &str) -> AppResult<bool> {
     }
 }
 
-/// Ends every session of a user; returns how many families ended.
+/// Ends every session of a user, and the access tokens already issued to them (see `auth::account_of`); returns
+/// how many sessions ended.
 pub async fn end_all(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
     use refresh_token::Column as C;
+    entity::user::Entity::update_many()
+        .col_expr(entity::user::Column::SessionsValidFrom, Expr::value(now()))
+        .filter(entity::user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
     let families: Vec<Uuid> = refresh_token::Entity::find()
         .filter(C::UserId.eq(user_id))
         .filter(C::RevokedAt.is_null())

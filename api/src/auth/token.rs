@@ -26,6 +26,10 @@ struct Claims {
     iss: String,
     aud: String,
     iat: i64,
+    /// `iat` in milliseconds, so a token issued just after "sign out everywhere" is told from one issued just before
+    /// (see `auth::account_of`). Absent from tokens of older versions: `iat` stands in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat_ms: Option<i64>,
     nbf: i64,
     exp: i64,
 }
@@ -98,6 +102,7 @@ impl TokenKeys {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now.timestamp(),
+            iat_ms: Some(now.timestamp_millis()),
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
         };
@@ -107,14 +112,22 @@ impl TokenKeys {
         Ok(IssuedToken { token, expires_at })
     }
 
+    /// Checks a token's signature and claims. The account behind it is checked by `auth::account_of`.
     pub fn verify(&self, token: &str) -> AppResult<AuthUser> {
+        self.verify_claims(token).map(|(user, _)| user)
+    }
+
+    /// The token's user and when it was issued (to the millisecond).
+    pub fn verify_claims(&self, token: &str) -> AppResult<(AuthUser, DateTime<Utc>)> {
         let invalid = || AppError::Unauthenticated("the access token is invalid or has expired".into());
         let kid = decode_header(token).map_err(|_| invalid())?.kid.ok_or_else(invalid)?;
         let key = self.decoding.get(&kid).ok_or_else(invalid)?;
         let data = decode::<Claims>(token, key, &self.validation).map_err(|_| invalid())?;
         let role = PlatformRole::from_db(&data.claims.role)
             .ok_or_else(|| AppError::Unauthenticated("the access token is invalid".into()))?;
-        Ok(AuthUser { id: data.claims.sub, role })
+        let issued_ms = data.claims.iat_ms.unwrap_or(data.claims.iat.saturating_mul(1000));
+        let issued_at = DateTime::from_timestamp_millis(issued_ms).ok_or_else(invalid)?;
+        Ok((AuthUser { id: data.claims.sub, role }, issued_at))
     }
 }
 
@@ -152,8 +165,16 @@ mod tests {
 
         let now = Utc::now().timestamp();
         let make = |iss: &str, aud: &str, nbf: i64, exp: i64, alg: Algorithm| {
-            let claims =
-                Claims { sub: user.id, role: "MEMBER".into(), iss: iss.into(), aud: aud.into(), iat: now, nbf, exp };
+            let claims = Claims {
+                sub: user.id,
+                role: "MEMBER".into(),
+                iss: iss.into(),
+                aud: aud.into(),
+                iat: now,
+                iat_ms: None,
+                nbf,
+                exp,
+            };
             // Signed with the right key and naming it, so each refusal below is for the reason it names.
             let mut header = Header::new(alg);
             header.kid = Some(keys.kid.clone());
@@ -172,6 +193,7 @@ mod tests {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
+            iat_ms: None,
             nbf: now,
             exp: now + 900,
         };

@@ -14,6 +14,9 @@ pub enum NodeKind {
     VolunteerProfile,
     Offer,
     Application,
+    /// Not `Node`s (`node(id)` answers null): admin-only records with opaque ids all the same.
+    ApiKey,
+    AuditEvent,
 }
 
 impl NodeKind {
@@ -25,13 +28,24 @@ impl NodeKind {
             Self::VolunteerProfile => "VolunteerProfile",
             Self::Offer => "Offer",
             Self::Application => "Application",
+            Self::ApiKey => "ApiKey",
+            Self::AuditEvent => "AuditEvent",
         }
     }
 
     fn from_tag(tag: &str) -> Option<Self> {
-        [Self::User, Self::Organisation, Self::Need, Self::VolunteerProfile, Self::Offer, Self::Application]
-            .into_iter()
-            .find(|k| k.tag() == tag)
+        [
+            Self::User,
+            Self::Organisation,
+            Self::Need,
+            Self::VolunteerProfile,
+            Self::Offer,
+            Self::Application,
+            Self::ApiKey,
+            Self::AuditEvent,
+        ]
+        .into_iter()
+        .find(|k| k.tag() == tag)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The schema: limits, extensions, the merged query and mutation roots, the `Node` interface, shared
 //! types (locations) and the per-request context (viewer, loaders).
+pub mod batch;
 pub mod enums;
 pub mod ids;
 pub mod limits;
@@ -8,7 +9,7 @@ pub mod pagination;
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, ID, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
 };
@@ -18,7 +19,9 @@ use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
 use self::ids::NodeKind;
 use self::loaders::{ById, ChildCounts, ChildRelation, Children};
 use self::pagination::PageRows;
+use crate::api_keys::{ApiKeyMutation, ApiKeyQuery};
 use crate::applications::{Application, ApplicationMutation};
+use crate::audit::AuditQuery;
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::{AppError, AppResult};
@@ -28,13 +31,23 @@ use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
-use crate::privacy::PrivacyQuery;
+use crate::privacy::{PrivacyMutation, PrivacyQuery};
 use crate::users::{User, UserMutation, UserQuery};
 use crate::values::{Coordinates, RadiusKm};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(NodeQuery, UserQuery, OrganisationQuery, NeedQuery, OfferQuery, MatchingQuery, PrivacyQuery);
+pub struct QueryRoot(
+    NodeQuery,
+    UserQuery,
+    OrganisationQuery,
+    NeedQuery,
+    OfferQuery,
+    MatchingQuery,
+    PrivacyQuery,
+    ApiKeyQuery,
+    AuditQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
@@ -45,6 +58,8 @@ pub struct MutationRoot(
     OfferMutation,
     ApplicationMutation,
     MatchingMutation,
+    PrivacyMutation,
+    ApiKeyMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -61,6 +76,7 @@ pub fn build_schema(
     keys: Arc<TokenKeys>,
     matching: Arc<MatchingIndex>,
     limits: Arc<RequestLimits>,
+    mail: Arc<crate::mail::Mail>,
     options: SchemaOptions,
 ) -> AppSchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
@@ -68,6 +84,7 @@ pub fn build_schema(
         .data(keys)
         .data(matching)
         .data(limits)
+        .data(mail)
         // Depth and cost are checked by `QueryLimits`, which says by how much a query is over.
         .extension(limits::QueryLimits)
         // Directive overloading (CVE-2024-47614): the same directive repeated on a field.
@@ -107,43 +124,34 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+    /// Loaders whose batches run through `queue` (see `batch::drive`).
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue) -> Self {
         Self {
-            users: DataLoader::new(ById::new(db.clone()), tokio::spawn),
-            organisations: DataLoader::new(ById::new(db.clone()), tokio::spawn),
-            needs: DataLoader::new(ById::new(db.clone()), tokio::spawn),
-            volunteers: DataLoader::new(ById::new(db.clone()), tokio::spawn),
-            offers: DataLoader::new(ById::new(db.clone()), tokio::spawn),
-            applications: DataLoader::new(ById::new(db.clone()), tokio::spawn),
-            profiles_by_user: DataLoader::new(crate::volunteers::ProfileByUser::new(db.clone()), tokio::spawn),
-            contact_visible: DataLoader::new(
-                crate::volunteers::ContactVisibility::new(db.clone(), viewer.user_id()),
-                tokio::spawn,
-            ),
-            organisation_needs: DataLoader::new(
-                Children::new(db.clone(), ChildRelation::OrganisationNeeds),
-                tokio::spawn,
-            ),
-            organisation_offers: DataLoader::new(
-                Children::new(db.clone(), ChildRelation::OrganisationOffers),
-                tokio::spawn,
-            ),
-            organisation_members: DataLoader::new(
-                Children::new(db.clone(), ChildRelation::OrganisationMembers),
-                tokio::spawn,
-            ),
-            user_memberships: DataLoader::new(Children::new(db.clone(), ChildRelation::UserMemberships), tokio::spawn),
-            need_applications: DataLoader::new(
-                Children::new(db.clone(), ChildRelation::NeedApplications),
-                tokio::spawn,
-            ),
-            volunteer_applications: DataLoader::new(
-                Children::new(db.clone(), ChildRelation::VolunteerApplications),
-                tokio::spawn,
-            ),
-            child_counts: DataLoader::new(ChildCounts::new(db.clone()), tokio::spawn),
+            users: batched(ById::new(db.clone()), queue),
+            organisations: batched(ById::new(db.clone()), queue),
+            needs: batched(ById::new(db.clone()), queue),
+            volunteers: batched(ById::new(db.clone()), queue),
+            offers: batched(ById::new(db.clone()), queue),
+            applications: batched(ById::new(db.clone()), queue),
+            profiles_by_user: batched(crate::volunteers::ProfileByUser::new(db.clone()), queue),
+            contact_visible: batched(crate::volunteers::ContactVisibility::new(db.clone(), viewer.user_id()), queue),
+            organisation_needs: batched(Children::new(db.clone(), ChildRelation::OrganisationNeeds), queue),
+            organisation_offers: batched(Children::new(db.clone(), ChildRelation::OrganisationOffers), queue),
+            organisation_members: batched(Children::new(db.clone(), ChildRelation::OrganisationMembers), queue),
+            user_memberships: batched(Children::new(db.clone(), ChildRelation::UserMemberships), queue),
+            need_applications: batched(Children::new(db.clone(), ChildRelation::NeedApplications), queue),
+            volunteer_applications: batched(Children::new(db.clone(), ChildRelation::VolunteerApplications), queue),
+            child_counts: batched(ChildCounts::new(db.clone()), queue),
         }
     }
+}
+
+/// A loader whose batches run when the request is blocked (see `batch`), with no timer.
+fn batched<T: Loader<K>, K>(loader: T, queue: &batch::LoadQueue) -> DataLoader<T>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    DataLoader::new(loader, queue.spawner()).delay(std::time::Duration::ZERO)
 }
 
 fn missing(what: &str) -> AppError {
@@ -168,6 +176,10 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {
 
 pub fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
     ctx.data::<Loaders>().map_err(|_| missing("loaders"))
+}
+
+pub fn mail<'a>(ctx: &Context<'a>) -> AppResult<&'a crate::mail::Mail> {
+    ctx.data::<Arc<crate::mail::Mail>>().map(Arc::as_ref).map_err(|_| missing("mail"))
 }
 
 pub fn token_keys<'a>(ctx: &Context<'a>) -> AppResult<&'a TokenKeys> {
@@ -312,5 +324,6 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
             Some(a) if crate::applications::can_see(ctx, &a).await? => Some(Node::Application(Application(a))),
             _ => None,
         },
+        NodeKind::ApiKey | NodeKind::AuditEvent => None,
     })
 }

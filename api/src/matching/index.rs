@@ -97,6 +97,8 @@ pub struct IndexedVolunteer {
     updated_at: DateTime<Utc>,
     /// Where its probe is: a band and a cell, or `None` for the placeless list.
     place: Option<(usize, Cell)>,
+    /// Erased: in no search.
+    removed: bool,
 }
 
 pub struct IndexedNeed {
@@ -291,6 +293,9 @@ impl MatchingIndex {
                 state.set_active_applicants(need_id, counts.get(&need_id).copied().unwrap_or(0));
             }
             volunteer_rows.iter().for_each(|row| state.put_volunteer(row));
+            // Changed but no longer a candidate: an erased volunteer.
+            let returned: std::collections::HashSet<Uuid> = volunteer_rows.iter().map(|r| r.id).collect();
+            volunteers.iter().filter(|id| !returned.contains(id)).for_each(|id| state.remove_volunteer(*id));
             need_rows.iter().for_each(|row| state.put_need(row));
         }
         poll.seen = seen;
@@ -400,8 +405,15 @@ impl IndexState {
         if place.is_none() {
             self.placeless.push(probe);
         }
-        let volunteer =
-            IndexedVolunteer { id: row.id, facts, mask: probe.mask, dbs: probe.dbs, updated_at: row.updated_at, place };
+        let volunteer = IndexedVolunteer {
+            id: row.id,
+            facts,
+            mask: probe.mask,
+            dbs: probe.dbs,
+            updated_at: row.updated_at,
+            place,
+            removed: false,
+        };
         match self.volunteers.get_mut(slot as usize) {
             Some(v) => *v = volunteer,
             None => {
@@ -432,8 +444,21 @@ impl IndexState {
         }
     }
 
+    /// Takes a volunteer out of every search (its slot stays, unreachable).
+    fn remove_volunteer(&mut self, id: Uuid) {
+        let Some(slot) = self.volunteer_slots.get(&id).copied() else { return };
+        self.remove_probe(slot);
+        if let Some(v) = self.volunteers.get_mut(slot as usize) {
+            v.place = None;
+            v.removed = true;
+        }
+    }
+
     fn remove_probe(&mut self, slot: u32) {
         let Some(v) = self.volunteers.get(slot as usize) else { return };
+        if v.removed {
+            return;
+        }
         let list = match v.place {
             Some((band, cell)) => self.bands[band].cells.get_mut(&cell),
             None => Some(&mut self.placeless),
@@ -538,7 +563,8 @@ impl IndexView<'_> {
         };
         if need.remote {
             for (slot, v) in self.0.volunteers.iter().enumerate() {
-                if v.dbs >= level
+                if !v.removed
+                    && v.dbs >= level
                     && (need_mask == 0 || v.mask & need_mask != 0)
                     && let Some(s) = score_prepared(&prepared, &v.facts, existing(v.id))
                 {

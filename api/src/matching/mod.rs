@@ -171,7 +171,8 @@ pub struct MatchingQuery;
 
 #[Object]
 impl MatchingQuery {
-    /// Volunteers for a need, best first. Only for members of the need's organisation.
+    /// Volunteers for a need, best first. Only for members of the need's organisation (and API keys with its
+    /// READ_ORGANISATION_MATCHES scope).
     #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
     async fn matches_for_need(
         &self,
@@ -185,7 +186,7 @@ impl MatchingQuery {
         if !crate::needs::can_see(db, viewer, &need).await? {
             return Err(AppError::not_found("need"));
         }
-        if !viewer.is_member_of(db, need.organisation_id).await? {
+        if !viewer.may_read_matches_of(db, need.organisation_id).await? {
             return Err(AppError::forbidden("only members of the need's organisation can see its matches"));
         }
         let page = Page::parse(first, after, None, None)?;

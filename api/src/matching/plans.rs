@@ -221,6 +221,7 @@ pub async fn confirm(
             needs.get(need_id).ok_or_else(|| AppError::bad_input(format!("proposals[{i}].needId"), "no such need"))?;
         let v = volunteers
             .get(volunteer_id)
+            .filter(|v| v.deleted_at.is_none())
             .ok_or_else(|| AppError::bad_input(format!("proposals[{i}].volunteerId"), "no such volunteer"))?;
         let evaluation = scoring::evaluate(
             &need_facts(&n.into(), active.get(need_id).copied().unwrap_or(0)),
@@ -282,6 +283,11 @@ pub async fn confirm(
         needs::take_place(&txn, *need_id).await?;
         invited.push(row);
     }
+    let changes = proposals.iter().filter_map(|(need_id, volunteer_id)| {
+        let title = needs.get(need_id).map_or("", |n| n.title.as_str());
+        volunteers.get(volunteer_id).map(|v| (v.user_id, format!("invited to \"{title}\"")))
+    });
+    crate::audit::record_changes(&txn, crate::audit::Actor::user(actor.id), &["application.status"], changes).await?;
     txn.commit().await?;
     Ok(invited)
 }

@@ -200,21 +200,25 @@ async fn count_active(
 /// A select of profiles' scoring columns only.
 pub fn slim_volunteers() -> sea_orm::Select<volunteer_profile::Entity> {
     use volunteer_profile::Column as C;
-    volunteer_profile::Entity::find().select_only().columns([
-        C::Id,
-        C::Skills,
-        C::Interests,
-        C::Languages,
-        C::Lat,
-        C::Lng,
-        C::TravelRadiusKm,
-        C::Availability,
-        C::DbsLevel,
-        C::DbsIssuedOn,
-        C::DbsRecheckBy,
-        C::DbsUpdateService,
-        C::UpdatedAt,
-    ])
+    volunteer_profile::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::Skills,
+            C::Interests,
+            C::Languages,
+            C::Lat,
+            C::Lng,
+            C::TravelRadiusKm,
+            C::Availability,
+            C::DbsLevel,
+            C::DbsIssuedOn,
+            C::DbsRecheckBy,
+            C::DbsUpdateService,
+            C::UpdatedAt,
+        ])
+        // Erased volunteers' tombstones are never candidates.
+        .filter(C::DeletedAt.is_null())
 }
 
 /// A select of needs' scoring columns only.

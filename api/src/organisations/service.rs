@@ -135,7 +135,7 @@ pub async fn update(
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
 pub async fn add_member(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     actor: &AuthUser,
     input: AddOrganisationMemberInput,
 ) -> AppResult<(membership::Model, organisation::Model)> {
@@ -155,7 +155,12 @@ pub async fn add_member(
     if policy::member_role(db, &crate::users::service::auth_user(&user), id).await?.is_some() {
         return Err(AppError::conflict("that person is already a member of this organisation"));
     }
-    let membership = insert_membership(db, id, user.id, input.role).await?;
+    let txn = db.begin().await?;
+    let membership = insert_membership(&txn, id, user.id, input.role).await?;
+    let detail = format!("added to {} as {}", org.name, input.role.as_db().to_lowercase());
+    crate::audit::record_changes(&txn, crate::audit::Actor::user(actor.id), &["membership.role"], [(user.id, detail)])
+        .await?;
+    sea_orm::TransactionSession::commit(txn).await?;
     Ok((membership, org))
 }
 

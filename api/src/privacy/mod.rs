@@ -4,15 +4,219 @@
 //! volunteer profile (exact place and DBS check included, since it is theirs), memberships, applications with the
 //! needs they were for, their own offers, and their sign-in sessions (when, not the tokens, which are stored only
 //! as hashes). Others' data is not in it, even where it touches theirs.
-use async_graphql::{Context, Json, Object};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+//!
+//! Erasure (`deleteMyAccount`, and the retention rule for accounts never verified) removes personal data and keeps
+//! what organisations' histories need: the account and volunteer profile stay as anonymous tombstones ("Deleted
+//! user", no email, place, times, skills or DBS status), so the applications they made still count, with their
+//! messages erased and any live one withdrawn (its place given back). Memberships, offers, sessions, email
+//! verifications and stored idempotent responses go. The audit log keeps the account's id.
+use async_graphql::{Context, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionSession, TransactionTrait,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::applications::ApplicationStatus;
+use crate::audit::{self, Actor, AuditAction};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
 use crate::graphql::{db, viewer};
-use entity::{application, membership, need, offer, organisation, refresh_token, user, volunteer_profile};
+use crate::organisations::MemberRole;
+use entity::{
+    application, email_verification, idempotency_key, membership, need, offer, organisation, refresh_token, user,
+    volunteer_profile,
+};
+
+#[derive(InputObject)]
+pub struct DeleteMyAccountInput {
+    /// The account's password, asked again: erasure cannot be undone.
+    pub password: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteMyAccountPayload {
+    /// When the personal data was erased. Every session and access token of the account has ended.
+    pub erased_at: DateTime<Utc>,
+    /// Applications kept (anonymised) in organisations' histories.
+    pub applications_kept: i32,
+    /// Live applications withdrawn, their places given back.
+    pub applications_withdrawn: i32,
+}
+
+#[derive(Default)]
+pub struct PrivacyMutation;
+
+#[Object]
+impl PrivacyMutation {
+    /// Erases the signed-in user's personal data for good (UK GDPR right to erasure). Refused with CONFLICT while
+    /// they are the only owner of an organisation: make someone else an owner first.
+    async fn delete_my_account(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteMyAccountInput,
+    ) -> Result<DeleteMyAccountPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let db = db(ctx)?;
+        let account = user::Entity::find_by_id(actor.id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
+        if !crate::auth::password::verify(input.password, Some(account.password_hash)).await? {
+            return Err(AppError::Unauthenticated("the password is incorrect".into()));
+        }
+        let erased = erase(db, actor.id, Actor::user(actor.id), "deleted by the account holder").await?;
+        Ok(DeleteMyAccountPayload {
+            erased_at: erased.erased_at,
+            applications_kept: erased.applications_kept,
+            applications_withdrawn: erased.applications_withdrawn,
+        })
+    }
+}
+
+/// What an erasure did.
+#[derive(Debug)]
+pub struct Erased {
+    pub erased_at: DateTime<Utc>,
+    pub applications_kept: i32,
+    pub applications_withdrawn: i32,
+}
+
+/// Erases one account's personal data, in one transaction (see the module's comment).
+#[tracing::instrument(skip_all, fields(user = %user_id))]
+pub async fn erase(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user_id: Uuid,
+    by: Actor,
+    reason: &str,
+) -> AppResult<Erased> {
+    let txn = db.begin().await?;
+    let account = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .filter(|u| u.deleted_at.is_none())
+        .ok_or_else(|| AppError::not_found("account"))?;
+    let owned: Vec<Uuid> = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::Role.eq(MemberRole::Owner.as_db()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|m| m.organisation_id)
+        .collect();
+    for organisation_id in owned {
+        let other_owners = membership::Entity::find()
+            .filter(membership::Column::OrganisationId.eq(organisation_id))
+            .filter(membership::Column::Role.eq(MemberRole::Owner.as_db()))
+            .filter(membership::Column::UserId.ne(user_id))
+            .count(&txn)
+            .await?;
+        if other_owners == 0 {
+            let name = organisation::Entity::find_by_id(organisation_id).one(&txn).await?.map(|o| o.name);
+            return Err(AppError::conflict(format!(
+                "you are the only owner of {}: make someone else an owner first",
+                name.unwrap_or_else(|| "an organisation".into())
+            )));
+        }
+    }
+    let now = crate::now();
+    let (mut kept, mut withdrawn) = (0, 0);
+    if let Some(profile) =
+        volunteer_profile::Entity::find().filter(volunteer_profile::Column::UserId.eq(user_id)).one(&txn).await?
+    {
+        let applications =
+            application::Entity::find().filter(application::Column::VolunteerId.eq(profile.id)).all(&txn).await?;
+        for a in &applications {
+            let live = ApplicationStatus::from_db(&a.status).is_some_and(|s| {
+                matches!(s, ApplicationStatus::Applied | ApplicationStatus::Invited | ApplicationStatus::Accepted)
+            });
+            if live {
+                crate::applications::service::end(&txn, a, ApplicationStatus::Withdrawn).await?;
+                withdrawn += 1;
+            }
+        }
+        kept = i32::try_from(applications.len()).unwrap_or(i32::MAX);
+        application::Entity::update_many()
+            .col_expr(application::Column::Message, Expr::value(""))
+            .col_expr(application::Column::UpdatedAt, Expr::value(now))
+            .filter(application::Column::VolunteerId.eq(profile.id))
+            .exec(&txn)
+            .await?;
+        offer::Entity::delete_many().filter(offer::Column::VolunteerId.eq(profile.id)).exec(&txn).await?;
+        let empty = json!([]);
+        let mut tombstone: volunteer_profile::ActiveModel = profile.into();
+        tombstone.display_name = Set("Deleted volunteer".into());
+        tombstone.bio = Set(String::new());
+        tombstone.skills = Set(empty.clone());
+        tombstone.interests = Set(empty.clone());
+        tombstone.languages = Set(empty.clone());
+        tombstone.postcode = Set(None);
+        tombstone.lat = Set(None);
+        tombstone.lng = Set(None);
+        tombstone.travel_radius_km = Set(0.0);
+        tombstone.availability = Set(empty);
+        tombstone.availability_mask = Set(0);
+        tombstone.dbs_level = Set(crate::volunteers::DbsLevel::None.as_db().to_owned());
+        tombstone.dbs_issued_on = Set(None);
+        tombstone.dbs_recheck_by = Set(None);
+        tombstone.dbs_update_service = Set(false);
+        // The matching index reads changed rows by this stamp, and drops erased ones.
+        tombstone.updated_at = Set(now);
+        tombstone.deleted_at = Set(Some(now));
+        tombstone.update(&txn).await?;
+    }
+    membership::Entity::delete_many().filter(membership::Column::UserId.eq(user_id)).exec(&txn).await?;
+    refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
+    email_verification::Entity::delete_many().filter(email_verification::Column::UserId.eq(user_id)).exec(&txn).await?;
+    // Stored responses of the user's retried requests hold their data.
+    idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::Principal.eq(format!("user:{user_id}")))
+        .exec(&txn)
+        .await?;
+    let mut tombstone: user::ActiveModel = account.into();
+    tombstone.email = Set(format!("erased-{user_id}@erased.invalid"));
+    tombstone.password_hash = Set("erased".into());
+    tombstone.display_name = Set("Deleted user".into());
+    tombstone.email_verified_at = Set(None);
+    tombstone.deleted_at = Set(Some(now));
+    tombstone.sessions_valid_from = Set(Some(now));
+    tombstone.updated_at = Set(now);
+    tombstone.update(&txn).await?;
+    audit::record(&txn, by, AuditAction::Erased, Some(user_id), &["user", "volunteerProfile"], reason).await?;
+    txn.commit().await?;
+    Ok(Erased { erased_at: now, applications_kept: kept, applications_withdrawn: withdrawn })
+}
+
+/// The retention rule: accounts whose email was never verified within `after` of registering are erased (the
+/// address may not even be theirs). Accounts that are the only owner of an organisation are kept and logged, for an
+/// admin to resolve. Returns how many were erased.
+pub async fn erase_stale_unverified(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    after: TimeDelta,
+) -> AppResult<usize> {
+    let cutoff = crate::now() - after;
+    let stale: Vec<Uuid> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .filter(user::Column::DeletedAt.is_null())
+        .filter(user::Column::CreatedAt.lt(cutoff))
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut erased = 0;
+    for id in stale {
+        let reason = format!("retention: email not verified within {} days", after.num_days());
+        match erase(db, id, Actor::PLATFORM, &reason).await {
+            Ok(_) => erased += 1,
+            Err(AppError::Conflict(why)) => tracing::warn!(user = %id, %why, "stale unverified account kept"),
+            Err(AppError::NotFound(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(erased)
+}
 
 #[derive(Default)]
 pub struct PrivacyQuery;

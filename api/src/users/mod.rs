@@ -1,5 +1,6 @@
 //! Accounts: registering, signing in, and the `User` view.
 pub mod service;
+pub mod verification;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -55,9 +56,22 @@ impl User {
     /// Only for the user themselves and platform admins.
     async fn email(&self, ctx: &Context<'_>) -> Result<&str, AppError> {
         if self.is_self(ctx)? {
+            if !self.signed_in {
+                crate::audit::viewed(ctx, self.model.id, "user.email")?;
+            }
             Ok(&self.model.email)
         } else {
             Err(AppError::forbidden("only this user can see their email address"))
+        }
+    }
+
+    /// When the user confirmed their email address; null until then. Only for the user themselves and platform
+    /// admins.
+    async fn email_verified_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>, AppError> {
+        if self.is_self(ctx)? {
+            Ok(self.model.email_verified_at)
+        } else {
+            Err(AppError::forbidden("only this user can see that"))
         }
     }
 
@@ -146,6 +160,22 @@ pub struct ChangePasswordInput {
     pub new_password: String,
 }
 
+#[derive(InputObject)]
+pub struct VerifyEmailInput {
+    /// The code from the verification mail.
+    pub token: String,
+}
+
+#[derive(SimpleObject)]
+pub struct VerifyEmailPayload {
+    pub email_verified_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct RequestEmailVerificationPayload {
+    pub sent: bool,
+}
+
 #[derive(SimpleObject)]
 pub struct LogoutPayload {
     /// Sessions ended by this call (0 when the token's session had already ended).
@@ -169,10 +199,32 @@ pub struct UserMutation;
 
 #[Object]
 impl UserMutation {
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in, and mails a code to confirm the address (`verifyEmail`). An account
+    /// whose address is not confirmed within 30 days (by default) is erased.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload, AppError> {
         let user = service::register(db(ctx)?, input).await?;
+        let mail = crate::graphql::mail(ctx)?;
+        verification::send(db(ctx)?, mail.mailer.as_ref(), &mail.verify_email_url, &user).await?;
         session(ctx, user).await
+    }
+
+    /// Confirms an email address with the code mailed to it. Needs no sign-in: the code is the proof.
+    async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<VerifyEmailPayload, AppError> {
+        let email_verified_at = verification::confirm(db(ctx)?, &input.token).await?;
+        Ok(VerifyEmailPayload { email_verified_at })
+    }
+
+    /// Mails the signed-in user a new code to confirm their address; `sent` is false when it is confirmed already.
+    async fn request_email_verification(&self, ctx: &Context<'_>) -> Result<RequestEmailVerificationPayload, AppError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let db = db(ctx)?;
+        let user = entity::user::Entity::find_by_id(actor.id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
+        if user.email_verified_at.is_some() {
+            return Ok(RequestEmailVerificationPayload { sent: false });
+        }
+        let mail = crate::graphql::mail(ctx)?;
+        verification::send(db, mail.mailer.as_ref(), &mail.verify_email_url, &user).await?;
+        Ok(RequestEmailVerificationPayload { sent: true })
     }
 
     /// Trades a refresh token for a new access token and the next refresh token. A refresh token works once: one

@@ -18,16 +18,18 @@ pub async fn register(db: &impl ConnectionTrait, input: RegisterInput) -> AppRes
     let email = Email::parse("email", &input.email)?;
     let password = Password::parse("password", &input.password, &email)?;
     let display_name = bounded_text("displayName", &input.display_name, 1, 80)?;
-    create_user(db, email, password, display_name, PlatformRole::Member).await
+    create_user(db, email, password, display_name, PlatformRole::Member, false).await
 }
 
-/// Creates a user with a role; used by `register` (always MEMBER) and by the CLI/seed for admins.
+/// Creates a user with a role; used by `register` (always MEMBER, unverified) and by the CLI and seed (whose
+/// addresses are vouched for by whoever runs them, so `email_verified` is set).
 pub async fn create_user(
     db: &impl ConnectionTrait,
     email: Email,
     password: Password,
     display_name: String,
     role: PlatformRole,
+    email_verified: bool,
 ) -> AppResult<user::Model> {
     if find_by_email(db, &email).await?.is_some() {
         return Err(AppError::conflict("an account with that email address already exists"));
@@ -42,6 +44,9 @@ pub async fn create_user(
         role: Set(role.as_db().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        email_verified_at: Set(email_verified.then_some(now)),
+        deleted_at: Set(None),
+        sessions_valid_from: Set(None),
     }
     .insert(db)
     .await
@@ -91,6 +96,11 @@ pub async fn change_password(
     Ok(user)
 }
 
+/// The live account with this address (erased accounts' tombstones are nobody's).
 pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?)
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
 }

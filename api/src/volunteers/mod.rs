@@ -61,9 +61,16 @@ async fn access(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppRes
     Ok(Access::Stranger)
 }
 
-async fn require(ctx: &Context<'_>, profile: &volunteer_profile::Model, needed: Access, what: &str) -> AppResult<()> {
+/// Lets the caller see one field of a profile's personal data, noting it in the audit log when it is someone else's.
+async fn require(
+    ctx: &Context<'_>,
+    profile: &volunteer_profile::Model,
+    needed: Access,
+    what: &str,
+    field: &'static str,
+) -> AppResult<()> {
     if access(ctx, profile).await? >= needed {
-        Ok(())
+        crate::audit::viewed(ctx, profile.user_id, field)
     } else {
         Err(AppError::forbidden(format!("you may not see this volunteer's {what}")))
     }
@@ -117,18 +124,21 @@ impl VolunteerProfile {
 
     /// Contact email. For the volunteer, platform admins, and organisations they have applied to.
     async fn email(&self, ctx: &Context<'_>) -> Result<String, AppError> {
-        require(ctx, &self.0, Access::Organisation, "contact details").await?;
+        require(ctx, &self.0, Access::Organisation, "contact details", "volunteerProfile.email").await?;
         let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
-        user.map(|u| u.email).ok_or_else(|| AppError::not_found("user"))
+        // An erased account's tombstone has no address.
+        user.filter(|u| u.deleted_at.is_none())
+            .map(|u| u.email)
+            .ok_or_else(|| AppError::NotFound("this volunteer has deleted their account".into()))
     }
     /// When the volunteer is free each week. For the volunteer, platform admins, and organisations they have applied to.
     async fn availability(&self, ctx: &Context<'_>) -> Result<Vec<TimeWindowView>, AppError> {
-        require(ctx, &self.0, Access::Organisation, "availability").await?;
+        require(ctx, &self.0, Access::Organisation, "availability", "volunteerProfile.availability").await?;
         Ok(TimeWindow::from_json(&self.0.availability).into_iter().map(Into::into).collect())
     }
     /// For the volunteer, platform admins, and organisations they have applied to.
     async fn dbs_check(&self, ctx: &Context<'_>) -> Result<DbsCheck, AppError> {
-        require(ctx, &self.0, Access::Organisation, "DBS status").await?;
+        require(ctx, &self.0, Access::Organisation, "DBS status", "volunteerProfile.dbsCheck").await?;
         Ok(DbsCheck {
             level: DbsLevel::from_db(&self.0.dbs_level).unwrap_or(DbsLevel::None),
             issued_on: self.0.dbs_issued_on,
@@ -138,12 +148,12 @@ impl VolunteerProfile {
     }
     /// Only for the volunteer and platform admins.
     async fn postcode(&self, ctx: &Context<'_>) -> Result<Option<&str>, AppError> {
-        require(ctx, &self.0, Access::Owner, "postcode").await?;
+        require(ctx, &self.0, Access::Owner, "postcode", "volunteerProfile.postcode").await?;
         Ok(self.0.postcode.as_deref())
     }
     /// Only for the volunteer and platform admins.
     async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>, AppError> {
-        require(ctx, &self.0, Access::Owner, "location").await?;
+        require(ctx, &self.0, Access::Owner, "location", "volunteerProfile.location").await?;
         Ok(Location::from_stored(self.0.lat, self.0.lng))
     }
 
@@ -158,7 +168,7 @@ impl VolunteerProfile {
         before: Option<String>,
         status: Option<ApplicationStatus>,
     ) -> Result<ApplicationConnection, AppError> {
-        require(ctx, &self.0, Access::Owner, "applications").await?;
+        require(ctx, &self.0, Access::Owner, "applications", "volunteerProfile.applications").await?;
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
         let page = Page::parse(first, after, last, before)?;
         child_connection(

@@ -100,6 +100,7 @@ pub async fn upsert(
         dbs_update_service: Set(dbs.on_update_service),
         created_at: Set(existing.as_ref().map(|p| p.created_at).unwrap_or(now)),
         updated_at: Set(now),
+        deleted_at: sea_orm::ActiveValue::NotSet,
     };
     Ok(match existing {
         Some(_) => {

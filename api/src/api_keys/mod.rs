@@ -1,0 +1,206 @@
+//! Partner API keys: sent as `X-Api-Key`, issued by platform admins (or `pitchin api-key issue`), with scopes, an
+//! organisation for the matches scope, their own rate limit, revocation and a last-used time.
+//!
+//! A key acts as nobody in particular: it reads what its scopes allow and never writes. `READ_PUBLIC_LISTINGS`
+//! opens the public queries (needs, organisations, offers, `node`); `READ_ORGANISATION_MATCHES` opens
+//! `matchesForNeed` for one organisation's needs, showing what a stranger may see of each volunteer (no contact
+//! details, place or DBS status). A request with a key whose scopes do not cover one of its root fields is refused
+//! whole, before it runs.
+pub mod service;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::audit::Actor;
+use crate::error::{AppError, AppResult};
+use crate::graphql::ids::{NodeKind, decode, encode};
+use crate::graphql::{db, viewer};
+use crate::organisations::Organisation;
+
+crate::db_enum! {
+    /// What an API key may read.
+    pub enum ApiKeyScope {
+        /// Public listings: needs, organisations, offers, as anyone may read them.
+        ReadPublicListings => "READ_PUBLIC_LISTINGS",
+        /// `matchesForNeed` for the needs of the key's organisation.
+        ReadOrganisationMatches => "READ_ORGANISATION_MATCHES",
+    }
+}
+
+/// A partner calling with a live key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyCaller {
+    pub id: Uuid,
+    pub scopes: Vec<ApiKeyScope>,
+    pub organisation_id: Option<Uuid>,
+    pub rate_limit_per_minute: u32,
+}
+
+impl ApiKeyCaller {
+    pub fn reads_matches_of(&self, organisation_id: Uuid) -> bool {
+        self.scopes.contains(&ApiKeyScope::ReadOrganisationMatches) && self.organisation_id == Some(organisation_id)
+    }
+
+    /// Refuses an operation the key's scopes do not cover: any mutation, and any root field outside its scopes.
+    /// A document that does not parse is left for the executor to answer.
+    pub fn check_operation(&self, query: &str, operation_name: Option<&str>) -> AppResult<()> {
+        let Ok(document) = async_graphql::parser::parse_query(query) else { return Ok(()) };
+        let operation = match (&document.operations, operation_name) {
+            (DocumentOperations::Single(op), _) => Some(op),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+            (DocumentOperations::Multiple(_), None) => None,
+        };
+        let Some(operation) = operation else { return Ok(()) };
+        if operation.node.ty != OperationType::Query {
+            return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
+        }
+        let mut fields = Vec::new();
+        root_fields(&document, &operation.node.selection_set.node, &mut fields, 0);
+        for field in fields {
+            let needed = match field {
+                "__schema" | "__type" | "__typename" => continue,
+                "matchesForNeed" => ApiKeyScope::ReadOrganisationMatches,
+                _ => ApiKeyScope::ReadPublicListings,
+            };
+            if !self.scopes.contains(&needed) {
+                return Err(AppError::forbidden(format!("this API key's scopes do not include {}", needed.as_db())));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The field names selected at the root, through fragments (depth-bounded against fragment cycles, which the
+/// validator refuses anyway).
+fn root_fields<'a>(document: &'a ExecutableDocument, set: &'a SelectionSet, out: &mut Vec<&'a str>, depth: usize) {
+    if depth > 10 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => out.push(field.node.name.node.as_str()),
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    root_fields(document, &fragment.node.selection_set.node, out, depth + 1);
+                }
+            }
+            Selection::InlineFragment(inline) => root_fields(document, &inline.node.selection_set.node, out, depth + 1),
+        }
+    }
+}
+
+/// A partner API key as platform admins see it (never the key itself, which is shown once, when issued).
+pub struct ApiKey(pub entity::api_key::Model);
+
+#[Object]
+impl ApiKey {
+    async fn id(&self) -> ID {
+        encode(NodeKind::ApiKey, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The key's first characters, to tell keys apart.
+    async fn prefix(&self) -> &str {
+        &self.0.key_prefix
+    }
+    async fn scopes(&self) -> Vec<ApiKeyScope> {
+        self.0.scopes.split(',').filter_map(ApiKeyScope::from_db).collect()
+    }
+    /// The organisation whose matches the key may read.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>, AppError> {
+        let Some(id) = self.0.organisation_id else { return Ok(None) };
+        Ok(crate::graphql::loaders(ctx)?.organisations.load_one(id).await?.map(Organisation))
+    }
+    /// Requests a minute the key may make, with bursts up to the same number.
+    async fn rate_limit_per_minute(&self) -> i32 {
+        self.0.rate_limit_per_minute
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the key was last used, to the minute.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct IssueApiKeyInput {
+    /// Who the key is for, e.g. "Bristol Volunteer Centre website".
+    pub name: String,
+    pub scopes: Vec<ApiKeyScope>,
+    /// Required with READ_ORGANISATION_MATCHES, refused without it.
+    pub organisation_id: Option<ID>,
+    /// Default 600.
+    pub rate_limit_per_minute: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct RevokeApiKeyInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct IssueApiKeyPayload {
+    pub api_key: ApiKey,
+    /// The key: send it as the `X-Api-Key` header. Shown only now; Pitch In keeps only its hash.
+    pub key: String,
+}
+
+fn require_admin(ctx: &Context<'_>) -> AppResult<Actor> {
+    let viewer = viewer(ctx)?;
+    viewer.require_user()?;
+    if !viewer.is_admin() {
+        return Err(AppError::forbidden("only platform admins can manage API keys"));
+    }
+    Ok(Actor::of(viewer))
+}
+
+#[derive(Default)]
+pub struct ApiKeyQuery;
+
+#[Object]
+impl ApiKeyQuery {
+    /// Every partner API key, newest first. Platform admins only.
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>, AppError> {
+        require_admin(ctx)?;
+        Ok(service::list(db(ctx)?).await?.into_iter().map(ApiKey).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ApiKeyMutation;
+
+#[Object]
+impl ApiKeyMutation {
+    /// Issues a partner API key. Platform admins only. The key is in the payload and nowhere else.
+    async fn issue_api_key(&self, ctx: &Context<'_>, input: IssueApiKeyInput) -> Result<IssueApiKeyPayload, AppError> {
+        let actor = require_admin(ctx)?;
+        let organisation_id = input
+            .organisation_id
+            .as_ref()
+            .map(|id| decode("input.organisationId", id, NodeKind::Organisation))
+            .transpose()?;
+        let new = service::NewApiKey {
+            name: input.name,
+            scopes: input.scopes,
+            organisation_id,
+            rate_limit_per_minute: input.rate_limit_per_minute,
+        };
+        let (model, key) = service::issue(db(ctx)?, actor, new).await?;
+        Ok(IssueApiKeyPayload { api_key: ApiKey(model), key })
+    }
+
+    /// Revokes a key at once. Platform admins only.
+    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<ApiKey, AppError> {
+        let actor = require_admin(ctx)?;
+        let id = decode("input.id", &input.id, NodeKind::ApiKey)?;
+        Ok(ApiKey(service::revoke(db(ctx)?, actor, id).await?))
+    }
+}
