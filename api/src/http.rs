@@ -328,7 +328,7 @@ async fn graphql(
     let claim = match &keyed {
         None => None,
         Some(keyed) => match idempotency::claim(&state.db, keyed, state.limits.timeout).await {
-            Ok(Claim::Run(id)) => Some(id),
+            Ok(Claim::Run(id)) => Some((id, keyed.seal)),
             Ok(Claim::Replay(body)) => return replay(body),
             Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
         },
@@ -354,7 +354,7 @@ async fn execute(
     queue: LoadQueue,
     actor: Actor,
     span: tracing::Span,
-    claim: Option<Uuid>,
+    claim: Option<(Uuid, idempotency::Seal)>,
 ) -> async_graphql::Response {
     // Kept out of the request so the views it collected can be written once it has run.
     let views = Arc::new(ViewLog::default());
@@ -390,10 +390,10 @@ async fn execute(
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
-    if let Some(id) = claim {
+    if let Some((id, seal)) = claim {
         let kept = if response.errors.is_empty() {
             match serde_json::to_string(&response) {
-                Ok(body) => idempotency::finish(&state.db, id, body).await,
+                Ok(body) => idempotency::finish(&state.db, id, seal, &body).await,
                 Err(err) => Err(AppError::internal(err)),
             }
         } else {

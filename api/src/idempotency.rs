@@ -4,8 +4,17 @@
 //! The first request claims the key with an insert that a unique index guards, so of two racing retries one runs
 //! and the other is told to retry shortly. A request that ends with errors gives its key back, so a retry after a
 //! failure (the database away, say) runs again. A claimed request runs to its end even if its client goes away,
-//! and a claim left without an answer by a server that died is taken over once the request's time is long past. Keys are kept for a day, per signed-in user (or, for anonymous
-//! callers such as `register`, bound by the request's hash, which covers the whole request).
+//! and a claim left without an answer by a server that died is taken over once the request's time is long past. Keys
+//! are kept for a day, per signed-in user (or, for anonymous callers such as `register`, bound by the request's hash,
+//! which covers the whole request).
+//!
+//! Neither the key nor the response is stored as sent: the row holds a SHA-256 of the key, and the response sealed
+//! (AES-256-GCM) under a second hash of the key. A stored `register` or `login` response holds live tokens; whoever
+//! reads the database without the client's key (a random UUID, say) cannot read them.
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::TimeDelta;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
 use sha2::{Digest, Sha256};
@@ -23,8 +32,52 @@ const MAX_KEY_LEN: usize = 255;
 /// A mutation request that carries a key.
 pub struct Keyed {
     principal: String,
+    /// What is stored of the key: its hash.
     key: String,
     hash: String,
+    pub seal: Seal,
+}
+
+/// Seals and opens one key's stored response.
+#[derive(Clone, Copy)]
+pub struct Seal([u8; 32]);
+
+impl Seal {
+    fn of(key: &str) -> Self {
+        Self(
+            Sha256::new().chain_update(b"pitchin idempotent response\0").chain_update(key.as_bytes()).finalize().into(),
+        )
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.0))
+    }
+
+    fn close(&self, response: &str) -> AppResult<String> {
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let sealed = self.cipher().encrypt(&nonce, response.as_bytes()).map_err(|_| AppError::internal("sealing"))?;
+        Ok(STANDARD.encode([&nonce[..], &sealed].concat()))
+    }
+
+    fn open(&self, stored: &str) -> AppResult<String> {
+        let bytes = STANDARD.decode(stored).map_err(AppError::internal)?;
+        let (nonce, sealed) = bytes.split_at_checked(12).ok_or_else(|| AppError::internal("too short to be sealed"))?;
+        let nonce: [u8; 12] = nonce.try_into().map_err(AppError::internal)?;
+        let plain = self
+            .cipher()
+            .decrypt(&Nonce::from(nonce), sealed)
+            .map_err(|_| AppError::internal("a stored response that does not open with its key"))?;
+        String::from_utf8(plain).map_err(AppError::internal)
+    }
+}
+
+/// What is stored of an `Idempotency-Key`: a hash of it.
+pub fn stored_key(key: &str) -> String {
+    hex(Sha256::new().chain_update(b"pitchin idempotency key\0").chain_update(key.as_bytes()).finalize())
+}
+
+fn hex(digest: impl AsRef<[u8]>) -> String {
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub enum Claim {
@@ -56,8 +109,8 @@ pub fn keyed(raw: Option<&str>, viewer: &Viewer, request: &async_graphql::Reques
         digest.update(part.as_bytes());
         digest.update([0u8]);
     }
-    let hash = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Some(Keyed { principal, key: key.to_owned(), hash }))
+    let hash = hex(digest.finalize());
+    Ok(Some(Keyed { principal, key: stored_key(key), hash, seal: Seal::of(key) }))
 }
 
 fn is_mutation(request: &async_graphql::Request) -> bool {
@@ -113,17 +166,17 @@ pub async fn claim(db: &impl ConnectionTrait, keyed: &Keyed, request_timeout: st
             return Err(AppError::bad_input("Idempotency-Key", "was already used for a different request"));
         }
         return match earlier.response {
-            Some(response) => Ok(Claim::Replay(response)),
+            Some(response) => Ok(Claim::Replay(keyed.seal.open(&response)?)),
             None => Err(AppError::conflict("a request with this Idempotency-Key is still running; retry shortly")),
         };
     }
     Err(AppError::conflict("a request with this Idempotency-Key is still running; retry shortly"))
 }
 
-/// Keeps the response of a request that succeeded, for its retries.
-pub async fn finish(db: &impl ConnectionTrait, id: Uuid, response: String) -> AppResult<()> {
+/// Keeps the response of a request that succeeded, sealed, for its retries.
+pub async fn finish(db: &impl ConnectionTrait, id: Uuid, seal: Seal, response: &str) -> AppResult<()> {
     idempotency_key::Entity::update_many()
-        .col_expr(idempotency_key::Column::Response, sea_orm::sea_query::Expr::value(response))
+        .col_expr(idempotency_key::Column::Response, sea_orm::sea_query::Expr::value(seal.close(response)?))
         .filter(idempotency_key::Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -51,6 +51,11 @@ async fn a_retried_mutation_runs_once_and_answers_the_same() {
     assert!(replayed);
     assert_eq!(again, first, "the same answer, token and all");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 1);
+    // Stored sealed: neither the key nor the live token it answered with can be read from the database.
+    use sea_orm::EntityTrait;
+    let stored = format!("{:?}", entity::idempotency_key::Entity::find().all(&app.db).await.expect("rows"));
+    let token = first["data"]["register"]["accessToken"].as_str().expect("token");
+    assert!(!stored.contains("k-register") && !stored.contains(token) && !stored.contains("retry@example.org"));
 
     // createNeed and createOffer (signed in)
     let owner = app.register("owner@retry.example", "Owner").await;
@@ -142,7 +147,7 @@ async fn a_claim_left_by_a_dead_server_is_taken_over_but_a_live_one_is_not() {
     let pending = |key: &str, minutes_ago: u64| entity::idempotency_key::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         principal: Set(format!("user:{}", user.id)),
-        key: Set(key.to_owned()),
+        key: Set(api::idempotency::stored_key(key)),
         request_hash: Set("from a request that never answered".to_owned()),
         response: Set(None),
         created_at: Set(api::now() - std::time::Duration::from_secs(60 * minutes_ago)),

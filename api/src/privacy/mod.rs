@@ -277,6 +277,7 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
             "email": account.email,
             "displayName": account.display_name,
             "role": account.role,
+            "emailVerifiedAt": account.email_verified_at,
             "createdAt": account.created_at,
             "updatedAt": account.updated_at,
         },
