@@ -3,6 +3,9 @@ use api::Settings;
 use api::synthetic::SyntheticSpec;
 use clap::{Args, Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "pitchin", version, about = "Pitch In: matching local needs with the people who can meet them")]
 struct Cli {
@@ -22,6 +25,21 @@ enum Command {
     Seed(SeedArgs),
     /// Print the GraphQL schema (SDL), as checked in to schema.graphql.
     Schema,
+    /// Measure the read workload (listing, dashboard, near me) over HTTP beside PostgreSQL's own floor (pgbench,
+    /// prepared), at the same concurrency. Needs PostgreSQL; loads synthetic data into an empty database.
+    BenchReads {
+        /// Seconds each measurement under load lasts.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent connections, for pgbench and the API alike.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Requests for the one-connection medians.
+        #[arg(long, default_value_t = 300)]
+        single: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Platform admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -121,6 +139,16 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(&cli.settings).await,
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
+        Command::BenchReads { seconds, connections, single, seed } => {
+            let options = api::bench::reads::ReadBenchOptions { seconds, connections, single, seed };
+            match api::bench::reads::run(&cli.settings, options).await {
+                Ok(report) => {
+                    print!("{}", api::bench::reads::report(&report));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Admin(command) => admin(&cli.settings, command).await,
         Command::ApiKey(command) => api_key(&cli.settings, command).await,
         Command::Bench { requests, seed, load_seconds, connections } => {

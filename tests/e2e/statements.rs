@@ -59,3 +59,30 @@ async fn dashboard_nesting_runs_a_fixed_number_of_statements() {
     }
     assert_eq!(counts[0], counts[1], "statements must not grow with page sizes: {counts:?}");
 }
+
+#[tokio::test]
+async fn near_me_runs_the_same_statements_for_any_page_size() {
+    let app = TestApp::spawn().await;
+    let mut members = Vec::new();
+    for o in 0..4 {
+        let owner = app.register(&format!("owner{o}@near.example"), "Owner").await;
+        let org_id = app.organisation(&owner, &format!("Near Organisation {o}")).await;
+        members.push((owner, org_id));
+    }
+    for n in 0..24 {
+        let (owner, org_id) = &members[n % members.len()];
+        // Spread within a few km of Roehampton.
+        let location = json!({ "lat": 51.4566 + (n as f64) * 0.002, "lng": -0.2426 - (n as f64) * 0.001 });
+        app.open_need(owner, org_id, &format!("Need {n}"), json!({ "location": location })).await;
+    }
+    let query = "query($n: Int!) { needs(first: $n, filter: {near: {lat: 51.46, lng: -0.24, radiusKm: 10}, status: OPEN}, orderBy: NEAREST) { edges { distanceKm node { title organisation { name } } } } }";
+    let mut counts = Vec::new();
+    for n in [3, 20] {
+        app.reset_statements();
+        let resp = app.gql(query, json!({ "n": n })).await;
+        assert_eq!(data(&resp)["needs"]["edges"].as_array().map(Vec::len), Some(n));
+        counts.push(app.statements());
+    }
+    assert_eq!(counts[0], counts[1], "statements for first: 3 and first: 20");
+    assert!(counts[1] <= 2, "the page and the organisations, got {}", counts[1]);
+}

@@ -4,7 +4,10 @@
 //! `pitchin serve` as a child process on a free loopback port, signs requests with tokens for sampled users (a
 //! secret shared with that server for the run; no password hashing in the loop), and sends each query one at a
 //! time over one keep-alive connection. It prints the median, p99 and maximum latency per query, and the
-//! server process's peak resident memory.
+//! server process's peak resident memory. The read workload of issue 5, against PostgreSQL's own floor, is in
+//! `reads`.
+pub mod reads;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,7 +45,7 @@ pub struct Timing {
 }
 
 impl Timing {
-    fn quantile(&self, q: f64) -> f64 {
+    pub fn quantile(&self, q: f64) -> f64 {
         let mut sorted = self.samples.clone();
         sorted.sort();
         if sorted.is_empty() {
@@ -53,7 +56,7 @@ impl Timing {
     }
 }
 
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     url: String,
 }
@@ -77,7 +80,12 @@ impl Client {
     }
 }
 
-async fn measure(client: &Client, name: &str, requests: &[(String, String, Value)], warmup: usize) -> Timing {
+pub(crate) async fn measure(
+    client: &Client,
+    name: &str,
+    requests: &[(String, String, Value)],
+    warmup: usize,
+) -> Timing {
     let mut timing = Timing { name: name.to_owned(), samples: Vec::with_capacity(requests.len()), errors: 0 };
     for (i, (token, query, variables)) in requests.iter().enumerate() {
         let start = Instant::now();
@@ -229,7 +237,12 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, S
 
 /// Holds `connections` concurrent clients, each on its own keep-alive connection, sending the mix in turn until
 /// `duration` has passed; every response is checked for errors.
-async fn sustain(url: &str, mix: Arc<Vec<(String, String, Value)>>, connections: usize, duration: Duration) -> Timing {
+pub(crate) async fn sustain(
+    url: &str,
+    mix: Arc<Vec<(String, String, Value)>>,
+    connections: usize,
+    duration: Duration,
+) -> Timing {
     let deadline = Instant::now() + duration;
     let mut workers = Vec::with_capacity(connections);
     for worker in 0..connections {
@@ -279,12 +292,12 @@ fn ms(since: Instant) -> f64 {
 }
 
 /// `pitchin serve` in a child process, stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: std::process::Child,
 }
 
 impl Server {
-    fn start(settings: &Settings, secret: &str, addr: std::net::SocketAddr) -> Result<Self, String> {
+    pub(crate) fn start(settings: &Settings, secret: &str, addr: std::net::SocketAddr) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find the pitchin binary: {e}"))?;
         let child = std::process::Command::new(exe)
             .arg("serve")
@@ -302,7 +315,11 @@ impl Server {
         Ok(Self { child })
     }
 
-    async fn wait_until_ready(&self, http: &reqwest::Client, addr: std::net::SocketAddr) -> Result<(), String> {
+    pub(crate) async fn wait_until_ready(
+        &self,
+        http: &reqwest::Client,
+        addr: std::net::SocketAddr,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
@@ -316,7 +333,7 @@ impl Server {
     }
 
     /// The server's (peak, current) resident memory in MB, from Linux's `/proc`.
-    fn memory(&self) -> Option<(f64, f64)> {
+    pub(crate) fn memory(&self) -> Option<(f64, f64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let field = |name: &str| -> Option<f64> {
             let line = status.lines().find(|l| l.starts_with(name))?;
