@@ -39,6 +39,12 @@ enum Command {
         single: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Only the queries whose names start with this: Q1, Q2, Q3 (for profiling).
+        #[arg(long)]
+        only: Option<String>,
+        /// Skip the pgbench floor (for profiling the API alone).
+        #[arg(long)]
+        no_floor: bool,
     },
     /// Platform admin accounts.
     #[command(subcommand)]
@@ -139,8 +145,9 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(&cli.settings).await,
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
-        Command::BenchReads { seconds, connections, single, seed } => {
-            let options = api::bench::reads::ReadBenchOptions { seconds, connections, single, seed };
+        Command::BenchReads { seconds, connections, single, seed, only, no_floor } => {
+            let only: Option<&'static str> = only.map(|o| &*Box::leak(o.into_boxed_str()));
+            let options = api::bench::reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor };
             match api::bench::reads::run(&cli.settings, options).await {
                 Ok(report) => {
                     print!("{}", api::bench::reads::report(&report));

@@ -8,7 +8,7 @@ const PAGE: &str =
   needs(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $order) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor distanceKm node { title } }
+    edges { cursor distanceKm node { title organisation { id } } }
   }
 }";
 

@@ -38,6 +38,10 @@ pub struct ReadBenchOptions {
     /// Requests for the one-connection medians.
     pub single: usize,
     pub seed: u64,
+    /// Only the queries whose names start with this (e.g. "Q2"), for profiling one at a time.
+    pub only: Option<&'static str>,
+    /// Skip pgbench (the floor), for profiling the API alone.
+    pub no_floor: bool,
 }
 
 /// One query's figures.
@@ -282,13 +286,19 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut report = Vec::new();
     for (i, (name, sql, requests)) in workloads.into_iter().enumerate() {
-        eprintln!("{name}: floor (pgbench, {} connections, {} s)", options.connections, options.seconds);
-        let (url, sql_dir, opts) = (settings.database_url.clone(), dir.clone(), options);
-        let file = format!("q{i}");
-        let (floor_rate, floor_p50, floor_p99) =
+        if options.only.is_some_and(|only| !name.starts_with(only)) {
+            continue;
+        }
+        let (floor_rate, floor_p50, floor_p99) = if options.no_floor {
+            (f64::NAN, f64::NAN, f64::NAN)
+        } else {
+            eprintln!("{name}: floor (pgbench, {} connections, {} s)", options.connections, options.seconds);
+            let (url, sql_dir, opts) = (settings.database_url.clone(), dir.clone(), options);
+            let file = format!("q{i}");
             tokio::task::spawn_blocking(move || pgbench(&url, &sql, &sql_dir, &file, &opts))
                 .await
-                .map_err(|e| e.to_string())??;
+                .map_err(|e| e.to_string())??
+        };
         eprintln!("{name}: the API, one connection, then {} connections", options.connections);
         let single: Vec<_> = requests.iter().cycle().take(n + n / 10).cloned().collect();
         let one = measure(&client, name, &single, n / 10).await;

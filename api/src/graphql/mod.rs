@@ -9,7 +9,7 @@ pub mod pagination;
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{
     Context, EmptySubscription, ID, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
 };
@@ -108,7 +108,8 @@ pub fn sdl() -> String {
 /// Per-request DataLoaders: every relation resolves through one of these, batched into one statement.
 pub struct Loaders {
     pub users: DataLoader<ById<entity::user::Entity>>,
-    pub organisations: DataLoader<ById<entity::organisation::Entity>>,
+    /// Cached for the request: listings feed it the organisations they joined.
+    pub organisations: DataLoader<ById<entity::organisation::Entity>, HashMapCache>,
     pub needs: DataLoader<ById<entity::need::Entity>>,
     pub volunteers: DataLoader<ById<entity::volunteer_profile::Entity>>,
     pub offers: DataLoader<ById<entity::offer::Entity>>,
@@ -129,7 +130,8 @@ impl Loaders {
     pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue) -> Self {
         Self {
             users: batched(ById::new(db.clone()), queue),
-            organisations: batched(ById::new(db.clone()), queue),
+            organisations: DataLoader::with_cache(ById::new(db.clone()), queue.spawner(), HashMapCache::default())
+                .delay(std::time::Duration::ZERO),
             needs: batched(ById::new(db.clone()), queue),
             volunteers: batched(ById::new(db.clone()), queue),
             offers: batched(ById::new(db.clone()), queue),
@@ -208,7 +210,9 @@ pub fn text_search<C: ColumnTrait + Copy>(
         let pattern = format!("%{escaped}%");
         let mut any = Condition::any();
         for column in columns.clone() {
-            any = any.add(Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\')));
+            // Qualified: the listing may join a table with columns of the same names.
+            let column = Expr::col((column.entity_name(), column));
+            any = any.add(Expr::expr(Func::lower(column)).like(LikeExpr::new(pattern.clone()).escape('\\')));
         }
         all = all.add(any);
     }

@@ -177,11 +177,17 @@ impl SortKey {
         if let Some(before) = &page.before {
             select.cond_where(self.beyond(&before.cursor("before")?, "before", false)?);
         }
+        self.order(select, page);
+        select.limit(page.limit + 1);
+        Ok(())
+    }
+
+    /// Orders a select as `apply` does (reversed when paging backward), without bounds or a limit: for an outer
+    /// query over a page already cut.
+    pub fn order(&self, select: &mut SelectStatement, page: &Page) {
         let ascending = self.descending == page.backward;
         let order = if ascending { Order::Asc } else { Order::Desc };
         select.order_by_expr(self.key.clone(), order.clone()).order_by_expr(self.id.clone(), order);
-        select.limit(page.limit + 1);
-        Ok(())
     }
 
     pub fn cursor(&self, key: SortValue, id: Uuid) -> Cursor {

@@ -329,7 +329,16 @@ impl NeedQuery {
     ) -> Result<NeedConnection, AppError> {
         let page = Page::parse(first, after, last, before)?;
         let order = order_by.unwrap_or(NeedOrder::Newest);
-        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), order, &page).await
+        // A listing showing each need's organisation gets them in the same statement, into the loader's cache.
+        let look = ctx.look_ahead();
+        let with_organisations = look.field("edges").field("node").field("organisation").exists()
+            || look.field("nodes").field("organisation").exists();
+        let listed =
+            service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), order, &page, with_organisations).await?;
+        if !listed.organisations.is_empty() {
+            loaders(ctx)?.organisations.feed_many(listed.organisations.into_iter().map(|o| (o.id, o))).await;
+        }
+        Ok(listed.connection)
     }
 }
 

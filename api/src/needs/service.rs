@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IntoActiveModel, QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
+    IdenStatic, IntoActiveModel, Iterable, QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
 use crate::values::{Coordinates, TimeWindow, bounded_text, tags};
-use entity::{need, need_skill};
+use entity::{need, need_skill, organisation};
 
 pub const MAX_PLACES: i32 = 1000;
 
@@ -324,19 +324,31 @@ pub async fn free_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
     Ok(())
 }
 
-/// A need row plus the squared distance selected alongside it for `near` searches.
+/// A need row plus the squared distance selected alongside it for `near` searches, and its organisation when the
+/// caller asked for it to be joined (columns prefixed `o_`).
 struct ListedNeed {
     need: need::Model,
     distance_sq: Option<f64>,
+    organisation: Option<organisation::Model>,
 }
+
+/// Prefix of the organisation's columns in a listing that joins them.
+const ORGANISATION_PREFIX: &str = "o_";
 
 impl FromQueryResult for ListedNeed {
     fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
         Ok(Self {
             need: need::Model::from_query_result(row, pre)?,
             distance_sq: row.try_get::<Option<f64>>(pre, "distance_sq").ok().flatten(),
+            organisation: organisation::Model::from_query_result(row, ORGANISATION_PREFIX).ok(),
         })
     }
+}
+
+/// A page of needs, and their organisations when they were joined (for the organisation loader's cache).
+pub struct Listed {
+    pub connection: NeedConnection,
+    pub organisations: Vec<organisation::Model>,
 }
 
 fn col(c: need::Column) -> SimpleExpr {
@@ -345,6 +357,8 @@ fn col(c: need::Column) -> SimpleExpr {
 
 const FAR_FUTURE: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);
 
+/// A page of needs. With `with_organisations`, each need's organisation comes in the same statement (a join), so
+/// a listing that shows organisations runs one statement rather than two.
 #[tracing::instrument(skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
@@ -352,7 +366,8 @@ pub async fn list(
     filter: NeedFilter,
     order: NeedOrder,
     page: &Page,
-) -> AppResult<NeedConnection> {
+    with_organisations: bool,
+) -> AppResult<Listed> {
     use need::Column as C;
     let mut cond = Condition::all();
 
@@ -439,9 +454,27 @@ pub async fn list(
         paged.expr_as(distance_sq(C::Lat, C::Lng, center), Alias::new("distance_sq"));
     }
     sort.apply(&mut paged, page)?;
-    let rows: Vec<ListedNeed> = fetch_rows(db, &paged).await?;
+    if with_organisations {
+        // The page first, then its organisations: joining before the sort would carry every candidate's
+        // organisation through it (thousands of rows for a `near` search in a city).
+        let mut joined = Query::select();
+        joined.column((need::Entity, sea_orm::sea_query::Asterisk)).from_subquery(paged, need::Entity).inner_join(
+            organisation::Entity,
+            Expr::col((organisation::Entity, organisation::Column::Id)).equals((need::Entity, C::OrganisationId)),
+        );
+        for column in organisation::Column::iter() {
+            joined.expr_as(
+                Expr::col((organisation::Entity, column)),
+                Alias::new(format!("{ORGANISATION_PREFIX}{}", column.as_str())),
+            );
+        }
+        sort.order(&mut joined, page);
+        paged = joined;
+    }
+    let mut rows: Vec<ListedNeed> = fetch_rows(db, &paged).await?;
+    let organisations = rows.iter_mut().filter_map(|r| r.organisation.take()).collect();
     let rows = PageRows::from_fetched(rows, page);
-    Ok(connection(rows, total, |row| {
+    let connection = connection(rows, total, |row| {
         let n = row.need;
         let key = match order {
             NeedOrder::Newest => SortValue::Time(n.created_at),
@@ -450,5 +483,6 @@ pub async fn list(
         };
         let distance_km = row.distance_sq.map(display_km);
         (sort.cursor(key, n.id), Need(n), NeedEdgeFields { distance_km })
-    }))
+    });
+    Ok(Listed { connection, organisations })
 }

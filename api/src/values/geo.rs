@@ -160,8 +160,9 @@ pub mod sql {
 
     /// Squared distance in km² from `center` to the row's (lat, lng).
     pub fn distance_sq(lat: impl ColumnTrait, lng: impl ColumnTrait, center: &Coordinates) -> SimpleExpr {
-        let dy = Expr::expr(Expr::col(lat).sub(center.lat())).mul(KM_PER_DEGREE);
-        let dx = Expr::expr(Expr::col(lng).sub(center.lng())).mul(center.km_per_degree_lng());
+        // Qualified by table: a listing may join another table with its own lat and lng.
+        let dy = Expr::expr(Expr::col((lat.entity_name(), lat)).sub(center.lat())).mul(KM_PER_DEGREE);
+        let dx = Expr::expr(Expr::col((lng.entity_name(), lng)).sub(center.lng())).mul(center.km_per_degree_lng());
         Expr::expr(dy.clone()).mul(dy).add(Expr::expr(dx.clone()).mul(dx))
     }
 
@@ -175,8 +176,8 @@ pub mod sql {
         let dlat = r / KM_PER_DEGREE;
         let dlng = r / center.km_per_degree_lng().max(1.0);
         Condition::all()
-            .add(lat.between(center.lat() - dlat, center.lat() + dlat))
-            .add(lng.between(center.lng() - dlng, center.lng() + dlng))
+            .add(Expr::col((lat.entity_name(), lat)).between(center.lat() - dlat, center.lat() + dlat))
+            .add(Expr::col((lng.entity_name(), lng)).between(center.lng() - dlng, center.lng() + dlng))
             .add(Expr::expr(distance_sq(lat, lng, center)).lte(r * r))
     }
 }
