@@ -146,7 +146,6 @@ async fn main() -> std::process::ExitCode {
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
         Command::BenchReads { seconds, connections, single, seed, only, no_floor } => {
-            let only: Option<&'static str> = only.map(|o| &*Box::leak(o.into_boxed_str()));
             let options = api::bench::reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor };
             match api::bench::reads::run(&cli.settings, options).await {
                 Ok(report) => {

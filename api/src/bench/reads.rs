@@ -29,7 +29,7 @@ use crate::users::PlatformRole;
 use crate::values::Coordinates;
 use crate::values::geo::KM_PER_DEGREE;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct ReadBenchOptions {
     /// Seconds each measurement under load lasts (pgbench and the API alike).
     pub seconds: u64,
@@ -39,7 +39,7 @@ pub struct ReadBenchOptions {
     pub single: usize,
     pub seed: u64,
     /// Only the queries whose names start with this (e.g. "Q2"), for profiling one at a time.
-    pub only: Option<&'static str>,
+    pub only: Option<String>,
     /// Skip pgbench (the floor), for profiling the API alone.
     pub no_floor: bool,
 }
@@ -286,14 +286,14 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut report = Vec::new();
     for (i, (name, sql, requests)) in workloads.into_iter().enumerate() {
-        if options.only.is_some_and(|only| !name.starts_with(only)) {
+        if options.only.as_deref().is_some_and(|only| !name.starts_with(only)) {
             continue;
         }
         let (floor_rate, floor_p50, floor_p99) = if options.no_floor {
             (f64::NAN, f64::NAN, f64::NAN)
         } else {
             eprintln!("{name}: floor (pgbench, {} connections, {} s)", options.connections, options.seconds);
-            let (url, sql_dir, opts) = (settings.database_url.clone(), dir.clone(), options);
+            let (url, sql_dir, opts) = (settings.database_url.clone(), dir.clone(), options.clone());
             let file = format!("q{i}");
             tokio::task::spawn_blocking(move || pgbench(&url, &sql, &sql_dir, &file, &opts))
                 .await
