@@ -316,7 +316,7 @@ async fn graphql(
         if let Some(wait) = state.limits.api_key_request(key) {
             return rate_limited(wait);
         }
-        if let Err(err) = key.check_operation(&request.query, request.operation_name.as_deref()) {
+        if let Err(err) = key.check_operation(&request.query) {
             return GraphQLResponse::from(rejected(err)).into_response();
         }
     }

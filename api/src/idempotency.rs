@@ -99,7 +99,11 @@ pub fn keyed(raw: Option<&str>, viewer: &Viewer, request: &async_graphql::Reques
         return Ok(None);
     }
     let principal = viewer.user_id().map_or_else(|| "anonymous".to_owned(), |id| format!("user:{id}"));
+    let seal = Seal::of(key);
+    // Keyed by the client's key: the request (a password, for `login` or `register`) cannot be guessed offline
+    // against the stored hash without it.
     let mut digest = Sha256::new();
+    digest.update(seal.0);
     for part in [
         principal.as_str(),
         request.operation_name.as_deref().unwrap_or(""),
@@ -110,7 +114,7 @@ pub fn keyed(raw: Option<&str>, viewer: &Viewer, request: &async_graphql::Reques
         digest.update([0u8]);
     }
     let hash = hex(digest.finalize());
-    Ok(Some(Keyed { principal, key: stored_key(key), hash, seal: Seal::of(key) }))
+    Ok(Some(Keyed { principal, key: stored_key(key), hash, seal }))
 }
 
 fn is_mutation(request: &async_graphql::Request) -> bool {

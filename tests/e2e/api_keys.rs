@@ -95,6 +95,21 @@ async fn a_listings_key_reads_listings_and_nothing_else_until_revoked() {
     )
     .await;
     assert_eq!(error_code(&resp), "FORBIDDEN");
+    // Named, alone or beside a query, with or without an operation name: still refused.
+    for (document, operation) in [
+        ("mutation M { verifyEmail(input: {token: \"x\"}) { emailVerifiedAt } }", None),
+        (
+            "query Q { needs { totalCount } } mutation M { verifyEmail(input: {token: \"x\"}) { emailVerifiedAt } }",
+            Some("M"),
+        ),
+    ] {
+        let request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json").header("x-api-key", &key);
+        let body = json!({ "query": document, "operationName": operation }).to_string();
+        let (_, text) = app.raw(request.body(Body::from(body)).expect("request")).await;
+        let resp: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(error_code(&resp), "FORBIDDEN", "{document}");
+    }
     let (_, resp) =
         with_key(&app, &key, None, "{ recommendedNeeds(first: 3) { edges { node { score } } } }", json!({})).await;
     assert_eq!(error_code(&resp), "FORBIDDEN", "a key is no volunteer");

@@ -8,7 +8,7 @@
 //! whole, before it runs.
 pub mod service;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -43,21 +43,18 @@ impl ApiKeyCaller {
         self.scopes.contains(&ApiKeyScope::ReadOrganisationMatches) && self.organisation_id == Some(organisation_id)
     }
 
-    /// Refuses an operation the key's scopes do not cover: any mutation, and any root field outside its scopes.
-    /// A document that does not parse is left for the executor to answer.
-    pub fn check_operation(&self, query: &str, operation_name: Option<&str>) -> AppResult<()> {
+    /// Refuses a document the key's scopes do not cover: any mutation, and any root field outside its scopes. Every
+    /// operation in the document is checked, whichever would run (so no rule about which one runs can be played
+    /// against this one). A document that does not parse is left for the executor to answer.
+    pub fn check_operation(&self, query: &str) -> AppResult<()> {
         let Ok(document) = async_graphql::parser::parse_query(query) else { return Ok(()) };
-        let operation = match (&document.operations, operation_name) {
-            (DocumentOperations::Single(op), _) => Some(op),
-            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-            (DocumentOperations::Multiple(_), None) => None,
-        };
-        let Some(operation) = operation else { return Ok(()) };
-        if operation.node.ty != OperationType::Query {
-            return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
-        }
         let mut fields = Vec::new();
-        root_fields(&document, &operation.node.selection_set.node, &mut fields, 0);
+        for (_, operation) in document.operations.iter() {
+            if operation.node.ty != OperationType::Query {
+                return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
+            }
+            root_fields(&document, &operation.node.selection_set.node, &mut fields, 0);
+        }
         for field in fields {
             let needed = match field {
                 "__schema" | "__type" | "__typename" => continue,

@@ -306,6 +306,12 @@ impl MatchingQuery {
         if is_volunteer && !crate::needs::can_see(db, viewer, &need).await? {
             return Err(AppError::not_found("need"));
         }
+        if profile.deleted_at.is_some() {
+            return Err(AppError::not_found("volunteer"));
+        }
+        // The explanation tells the organisation how far away the volunteer is and whether their DBS check suffices.
+        crate::audit::viewed(ctx, profile.user_id, "volunteerProfile.dbsCheck")?;
+        crate::audit::viewed(ctx, profile.user_id, "volunteerProfile.location")?;
         let active = service::active_applicants(db, &[need.id]).await?;
         let existing = service::applications_to_needs(db, &[need.id]).await?;
         let e = scoring::evaluate(

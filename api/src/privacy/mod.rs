@@ -90,11 +90,23 @@ pub async fn erase(
     by: Actor,
     reason: &str,
 ) -> AppResult<Erased> {
+    erase_if(db, user_id, by, reason, false).await
+}
+
+/// `erase`, and with `only_unverified` only if the address is still unverified when the transaction reads it (the
+/// owner may verify while the retention rule runs).
+async fn erase_if(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user_id: Uuid,
+    by: Actor,
+    reason: &str,
+    only_unverified: bool,
+) -> AppResult<Erased> {
     let txn = db.begin().await?;
     let account = user::Entity::find_by_id(user_id)
         .one(&txn)
         .await?
-        .filter(|u| u.deleted_at.is_none())
+        .filter(|u| u.deleted_at.is_none() && !(only_unverified && u.email_verified_at.is_some()))
         .ok_or_else(|| AppError::not_found("account"))?;
     let owned: Vec<Uuid> = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
@@ -201,6 +213,7 @@ pub async fn erase_stale_unverified(
         .filter(user::Column::EmailVerifiedAt.is_null())
         .filter(user::Column::DeletedAt.is_null())
         .filter(user::Column::CreatedAt.lt(cutoff))
+        .order_by_asc(user::Column::CreatedAt)
         .limit(500)
         .into_tuple()
         .all(db)
@@ -208,11 +221,13 @@ pub async fn erase_stale_unverified(
     let mut erased = 0;
     for id in stale {
         let reason = format!("retention: email not verified within {} days", after.num_days());
-        match erase(db, id, Actor::PLATFORM, &reason).await {
+        match erase_if(db, id, Actor::PLATFORM, &reason, true).await {
             Ok(_) => erased += 1,
             Err(AppError::Conflict(why)) => tracing::warn!(user = %id, %why, "stale unverified account kept"),
+            // Verified or erased meanwhile.
             Err(AppError::NotFound(_)) => {}
-            Err(other) => return Err(other),
+            // The next run tries again; one account's failure does not stop the others.
+            Err(other) => tracing::warn!(user = %id, error = ?other, "could not erase a stale unverified account"),
         }
     }
     Ok(erased)
