@@ -110,7 +110,24 @@ pub struct Report {
     pub memory: Option<(f64, f64)>,
 }
 
-pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, String> {
+/// A platform admin to plan as: each signed-in request checks its account, so a made-up id would be refused.
+/// Made once in the benchmark's database (with a random password nobody is told).
+async fn bench_admin(db: &DatabaseConnection) -> Result<Uuid, String> {
+    use crate::values::{Email, Password};
+    let email = Email::parse("email", "bench-admin@synthetic.example").map_err(|e| format!("{e:?}"))?;
+    if let Some(user) = crate::users::service::find_by_email(db, &email).await.map_err(|e| format!("{e:?}"))? {
+        return Ok(user.id);
+    }
+    let secret = format!("{:032x}", rand::random::<u128>());
+    let password = Password::parse("password", &secret, &email).map_err(|e| format!("{e:?}"))?;
+    let user = crate::users::service::create_user(db, email, password, "Bench admin".into(), PlatformRole::Admin, true)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(user.id)
+}
+
+/// The benchmark's database, migrated, with the default synthetic data set loaded if it was empty.
+pub(crate) async fn prepared_database(settings: &Settings) -> Result<DatabaseConnection, String> {
     let db = crate::connect(settings).await.map_err(|e| format!("cannot connect: {e}"))?;
     crate::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
     if crate::seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
@@ -119,16 +136,15 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, S
             .await
             .map_err(|e| format!("synthetic data failed: {e:?}"))?;
     }
-    let loading = Instant::now();
-    let index = MatchingIndex::new();
-    index.refresh(&db).await.map_err(|e| format!("loading the matching index failed: {e:?}"))?;
-    eprintln!("matching index loads in {:.0} ms (measured here; the server loads its own at start)", ms(loading));
-    drop(index);
+    Ok(db)
+}
 
-    // The server runs as its own process, so that its memory is measured alone. It signs tokens with a secret
-    // made for this run, which the bench shares to sign requests as sampled users.
+/// `pitchin serve` as a child process on a free loopback port, ready, with a client for it and the keys that sign
+/// its tokens. The server runs as its own process, so that its memory is measured alone; it signs tokens with a
+/// secret made for this run, which the bench shares to sign requests as sampled users.
+pub(crate) async fn start_server(settings: &Settings) -> Result<(Server, Client, TokenKeys), String> {
     let secret = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
-    let keys = Arc::new(TokenKeys::from_settings(&Settings { jwt_secret: Some(secret.clone()), ..settings.clone() })?);
+    let keys = TokenKeys::from_settings(&Settings { jwt_secret: Some(secret.clone()), ..settings.clone() })?;
     let addr = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         probe.local_addr().map_err(|e| e.to_string())?
@@ -139,6 +155,18 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, S
         url: format!("http://{addr}/graphql"),
     };
     server.wait_until_ready(&client.http, addr).await?;
+    Ok((server, client, keys))
+}
+
+pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, String> {
+    let db = prepared_database(settings).await?;
+    let loading = Instant::now();
+    let index = MatchingIndex::new();
+    index.refresh(&db).await.map_err(|e| format!("loading the matching index failed: {e:?}"))?;
+    eprintln!("matching index loads in {:.0} ms (measured here; the server loads its own at start)", ms(loading));
+    drop(index);
+
+    let (server, client, keys) = start_server(settings).await?;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let n = options.requests;
     let warmup = (n / 10).max(5);
@@ -195,7 +223,7 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, S
         d(a).total_cmp(&d(b))
     });
     let plan_ids: Vec<_> = near_bristol.iter().take(500).map(|n| encode(NodeKind::Need, n.id)).collect();
-    let admin = token(Uuid::now_v7(), PlatformRole::Admin)?;
+    let admin = token(bench_admin(&db).await?, PlatformRole::Admin)?;
     let plans: Vec<_> = (0..7).map(|_| (admin.clone(), PROPOSE.to_owned(), json!({ "ids": plan_ids }))).collect();
 
     let mut timings = Vec::new();

@@ -20,10 +20,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Client, Server, measure, sustain};
+use super::{measure, sustain};
 use crate::Settings;
 use crate::auth::AuthUser;
-use crate::auth::token::TokenKeys;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::users::PlatformRole;
 use crate::values::Coordinates;
@@ -215,14 +214,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
     if !settings.database_url.starts_with("postgres") {
         return Err("bench-reads measures against PostgreSQL's own floor: set DATABASE_URL to a postgres:// URL".into());
     }
-    let db = crate::connect(settings).await.map_err(|e| format!("cannot connect: {e}"))?;
-    crate::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
-    if crate::seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
-        eprintln!("empty database: loading the default synthetic data set first");
-        crate::synthetic::generate(&db, &crate::synthetic::SyntheticSpec::DEFAULT)
-            .await
-            .map_err(|e| format!("synthetic data failed: {e:?}"))?;
-    }
+    let db = super::prepared_database(settings).await?;
     db.execute_unprepared("ANALYZE").await.map_err(|e| e.to_string())?;
 
     // Q2's organisations: the 20 with the most needs, as their owners.
@@ -246,18 +238,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
         sparse.lng()
     );
 
-    let secret = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
-    let keys = TokenKeys::from_settings(&Settings { jwt_secret: Some(secret.clone()), ..settings.clone() })?;
-    let addr = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        probe.local_addr().map_err(|e| e.to_string())?
-    };
-    let server = Server::start(settings, &secret, addr)?;
-    let client = Client {
-        http: reqwest::Client::builder().pool_max_idle_per_host(1).build().map_err(|e| e.to_string())?,
-        url: format!("http://{addr}/graphql"),
-    };
-    server.wait_until_ready(&client.http, addr).await?;
+    let (server, client, keys) = super::start_server(settings).await?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let n = options.single.max(20);
