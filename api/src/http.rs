@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_graphql::ParseRequestError;
 use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::body::Body;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
     pub schema: AppSchema,
+    /// States the cost of documents `schema` refused as too costly (see `graphql::cost_schema`).
+    pub cost_schema: AppSchema,
     /// Volunteers' and needs' scoring facts in memory (see `matching::index`), shared by every request.
     pub matching: Arc<MatchingIndex>,
     pub limits: Arc<RequestLimits>,
@@ -145,7 +148,7 @@ impl AppState {
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
         let schema = build_schema(db.clone(), keys.clone(), matching.clone(), limits.clone(), mail.clone(), options);
-        Self { db, keys, schema, matching, limits, mail }
+        Self { db, keys, schema, cost_schema: crate::graphql::cost_schema(), matching, limits, mail }
     }
 }
 
@@ -266,7 +269,7 @@ fn refusal(status: StatusCode, code: &str, message: &str, retry_after_secs: Opti
 }
 
 /// Who is calling: a signed-in user (bearer token, checked against the account), a partner (API key), or nobody.
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+async fn caller(state: &AppState, headers: &HeaderMap, reads_only: bool) -> Result<Viewer, AppError> {
     let api_key = headers.get(API_KEY_HEADER).map(|v| v.to_str().unwrap_or(""));
     match (bearer_token(headers), api_key) {
         (Some(_), Some(_)) => {
@@ -274,7 +277,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppErro
         }
         (Some(token), None) => {
             let (user, issued_at) = state.keys.verify_claims(token)?;
-            Ok(Viewer::new(Some(crate::auth::account_of(&state.db, user, issued_at).await?)))
+            crate::auth::account_of(&state.db, user, issued_at, reads_only).await
         }
         (None, Some(key)) => Ok(Viewer::for_api_key(crate::api_keys::service::authenticate(&state.db, key).await?)),
         (None, None) => Ok(Viewer::anonymous()),
@@ -287,12 +290,23 @@ async fn graphql(
     headers: HeaderMap,
     request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
-    let request = match request {
+    let mut request = match request {
         Ok(request) => request.into_inner(),
         Err(GraphQLRejection(err)) => return unreadable(err),
     };
     let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or("-"));
-    let viewer = match caller(&state, &headers).await {
+    // Parsed once here, for the checks below and for the schema. A document that does not parse goes on to the
+    // schema, which says why.
+    let reads_only = match request.parsed_query() {
+        Ok(document) => {
+            if let Err(error) = crate::graphql::limits::check_shape(document) {
+                return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
+            }
+            document.operations.iter().all(|(_, operation)| operation.node.ty == OperationType::Query)
+        }
+        Err(_) => false,
+    };
+    let viewer = match caller(&state, &headers, reads_only).await {
         Ok(viewer) => viewer,
         Err(err) => {
             // A request with a bad key skipped the IP limit in `admit`: it counts there now, so guessing is slow.
@@ -312,13 +326,16 @@ async fn graphql(
     {
         return rate_limited(wait);
     }
-    if let Some(key) = &viewer.api_key {
-        if let Some(wait) = state.limits.api_key_request(key) {
-            return rate_limited(wait);
-        }
-        if let Err(err) = key.check_operation(&request.query) {
-            return GraphQLResponse::from(rejected(err)).into_response();
-        }
+    if let Some(key) = &viewer.api_key
+        && let Some(wait) = state.limits.api_key_request(key)
+    {
+        return rate_limited(wait);
+    }
+    if let Some(key) = &viewer.api_key
+        && let Ok(document) = request.parsed_query()
+        && let Err(err) = key.check_operation(document)
+    {
+        return GraphQLResponse::from(rejected(err)).into_response();
     }
     let raw_key = headers.get(idempotency::HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
     let keyed = match idempotency::keyed(raw_key, &viewer, &request) {
@@ -358,6 +375,8 @@ async fn execute(
 ) -> async_graphql::Response {
     // Kept out of the request so the views it collected can be written once it has run.
     let views = Arc::new(ViewLog::default());
+    // What the cost schema needs, should the document prove too costly (a few hundred bytes, copied).
+    let costing = (request.query.clone(), request.variables.clone(), request.operation_name.clone());
     let request = request.data(views.clone());
     // A request past its time is dropped where it stands: transactions roll back when dropped, so nothing is
     // left half-written.
@@ -374,6 +393,12 @@ async fn execute(
                 async_graphql::Response::from_errors(vec![error])
             }
         };
+    if crate::graphql::limits::is_cost_refusal(&response) {
+        let (query, variables, operation_name) = costing;
+        let mut costed = async_graphql::Request::new(query).variables(variables);
+        costed.operation_name = operation_name;
+        response = state.cost_schema.execute(costed).await;
+    }
     // Personal data of others goes out only once the audit log shows who saw it.
     if let Err(err) = views.flush(&state.db, actor).await {
         tracing::warn!(error = ?err, "could not write the audit log: response withheld");

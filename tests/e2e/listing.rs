@@ -158,3 +158,50 @@ async fn organisations_list_by_name_and_kind() {
     let resp = app.gql("{ organisations(filter: {text: \"jobs\"}) { edges { node { name } } } }", json!({})).await;
     assert_eq!(data(&resp)["organisations"]["edges"][0]["node"]["name"], "Archway Jobs Club");
 }
+
+#[tokio::test]
+async fn nearest_pages_are_complete_and_in_order_inside_and_outside_the_inner_ring() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@ring.example", "Owner").await;
+    let org_id = app.organisation(&owner, "Southwark Neighbours").await;
+    // Due north of the search point: twelve within 1 km (the inner ring of a 10 km search), ten between 2 and
+    // 9.5 km, and one beyond 10 km. Titles sort as the distances do.
+    let mut distances: Vec<f64> = (0..12).map(|i| 0.05 + 0.05 * f64::from(i)).collect();
+    distances.extend((0..10).map(|i| 2.0 + 0.75 * f64::from(i)));
+    distances.push(12.0);
+    for (i, km) in distances.iter().enumerate() {
+        let location = json!({"lat": 51.5 + km / 111.195, "lng": -0.1});
+        app.open_need(&owner, &org_id, &format!("N{i:02}"), json!({ "location": location })).await;
+    }
+    let expected: Vec<String> = (0..22).map(|i| format!("N{i:02}")).collect();
+    let filter = json!({"near": {"lat": 51.5, "lng": -0.1, "radiusKm": 10}});
+    let nearest = |first: Option<i64>, last: Option<i64>, after: Option<String>| {
+        let (app, filter) = (&app, filter.clone());
+        async move {
+            let vars = json!({ "first": first, "last": last, "after": after, "filter": filter, "order": "NEAREST" });
+            app.gql(PAGE, vars).await
+        }
+    };
+
+    // Pages of 5: the first two come from the inner ring, the rest from the whole radius.
+    let (mut seen, mut after, mut distances_seen) = (Vec::new(), None, Vec::new());
+    loop {
+        let resp = nearest(Some(5), None, after.clone()).await;
+        seen.extend(titles(&resp));
+        for edge in data(&resp)["needs"]["edges"].as_array().expect("edges") {
+            distances_seen.push(edge["distanceKm"].as_f64().expect("distance"));
+        }
+        let info = &data(&resp)["needs"]["pageInfo"];
+        if !info["hasNextPage"].as_bool().expect("bool") {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, expected, "every need within 10 km, nearest first, once each");
+    assert!(distances_seen.windows(2).all(|w| w[0] <= w[1]), "{distances_seen:?}");
+    assert!((distances_seen[0] - 0.05).abs() < 0.02 && (distances_seen[21] - 8.75).abs() < 0.02, "{distances_seen:?}");
+
+    // A page larger than the inner ring holds, and the farthest three paging backward.
+    assert_eq!(titles(&nearest(Some(20), None, None).await), expected[..20].to_vec());
+    assert_eq!(titles(&nearest(None, Some(3), None).await), expected[19..].to_vec());
+}

@@ -58,6 +58,22 @@ async fn dashboard_nesting_runs_a_fixed_number_of_statements() {
         counts.push(app.statements());
     }
     assert_eq!(counts[0], counts[1], "statements must not grow with page sizes: {counts:?}");
+
+    // The coordinator dashboard of issue 5 (Q2): the account with its memberships, the organisation, its page of
+    // needs, and their pages of applications with their volunteers.
+    let q2 = "query($org: ID!) { organisation(id: $org) { name needs(first: 50) { edges { node { title applications(first: 10) { edges { node { status volunteer { displayName } } } } } } } } }";
+    app.reset_statements();
+    let resp = app.gql_as(Some(&owner.token), q2, json!({ "org": org_id })).await;
+    let edges = data(&resp)["organisation"]["needs"]["edges"].as_array().cloned().unwrap_or_default();
+    assert_eq!(edges.len(), 8);
+    let names = edges[0]["node"]["applications"]["edges"].as_array().cloned().unwrap_or_default();
+    assert_eq!(names.len(), 6);
+    assert!(
+        names
+            .iter()
+            .all(|a| a["node"]["volunteer"]["displayName"].as_str().is_some_and(|n| n.starts_with("Volunteer ")))
+    );
+    assert_eq!(app.statements(), 4, "{resp}");
 }
 
 #[tokio::test]

@@ -45,15 +45,14 @@ impl ApiKeyCaller {
 
     /// Refuses a document the key's scopes do not cover: any mutation, and any root field outside its scopes. Every
     /// operation in the document is checked, whichever would run (so no rule about which one runs can be played
-    /// against this one). A document that does not parse is left for the executor to answer.
-    pub fn check_operation(&self, query: &str) -> AppResult<()> {
-        let Ok(document) = async_graphql::parser::parse_query(query) else { return Ok(()) };
+    /// against this one). The caller parses; a document that does not parse is left for the executor to answer.
+    pub fn check_operation(&self, document: &ExecutableDocument) -> AppResult<()> {
         let mut fields = Vec::new();
         for (_, operation) in document.operations.iter() {
             if operation.node.ty != OperationType::Query {
                 return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
             }
-            root_fields(&document, &operation.node.selection_set.node, &mut fields, 0);
+            root_fields(document, &operation.node.selection_set.node, &mut fields, 0);
         }
         for field in fields {
             let needed = match field {

@@ -96,25 +96,38 @@ ORDER BY n.created_at DESC, n.id DESC, a.created_at DESC, a.id DESC;
     )
 }
 
-/// Open needs within 10 km of a point, nearest first, with their organisations' names: the bounding box, then the
-/// exact (equirectangular) distance, as the API computes it.
+/// Open needs within 10 km of a point, nearest first, with their organisations' names: as the API searches, the
+/// inner ring (1 km) first and the whole radius only if the ring holds fewer than a page; each by bounding box,
+/// then the exact (equirectangular) distance.
 fn q3_sql(at: &Coordinates) -> String {
     let (lat, lng, kx) = (at.lat(), at.lng(), at.km_per_degree_lng());
-    let (dlat, dlng) = (10.0 / KM_PER_DEGREE, 10.0 / kx.max(1.0));
+    let within = |km: f64| {
+        let (dlat, dlng) = (km / KM_PER_DEGREE, km / kx.max(1.0));
+        format!(
+            "SELECT n.id, n.title, n.organisation_id, d.sq
+  FROM needs n, LATERAL (SELECT ((n.lat - {lat}) * {KM_PER_DEGREE}) * ((n.lat - {lat}) * {KM_PER_DEGREE})
+                              + ((n.lng - ({lng})) * {kx}) * ((n.lng - ({lng})) * {kx}) AS sq) d
+  WHERE n.status = 'OPEN'
+    AND n.lat BETWEEN {lat_lo} AND {lat_hi} AND n.lng BETWEEN {lng_lo} AND {lng_hi}
+    AND d.sq <= {sq_max}",
+            lat_lo = lat - dlat,
+            lat_hi = lat + dlat,
+            lng_lo = lng - dlng,
+            lng_hi = lng + dlng,
+            sq_max = km * km,
+        )
+    };
     format!(
-        "SELECT n.id, n.title, o.name, d.sq
-FROM needs n JOIN organisations o ON o.id = n.organisation_id,
-LATERAL (SELECT ((n.lat - {lat}) * {KM_PER_DEGREE}) * ((n.lat - {lat}) * {KM_PER_DEGREE})
-              + ((n.lng - ({lng})) * {kx}) * ((n.lng - ({lng})) * {kx}) AS sq) d
-WHERE n.status = 'OPEN'
-  AND n.lat BETWEEN {lat_lo} AND {lat_hi} AND n.lng BETWEEN {lng_lo} AND {lng_hi}
-  AND d.sq <= 100
-ORDER BY d.sq, n.id LIMIT 20;
+        "WITH ring AS ({ring}
+  ORDER BY d.sq, n.id LIMIT 20),
+page AS (SELECT * FROM ring WHERE (SELECT COUNT(*) FROM ring) >= 20
+  UNION ALL
+  ({whole} AND (SELECT COUNT(*) FROM ring) < 20
+  ORDER BY d.sq, n.id LIMIT 20))
+SELECT p.id, p.title, o.name, p.sq FROM page p JOIN organisations o ON o.id = p.organisation_id ORDER BY p.sq, p.id;
 ",
-        lat_lo = lat - dlat,
-        lat_hi = lat + dlat,
-        lng_lo = lng - dlng,
-        lng_hi = lng + dlng,
+        ring = within(1.0),
+        whole = within(10.0),
     )
 }
 

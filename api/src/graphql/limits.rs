@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, Name, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{ErrorExtensionValues, Name, ServerError, ValidationResult};
 
 /// Deepest legitimate query (organisation → needs → edges → node → applications → edges → node →
 /// volunteer → field) is 9 levels; 12 leaves room without allowing pathological nesting.
@@ -35,11 +35,44 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize)
     usize::try_from(size).unwrap_or(100).saturating_mul(child_complexity).saturating_add(1)
 }
 
-pub struct QueryLimits;
+/// Refuses a document whose shape passes a limit. Run on the parsed document before the schema sees it, so that no
+/// extension is needed for it: with any extension installed, async-graphql routes every field through the
+/// extension chain, which cost the coordinator dashboard a quarter of its rate.
+pub fn check_shape(document: &ExecutableDocument) -> Result<(), ServerError> {
+    let shape = Shape::of(document);
+    if shape.aliases > MAX_ALIASES {
+        return Err(refuse("aliases", shape.aliases, MAX_ALIASES, "has aliases:"));
+    }
+    if shape.root_fields > MAX_ROOT_FIELDS {
+        return Err(refuse("rootFields", shape.root_fields, MAX_ROOT_FIELDS, "asks for root fields:"));
+    }
+    if shape.fields > MAX_FIELDS {
+        return Err(refuse("fields", shape.fields, MAX_FIELDS, "selects fields:"));
+    }
+    if shape.depth > MAX_DEPTH {
+        return Err(refuse("depth", shape.depth, MAX_DEPTH, "is nested"));
+    }
+    if shape.introspection_depth > MAX_INTROSPECTION_DEPTH {
+        return Err(refuse("introspectionDepth", shape.introspection_depth, MAX_INTROSPECTION_DEPTH, "is nested"));
+    }
+    Ok(())
+}
 
-impl ExtensionFactory for QueryLimits {
+/// What async-graphql answers when a document costs more than the schema's `limit_complexity`.
+const TOO_COMPLEX: &str = "Query is too complex.";
+
+/// Whether a response is async-graphql's bare cost refusal (which says neither the cost nor the limit).
+pub fn is_cost_refusal(response: &async_graphql::Response) -> bool {
+    matches!(response.errors.as_slice(), [only] if only.message == TOO_COMPLEX)
+}
+
+/// The extension of the schema that states a refused document's cost (`graphql::cost_schema`): it measures and
+/// refuses every document at validation, so nothing it is given ever runs.
+pub struct CostMeasure;
+
+impl ExtensionFactory for CostMeasure {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimits)
+        Arc::new(CostMeasure)
     }
 }
 
@@ -55,45 +88,14 @@ fn refuse(limit: &str, measured: usize, max: usize, what: &str) -> ServerError {
 }
 
 #[async_trait::async_trait]
-impl Extension for QueryLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let shape = Shape::of(&document);
-        if shape.aliases > MAX_ALIASES {
-            return Err(refuse("aliases", shape.aliases, MAX_ALIASES, "has aliases:"));
-        }
-        if shape.root_fields > MAX_ROOT_FIELDS {
-            return Err(refuse("rootFields", shape.root_fields, MAX_ROOT_FIELDS, "asks for root fields:"));
-        }
-        if shape.fields > MAX_FIELDS {
-            return Err(refuse("fields", shape.fields, MAX_FIELDS, "selects fields:"));
-        }
-        if shape.depth > MAX_DEPTH {
-            return Err(refuse("depth", shape.depth, MAX_DEPTH, "is nested"));
-        }
-        if shape.introspection_depth > MAX_INTROSPECTION_DEPTH {
-            return Err(refuse("introspectionDepth", shape.introspection_depth, MAX_INTROSPECTION_DEPTH, "is nested"));
-        }
-        Ok(document)
-    }
-
+impl Extension for CostMeasure {
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        // Depth was checked when parsing, apart for introspection (async-graphql's own depth counts both).
         let result = next.run(ctx).await?;
-        if result.complexity > MAX_COST {
-            return Err(vec![refuse("cost", result.complexity, MAX_COST, "costs")]);
-        }
-        Ok(result)
+        Err(vec![refuse("cost", result.complexity, MAX_COST, "costs")])
     }
 }
 

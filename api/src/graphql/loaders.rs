@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
+use entity::volunteer_profile;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr, WindowStatement};
 use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
 use uuid::Uuid;
@@ -32,15 +33,39 @@ macro_rules! has_id {
 }
 has_id!(user, organisation, need, volunteer_profile, offer, application, membership);
 
-/// Loads rows of `E` by primary key.
-pub struct ById<E> {
-    db: DatabaseConnection,
-    entity: PhantomData<fn() -> E>,
+/// Rows that another statement of the same request already read (joined in), for a by-id loader to hand out
+/// rather than read again.
+pub struct Prefetched<M>(std::sync::Mutex<HashMap<Uuid, M>>);
+
+impl<M> Default for Prefetched<M> {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(HashMap::new()))
+    }
 }
 
-impl<E> ById<E> {
+impl<M: Clone> Prefetched<M> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, M>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn keep(&self, rows: impl IntoIterator<Item = (Uuid, M)>) {
+        self.lock().extend(rows);
+    }
+}
+
+/// Loads rows of `E` by primary key, first from rows prefetched for the request, if it has any.
+pub struct ById<E: EntityTrait> {
+    db: DatabaseConnection,
+    prefetched: Option<Arc<Prefetched<E::Model>>>,
+}
+
+impl<E: EntityTrait> ById<E> {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, entity: PhantomData }
+        Self { db, prefetched: None }
+    }
+
+    pub fn with_prefetched(db: DatabaseConnection, prefetched: Arc<Prefetched<E::Model>>) -> Self {
+        Self { db, prefetched: Some(prefetched) }
     }
 }
 
@@ -53,11 +78,18 @@ where
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, AppError> {
-        let rows = E::find()
-            .filter(Expr::col((E::default(), Alias::new("id"))).is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(|m| (m.id(), m)).collect())
+        let mut found = HashMap::with_capacity(keys.len());
+        if let Some(prefetched) = &self.prefetched {
+            let kept = prefetched.lock();
+            found.extend(keys.iter().filter_map(|k| Some((*k, kept.get(k)?.clone()))));
+        }
+        let missing: Vec<Uuid> = keys.iter().copied().filter(|k| !found.contains_key(k)).collect();
+        if !missing.is_empty() {
+            let rows =
+                E::find().filter(Expr::col((E::default(), Alias::new("id"))).is_in(missing)).all(&self.db).await?;
+            found.extend(rows.into_iter().map(|m| (m.id(), m)));
+        }
+        Ok(found)
     }
 }
 
@@ -128,6 +160,9 @@ pub struct ChildKey {
     pub parent: Uuid,
     pub filter: ChildFilter,
     pub page: Page,
+    /// Read each child's volunteer in the same statement (for a loader made `with_volunteers`), because the
+    /// query shows them.
+    pub with_volunteers: bool,
 }
 
 pub type ChildPage<M> = Arc<PageRows<M>>;
@@ -138,14 +173,28 @@ pub type ChildPage<M> = Arc<PageRows<M>>;
 pub struct Children<E> {
     db: DatabaseConnection,
     relation: ChildRelation,
+    /// Where the volunteers read with the children go, for children with a `volunteer_id` (applications).
+    volunteers: Option<Arc<Prefetched<volunteer_profile::Model>>>,
     entity: PhantomData<fn() -> E>,
 }
 
 impl<E> Children<E> {
     pub fn new(db: DatabaseConnection, relation: ChildRelation) -> Self {
-        Self { db, relation, entity: PhantomData }
+        Self { db, relation, volunteers: None, entity: PhantomData }
+    }
+
+    /// Children that carry a `volunteer_id`: keys that ask for it read the volunteers too, into `volunteers`.
+    pub fn with_volunteers(
+        db: DatabaseConnection,
+        relation: ChildRelation,
+        volunteers: Arc<Prefetched<volunteer_profile::Model>>,
+    ) -> Self {
+        Self { db, relation, volunteers: Some(volunteers), entity: PhantomData }
     }
 }
+
+/// The prefix of a joined volunteer's columns in a child row.
+const VOLUNTEER_PREFIX: &str = "v_";
 
 impl<E> Loader<ChildKey> for Children<E>
 where
@@ -157,12 +206,13 @@ where
 
     async fn load(&self, keys: &[ChildKey]) -> Result<HashMap<ChildKey, Self::Value>, AppError> {
         let relation = self.relation;
-        let mut groups: HashMap<(&ChildFilter, &Page), Vec<Uuid>> = HashMap::new();
+        let mut groups: HashMap<(&ChildFilter, &Page, bool), Vec<Uuid>> = HashMap::new();
         for key in keys {
-            groups.entry((&key.filter, &key.page)).or_default().push(key.parent);
+            let with_volunteers = key.with_volunteers && self.volunteers.is_some();
+            groups.entry((&key.filter, &key.page, with_volunteers)).or_default().push(key.parent);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((filter, page), parents) in groups {
+        for ((filter, page, with_volunteers), parents) in groups {
             let sort = relation.sort();
             let mut inner = E::find().filter(relation.condition(parents.iter().copied(), filter)).into_query();
             inner.expr_as(relation.col(relation.parent_column()), Alias::new("parent_key"));
@@ -175,20 +225,29 @@ where
             let mut window = WindowStatement::partition_by(Alias::new(relation.parent_column()));
             window.order_by_expr(sort.key.clone(), order.clone()).order_by_expr(sort.id.clone(), order.clone());
             inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"));
-            let outer = Query::select()
-                .column(sea_orm::sea_query::Asterisk)
-                .from_subquery(inner, Alias::new("ranked"))
-                .and_where(Expr::col(Alias::new("rn")).lte(page.limit + 1))
-                .order_by(Alias::new("rn"), Order::Asc)
+            let ranked = Alias::new("ranked");
+            let mut outer = Query::select()
+                .column((ranked.clone(), sea_orm::sea_query::Asterisk))
+                .from_subquery(inner, ranked.clone())
+                .and_where(Expr::col((ranked.clone(), Alias::new("rn"))).lte(page.limit + 1))
+                .order_by((ranked.clone(), Alias::new("rn")), Order::Asc)
                 .to_owned();
+            if with_volunteers {
+                join_volunteers(&mut outer, ranked, self.db.get_database_backend());
+            }
             let rows: Vec<ParentedRow<E::Model>> = fetch_rows(&self.db, &outer).await?;
             let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
+            let mut volunteers = Vec::new();
             for row in rows {
                 by_parent.entry(row.parent).or_default().push(row.model);
+                volunteers.extend(row.volunteer.map(|v| (v.id, v)));
+            }
+            if let Some(store) = &self.volunteers {
+                store.keep(volunteers);
             }
             for parent in parents {
                 let rows = by_parent.remove(&parent).unwrap_or_default();
-                let key = ChildKey { parent, filter: filter.clone(), page: page.clone() };
+                let key = ChildKey { parent, filter: filter.clone(), page: page.clone(), with_volunteers };
                 out.insert(key, Arc::new(PageRows::from_fetched(rows, page)));
             }
         }
@@ -196,15 +255,46 @@ where
     }
 }
 
-/// A child row together with its parent id, read from the same result row.
+/// Each child's volunteer, by key, from the same statement. On PostgreSQL a lateral lookup with a LIMIT, which it
+/// does not flatten: as a plain join, a prepared plan (which knows neither how many parents nor how many children)
+/// may hash the whole volunteers table for a page of a few hundred applications.
+fn join_volunteers(outer: &mut sea_orm::sea_query::SelectStatement, ranked: Alias, backend: sea_orm::DatabaseBackend) {
+    use volunteer_profile::{Column, Entity};
+    let same = Expr::col((Entity, Column::Id)).equals((ranked, Alias::new("volunteer_id")));
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        let one = Query::select()
+            .column((Entity, sea_orm::sea_query::Asterisk))
+            .from(Entity)
+            .cond_where(same)
+            .limit(1)
+            .to_owned();
+        outer.join_lateral(sea_orm::JoinType::LeftJoin, one, Entity, Expr::cust("TRUE"));
+    } else {
+        outer.left_join(Entity, same);
+    }
+    for column in <Column as sea_orm::Iterable>::iter() {
+        outer.expr_as(
+            Expr::col((Entity, column)),
+            Alias::new(format!("{VOLUNTEER_PREFIX}{}", sea_orm::IdenStatic::as_str(&column))),
+        );
+    }
+}
+
+/// A child row together with its parent id (and its volunteer, when joined), read from the same result row.
 struct ParentedRow<M> {
     parent: Uuid,
     model: M,
+    volunteer: Option<volunteer_profile::Model>,
 }
 
 impl<M: FromQueryResult> FromQueryResult for ParentedRow<M> {
     fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(Self { parent: row.try_get(pre, "parent_key")?, model: M::from_query_result(row, pre)? })
+        Ok(Self {
+            parent: row.try_get(pre, "parent_key")?,
+            model: M::from_query_result(row, pre)?,
+            // Absent when not joined (or, on a left join, null).
+            volunteer: volunteer_profile::Model::from_query_result(row, VOLUNTEER_PREFIX).ok(),
+        })
     }
 }
 
@@ -270,6 +360,7 @@ pub async fn child_connection<E, N, X>(
     parent: Uuid,
     filter: ChildFilter,
     page: Page,
+    with_volunteers: bool,
     mut node: impl FnMut(E::Model) -> (N, X),
 ) -> Result<
     async_graphql::connection::Connection<super::pagination::Cursor, N, super::pagination::TotalCount, X>,
@@ -281,7 +372,7 @@ where
     N: async_graphql::OutputType,
     X: async_graphql::ObjectType,
 {
-    let key = ChildKey { parent, filter, page };
+    let key = ChildKey { parent, filter, page, with_volunteers };
     let rows = loader.load_one(key.clone()).await?.unwrap_or_default();
     let sort = relation.sort();
     let total = super::pagination::TotalCount::children(CountKey { relation, parent, filter: key.filter });

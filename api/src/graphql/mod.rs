@@ -85,11 +85,12 @@ pub fn build_schema(
         .data(matching)
         .data(limits)
         .data(mail)
-        // Depth and cost are checked by `QueryLimits`, which says by how much a query is over.
-        .extension(limits::QueryLimits)
-        // Directive overloading (CVE-2024-47614): the same directive repeated on a field.
-        // No per-field tracing extension: a span for every field resolved cost more than the dashboard's SQL.
+        // The shape of a document is checked before it gets here (`limits::check_shape`). Cost is checked in
+        // validation; a document over it is measured again by `cost_schema`, which says by how much.
+        // No extensions at all: with one installed, every field resolved goes through the extension chain.
         // Each request has its span (`http`), and service functions theirs.
+        .limit_complexity(limits::MAX_COST)
+        // Directive overloading (CVE-2024-47614): the same directive repeated on a field.
         .limit_directives(20);
     if !options.introspection {
         builder = builder.disable_introspection();
@@ -98,6 +99,14 @@ pub fn build_schema(
         builder = builder.disable_suggestions();
     }
     builder.finish()
+}
+
+/// The same types, used only to state the cost of a document the main schema refused as too costly: its one
+/// extension measures each document and refuses it at validation, so nothing given to it runs.
+pub fn cost_schema() -> AppSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .extension(limits::CostMeasure)
+        .finish()
 }
 
 /// The schema as SDL, exactly as checked in to `schema.graphql`.
@@ -128,12 +137,13 @@ pub struct Loaders {
 impl Loaders {
     /// Loaders whose batches run through `queue` (see `batch::drive`).
     pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue) -> Self {
+        let volunteers = Arc::new(loaders::Prefetched::default());
         Self {
             users: batched(ById::new(db.clone()), queue),
             organisations: DataLoader::with_cache(ById::new(db.clone()), queue.spawner(), HashMapCache::default())
                 .delay(std::time::Duration::ZERO),
             needs: batched(ById::new(db.clone()), queue),
-            volunteers: batched(ById::new(db.clone()), queue),
+            volunteers: batched(ById::with_prefetched(db.clone(), volunteers.clone()), queue),
             offers: batched(ById::new(db.clone()), queue),
             applications: batched(ById::new(db.clone()), queue),
             profiles_by_user: batched(crate::volunteers::ProfileByUser::new(db.clone()), queue),
@@ -142,7 +152,10 @@ impl Loaders {
             organisation_offers: batched(Children::new(db.clone(), ChildRelation::OrganisationOffers), queue),
             organisation_members: batched(Children::new(db.clone(), ChildRelation::OrganisationMembers), queue),
             user_memberships: batched(Children::new(db.clone(), ChildRelation::UserMemberships), queue),
-            need_applications: batched(Children::new(db.clone(), ChildRelation::NeedApplications), queue),
+            need_applications: batched(
+                Children::with_volunteers(db.clone(), ChildRelation::NeedApplications, volunteers),
+                queue,
+            ),
             volunteer_applications: batched(Children::new(db.clone(), ChildRelation::VolunteerApplications), queue),
             child_counts: batched(ChildCounts::new(db.clone()), queue),
         }

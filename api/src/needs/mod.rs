@@ -218,12 +218,17 @@ impl Need {
         }
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
         let page = Page::parse(first, after, last, before)?;
+        // Applications showing their volunteers read them in the same statement.
+        let look = ctx.look_ahead();
+        let with_volunteers = look.field("edges").field("node").field("volunteer").exists()
+            || look.field("nodes").field("volunteer").exists();
         child_connection(
             &loaders(ctx)?.need_applications,
             ChildRelation::NeedApplications,
             self.0.id,
             filter,
             page,
+            with_volunteers,
             |a| (Application(a), async_graphql::connection::EmptyFields),
         )
         .await

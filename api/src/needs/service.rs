@@ -20,7 +20,7 @@ use crate::graphql::text_search;
 use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
-use crate::values::{Coordinates, TimeWindow, bounded_text, tags};
+use crate::values::{Coordinates, RadiusKm, TimeWindow, bounded_text, tags};
 use entity::{need, need_skill, organisation};
 
 pub const MAX_PLACES: i32 = 1000;
@@ -355,6 +355,37 @@ fn col(c: need::Column) -> SimpleExpr {
     Expr::col((need::Entity, c))
 }
 
+/// The inner ring of a nearest-first search, as a fraction of the radius.
+const RING_FRACTION: f64 = 10.0;
+
+/// A page from the inner ring if it holds a whole page (`rows` rows: every need in it is nearer than any outside
+/// it), else from the whole radius; in one statement, for either database: the second scan is skipped when the
+/// first is enough (on PostgreSQL a one-time filter, so it never starts). Ordered by the caller.
+fn ring_search(
+    ring: sea_orm::sea_query::SelectStatement,
+    whole: sea_orm::sea_query::SelectStatement,
+    rows: u64,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Asterisk, SubQueryStatement, UnionType};
+    let in_ring = || {
+        let count =
+            Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(ring.clone(), Alias::new("counted")).to_owned();
+        Expr::expr(SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))))
+    };
+    let mut from_ring = Query::select()
+        .column(Asterisk)
+        .from_subquery(ring.clone(), Alias::new("ring"))
+        .and_where(in_ring().gte(rows))
+        .to_owned();
+    let from_whole = Query::select()
+        .column(Asterisk)
+        .from_subquery(whole, Alias::new("whole"))
+        .and_where(in_ring().lt(rows))
+        .to_owned();
+    from_ring.union(UnionType::All, from_whole);
+    Query::select().column(Asterisk).from_subquery(from_ring, need::Entity).to_owned()
+}
+
 const FAR_FUTURE: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);
 
 /// A page of needs. With `with_organisations`, each need's organisation comes in the same statement (a join), so
@@ -412,16 +443,16 @@ pub async fn list(
     if let Some(remote) = filter.remote {
         cond = cond.add(C::Remote.eq(remote));
     }
-    let center = match &filter.near {
+    let (center, radius) = match &filter.near {
         Some(near) => {
             let (center, radius) = near.parse("filter.near")?;
             cond = cond.add(near_condition(C::Lat, C::Lng, &center, radius));
-            Some(center)
+            (Some(center), Some(radius))
         }
-        None => None,
+        None => (None, None),
     };
 
-    let select = need::Entity::find().filter(cond).into_query();
+    let select = need::Entity::find().filter(cond.clone()).into_query();
     let total = TotalCount::of(select.clone());
     let sort = match (order, &center) {
         (NeedOrder::Newest, _) => SortKey {
@@ -449,19 +480,45 @@ pub async fn list(
             return Err(AppError::bad_input("orderBy", "NEAREST needs filter.near"));
         }
     };
-    let mut paged = select;
-    if let Some(center) = &center {
-        paged.expr_as(distance_sq(C::Lat, C::Lng, center), Alias::new("distance_sq"));
+    let page_of = |mut select: sea_orm::sea_query::SelectStatement| -> AppResult<_> {
+        if let Some(center) = &center {
+            select.expr_as(distance_sq(C::Lat, C::Lng, center), Alias::new("distance_sq"));
+        }
+        sort.apply(&mut select, page)?;
+        Ok(select)
+    };
+    let mut paged = page_of(select)?;
+    if let (NeedOrder::Nearest, Some(center), Some(radius), false) = (order, &center, radius, page.backward) {
+        // Nearest first: look within a tenth of the radius before the whole of it. In a city the inner ring
+        // holds a page; the whole radius there has thousands of candidates to measure and sort.
+        let inner = RadiusKm::new("filter.near.radiusKm", radius.km() / RING_FRACTION)?;
+        let ring =
+            page_of(need::Entity::find().filter(cond.add(near_condition(C::Lat, C::Lng, center, inner))).into_query())?;
+        paged = ring_search(ring, paged, page.limit + 1);
+        sort.order(&mut paged, page);
     }
-    sort.apply(&mut paged, page)?;
     if with_organisations {
         // The page first, then its organisations: joining before the sort would carry every candidate's
         // organisation through it (thousands of rows for a `near` search in a city).
         let mut joined = Query::select();
-        joined.column((need::Entity, sea_orm::sea_query::Asterisk)).from_subquery(paged, need::Entity).inner_join(
-            organisation::Entity,
-            Expr::col((organisation::Entity, organisation::Column::Id)).equals((need::Entity, C::OrganisationId)),
-        );
+        joined.column((need::Entity, sea_orm::sea_query::Asterisk)).from_subquery(paged, need::Entity);
+        let same_organisation =
+            Expr::col((organisation::Entity, organisation::Column::Id)).equals((need::Entity, C::OrganisationId));
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // One primary-key lookup per row of the page. As a plain join, a prepared (generic) plan, which does
+            // not know the page size, hashed the whole organisations table for every page: twice the time.
+            // The LIMIT keeps PostgreSQL from flattening the lateral subquery back into that join.
+            let one = Query::select()
+                .column((organisation::Entity, sea_orm::sea_query::Asterisk))
+                .from(organisation::Entity)
+                .cond_where(same_organisation)
+                .limit(1)
+                .to_owned();
+            joined.join_lateral(sea_orm::JoinType::InnerJoin, one, organisation::Entity, Expr::cust("TRUE"));
+        } else {
+            // SQLite has no LATERAL, and looks organisations up by key for a page this small anyway.
+            joined.inner_join(organisation::Entity, same_organisation);
+        }
         for column in organisation::Column::iter() {
             joined.expr_as(
                 Expr::col((organisation::Entity, column)),

@@ -120,6 +120,7 @@ impl Organisation {
             self.0.id,
             filter,
             page,
+            false,
             |n| (Need(n), NeedEdgeFields { distance_km: None }),
         )
         .await
@@ -145,6 +146,7 @@ impl Organisation {
             self.0.id,
             filter,
             page,
+            false,
             |o| (Offer(o), EmptyFields),
         )
         .await
@@ -170,6 +172,7 @@ impl Organisation {
             self.0.id,
             ChildFilter::default(),
             page,
+            false,
             |m| (Membership(m), EmptyFields),
         )
         .await

@@ -111,6 +111,7 @@ impl User {
             self.model.id,
             ChildFilter::default(),
             page,
+            false,
             |m| (Membership(m), async_graphql::connection::EmptyFields),
         )
         .await

@@ -177,6 +177,7 @@ impl VolunteerProfile {
             self.0.id,
             filter,
             page,
+            false,
             |a| (Application(a), async_graphql::connection::EmptyFields),
         )
         .await
