@@ -52,6 +52,11 @@ pub struct Settings {
     #[arg(long, env = "PITCHIN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000)]
     pub db_acquire_timeout_ms: u64,
 
+    /// PostgreSQL only: plan each prepared statement once per connection (`plan_cache_mode=force_generic_plan`).
+    /// PostgreSQL's own rule kept re-planning the listing for every request, at a worse plan than the generic one.
+    #[arg(long, env = "PITCHIN_DB_GENERIC_PLANS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub db_generic_plans: bool,
+
     /// Log output: `pretty` or `json`; `json` by default in production, `pretty` otherwise.
     #[arg(long, env = "PITCHIN_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -109,6 +114,7 @@ impl std::fmt::Debug for Settings {
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("db_max_connections", &self.db_max_connections)
             .field("db_acquire_timeout_ms", &self.db_acquire_timeout_ms)
+            .field("db_generic_plans", &self.db_generic_plans)
             .field("log_format", &self.log_format())
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout_ms", &self.request_timeout_ms)
@@ -136,6 +142,7 @@ impl Settings {
             token_ttl_secs: 900,
             db_max_connections: 10,
             db_acquire_timeout_ms: 2_000,
+            db_generic_plans: true,
             log_format: None,
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 15_000,

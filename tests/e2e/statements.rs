@@ -102,3 +102,25 @@ async fn near_me_runs_the_same_statements_for_any_page_size() {
     assert_eq!(counts[0], counts[1], "statements for first: 3 and first: 20");
     assert_eq!(counts[1], 1, "the page and its organisations in one statement");
 }
+
+/// Prepared statements are planned once per connection on PostgreSQL (see `PITCHIN_DB_GENERIC_PLANS`): PostgreSQL's
+/// own rule re-planned the listing on every request. SQLite has no such setting.
+#[tokio::test]
+async fn postgres_sessions_plan_prepared_statements_once_unless_switched_off() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    async fn mode(app: &TestApp) -> Option<String> {
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SHOW plan_cache_mode"))
+            .await
+            .expect("SHOW");
+        row.and_then(|r| r.try_get::<String>("", "plan_cache_mode").ok())
+    }
+    let app = TestApp::spawn().await;
+    if app.db.get_database_backend() != DatabaseBackend::Postgres {
+        return;
+    }
+    assert_eq!(mode(&app).await.as_deref(), Some("force_generic_plan"));
+    let app = TestApp::spawn_with(|s| s.db_generic_plans = false).await;
+    assert_eq!(mode(&app).await.as_deref(), Some("auto"));
+}
