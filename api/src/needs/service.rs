@@ -358,18 +358,21 @@ fn col(c: need::Column) -> SimpleExpr {
 /// The inner ring of a nearest-first search, as a fraction of the radius.
 const RING_FRACTION: f64 = 10.0;
 
-/// A page from the inner ring if it holds a whole page (`rows` rows: every need in it is nearer than any outside
-/// it), else from the whole radius; in one statement, for either database: the second scan is skipped when the
+/// A page from the inner ring if it holds a whole page (`rows` rows, as `counted` counts them: every need in it is
+/// nearer than any outside it), else from the whole radius; in one statement, for either database: the second scan is skipped when the
 /// first is enough (on PostgreSQL a one-time filter, so it never starts). Ordered by the caller.
 fn ring_search(
     ring: sea_orm::sea_query::SelectStatement,
+    counted: sea_orm::sea_query::SelectStatement,
     whole: sea_orm::sea_query::SelectStatement,
     rows: u64,
 ) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Asterisk, SubQueryStatement, UnionType};
     let in_ring = || {
-        let count =
-            Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(ring.clone(), Alias::new("counted")).to_owned();
+        let count = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(counted.clone(), Alias::new("counted"))
+            .to_owned();
         Expr::expr(SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))))
     };
     let mut from_ring = Query::select()
@@ -492,9 +495,14 @@ pub async fn list(
         // Nearest first: look within a tenth of the radius before the whole of it. In a city the inner ring
         // holds a page; the whole radius there has thousands of candidates to measure and sort.
         let inner = RadiusKm::new("filter.near.radiusKm", radius.km() / RING_FRACTION)?;
-        let ring =
-            page_of(need::Entity::find().filter(cond.add(near_condition(C::Lat, C::Lng, center, inner))).into_query())?;
-        paged = ring_search(ring, paged, page.limit + 1);
+        let in_ring = cond.add(near_condition(C::Lat, C::Lng, center, inner));
+        // Counting needs neither the rows nor their order: ids past the cursor, up to a page.
+        let mut counted =
+            Query::select().column((need::Entity, C::Id)).from(need::Entity).cond_where(in_ring.clone()).to_owned();
+        sort.apply(&mut counted, page)?;
+        counted.clear_order_by();
+        let ring = page_of(need::Entity::find().filter(in_ring).into_query())?;
+        paged = ring_search(ring, counted, paged, page.limit + 1);
         sort.order(&mut paged, page);
     }
     if with_organisations {
