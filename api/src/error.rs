@@ -88,7 +88,9 @@ impl From<DbErr> for AppError {
 }
 
 /// Whether a database error means "not now" rather than "wrong": no connection to be had in time, the
-/// connection lost, or the server shutting down (SQLSTATE classes 08 and 57P).
+/// connection lost, or the server shutting down (SQLSTATE classes 08 and 57P); or the write lost to another one
+/// and was rolled back whole, so the same request may simply be sent again (PostgreSQL's serialization failures and
+/// deadlocks; SQLite's "busy" and "locked", when another writer holds the file).
 fn unavailable(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     let runtime = match err {
@@ -99,7 +101,16 @@ fn unavailable(err: &DbErr) -> bool {
     let RuntimeErr::SqlxError(sqlx) = runtime else { return false };
     match sqlx.as_ref() {
         Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
-        Sqlx::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        Sqlx::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            let sqlite = db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some();
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code == "40001"
+                || code == "40P01"
+                // SQLite's extended result codes: the primary code is the low byte (5 busy, 6 locked).
+                || (sqlite && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)))
+        }
         _ => false,
     }
 }

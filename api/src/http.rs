@@ -338,7 +338,7 @@ async fn graphql(
         return GraphQLResponse::from(rejected(err)).into_response();
     }
     let raw_key = headers.get(idempotency::HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
-    let keyed = match idempotency::keyed(raw_key, &viewer, &request) {
+    let keyed = match idempotency::keyed(raw_key, &viewer, &mut request) {
         Ok(keyed) => keyed,
         Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
     };

@@ -89,13 +89,13 @@ pub enum Claim {
 
 /// The key of a mutation request, if it has one; `None` for requests without the header and for queries (which
 /// are safe to repeat and are not stored).
-pub fn keyed(raw: Option<&str>, viewer: &Viewer, request: &async_graphql::Request) -> AppResult<Option<Keyed>> {
+pub fn keyed(raw: Option<&str>, viewer: &Viewer, request: &mut async_graphql::Request) -> AppResult<Option<Keyed>> {
     let Some(raw) = raw else { return Ok(None) };
     let key = raw.trim();
     if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(AppError::bad_input("Idempotency-Key", "must be 1 to 255 visible ASCII characters, e.g. a UUID"));
     }
-    if !is_mutation(request) {
+    if !is_mutation(request)? {
         return Ok(None);
     }
     let principal = viewer.user_id().map_or_else(|| "anonymous".to_owned(), |id| format!("user:{id}"));
@@ -117,15 +117,28 @@ pub fn keyed(raw: Option<&str>, viewer: &Viewer, request: &async_graphql::Reques
     Ok(Some(Keyed { principal, key: stored_key(key), hash, seal }))
 }
 
-fn is_mutation(request: &async_graphql::Request) -> bool {
+/// Whether the request runs a mutation. A keyed one may hold one mutation field only: with two, the first could
+/// commit and the second fail, and a retry (the claim given back, as for any answer with errors) would run the
+/// first again.
+fn is_mutation(request: &mut async_graphql::Request) -> AppResult<bool> {
     use async_graphql::parser::types::OperationType;
+    let operation_name = request.operation_name.clone();
     // A document that does not parse is refused when it runs; nothing to store.
-    async_graphql::parser::parse_query(&request.query).is_ok_and(|document| {
-        document.operations.iter().any(|(name, operation)| {
-            operation.node.ty == OperationType::Mutation
-                && (request.operation_name.is_none() || name.map(|n| n.as_str()) == request.operation_name.as_deref())
-        })
-    })
+    let Ok(document) = request.parsed_query() else { return Ok(false) };
+    let chosen = document.operations.iter().find(|(name, operation)| {
+        operation.node.ty == OperationType::Mutation
+            && (operation_name.is_none() || name.map(|n| n.as_str()) == operation_name.as_deref())
+    });
+    let Some((_, operation)) = chosen else { return Ok(false) };
+    let mut fields = Vec::new();
+    crate::graphql::root_fields(document, &operation.node.selection_set.node, &mut fields, 0);
+    if fields.iter().filter(|f| **f != "__typename").count() > 1 {
+        return Err(AppError::bad_input(
+            "Idempotency-Key",
+            "a request with an Idempotency-Key runs one mutation: send each in a request of its own",
+        ));
+    }
+    Ok(true)
 }
 
 /// Claims the key for this request, or finds what an earlier request with it did. A claim still without a

@@ -174,3 +174,39 @@ async fn the_retention_rule_erases_accounts_never_verified_and_keeps_the_rest() 
     let again = api::privacy::erase_stale_unverified(&app.db, chrono::TimeDelta::days(30)).await.expect("retention");
     assert_eq!(again, 0, "nothing left to erase");
 }
+
+/// Two co-owners erasing their accounts at the same moment: one goes, the other is refused as the only owner left,
+/// and the organisation keeps an owner.
+#[tokio::test]
+async fn co_owners_erasing_at_once_leave_the_organisation_an_owner() {
+    let app = TestApp::spawn().await;
+    for round in 0..3 {
+        let first = app.register(&format!("first{round}@owners.example"), "First").await;
+        let second = app.register(&format!("second{round}@owners.example"), "Second").await;
+        let org = app.organisation(&first, &format!("Owners Club {round}")).await;
+        let add = "mutation($org: ID!, $email: String!) { addOrganisationMember(input: {organisationId: $org, email: $email, role: OWNER}) { membership { role } } }";
+        let email = format!("second{round}@owners.example");
+        let resp = app.gql_as(Some(&first.token), add, json!({ "org": org, "email": email })).await;
+        assert_eq!(data(&resp)["addOrganisationMember"]["membership"]["role"], "OWNER");
+
+        let (a, b) = tokio::join!(
+            app.gql_as(Some(&first.token), DELETE, json!({ "password": PASSWORD })),
+            app.gql_as(Some(&second.token), DELETE, json!({ "password": PASSWORD })),
+        );
+        let erased = [&a, &b].iter().filter(|r| r.get("errors").is_none()).count();
+        assert_eq!(erased, 1, "exactly one of the two goes: {a} {b}");
+        let refused = if a.get("errors").is_some() { &a } else { &b };
+        // SQLite lets one writer through at a time: the other may instead be told to try again.
+        assert!(["CONFLICT", "SERVICE_UNAVAILABLE"].contains(&error_code(refused).as_str()), "{refused}");
+        let members = "query($id: ID!) { organisation(id: $id) { members(first: 10) { edges { node { role } } } } }";
+        let left = if a.get("errors").is_some() { &first } else { &second };
+        let resp = app.gql_as(Some(&left.token), members, json!({ "id": org })).await;
+        let roles: Vec<String> = data(&resp)["organisation"]["members"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"]["role"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(roles, vec!["OWNER"], "the organisation keeps its owner");
+    }
+}

@@ -161,3 +161,23 @@ async fn a_claim_left_by_a_dead_server_is_taken_over_but_a_live_one_is_not() {
     // A claim still within its time stays bound to its own request (a matching one would be told to retry).
     assert_eq!(error_code(&resp), "BAD_USER_INPUT", "not taken over: {resp}");
 }
+
+/// A keyed request runs one mutation: with two, the first could commit and the second fail, and the retry that the
+/// key is for would run the first again. Without a key, several mutation fields run as before.
+#[tokio::test]
+async fn a_keyed_request_holds_one_mutation_field() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@one-field.example", "Owner").await;
+    let before = count(&app, "SELECT COUNT(*) FROM organisations").await;
+    let two = r#"mutation { a: createOrganisation(input: {name: "First Of Two", kind: COMMUNITY_GROUP}) { organisation { id } } b: createOrganisation(input: {name: "Second Of Two", kind: COMMUNITY_GROUP}) { organisation { id } } }"#;
+    let (resp, _) = keyed(&app, Some(&owner.token), "two-fields", two, json!({})).await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM organisations").await, before, "nothing ran");
+    // One mutation field (with __typename beside it) is fine.
+    let one = r#"mutation { __typename createOrganisation(input: {name: "Only One", kind: COMMUNITY_GROUP}) { organisation { id } } }"#;
+    let (resp, _) = keyed(&app, Some(&owner.token), "one-field", one, json!({})).await;
+    assert!(resp.get("errors").is_none(), "{resp}");
+    let resp = app.gql_as(Some(&owner.token), two, json!({})).await;
+    assert!(resp.get("errors").is_none(), "{resp}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM organisations").await, before + 3);
+}

@@ -110,3 +110,29 @@ async fn changing_the_password_needs_the_old_one_and_ends_other_sessions() {
     assert_eq!(error_code(&login(&app, "sam@password.example", PASSWORD).await), "UNAUTHENTICATED");
     assert!(login(&app, "sam@password.example", "a brand new passphrase").await.get("errors").is_none());
 }
+
+/// `register` writes the account, its verification code and its session together: when the last write fails,
+/// nothing is left behind (the address is free to register again) and no code is mailed.
+#[tokio::test]
+async fn registering_writes_all_or_nothing() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    app.db.execute_unprepared("DROP TABLE refresh_tokens").await.expect("break the session store");
+    let register = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }";
+    let input = json!({ "input": { "email": "half@written.example", "password": "a long enough passphrase", "displayName": "Half" } });
+    let resp = app.gql(register, input.clone()).await;
+    assert!(resp.get("errors").is_some(), "{resp}");
+    assert!(app.mail.sent().is_empty(), "no code was mailed");
+    let resp = login(&app, "half@written.example", "a long enough passphrase").await;
+    assert_eq!(error_code(&resp), "UNAUTHENTICATED", "no account was left: {resp}");
+    let accounts = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM users WHERE email = 'half@written.example'",
+        ))
+        .await
+        .expect("count")
+        .and_then(|row| row.try_get::<i64>("", "n").ok());
+    assert_eq!(accounts, Some(0));
+}

@@ -8,7 +8,7 @@
 //! whole, before it runs.
 pub mod service;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -52,7 +52,7 @@ impl ApiKeyCaller {
             if operation.node.ty != OperationType::Query {
                 return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
             }
-            root_fields(document, &operation.node.selection_set.node, &mut fields, 0);
+            crate::graphql::root_fields(document, &operation.node.selection_set.node, &mut fields, 0);
         }
         for field in fields {
             let needed = match field {
@@ -65,25 +65,6 @@ impl ApiKeyCaller {
             }
         }
         Ok(())
-    }
-}
-
-/// The field names selected at the root, through fragments (depth-bounded against fragment cycles, which the
-/// validator refuses anyway).
-fn root_fields<'a>(document: &'a ExecutableDocument, set: &'a SelectionSet, out: &mut Vec<&'a str>, depth: usize) {
-    if depth > 10 {
-        return;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(field) => out.push(field.node.name.node.as_str()),
-            Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                    root_fields(document, &fragment.node.selection_set.node, out, depth + 1);
-                }
-            }
-            Selection::InlineFragment(inline) => root_fields(document, &inline.node.selection_set.node, out, depth + 1),
-        }
     }
 }
 

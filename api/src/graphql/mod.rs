@@ -10,6 +10,7 @@ pub mod pagination;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
     Context, EmptySubscription, ID, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
 };
@@ -230,6 +231,25 @@ pub fn text_search<C: ColumnTrait + Copy>(
         all = all.add(any);
     }
     Ok(all)
+}
+
+/// The field names selected at the root, through fragments (depth-bounded against fragment cycles, which the
+/// validator refuses anyway).
+pub fn root_fields<'a>(document: &'a ExecutableDocument, set: &'a SelectionSet, out: &mut Vec<&'a str>, depth: usize) {
+    if depth > 10 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => out.push(field.node.name.node.as_str()),
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    root_fields(document, &fragment.node.selection_set.node, out, depth + 1);
+                }
+            }
+            Selection::InlineFragment(inline) => root_fields(document, &inline.node.selection_set.node, out, depth + 1),
+        }
+    }
 }
 
 /// A point on the map (WGS84 degrees).

@@ -116,6 +116,16 @@ async fn erase_if(
         .into_iter()
         .map(|m| m.organisation_id)
         .collect();
+    if !owned.is_empty() && txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // Two co-owners erasing themselves at once must not both see the other as the remaining owner: the second
+        // waits here for the first to commit, then counts again. (SQLite lets one writer at a time through.)
+        organisation::Entity::find()
+            .filter(organisation::Column::Id.is_in(owned.iter().copied()))
+            .order_by_asc(organisation::Column::Id)
+            .lock_exclusive()
+            .all(&txn)
+            .await?;
+    }
     for organisation_id in owned {
         let other_owners = membership::Entity::find()
             .filter(membership::Column::OrganisationId.eq(organisation_id))

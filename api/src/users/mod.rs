@@ -203,10 +203,19 @@ impl UserMutation {
     /// Creates an account and signs it in, and mails a code to confirm the address (`verifyEmail`). An account
     /// whose address is not confirmed within 30 days (by default) is erased.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload, AppError> {
-        let user = service::register(db(ctx)?, input).await?;
+        let db = db(ctx)?;
+        let registration = service::prepare_registration(db, input).await?;
+        // The account, its verification code and its session are written together or not at all; the code is
+        // mailed only once they are.
+        let txn = sea_orm::TransactionTrait::begin(db).await?;
+        let user = registration.insert(&txn).await?;
+        let code = verification::issue(&txn, &user).await?;
+        let refresh = sessions::start(&txn, user.id).await?;
+        let answer = payload(ctx, user.clone(), refresh)?;
+        txn.commit().await?;
         let mail = crate::graphql::mail(ctx)?;
-        verification::send(db(ctx)?, mail.mailer.as_ref(), &mail.verify_email_url, &user).await?;
-        session(ctx, user).await
+        verification::mail(mail.mailer.as_ref(), &mail.verify_email_url, &user, &code);
+        Ok(answer)
     }
 
     /// Confirms an email address with the code mailed to it. Needs no sign-in: the code is the proof.

@@ -13,12 +13,31 @@ pub fn auth_user(user: &user::Model) -> AuthUser {
     AuthUser { id: user.id, role: PlatformRole::from_db(&user.role).unwrap_or(PlatformRole::Member) }
 }
 
+/// `register`'s checks and password hash, done before its transaction (hashing takes a while: no connection is
+/// held meanwhile). `Registration::insert` then writes the account.
 #[tracing::instrument(skip_all)]
-pub async fn register(db: &impl ConnectionTrait, input: RegisterInput) -> AppResult<user::Model> {
+pub async fn prepare_registration(db: &impl ConnectionTrait, input: RegisterInput) -> AppResult<Registration> {
     let email = Email::parse("email", &input.email)?;
     let password = Password::parse("password", &input.password, &email)?;
     let display_name = bounded_text("displayName", &input.display_name, 1, 80)?;
-    create_user(db, email, password, display_name, PlatformRole::Member, false).await
+    if find_by_email(db, &email).await?.is_some() {
+        return Err(AppError::conflict("an account with that email address already exists"));
+    }
+    let password_hash = password::hash(password.expose().to_owned()).await?;
+    Ok(Registration { email, password_hash, display_name })
+}
+
+/// A checked registration, its password hashed, ready to write.
+pub struct Registration {
+    email: Email,
+    password_hash: String,
+    display_name: String,
+}
+
+impl Registration {
+    pub async fn insert(self, db: &impl ConnectionTrait) -> AppResult<user::Model> {
+        insert_user(db, self.email, self.password_hash, self.display_name, PlatformRole::Member, false).await
+    }
 }
 
 /// Creates a user with a role; used by `register` (always MEMBER, unverified) and by the CLI and seed (whose
@@ -35,6 +54,18 @@ pub async fn create_user(
         return Err(AppError::conflict("an account with that email address already exists"));
     }
     let password_hash = password::hash(password.expose().to_owned()).await?;
+    insert_user(db, email, password_hash, display_name, role, email_verified).await
+}
+
+/// Writes an account whose password is hashed already; an address taken meanwhile is a `CONFLICT`.
+async fn insert_user(
+    db: &impl ConnectionTrait,
+    email: Email,
+    password_hash: String,
+    display_name: String,
+    role: PlatformRole,
+    email_verified: bool,
+) -> AppResult<user::Model> {
     let now = now();
     let model = user::ActiveModel {
         id: Set(Uuid::now_v7()),

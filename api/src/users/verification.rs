@@ -27,6 +27,13 @@ pub async fn send(
     link_base: &str,
     account: &user::Model,
 ) -> AppResult<()> {
+    let code = issue(db, account).await?;
+    mail(mailer, link_base, account, &code);
+    Ok(())
+}
+
+/// A new one-time code for the account, stored hashed; the caller mails it (`mail`) once its transaction commits.
+pub async fn issue(db: &impl ConnectionTrait, account: &user::Model) -> AppResult<String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -41,6 +48,11 @@ pub async fn send(
     }
     .insert(db)
     .await?;
+    Ok(token)
+}
+
+/// Mails a code from `issue` to the account's address.
+pub fn mail(mailer: &dyn Mailer, link_base: &str, account: &user::Model, token: &str) {
     mailer.send(MailMessage {
         to: account.email.clone(),
         subject: "Confirm your email address for Pitch In".into(),
@@ -51,7 +63,6 @@ pub async fn send(
             account.display_name
         ),
     });
-    Ok(())
 }
 
 /// Marks the address behind a token verified; the token works once.
