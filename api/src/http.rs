@@ -148,7 +148,7 @@ impl AppState {
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
         let schema = build_schema(db.clone(), keys.clone(), matching.clone(), limits.clone(), mail.clone(), options);
-        Self { db, keys, schema, cost_schema: crate::graphql::cost_schema(), matching, limits, mail }
+        Self { db, keys, schema, cost_schema: crate::graphql::cost_schema(options), matching, limits, mail }
     }
 }
 

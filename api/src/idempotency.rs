@@ -130,9 +130,10 @@ fn is_mutation(request: &mut async_graphql::Request) -> AppResult<bool> {
             && (operation_name.is_none() || name.map(|n| n.as_str()) == operation_name.as_deref())
     });
     let Some((_, operation)) = chosen else { return Ok(false) };
-    let mut fields = Vec::new();
-    crate::graphql::root_fields(document, &operation.node.selection_set.node, &mut fields, 0);
-    if fields.iter().filter(|f| **f != "__typename").count() > 1 {
+    // Fragments nested too deeply to count the fields are refused as well (the schema would refuse them anyway).
+    let mutations = crate::graphql::root_fields(document, &operation.node.selection_set.node)
+        .map_or(usize::MAX, |fields| fields.iter().filter(|f| **f != "__typename").count());
+    if mutations > 1 {
         return Err(AppError::bad_input(
             "Idempotency-Key",
             "a request with an Idempotency-Key runs one mutation: send each in a request of its own",

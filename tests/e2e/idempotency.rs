@@ -173,6 +173,17 @@ async fn a_keyed_request_holds_one_mutation_field() {
     let (resp, _) = keyed(&app, Some(&owner.token), "two-fields", two, json!({})).await;
     assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM organisations").await, before, "nothing ran");
+    // Nor can the second hide behind a chain of fragments.
+    let mut hidden = String::from(
+        r#"mutation { a: createOrganisation(input: {name: "First Of Two", kind: COMMUNITY_GROUP}) { organisation { id } } ...F0 }"#,
+    );
+    for i in 0..12 {
+        hidden.push_str(&format!(" fragment F{i} on MutationRoot {{ ...F{} }}", i + 1));
+    }
+    hidden.push_str(r#" fragment F12 on MutationRoot { b: createOrganisation(input: {name: "Second Of Two", kind: COMMUNITY_GROUP}) { organisation { id } } }"#);
+    let (resp, _) = keyed(&app, Some(&owner.token), "hidden-field", &hidden, json!({})).await;
+    assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM organisations").await, before, "nothing ran");
     // One mutation field (with __typename beside it) is fine.
     let one = r#"mutation { __typename createOrganisation(input: {name: "Only One", kind: COMMUNITY_GROUP}) { organisation { id } } }"#;
     let (resp, _) = keyed(&app, Some(&owner.token), "one-field", one, json!({})).await;

@@ -292,3 +292,18 @@ async fn sign_in_attempts_are_limited_per_email_whether_or_not_it_is_registered(
     let resp = login("other@example.org", "a long enough passphrase").await;
     assert!(data(&resp)["login"]["accessToken"].is_string(), "other addresses are not affected");
 }
+
+/// A document both too costly and invalid is answered by the schema that states the cost, which must not offer
+/// "did you mean" suggestions where the main schema would not (they map the schema when introspection is off).
+#[tokio::test]
+async fn cost_refusals_offer_no_suggestions_when_suggestions_are_off() {
+    let app = TestApp::spawn_with(|s| s.field_suggestions = Some(false)).await;
+    let costly =
+        "{ needs(first: 100) { edges { node { titl applications(first: 100) { edges { node { status } } } } } } }";
+    let resp = app.gql(costly, json!({})).await;
+    assert!(resp.get("errors").is_some(), "{resp}");
+    assert!(!resp.to_string().contains("Did you mean"), "{resp}");
+    let app = TestApp::spawn().await;
+    let resp = app.gql(costly, json!({})).await;
+    assert!(resp.to_string().contains("Did you mean"), "suggestions are on by default in development: {resp}");
+}

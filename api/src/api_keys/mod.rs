@@ -52,7 +52,10 @@ impl ApiKeyCaller {
             if operation.node.ty != OperationType::Query {
                 return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
             }
-            crate::graphql::root_fields(document, &operation.node.selection_set.node, &mut fields, 0);
+            let Some(root) = crate::graphql::root_fields(document, &operation.node.selection_set.node) else {
+                return Err(AppError::forbidden("fragments are nested too deeply to check this API key's scopes"));
+            };
+            fields.extend(root);
         }
         for field in fields {
             let needed = match field {

@@ -25,6 +25,10 @@ pub const MAX_ROOT_FIELDS: usize = 20;
 /// Depth inside `__schema` and `__type`: the standard introspection query (GraphiQL's, code generators') is 15 deep
 /// through its `ofType` chains; 20 allows it and stops circular-introspection nesting.
 pub const MAX_INTROSPECTION_DEPTH: usize = 20;
+/// Selection sets, fragment spreads and inline fragments inside one another, counted while measuring: the parser
+/// bounds nesting within a selection but not chains of fragments, and measuring recurses along them (on the
+/// request's stack). Far past `MAX_DEPTH`, so only a document refused anyway meets it.
+const MAX_NESTING: usize = 64;
 
 /// The cost of a connection field: its page size times the cost of what each item selects.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
@@ -48,6 +52,9 @@ pub fn check_shape(document: &ExecutableDocument) -> Result<(), ServerError> {
     }
     if shape.fields > MAX_FIELDS {
         return Err(refuse("fields", shape.fields, MAX_FIELDS, "selects fields:"));
+    }
+    if shape.too_deep {
+        return Err(refuse("depth", MAX_NESTING, MAX_DEPTH, "is nested more than"));
     }
     if shape.depth > MAX_DEPTH {
         return Err(refuse("depth", shape.depth, MAX_DEPTH, "is nested"));
@@ -109,11 +116,13 @@ struct Shape {
     depth: usize,
     /// Deepest path inside `__schema` or `__type`.
     introspection_depth: usize,
+    /// Nested (through fragments) past `MAX_NESTING`: measuring stopped there.
+    too_deep: bool,
 }
 
 impl Shape {
     fn of(document: &ExecutableDocument) -> Self {
-        let mut counter = Counter { document, memo: HashMap::new(), visiting: Vec::new() };
+        let mut counter = Counter { document, memo: HashMap::new(), visiting: Vec::new(), nesting: 0, too_deep: false };
         let mut total = Shape::default();
         for (_, operation) in document.operations.iter() {
             let m = counter.measure(&operation.node.selection_set.node);
@@ -123,6 +132,7 @@ impl Shape {
             total.depth = total.depth.max(m.depth);
             total.introspection_depth = total.introspection_depth.max(m.introspection_depth);
         }
+        total.too_deep = counter.too_deep;
         total
     }
 }
@@ -155,10 +165,24 @@ struct Counter<'a> {
     memo: HashMap<&'a Name, Measures>,
     /// Fragments being measured: a cycle counts as nothing here (validation refuses it afterwards).
     visiting: Vec<&'a Name>,
+    /// How deep the measuring is, and whether it went past `MAX_NESTING`.
+    nesting: usize,
+    too_deep: bool,
 }
 
 impl<'a> Counter<'a> {
     fn measure(&mut self, set: &'a SelectionSet) -> Measures {
+        if self.nesting >= MAX_NESTING {
+            self.too_deep = true;
+            return Measures::default();
+        }
+        self.nesting += 1;
+        let measured = self.measure_within(set);
+        self.nesting -= 1;
+        measured
+    }
+
+    fn measure_within(&mut self, set: &'a SelectionSet) -> Measures {
         let mut total = Measures::default();
         for item in &set.items {
             total.add(match &item.node {
@@ -233,6 +257,20 @@ mod tests {
         assert_eq!((s.fields, s.root_fields, s.depth), (1 << 30, 1 << 30, 1));
         // A cycle neither loops nor counts (validation refuses it later).
         assert_eq!(shape("{ ...A } fragment A on Q { a ...B } fragment B on Q { b ...A }").fields, 2);
+    }
+
+    #[test]
+    fn a_long_chain_of_fragments_is_refused_without_following_it_to_the_end() {
+        // 20,000 fragments, each spreading the next: nested far past what the parser bounds.
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..20_000 {
+            query.push_str(&format!(" fragment F{i} on Q {{ ...F{} }}", i + 1));
+        }
+        query.push_str(" fragment F20000 on Q { a }");
+        let document = async_graphql::parser::parse_query(&query).expect("parses");
+        let refusal = check_shape(&document).expect_err("refused");
+        assert!(refusal.message.contains("nested more than 64"), "{}", refusal.message);
+        assert!(check_shape(&async_graphql::parser::parse_query("{ a { b } }").expect("parses")).is_ok());
     }
 
     #[test]

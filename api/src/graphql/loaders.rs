@@ -206,13 +206,14 @@ where
 
     async fn load(&self, keys: &[ChildKey]) -> Result<HashMap<ChildKey, Self::Value>, AppError> {
         let relation = self.relation;
-        let mut groups: HashMap<(&ChildFilter, &Page, bool), Vec<Uuid>> = HashMap::new();
+        let mut groups: HashMap<(&ChildFilter, &Page, bool), Vec<&ChildKey>> = HashMap::new();
         for key in keys {
             let with_volunteers = key.with_volunteers && self.volunteers.is_some();
-            groups.entry((&key.filter, &key.page, with_volunteers)).or_default().push(key.parent);
+            groups.entry((&key.filter, &key.page, with_volunteers)).or_default().push(key);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((filter, page, with_volunteers), parents) in groups {
+        for ((filter, page, with_volunteers), group) in groups {
+            let parents: Vec<Uuid> = group.iter().map(|key| key.parent).collect();
             let sort = relation.sort();
             let mut inner = E::find().filter(relation.condition(parents.iter().copied(), filter)).into_query();
             inner.expr_as(relation.col(relation.parent_column()), Alias::new("parent_key"));
@@ -245,10 +246,13 @@ where
             if let Some(store) = &self.volunteers {
                 store.keep(volunteers);
             }
-            for parent in parents {
-                let rows = by_parent.remove(&parent).unwrap_or_default();
-                let key = ChildKey { parent, filter: filter.clone(), page: page.clone(), with_volunteers };
-                out.insert(key, Arc::new(PageRows::from_fetched(rows, page)));
+            // Under the caller's own key, whatever it asked of a loader that cannot join volunteers.
+            let mut pages: HashMap<Uuid, ChildPage<E::Model>> = HashMap::with_capacity(group.len());
+            for key in group {
+                let rows = pages.entry(key.parent).or_insert_with(|| {
+                    Arc::new(PageRows::from_fetched(by_parent.remove(&key.parent).unwrap_or_default(), page))
+                });
+                out.insert(key.clone(), rows.clone());
             }
         }
         Ok(out)

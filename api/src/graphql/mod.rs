@@ -104,10 +104,18 @@ pub fn build_schema(
 
 /// The same types, used only to state the cost of a document the main schema refused as too costly: its one
 /// extension measures each document and refuses it at validation, so nothing given to it runs.
-pub fn cost_schema() -> AppSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .extension(limits::CostMeasure)
-        .finish()
+pub fn cost_schema(options: SchemaOptions) -> AppSchema {
+    // The same options as the main schema: validation errors it reports alongside must not offer suggestions
+    // where the main schema would not.
+    let mut builder =
+        Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).extension(limits::CostMeasure);
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !options.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The schema as SDL, exactly as checked in to `schema.graphql`.
@@ -233,23 +241,33 @@ pub fn text_search<C: ColumnTrait + Copy>(
     Ok(all)
 }
 
-/// The field names selected at the root, through fragments (depth-bounded against fragment cycles, which the
-/// validator refuses anyway).
-pub fn root_fields<'a>(document: &'a ExecutableDocument, set: &'a SelectionSet, out: &mut Vec<&'a str>, depth: usize) {
-    if depth > 10 {
-        return;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(field) => out.push(field.node.name.node.as_str()),
-            Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                    root_fields(document, &fragment.node.selection_set.node, out, depth + 1);
-                }
-            }
-            Selection::InlineFragment(inline) => root_fields(document, &inline.node.selection_set.node, out, depth + 1),
+/// The field names selected at the root of an operation, through fragments; `None` when fragments nest deeper
+/// than async-graphql itself allows (32), so that a check made on these names cannot be slipped past by nesting.
+pub fn root_fields<'a>(document: &'a ExecutableDocument, set: &'a SelectionSet) -> Option<Vec<&'a str>> {
+    fn collect<'a>(
+        document: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        out: &mut Vec<&'a str>,
+        depth: usize,
+    ) -> bool {
+        if depth > 32 {
+            return false;
         }
+        set.items.iter().all(|item| match &item.node {
+            Selection::Field(field) => {
+                out.push(field.node.name.node.as_str());
+                true
+            }
+            // An unknown fragment is refused by validation; it names no fields here.
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .is_none_or(|fragment| collect(document, &fragment.node.selection_set.node, out, depth + 1)),
+            Selection::InlineFragment(inline) => collect(document, &inline.node.selection_set.node, out, depth + 1),
+        })
     }
+    let mut out = Vec::new();
+    collect(document, set, &mut out, 0).then_some(out)
 }
 
 /// A point on the map (WGS84 degrees).
