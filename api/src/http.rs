@@ -380,12 +380,14 @@ async fn execute(
     let request = request.data(views.clone());
     // A request past its time is dropped where it stands: transactions roll back when dropped, so nothing is
     // left half-written.
+    let mut timed_out = false;
     let mut response =
         match tokio::time::timeout(state.limits.timeout, drive(queue, state.schema.execute(request)).instrument(span))
             .await
         {
             Ok(response) => response,
             Err(_) => {
+                timed_out = true;
                 let mut error = async_graphql::ServerError::new("the request took too long and was stopped", None);
                 let mut extensions = async_graphql::ErrorExtensionValues::default();
                 extensions.set("code", "TIMEOUT");
@@ -416,7 +418,10 @@ async fn execute(
         }
     }
     if let Some((id, seal)) = claim {
-        let kept = if response.errors.is_empty() {
+        // Kept when it ran cleanly, or when it was stopped partway: whether its mutation committed is not known, so
+        // a retry gets the same answer rather than perhaps running it twice. Other errors come from mutations that
+        // commit whole or not at all, so the key is given back and the retry runs.
+        let kept = if response.errors.is_empty() || timed_out {
             match serde_json::to_string(&response) {
                 Ok(body) => idempotency::finish(&state.db, id, seal, &body).await,
                 Err(err) => Err(AppError::internal(err)),

@@ -192,3 +192,17 @@ async fn a_keyed_request_holds_one_mutation_field() {
     assert!(resp.get("errors").is_none(), "{resp}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM organisations").await, before + 3);
 }
+
+/// A keyed request stopped at its time limit may or may not have committed: its retries get the same TIMEOUT answer
+/// (replayed) rather than running it again. A new key runs it anew.
+#[tokio::test]
+async fn a_keyed_request_that_timed_out_is_not_run_again_by_its_retry() {
+    let app = TestApp::spawn_with(|s| s.request_timeout_ms = 0).await;
+    let (first, replayed) = keyed(&app, None, "slow-register", REGISTER, json!({})).await;
+    assert_eq!((error_code(&first).as_str(), replayed), ("TIMEOUT", false), "{first}");
+    let (again, replayed) = keyed(&app, None, "slow-register", REGISTER, json!({})).await;
+    assert_eq!((error_code(&again).as_str(), replayed), ("TIMEOUT", true), "{again}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 0, "stopped before it committed, here");
+    let (other, replayed) = keyed(&app, None, "another-key", REGISTER, json!({})).await;
+    assert_eq!((error_code(&other).as_str(), replayed), ("TIMEOUT", false), "{other}");
+}
