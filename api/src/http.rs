@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_graphql::ParseRequestError;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::body::Body;
@@ -49,6 +49,43 @@ pub struct AppState {
     pub matching: Arc<MatchingIndex>,
     pub limits: Arc<RequestLimits>,
     pub mail: Arc<crate::mail::Mail>,
+    pub documents: Arc<ParsedDocuments>,
+}
+
+/// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
+/// grammar) took more of a listing request's CPU than executing it; a copy of a parsed one is much cheaper.
+#[derive(Default)]
+pub struct ParsedDocuments(std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>);
+
+impl ParsedDocuments {
+    /// Documents kept; when full, the cache starts afresh (a flood of distinct documents only costs it its hits).
+    const MAX: usize = 256;
+    /// Longer documents are parsed each time.
+    const MAX_LEN: usize = 8 * 1024;
+
+    /// Gives the request its parsed document, from the cache or parsed now (and kept). A document that does not
+    /// parse is left for the schema, which says why.
+    fn prepare(&self, request: &mut async_graphql::Request) {
+        let cached = self.lock().get(&request.query).cloned();
+        match cached {
+            Some(document) => request.set_parsed_query(document),
+            None => {
+                let text = (request.query.len() <= Self::MAX_LEN).then(|| request.query.clone());
+                if let (Some(text), Ok(document)) = (text, request.parsed_query()) {
+                    let document = document.clone();
+                    let mut documents = self.lock();
+                    if documents.len() >= Self::MAX {
+                        documents.clear();
+                    }
+                    documents.insert(text, document);
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, ExecutableDocument>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Per-request limits from the settings: rate limits per IP and per user, the time a request may take, the body
@@ -148,7 +185,8 @@ impl AppState {
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
         let schema = build_schema(db.clone(), keys.clone(), matching.clone(), limits.clone(), mail.clone(), options);
-        Self { db, keys, schema, cost_schema: crate::graphql::cost_schema(options), matching, limits, mail }
+        let documents = Arc::new(ParsedDocuments::default());
+        Self { db, keys, schema, cost_schema: crate::graphql::cost_schema(options), matching, limits, mail, documents }
     }
 }
 
@@ -295,8 +333,9 @@ async fn graphql(
         Err(GraphQLRejection(err)) => return unreadable(err),
     };
     let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or("-"));
-    // Parsed once here, for the checks below and for the schema. A document that does not parse goes on to the
-    // schema, which says why.
+    // Parsed once here (or found parsed), for the checks below and for the schema. A document that does not parse
+    // goes on to the schema, which says why.
+    state.documents.prepare(&mut request);
     let reads_only = match request.parsed_query() {
         Ok(document) => {
             if let Err(error) = crate::graphql::limits::check_shape(document) {
@@ -505,5 +544,31 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             tracing::warn!(error = %err, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" })))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParsedDocuments;
+
+    #[test]
+    fn parsed_documents_are_reused_and_bounded() {
+        let documents = ParsedDocuments::default();
+        let mut first = async_graphql::Request::new("{ needs(first: 2) { totalCount } }");
+        documents.prepare(&mut first);
+        assert_eq!(documents.lock().len(), 1);
+        let mut again = async_graphql::Request::new("{ needs(first: 2) { totalCount } }");
+        documents.prepare(&mut again);
+        assert_eq!(documents.lock().len(), 1, "found, not parsed again");
+        assert_eq!(format!("{:?}", again.parsed_query().ok()), format!("{:?}", first.parsed_query().ok()));
+        // What does not parse is not kept, nor is a document over the length kept.
+        documents.prepare(&mut async_graphql::Request::new("{ needs( "));
+        let long = format!("{{ {} }}", "__typename ".repeat(1_000));
+        documents.prepare(&mut async_graphql::Request::new(long));
+        assert_eq!(documents.lock().len(), 1);
+        for i in 0..ParsedDocuments::MAX {
+            documents.prepare(&mut async_graphql::Request::new(format!("{{ a{i}: __typename }}")));
+        }
+        assert!(documents.lock().len() <= ParsedDocuments::MAX, "bounded");
     }
 }

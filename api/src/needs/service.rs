@@ -368,22 +368,17 @@ fn ring_search(
     rows: u64,
 ) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Asterisk, SubQueryStatement, UnionType};
-    let in_ring = || {
-        let count = Query::select()
-            .expr(Expr::cust("COUNT(*)"))
-            .from_subquery(counted.clone(), Alias::new("counted"))
-            .to_owned();
-        Expr::expr(SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))))
-    };
+    let count = Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(counted, Alias::new("counted")).to_owned();
+    let in_ring = Expr::expr(SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))));
     let mut from_ring = Query::select()
         .column(Asterisk)
-        .from_subquery(ring.clone(), Alias::new("ring"))
-        .and_where(in_ring().gte(rows))
+        .from_subquery(ring, Alias::new("ring"))
+        .and_where(in_ring.clone().gte(rows))
         .to_owned();
     let from_whole = Query::select()
         .column(Asterisk)
         .from_subquery(whole, Alias::new("whole"))
-        .and_where(in_ring().lt(rows))
+        .and_where(in_ring.lt(rows))
         .to_owned();
     from_ring.union(UnionType::All, from_whole);
     Query::select().column(Asterisk).from_subquery(from_ring, need::Entity).to_owned()
