@@ -34,6 +34,7 @@ use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::AppError;
 use crate::graphql::batch::{LoadQueue, drive};
+use crate::graphql::rows::Shown;
 use crate::graphql::{AppSchema, Loaders, SchemaOptions, build_schema};
 use crate::idempotency::{self, Claim};
 use crate::matching::index::MatchingIndex;
@@ -336,14 +337,15 @@ async fn graphql(
     // Parsed once here (or found parsed), for the checks below and for the schema. A document that does not parse
     // goes on to the schema, which says why.
     state.documents.prepare(&mut request);
-    let reads_only = match request.parsed_query() {
+    let (reads_only, shown) = match request.parsed_query() {
         Ok(document) => {
             if let Err(error) = crate::graphql::limits::check_shape(document) {
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
             }
-            document.operations.iter().all(|(_, operation)| operation.node.ty == OperationType::Query)
+            let reads_only = document.operations.iter().all(|(_, operation)| operation.node.ty == OperationType::Query);
+            (reads_only, Shown::by(document))
         }
-        Err(_) => false,
+        Err(_) => (false, Shown::ALL),
     };
     let viewer = match caller(&state, &headers, reads_only).await {
         Ok(viewer) => viewer,
@@ -390,9 +392,9 @@ async fn graphql(
         },
     };
     let queue = LoadQueue::default();
-    let loaders = Loaders::new(&state.db, &viewer, &queue);
+    let loaders = Loaders::new(&state.db, &viewer, &queue, shown);
     let actor = Actor::of(&viewer);
-    let request = request.data(viewer).data(loaders);
+    let request = request.data(viewer).data(loaders).data(shown);
     let work = execute(state.clone(), request, queue, actor, span, claim);
     // A request holding an idempotency claim runs in a task of its own: a client that drops the connection (the
     // very case retries are for) must not cancel it between running the mutation and recording its outcome.

@@ -2,6 +2,7 @@
 mod access;
 mod api_keys;
 mod audit;
+mod columns;
 mod erasure;
 mod faults;
 mod helpers;

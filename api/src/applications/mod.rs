@@ -56,7 +56,13 @@ impl Application {
         need.map(Need).ok_or_else(|| AppError::not_found("need"))
     }
     async fn volunteer(&self, ctx: &Context<'_>) -> Result<VolunteerProfile, AppError> {
-        let profile = loaders(ctx)?.volunteers.load_one(self.0.volunteer_id).await?;
+        let loaders = loaders(ctx)?;
+        // Usually joined with the application's page: then no trip through the loader for each of a dashboard's
+        // hundreds of applications.
+        let profile = match loaders.joined_volunteers.get(self.0.volunteer_id) {
+            Some(profile) => Some(profile),
+            None => loaders.volunteers.load_one(self.0.volunteer_id).await?,
+        };
         profile.map(VolunteerProfile).ok_or_else(|| AppError::not_found("volunteer"))
     }
     async fn message(&self) -> &str {

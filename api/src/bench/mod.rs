@@ -360,6 +360,16 @@ impl Server {
         Err("the server did not become ready within 60 s".into())
     }
 
+    /// The CPU time the server has used so far (user and system, all threads), in seconds, from Linux's `/proc`.
+    pub(crate) fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // After the command name in parentheses: state is the first field, utime the 12th, stime the 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        // Linux reports these in USER_HZ, which is 100 on every architecture it exposes to user space.
+        Some(ticks / 100.0)
+    }
+
     /// The server's (peak, current) resident memory in MB, from Linux's `/proc`.
     pub(crate) fn memory(&self) -> Option<(f64, f64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

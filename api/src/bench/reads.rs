@@ -54,6 +54,8 @@ pub struct ReadRow {
     pub api_p99: f64,
     pub api_errors: usize,
     pub single_p50: f64,
+    /// The server's CPU time per request under load, in ms: steadier than a rate on a shared machine.
+    pub server_cpu_ms: f64,
 }
 
 pub struct ReadReport {
@@ -297,9 +299,14 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
         let single: Vec<_> = requests.iter().cycle().take(n + n / 10).cloned().collect();
         let one = measure(&client, name, &single, n / 10).await;
         let started = Instant::now();
+        let cpu_before = server.cpu_seconds();
         let loaded =
             sustain(&client.url, Arc::new(requests), options.connections, Duration::from_secs(options.seconds)).await;
         let api_rate = loaded.samples.len() as f64 / started.elapsed().as_secs_f64();
+        let server_cpu_ms = match (cpu_before, server.cpu_seconds()) {
+            (Some(before), Some(after)) => 1000.0 * (after - before) / loaded.samples.len().max(1) as f64,
+            _ => f64::NAN,
+        };
         report.push(ReadRow {
             name: name.to_owned(),
             floor_rate,
@@ -310,6 +317,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
             api_p99: loaded.quantile(0.99),
             api_errors: loaded.errors + one.errors,
             single_p50: one.quantile(0.5),
+            server_cpu_ms,
         });
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -319,18 +327,18 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
 /// The table.
 pub fn report(report: &ReadReport) -> String {
     let mut out = format!(
-        "{} connections, {} s each; rates in requests (or transactions) a second, latencies in ms\n",
+        "{} connections, {} s each; rates in requests (or transactions) a second, latencies in ms; server CPU: the API server's CPU time per request under load\n",
         report.connections, report.seconds
     );
     let _ = writeln!(
         out,
-        "{:<24} {:>9} {:>7} {:>7} | {:>8} {:>7} {:>7} {:>7} | {:>9} {:>6}",
-        "query", "floor/s", "p50", "p99", "API/s", "p50", "p99", "ratio", "1-conn p50", "errors"
+        "{:<24} {:>9} {:>7} {:>7} | {:>8} {:>7} {:>7} {:>7} | {:>9} {:>6} | {:>11}",
+        "query", "floor/s", "p50", "p99", "API/s", "p50", "p99", "ratio", "1-conn p50", "errors", "server CPU"
     );
     for r in &report.rows {
         let _ = writeln!(
             out,
-            "{:<24} {:>9.0} {:>7.2} {:>7.2} | {:>8.0} {:>7.2} {:>7.2} {:>6.0}% | {:>9.2} {:>6}",
+            "{:<24} {:>9.0} {:>7.2} {:>7.2} | {:>8.0} {:>7.2} {:>7.2} {:>6.0}% | {:>9.2} {:>6} | {:>8.3} ms",
             r.name,
             r.floor_rate,
             r.floor_p50,
@@ -340,7 +348,8 @@ pub fn report(report: &ReadReport) -> String {
             r.api_p99,
             100.0 * r.api_rate / r.floor_rate,
             r.single_p50,
-            r.api_errors
+            r.api_errors,
+            r.server_cpu_ms
         );
     }
     if let Some((peak, now)) = report.memory {

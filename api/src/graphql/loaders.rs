@@ -11,6 +11,7 @@ use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, Query
 use uuid::Uuid;
 
 use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows};
+use super::rows::{ByPosition, Positional, Shown, joined, position, value};
 use crate::error::AppError;
 
 /// A stored row with a UUID primary key and a creation time (what child lists are ordered by).
@@ -51,6 +52,11 @@ impl<M: Clone> Prefetched<M> {
     pub fn keep(&self, rows: impl IntoIterator<Item = (Uuid, M)>) {
         self.lock().extend(rows);
     }
+
+    /// A copy of one kept row.
+    pub fn get(&self, id: Uuid) -> Option<M> {
+        self.lock().get(&id).cloned()
+    }
 }
 
 /// Loads rows of `E` by primary key, first from rows prefetched for the request, if it has any.
@@ -72,7 +78,7 @@ impl<E: EntityTrait> ById<E> {
 impl<E> Loader<Uuid> for ById<E>
 where
     E: EntityTrait,
-    E::Model: HasId + Clone + Send + Sync + 'static,
+    E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
 {
     type Value = E::Model;
     type Error = AppError;
@@ -85,9 +91,9 @@ where
         }
         let missing: Vec<Uuid> = keys.iter().copied().filter(|k| !found.contains_key(k)).collect();
         if !missing.is_empty() {
-            let rows =
-                E::find().filter(Expr::col((E::default(), Alias::new("id"))).is_in(missing)).all(&self.db).await?;
-            found.extend(rows.into_iter().map(|m| (m.id(), m)));
+            let select = E::find().filter(Expr::col((E::default(), Alias::new("id"))).is_in(missing)).into_query();
+            let rows: Vec<Positional<E::Model>> = fetch_rows(&self.db, &select).await?;
+            found.extend(rows.into_iter().map(|Positional(m)| (m.id(), m)));
         }
         Ok(found)
     }
@@ -173,33 +179,37 @@ pub type ChildPage<M> = Arc<PageRows<M>>;
 pub struct Children<E> {
     db: DatabaseConnection,
     relation: ChildRelation,
+    /// The bulky columns the request's document shows (children and their volunteers alike).
+    shown: Shown,
     /// Where the volunteers read with the children go, for children with a `volunteer_id` (applications).
     volunteers: Option<Arc<Prefetched<volunteer_profile::Model>>>,
     entity: PhantomData<fn() -> E>,
 }
 
 impl<E> Children<E> {
-    pub fn new(db: DatabaseConnection, relation: ChildRelation) -> Self {
-        Self { db, relation, volunteers: None, entity: PhantomData }
+    pub fn new(db: DatabaseConnection, relation: ChildRelation, shown: Shown) -> Self {
+        Self { db, relation, shown, volunteers: None, entity: PhantomData }
     }
 
     /// Children that carry a `volunteer_id`: keys that ask for it read the volunteers too, into `volunteers`.
     pub fn with_volunteers(
         db: DatabaseConnection,
         relation: ChildRelation,
+        shown: Shown,
         volunteers: Arc<Prefetched<volunteer_profile::Model>>,
     ) -> Self {
-        Self { db, relation, volunteers: Some(volunteers), entity: PhantomData }
+        Self { db, relation, shown, volunteers: Some(volunteers), entity: PhantomData }
     }
 }
 
-/// The prefix of a joined volunteer's columns in a child row.
+/// The prefix of a joined volunteer's columns in a child row, and the first of them.
 const VOLUNTEER_PREFIX: &str = "v_";
+const VOLUNTEER_ID: &str = "v_id";
 
 impl<E> Loader<ChildKey> for Children<E>
 where
     E: EntityTrait,
-    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+    E::Model: ByPosition + Clone + Send + Sync + 'static,
 {
     type Value = ChildPage<E::Model>;
     type Error = AppError;
@@ -215,7 +225,10 @@ where
         for ((filter, page, with_volunteers), group) in groups {
             let parents: Vec<Uuid> = group.iter().map(|key| key.parent).collect();
             let sort = relation.sort();
+            let backend = self.db.get_database_backend();
             let mut inner = E::find().filter(relation.condition(parents.iter().copied(), filter)).into_query();
+            inner.clear_selects();
+            self.shown.select::<E>(&mut inner, backend, "");
             inner.expr_as(relation.col(relation.parent_column()), Alias::new("parent_key"));
             // Reuse the keyset logic for cursor bounds, then swap its ORDER BY/LIMIT for a window.
             sort.apply(&mut inner, page)?;
@@ -234,7 +247,7 @@ where
                 .order_by((ranked.clone(), Alias::new("rn")), Order::Asc)
                 .to_owned();
             if with_volunteers {
-                join_volunteers(&mut outer, ranked, self.db.get_database_backend());
+                join_volunteers(&mut outer, ranked, backend, &self.shown);
             }
             let rows: Vec<ParentedRow<E::Model>> = fetch_rows(&self.db, &outer).await?;
             let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
@@ -262,7 +275,12 @@ where
 /// Each child's volunteer, by key, from the same statement. On PostgreSQL a lateral lookup with a LIMIT, which it
 /// does not flatten: as a plain join, a prepared plan (which knows neither how many parents nor how many children)
 /// may hash the whole volunteers table for a page of a few hundred applications.
-fn join_volunteers(outer: &mut sea_orm::sea_query::SelectStatement, ranked: Alias, backend: sea_orm::DatabaseBackend) {
+fn join_volunteers(
+    outer: &mut sea_orm::sea_query::SelectStatement,
+    ranked: Alias,
+    backend: sea_orm::DatabaseBackend,
+    shown: &Shown,
+) {
     use volunteer_profile::{Column, Entity};
     let same = Expr::col((Entity, Column::Id)).equals((ranked, Alias::new("volunteer_id")));
     if backend == sea_orm::DatabaseBackend::Postgres {
@@ -276,12 +294,7 @@ fn join_volunteers(outer: &mut sea_orm::sea_query::SelectStatement, ranked: Alia
     } else {
         outer.left_join(Entity, same);
     }
-    for column in <Column as sea_orm::Iterable>::iter() {
-        outer.expr_as(
-            Expr::col((Entity, column)),
-            Alias::new(format!("{VOLUNTEER_PREFIX}{}", sea_orm::IdenStatic::as_str(&column))),
-        );
-    }
+    shown.select::<Entity>(outer, backend, VOLUNTEER_PREFIX);
 }
 
 /// A child row together with its parent id (and its volunteer, when joined), read from the same result row.
@@ -291,14 +304,12 @@ struct ParentedRow<M> {
     volunteer: Option<volunteer_profile::Model>,
 }
 
-impl<M: FromQueryResult> FromQueryResult for ParentedRow<M> {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(Self {
-            parent: row.try_get(pre, "parent_key")?,
-            model: M::from_query_result(row, pre)?,
-            // Absent when not joined (or, on a left join, null).
-            volunteer: volunteer_profile::Model::from_query_result(row, VOLUNTEER_PREFIX).ok(),
-        })
+impl<M: ByPosition> FromQueryResult for ParentedRow<M> {
+    /// The child's columns come first (`ranked.*`), then its parent's key, then the volunteer's, when joined.
+    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let parent = position(row, "parent_key")
+            .ok_or_else(|| sea_orm::DbErr::Custom("a child page without its parent key".into()))?;
+        Ok(Self { parent: value(row, parent)?, model: M::decode_at(row, 0)?, volunteer: joined(row, VOLUNTEER_ID)? })
     }
 }
 
@@ -372,7 +383,7 @@ pub async fn child_connection<E, N, X>(
 >
 where
     E: EntityTrait,
-    E::Model: HasId + FromQueryResult + Clone + Send + Sync + 'static,
+    E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
     N: async_graphql::OutputType,
     X: async_graphql::ObjectType,
 {
@@ -380,7 +391,9 @@ where
     let rows = loader.load_one(key.clone()).await?.unwrap_or_default();
     let sort = relation.sort();
     let total = super::pagination::TotalCount::children(CountKey { relation, parent, filter: key.filter });
-    Ok(super::pagination::connection(super::cloned_rows(&rows), total, |m| {
+    // The loader's own copy is usually gone by now: then the rows move rather than being copied.
+    let rows = Arc::try_unwrap(rows).unwrap_or_else(|shared| super::cloned_rows(&shared));
+    Ok(super::pagination::connection(rows, total, |m| {
         let cursor = sort.cursor(super::pagination::SortValue::Time(m.created_at()), m.id());
         let (n, x) = node(m);
         (cursor, n, x)

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod pagination;
+pub mod rows;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
 use self::ids::NodeKind;
 use self::loaders::{ById, ChildCounts, ChildRelation, Children};
 use self::pagination::PageRows;
+use self::rows::Shown;
 use crate::api_keys::{ApiKeyMutation, ApiKeyQuery};
 use crate::applications::{Application, ApplicationMutation};
 use crate::audit::AuditQuery;
@@ -130,6 +132,8 @@ pub struct Loaders {
     pub organisations: DataLoader<ById<entity::organisation::Entity>, HashMapCache>,
     pub needs: DataLoader<ById<entity::need::Entity>>,
     pub volunteers: DataLoader<ById<entity::volunteer_profile::Entity>>,
+    /// The volunteers that pages of applications joined (the volunteer loader hands them out too).
+    pub joined_volunteers: Arc<loaders::Prefetched<entity::volunteer_profile::Model>>,
     pub offers: DataLoader<ById<entity::offer::Entity>>,
     pub applications: DataLoader<ById<entity::application::Entity>>,
     pub profiles_by_user: DataLoader<crate::volunteers::ProfileByUser>,
@@ -145,7 +149,8 @@ pub struct Loaders {
 
 impl Loaders {
     /// Loaders whose batches run through `queue` (see `batch::drive`).
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue) -> Self {
+    /// `shown`: the bulky columns the request's document shows (see `rows::Shown`).
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue, shown: Shown) -> Self {
         let volunteers = Arc::new(loaders::Prefetched::default());
         Self {
             users: batched(ById::new(db.clone()), queue),
@@ -153,19 +158,23 @@ impl Loaders {
                 .delay(std::time::Duration::ZERO),
             needs: batched(ById::new(db.clone()), queue),
             volunteers: batched(ById::with_prefetched(db.clone(), volunteers.clone()), queue),
+            joined_volunteers: volunteers.clone(),
             offers: batched(ById::new(db.clone()), queue),
             applications: batched(ById::new(db.clone()), queue),
             profiles_by_user: batched(crate::volunteers::ProfileByUser::new(db.clone()), queue),
             contact_visible: batched(crate::volunteers::ContactVisibility::new(db.clone(), viewer.user_id()), queue),
-            organisation_needs: batched(Children::new(db.clone(), ChildRelation::OrganisationNeeds), queue),
-            organisation_offers: batched(Children::new(db.clone(), ChildRelation::OrganisationOffers), queue),
-            organisation_members: batched(Children::new(db.clone(), ChildRelation::OrganisationMembers), queue),
-            user_memberships: batched(Children::new(db.clone(), ChildRelation::UserMemberships), queue),
+            organisation_needs: batched(Children::new(db.clone(), ChildRelation::OrganisationNeeds, shown), queue),
+            organisation_offers: batched(Children::new(db.clone(), ChildRelation::OrganisationOffers, shown), queue),
+            organisation_members: batched(Children::new(db.clone(), ChildRelation::OrganisationMembers, shown), queue),
+            user_memberships: batched(Children::new(db.clone(), ChildRelation::UserMemberships, shown), queue),
             need_applications: batched(
-                Children::with_volunteers(db.clone(), ChildRelation::NeedApplications, volunteers),
+                Children::with_volunteers(db.clone(), ChildRelation::NeedApplications, shown, volunteers),
                 queue,
             ),
-            volunteer_applications: batched(Children::new(db.clone(), ChildRelation::VolunteerApplications), queue),
+            volunteer_applications: batched(
+                Children::new(db.clone(), ChildRelation::VolunteerApplications, shown),
+                queue,
+            ),
             child_counts: batched(ChildCounts::new(db.clone()), queue),
         }
     }
@@ -201,6 +210,12 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {
 
 pub fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
     ctx.data::<Loaders>().map_err(|_| missing("loaders"))
+}
+
+/// The bulky columns the request's document shows; every column when the request did not come through the HTTP
+/// handler, which works it out.
+pub fn shown(ctx: &Context<'_>) -> Shown {
+    ctx.data_opt::<Shown>().copied().unwrap_or(Shown::ALL)
 }
 
 pub fn mail<'a>(ctx: &Context<'a>) -> AppResult<&'a crate::mail::Mail> {

@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{Cursor, Page, TotalCount};
-use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
+use crate::graphql::{Location, LocationInput, NearInput, db, loaders, shown, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
 use crate::values::schedule::Weekday;
@@ -338,8 +338,16 @@ impl NeedQuery {
         let look = ctx.look_ahead();
         let with_organisations = look.field("edges").field("node").field("organisation").exists()
             || look.field("nodes").field("organisation").exists();
-        let listed =
-            service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), order, &page, with_organisations).await?;
+        let listed = service::list(
+            db(ctx)?,
+            viewer(ctx)?,
+            filter.unwrap_or_default(),
+            order,
+            &page,
+            with_organisations,
+            &shown(ctx),
+        )
+        .await?;
         if !listed.organisations.is_empty() {
             loaders(ctx)?.organisations.feed_many(listed.organisations.into_iter().map(|o| (o.id, o))).await;
         }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IdenStatic, IntoActiveModel, Iterable, QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -16,6 +16,7 @@ use crate::auth::{AuthUser, Viewer, policy};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
+use crate::graphql::rows::{self, ByPosition, Shown};
 use crate::graphql::text_search;
 use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
@@ -332,15 +333,22 @@ struct ListedNeed {
     organisation: Option<organisation::Model>,
 }
 
-/// Prefix of the organisation's columns in a listing that joins them.
+/// Prefix of the organisation's columns in a listing that joins them, and the first of them.
 const ORGANISATION_PREFIX: &str = "o_";
+const ORGANISATION_ID: &str = "o_id";
 
 impl FromQueryResult for ListedNeed {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+    /// The need's columns come first (`needs.*`), then its distance when searched near a place, then its
+    /// organisation's when joined.
+    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let distance_sq = match rows::position(row, "distance_sq") {
+            Some(at) => rows::value::<Option<f64>>(row, at)?,
+            None => None,
+        };
         Ok(Self {
-            need: need::Model::from_query_result(row, pre)?,
-            distance_sq: row.try_get::<Option<f64>>(pre, "distance_sq").ok().flatten(),
-            organisation: organisation::Model::from_query_result(row, ORGANISATION_PREFIX).ok(),
+            need: need::Model::decode_at(row, 0)?,
+            distance_sq,
+            organisation: rows::joined(row, ORGANISATION_ID)?,
         })
     }
 }
@@ -396,8 +404,17 @@ pub async fn list(
     order: NeedOrder,
     page: &Page,
     with_organisations: bool,
+    shown: &Shown,
 ) -> AppResult<Listed> {
     use need::Column as C;
+    let backend = db.get_database_backend();
+    // The page's needs, with only the bulky columns the document shows.
+    let needs_where = |cond: Condition| {
+        let mut select = need::Entity::find().filter(cond).into_query();
+        select.clear_selects();
+        shown.select::<need::Entity>(&mut select, backend, "");
+        select
+    };
     let mut cond = Condition::all();
 
     // Visibility: drafts only of the caller's own organisations (all of them for platform admins).
@@ -450,7 +467,7 @@ pub async fn list(
         None => (None, None),
     };
 
-    let select = need::Entity::find().filter(cond.clone()).into_query();
+    let select = needs_where(cond.clone());
     let total = TotalCount::of(select.clone());
     let sort = match (order, &center) {
         (NeedOrder::Newest, _) => SortKey {
@@ -496,7 +513,7 @@ pub async fn list(
             Query::select().column((need::Entity, C::Id)).from(need::Entity).cond_where(in_ring.clone()).to_owned();
         sort.apply(&mut counted, page)?;
         counted.clear_order_by();
-        let ring = page_of(need::Entity::find().filter(in_ring).into_query())?;
+        let ring = page_of(needs_where(in_ring))?;
         paged = ring_search(ring, counted, paged, page.limit + 1);
         sort.order(&mut paged, page);
     }
@@ -507,7 +524,7 @@ pub async fn list(
         joined.column((need::Entity, sea_orm::sea_query::Asterisk)).from_subquery(paged, need::Entity);
         let same_organisation =
             Expr::col((organisation::Entity, organisation::Column::Id)).equals((need::Entity, C::OrganisationId));
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        if backend == sea_orm::DatabaseBackend::Postgres {
             // One primary-key lookup per row of the page. As a plain join, a prepared (generic) plan, which does
             // not know the page size, hashed the whole organisations table for every page: twice the time.
             // The LIMIT keeps PostgreSQL from flattening the lateral subquery back into that join.
@@ -522,12 +539,7 @@ pub async fn list(
             // SQLite has no LATERAL, and looks organisations up by key for a page this small anyway.
             joined.inner_join(organisation::Entity, same_organisation);
         }
-        for column in organisation::Column::iter() {
-            joined.expr_as(
-                Expr::col((organisation::Entity, column)),
-                Alias::new(format!("{ORGANISATION_PREFIX}{}", column.as_str())),
-            );
-        }
+        shown.select::<organisation::Entity>(&mut joined, backend, ORGANISATION_PREFIX);
         sort.order(&mut joined, page);
         paged = joined;
     }

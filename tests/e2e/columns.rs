@@ -1,0 +1,88 @@
+//! Listings and child pages leave out the bulky columns (long texts, JSON lists) that the document does not show:
+//! whatever a document does show comes back whole, however it reaches the row.
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, data};
+
+struct Dashboard {
+    owner: Session,
+    org_id: String,
+    profile_id: String,
+}
+
+/// An organisation with one open need (the helper's description, skills, languages and schedule), and one
+/// volunteer (the helper's bio, skills, languages and availability) who applied to it with a message.
+async fn dashboard(app: &TestApp) -> Dashboard {
+    let owner = app.register("owner@columns.example", "Owner").await;
+    let org_id = app.organisation(&owner, "Columns Org").await;
+    let need_id = app.open_need(&owner, &org_id, "English conversation", json!({})).await;
+    let (volunteer, profile_id) = app.volunteer("v@columns.example", "Vera", json!({})).await;
+    app.apply(&volunteer, &need_id).await;
+    Dashboard { owner, org_id, profile_id }
+}
+
+fn first_application(resp: &Value) -> (&Value, &Value) {
+    let need = &data(resp)["organisation"]["needs"]["edges"][0]["node"];
+    (need, &need["applications"]["edges"][0]["node"])
+}
+
+#[tokio::test]
+async fn a_dashboard_shows_every_bulky_field_it_asks_for() {
+    let app = TestApp::spawn().await;
+    let d = dashboard(&app).await;
+    let lean = "query($org: ID!) { organisation(id: $org) { needs(first: 5) { edges { node { title applications(first: 5) { edges { node { status volunteer { displayName } } } } } } } } }";
+    let resp = app.gql_as(Some(&d.owner.token), lean, json!({ "org": d.org_id })).await;
+    let (need, application) = first_application(&resp);
+    assert_eq!(need["title"], "English conversation");
+    assert_eq!(application["volunteer"]["displayName"], "Vera");
+
+    let full = "query($org: ID!) { organisation(id: $org) { description needs(first: 5) { edges { node { description requiredSkills languages schedule { weekly { day start } } applications(first: 5) { edges { node { message volunteer { displayName bio skills interests languages availability { day end } } } } } } } } } }";
+    let resp = app.gql_as(Some(&d.owner.token), full, json!({ "org": d.org_id })).await;
+    assert_eq!(data(&resp)["organisation"]["description"], "Test organisation");
+    let (need, application) = first_application(&resp);
+    assert_eq!(need["description"], "Help wanted");
+    assert_eq!(need["requiredSkills"], json!(["teaching english"]));
+    assert_eq!(need["languages"], json!(["arabic"]));
+    assert_eq!(need["schedule"]["weekly"], json!([{ "day": "TUESDAY", "start": "19:00" }]));
+    assert_eq!(application["message"], "I can help");
+    let volunteer = &application["volunteer"];
+    assert_eq!(volunteer["bio"], "Happy to help");
+    assert_eq!(volunteer["skills"], json!(["it support", "teaching english"]));
+    assert_eq!(volunteer["interests"], json!(["ENGLISH_CLASSES"]));
+    assert_eq!(volunteer["languages"], json!(["arabic", "english"]));
+    assert_eq!(volunteer["availability"], json!([{ "day": "TUESDAY", "end": "22:00" }]));
+}
+
+/// The dashboard's page carries the volunteers it joined to the volunteer loader: a second field of the same
+/// document that shows their bio and skills through that loader must get them whole.
+#[tokio::test]
+async fn a_volunteer_joined_for_a_page_is_whole_for_another_field_that_shows_more() {
+    let app = TestApp::spawn().await;
+    let d = dashboard(&app).await;
+    let query = "query($org: ID!, $profile: ID!) { organisation(id: $org) { needs(first: 5) { edges { node { applications(first: 5) { edges { node { volunteer { displayName } } } } } } } } node(id: $profile) { ... on VolunteerProfile { bio skills } } }";
+    let resp = app.gql_as(Some(&d.owner.token), query, json!({ "org": d.org_id, "profile": d.profile_id })).await;
+    let (_, application) = first_application(&resp);
+    assert_eq!(application["volunteer"]["displayName"], "Vera");
+    assert_eq!(data(&resp)["node"]["bio"], "Happy to help");
+    assert_eq!(data(&resp)["node"]["skills"], json!(["it support", "teaching english"]));
+}
+
+#[tokio::test]
+async fn a_listing_shows_descriptions_only_when_asked_and_then_whole() {
+    let app = TestApp::spawn().await;
+    dashboard(&app).await;
+    let resp = app.gql("{ needs(first: 5) { edges { node { title organisation { name } } } } }", json!({})).await;
+    let node = &data(&resp)["needs"]["edges"][0]["node"];
+    assert_eq!(node["title"], "English conversation");
+    assert_eq!(node["organisation"]["name"], "Columns Org");
+
+    // Near a place too, which reads distances beside the columns.
+    let query = "{ needs(first: 5, filter: {near: {lat: 51.46, lng: -0.24, radiusKm: 10}}, orderBy: NEAREST) { edges { distanceKm node { description requiredSkills schedule { weekly { day } } organisation { name description } } } } }";
+    let resp = app.gql(query, json!({})).await;
+    let edge = &data(&resp)["needs"]["edges"][0];
+    assert!(edge["distanceKm"].as_f64().is_some_and(|km| km < 1.0), "{edge}");
+    assert_eq!(edge["node"]["description"], "Help wanted");
+    assert_eq!(edge["node"]["requiredSkills"], json!(["teaching english"]));
+    assert_eq!(edge["node"]["schedule"]["weekly"], json!([{ "day": "TUESDAY" }]));
+    assert_eq!(edge["node"]["organisation"]["description"], "Test organisation");
+}
