@@ -128,9 +128,12 @@ pub fn sdl() -> String {
 /// Per-request DataLoaders: every relation resolves through one of these, batched into one statement.
 pub struct Loaders {
     pub users: DataLoader<ById<entity::user::Entity>>,
-    /// Cached for the request: listings feed it the organisations they joined.
+    /// Cached for the request: listings feed it the organisations they joined, with only the bulky columns the
+    /// document shows (`rows::Shown`).
     pub organisations: DataLoader<ById<entity::organisation::Entity>, HashMapCache>,
     pub needs: DataLoader<ById<entity::need::Entity>>,
+    /// Hands out the volunteers pages of applications joined first, with only the bulky columns the document
+    /// shows (`rows::Shown`).
     pub volunteers: DataLoader<ById<entity::volunteer_profile::Entity>>,
     /// The volunteers that pages of applications joined (the volunteer loader hands them out too).
     pub joined_volunteers: Arc<loaders::Prefetched<entity::volunteer_profile::Model>>,

@@ -65,7 +65,9 @@ impl<M: ByPosition> FromQueryResult for Positional<M> {
 /// Which of the bulky columns (long texts, JSON lists) a request's document can show: those read by a field of
 /// that name anywhere in it, whatever the field's type, so at worst a column is read that nothing shows. A
 /// document's reads (listings, child pages and what they join) read the others as empty values of their type,
-/// which keeps every column's position. Everything else (services, mutations, by-id loads) reads whole rows.
+/// which keeps every column's position. Everything else (services, mutations, by-id reads) reads whole rows, but the
+/// organisation and volunteer loaders also hand out the rows listings and pages joined: a resolver that computes
+/// from a bulky column must name its field in `note`, or it may get the empty value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shown {
     description: bool,
