@@ -31,13 +31,34 @@ async fn a_dashboard_shows_every_bulky_field_it_asks_for() {
     let app = TestApp::spawn().await;
     let d = dashboard(&app).await;
     let lean = "query($org: ID!) { organisation(id: $org) { needs(first: 5) { edges { node { title applications(first: 5) { edges { node { status volunteer { displayName } } } } } } } } }";
+    app.reset_statements();
     let resp = app.gql_as(Some(&d.owner.token), lean, json!({ "org": d.org_id })).await;
     let (need, application) = first_application(&resp);
     assert_eq!(need["title"], "English conversation");
     assert_eq!(application["volunteer"]["displayName"], "Vera");
+    // What makes the lean dashboard cheap: its pages do not read the texts and lists it does not show.
+    let sql = app.statement_texts().join("\n");
+    // (The organisation itself is read whole, by id.)
+    let left_out = [
+        ("needs", "description"),
+        ("needs", "weekly_schedule"),
+        ("applications", "message"),
+        ("volunteer_profiles", "bio"),
+        ("volunteer_profiles", "skills"),
+    ];
+    for (table, column) in left_out {
+        let read = format!("\"{table}\".\"{column}\"");
+        assert!(!sql.contains(&read), "the lean dashboard read {read}:\n{sql}");
+    }
 
     let full = "query($org: ID!) { organisation(id: $org) { description needs(first: 5) { edges { node { description requiredSkills languages schedule { weekly { day start } } applications(first: 5) { edges { node { message volunteer { displayName bio skills interests languages availability { day end } } } } } } } } } }";
+    app.reset_statements();
     let resp = app.gql_as(Some(&d.owner.token), full, json!({ "org": d.org_id })).await;
+    let sql = app.statement_texts().join("\n");
+    for (table, column) in left_out {
+        let read = format!("\"{table}\".\"{column}\"");
+        assert!(sql.contains(&read), "the full dashboard reads {read}:\n{sql}");
+    }
     assert_eq!(data(&resp)["organisation"]["description"], "Test organisation");
     let (need, application) = first_application(&resp);
     assert_eq!(need["description"], "Help wanted");

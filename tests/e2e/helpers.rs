@@ -1,7 +1,6 @@
 //! Spawns the real app (router, schema, migrations) on a fresh database per test: a temporary SQLite
 //! file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set (dropped when the test ends).
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use api::{AppState, Settings, build_router};
 use axum::Router;
@@ -18,7 +17,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// Mail the app sent, in order.
     pub mail: Arc<CapturedMail>,
-    statements: Arc<AtomicUsize>,
+    /// The SQL of every statement run (since the last `reset_statements`).
+    statements: Arc<Mutex<Vec<String>>>,
     cleanup: Cleanup,
 }
 
@@ -88,10 +88,10 @@ impl TestApp {
         configure(&mut settings);
         let mut db = api::connect(&settings).await.expect("connect to the test database");
         api::migrate(&db).await.expect("migrations");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        let log = statements.clone();
+        db.set_metric_callback(move |info| {
+            log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(info.statement.sql.clone());
         });
         let keys = Arc::new(api::auth::token::TokenKeys::from_settings(&settings).expect("token keys"));
         let mail = Arc::new(CapturedMail::default());
@@ -102,11 +102,16 @@ impl TestApp {
 
     /// SQL statements run since the app started (or since the last `reset_statements`).
     pub fn statements(&self) -> usize {
-        self.statements.load(Ordering::SeqCst)
+        self.statement_texts().len()
+    }
+
+    /// The SQL of the statements run since the app started (or since the last `reset_statements`).
+    pub fn statement_texts(&self) -> Vec<String> {
+        self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     pub fn reset_statements(&self) {
-        self.statements.store(0, Ordering::SeqCst);
+        self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
 
     /// Sends a request through the router and returns the whole response (status, headers, body).
