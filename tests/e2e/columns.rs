@@ -1,5 +1,5 @@
-//! Listings and child pages leave out the bulky columns (long texts, JSON lists) that the document does not show:
-//! whatever a document does show comes back whole, however it reaches the row.
+//! Listings and child pages read only the columns that the document can show: whatever a document does show
+//! comes back whole, however it reaches the row.
 use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp, data};
@@ -7,6 +7,8 @@ use crate::helpers::{Session, TestApp, data};
 struct Dashboard {
     owner: Session,
     org_id: String,
+    need_id: String,
+    application_id: String,
     profile_id: String,
 }
 
@@ -17,8 +19,8 @@ async fn dashboard(app: &TestApp) -> Dashboard {
     let org_id = app.organisation(&owner, "Columns Org").await;
     let need_id = app.open_need(&owner, &org_id, "English conversation", json!({})).await;
     let (volunteer, profile_id) = app.volunteer("v@columns.example", "Vera", json!({})).await;
-    app.apply(&volunteer, &need_id).await;
-    Dashboard { owner, org_id, profile_id }
+    let application_id = app.apply(&volunteer, &need_id).await;
+    Dashboard { owner, org_id, need_id, application_id, profile_id }
 }
 
 fn first_application(resp: &Value) -> (&Value, &Value) {
@@ -106,4 +108,100 @@ async fn a_listing_shows_descriptions_only_when_asked_and_then_whole() {
     assert_eq!(edge["node"]["requiredSkills"], json!(["teaching english"]));
     assert_eq!(edge["node"]["schedule"]["weekly"], json!([{ "day": "TUESDAY" }]));
     assert_eq!(edge["node"]["organisation"]["description"], "Test organisation");
+}
+
+/// Each field of `type_name` that takes no arguments, as a selection: scalars and enums by name, and the value
+/// objects that read columns with their own fields. Relations (other nodes, pages) are left to their own types.
+async fn fields_of(app: &TestApp, type_name: &str) -> Vec<String> {
+    let query = "query($name: String!) { __type(name: $name) { fields { name args { name } type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
+    let resp = app.gql(query, json!({ "name": type_name })).await;
+    let objects = [
+        ("schedule", "schedule { weekly { day start end } startDate endDate }"),
+        ("location", "location { lat lng }"),
+        ("dbsCheck", "dbsCheck { level issuedOn recheckBy onUpdateService }"),
+        ("availability", "availability { day start end }"),
+    ];
+    let mut selections = Vec::new();
+    for field in data(&resp)["__type"]["fields"].as_array().expect("fields") {
+        let name = field["name"].as_str().expect("name");
+        if !field["args"].as_array().is_none_or(|a| a.is_empty()) {
+            continue;
+        }
+        let mut ty = &field["type"];
+        while ty["kind"] == "NON_NULL" || ty["kind"] == "LIST" {
+            ty = &ty["ofType"];
+        }
+        match ty["kind"].as_str() {
+            Some("SCALAR" | "ENUM") => selections.push(name.to_owned()),
+            _ => selections.extend(objects.iter().find(|(n, _)| *n == name).map(|(_, s)| (*s).to_owned())),
+        }
+    }
+    assert!(selections.len() > 5, "{type_name} has fields: {resp}");
+    selections
+}
+
+/// A page reads only the columns its document names; a field must answer the same alone in a page as it does
+/// read by id (whole rows). This walks every field of the four types pages read, so a new field that computes
+/// from a column it does not name in `rows::READ_BY` fails here rather than showing a default value.
+#[tokio::test]
+async fn every_field_alone_in_a_page_answers_as_it_does_by_id() {
+    let app = TestApp::spawn().await;
+    let d = dashboard(&app).await;
+    let token = Some(d.owner.token.as_str());
+    let update =
+        "mutation($input: UpdateOrganisationInput!) { updateOrganisation(input: $input) { organisation { id } } }";
+    let input = json!({ "organisationId": d.org_id, "website": "https://columns.example", "contactEmail": "hello@columns.example" });
+    let resp = app.gql_as(token, update, json!({ "input": input })).await;
+    assert!(resp.get("errors").is_none(), "{resp}");
+
+    // A page for each type, and the path to its first node in the answer.
+    let page_of = |type_name: &str, selection: &str| -> (String, Vec<&'static str>) {
+        let listing = ["needs", "edges", "0", "node"];
+        let dashboard = ["organisation", "needs", "edges", "0", "node", "applications", "edges", "0", "node"];
+        let in_dashboard = |inner: &str| {
+            format!(
+                "query($org: ID!) {{ organisation(id: $org) {{ needs(first: 5) {{ edges {{ node {{ applications(first: 5) {{ edges {{ node {{ {inner} }} }} }} }} }} }} }} }}"
+            )
+        };
+        match type_name {
+            "Need" => (format!("{{ needs(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"), listing.to_vec()),
+            "Organisation" => (
+                format!("{{ needs(first: 5) {{ edges {{ node {{ organisation {{ {selection} }} }} }} }} }}"),
+                [&listing[..], &["organisation"]].concat(),
+            ),
+            "Application" => (in_dashboard(selection), dashboard.to_vec()),
+            _ => (in_dashboard(&format!("volunteer {{ {selection} }}")), [&dashboard[..], &["volunteer"]].concat()),
+        }
+    };
+    let cases = [
+        ("Need", &d.need_id),
+        ("Organisation", &d.org_id),
+        ("Application", &d.application_id),
+        ("VolunteerProfile", &d.profile_id),
+    ];
+    for (type_name, id) in cases {
+        for selection in fields_of(&app, type_name).await {
+            let name = selection.split_whitespace().next().expect("a field name").to_owned();
+            let (page, path) = page_of(type_name, &selection);
+            let in_page = app.gql_as(token, &page, json!({ "org": d.org_id })).await;
+            let mut value = &in_page["data"];
+            for step in &path {
+                value = match step.parse::<usize>() {
+                    Ok(i) => &value[i],
+                    Err(_) => &value[*step],
+                };
+            }
+            let by_id = format!("query($id: ID!) {{ node(id: $id) {{ ... on {type_name} {{ {selection} }} }} }}");
+            let whole = app.gql_as(token, &by_id, json!({ "id": id })).await;
+            assert_eq!(
+                value[&name], whole["data"]["node"][&name],
+                "{type_name}.{name}: in a page {in_page}, by id {whole}"
+            );
+            assert_eq!(
+                in_page.get("errors").is_some(),
+                whole.get("errors").is_some(),
+                "{type_name}.{name}: in a page {in_page}, by id {whole}"
+            );
+        }
+    }
 }

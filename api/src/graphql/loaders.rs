@@ -10,8 +10,8 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr, Windo
 use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
-use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows};
-use super::rows::{ByPosition, Positional, Shown, joined, position, value};
+use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_decoded, fetch_rows};
+use super::rows::{ByPosition, Columns, Positional, Shown, joined, position, value};
 use crate::error::AppError;
 
 /// A stored row with a UUID primary key and a creation time (what child lists are ordered by).
@@ -179,7 +179,7 @@ pub type ChildPage<M> = Arc<PageRows<M>>;
 pub struct Children<E> {
     db: DatabaseConnection,
     relation: ChildRelation,
-    /// The bulky columns the request's document shows (children and their volunteers alike).
+    /// The columns the request's document shows (children and their volunteers alike).
     shown: Shown,
     /// Where the volunteers read with the children go, for children with a `volunteer_id` (applications).
     volunteers: Option<Arc<Prefetched<volunteer_profile::Model>>>,
@@ -228,7 +228,7 @@ where
             let backend = self.db.get_database_backend();
             let mut inner = E::find().filter(relation.condition(parents.iter().copied(), filter)).into_query();
             inner.clear_selects();
-            self.shown.select::<E>(&mut inner, backend, "");
+            self.shown.select::<E>(&mut inner, "");
             inner.expr_as(relation.col(relation.parent_column()), Alias::new("parent_key"));
             // Reuse the keyset logic for cursor bounds, then swap its ORDER BY/LIMIT for a window.
             sort.apply(&mut inner, page)?;
@@ -249,7 +249,8 @@ where
             if with_volunteers {
                 join_volunteers(&mut outer, ranked, backend, &self.shown);
             }
-            let rows: Vec<ParentedRow<E::Model>> = fetch_rows(&self.db, &outer).await?;
+            let read = (self.shown.columns::<E>(), self.shown.columns::<volunteer_profile::Entity>());
+            let rows = fetch_decoded(&self.db, &outer, |row| ParentedRow::<E::Model>::decode(row, read)).await?;
             let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
             let mut volunteers = Vec::new();
             for row in rows {
@@ -294,7 +295,7 @@ fn join_volunteers(
     } else {
         outer.left_join(Entity, same);
     }
-    shown.select::<Entity>(outer, backend, VOLUNTEER_PREFIX);
+    shown.select::<Entity>(outer, VOLUNTEER_PREFIX);
 }
 
 /// A child row together with its parent id (and its volunteer, when joined), read from the same result row.
@@ -304,12 +305,17 @@ struct ParentedRow<M> {
     volunteer: Option<volunteer_profile::Model>,
 }
 
-impl<M: ByPosition> FromQueryResult for ParentedRow<M> {
-    /// The child's columns come first (`ranked.*`), then its parent's key, then the volunteer's, when joined.
-    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+impl<M: ByPosition> ParentedRow<M> {
+    /// The child's columns come first (`ranked.*`, those in `read.0`), then its parent's key, then the
+    /// volunteer's (those in `read.1`), when joined.
+    fn decode(row: &sea_orm::QueryResult, read: (Columns, Columns)) -> Result<Self, sea_orm::DbErr> {
         let parent = position(row, "parent_key")
             .ok_or_else(|| sea_orm::DbErr::Custom("a child page without its parent key".into()))?;
-        Ok(Self { parent: value(row, parent)?, model: M::decode_at(row, 0)?, volunteer: joined(row, VOLUNTEER_ID)? })
+        Ok(Self {
+            parent: value(row, parent)?,
+            model: M::decode_at(row, 0, read.0)?,
+            volunteer: joined(row, VOLUNTEER_ID, read.1)?,
+        })
     }
 }
 

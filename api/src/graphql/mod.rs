@@ -128,11 +128,11 @@ pub fn sdl() -> String {
 /// Per-request DataLoaders: every relation resolves through one of these, batched into one statement.
 pub struct Loaders {
     pub users: DataLoader<ById<entity::user::Entity>>,
-    /// Cached for the request: listings feed it the organisations they joined, with only the bulky columns the
+    /// Cached for the request: listings feed it the organisations they joined, with only the columns the
     /// document shows (`rows::Shown`).
     pub organisations: DataLoader<ById<entity::organisation::Entity>, HashMapCache>,
     pub needs: DataLoader<ById<entity::need::Entity>>,
-    /// Hands out the volunteers pages of applications joined first, with only the bulky columns the document
+    /// Hands out the volunteers pages of applications joined first, with only the columns the document
     /// shows (`rows::Shown`).
     pub volunteers: DataLoader<ById<entity::volunteer_profile::Entity>>,
     /// The volunteers that pages of applications joined (the volunteer loader hands them out too).
@@ -152,7 +152,7 @@ pub struct Loaders {
 
 impl Loaders {
     /// Loaders whose batches run through `queue` (see `batch::drive`).
-    /// `shown`: the bulky columns the request's document shows (see `rows::Shown`).
+    /// `shown`: the columns the request's document shows (see `rows::Shown`).
     pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue, shown: Shown) -> Self {
         let volunteers = Arc::new(loaders::Prefetched::default());
         Self {
@@ -215,7 +215,7 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
     ctx.data::<Loaders>().map_err(|_| missing("loaders"))
 }
 
-/// The bulky columns the request's document shows; every column when the request did not come through the HTTP
+/// The columns the request's document shows; every column when the request did not come through the HTTP
 /// handler, which works it out.
 pub fn shown(ctx: &Context<'_>) -> Shown {
     ctx.data_opt::<Shown>().copied().unwrap_or(Shown::ALL)

@@ -304,6 +304,16 @@ pub async fn fetch_rows<M: FromQueryResult>(db: &impl ConnectionTrait, select: &
     Ok(M::find_by_statement(db.get_database_backend().build(select)).all(db).await?)
 }
 
+/// Runs a select and decodes each row with `decode`, which knows which columns the select chose.
+pub async fn fetch_decoded<T>(
+    db: &impl ConnectionTrait,
+    select: &SelectStatement,
+    decode: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
+) -> AppResult<Vec<T>> {
+    let rows = db.query_all_raw(db.get_database_backend().build(select)).await?;
+    Ok(rows.iter().map(decode).collect::<Result<Vec<T>, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,20 @@
 //! Decoding the read paths' rows by column position. Listings, child pages and by-id loads select an entity's
 //! columns in `Column::iter()` order, so each value can be taken by its position through sqlx's own decoding,
 //! the same decoding sea-orm's derived reads use. Those look every column up by name, and format a string for
-//! every prefixed (joined) column and for every NULL: a quarter of a listing's server CPU under load.
+//! every prefixed (joined) column and for every NULL: a quarter of a listing's server CPU under load. Listings and
+//! child pages select only the columns the document can show (`Shown`); the others decode as their type's default.
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use sea_orm::sea_query::{Alias, Expr, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, SelectStatement};
 use sea_orm::sqlx::{self, Column as _, Row as _};
-use sea_orm::{DatabaseBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
+use sea_orm::{DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
 
 /// A model decoded from consecutive columns of a row, in its entity's column order.
 pub trait ByPosition: Sized {
     /// The columns, in the order they are decoded: the entity's `Column::iter()` order (a test holds them to it).
     const COLUMNS: &'static [&'static str];
 
-    /// The model from the columns starting at `start`.
-    fn decode_at(row: &QueryResult, start: usize) -> Result<Self, DbErr>;
+    /// The model from the columns starting at `start`, of which only those in `read` were selected.
+    fn decode_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr>;
 }
 
 /// One value by position.
@@ -45,12 +46,12 @@ pub fn position(row: &QueryResult, name: &str) -> Option<usize> {
 
 /// A joined entity whose columns start at the column named `first` (its prefixed id), if the row has them and
 /// they are not a left join's NULLs.
-pub fn joined<M: ByPosition>(row: &QueryResult, first: &str) -> Result<Option<M>, DbErr> {
+pub fn joined<M: ByPosition>(row: &QueryResult, first: &str, read: Columns) -> Result<Option<M>, DbErr> {
     let Some(start) = position(row, first) else { return Ok(None) };
     if value::<Option<uuid::Uuid>>(row, start)?.is_none() {
         return Ok(None);
     }
-    M::decode_at(row, start).map(Some)
+    M::decode_at(row, start, read).map(Some)
 }
 
 /// A whole row that is one model, for `fetch_rows`.
@@ -58,64 +59,108 @@ pub struct Positional<M>(pub M);
 
 impl<M: ByPosition> FromQueryResult for Positional<M> {
     fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        M::decode_at(row, 0).map(Positional)
+        M::decode_at(row, 0, Columns::ALL).map(Positional)
     }
 }
 
-/// Which of the bulky columns (long texts, JSON lists) a request's document can show: those read by a field of
-/// that name anywhere in it, whatever the field's type, so at worst a column is read that nothing shows. A
-/// document's reads (listings, child pages and what they join) read the others as empty values of their type,
-/// which keeps every column's position. Everything else (services, mutations, by-id reads) reads whole rows, but the
-/// organisation and volunteer loaders also hand out the rows listings and pages joined: a resolver that computes
-/// from a bulky column must name its field in `note`, or it may get the empty value.
+/// A set of an entity's columns: a bit for each, in `Column::iter()` order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shown {
-    description: bool,
-    required_skills: bool,
-    languages: bool,
-    schedule: bool,
-    bio: bool,
-    skills: bool,
-    interests: bool,
-    availability: bool,
-    message: bool,
+pub struct Columns(u64);
+
+impl Columns {
+    pub const ALL: Columns = Columns(u64::MAX);
+
+    pub fn has(self, index: usize) -> bool {
+        index < 64 && self.0 & (1 << index) != 0
+    }
+
+    fn without(self, index: usize) -> Columns {
+        Columns(self.0 & !(1 << index))
+    }
 }
 
-/// How a left-out column is read.
+/// The columns a document may leave out, each with the GraphQL fields that read it. A column is read when a field
+/// of one of those names appears anywhere in the document, whatever its type, so at worst a column is read that
+/// nothing shows. Every column not listed is always read: keys, foreign keys, status, deletion, and the dates that
+/// cursors, joins and privacy checks use. A resolver that computes from a listed column must name its field here.
+const READ_BY: &[(&str, &str, &[&str])] = &[
+    ("needs", "title", &["title"]),
+    ("needs", "description", &["description"]),
+    ("needs", "category", &["category"]),
+    ("needs", "required_skills", &["requiredSkills"]),
+    ("needs", "languages", &["languages"]),
+    ("needs", "safeguarding", &["safeguarding"]),
+    ("needs", "weekly_schedule", &["schedule"]),
+    ("needs", "end_date", &["schedule"]),
+    ("needs", "postcode", &["postcode"]),
+    ("needs", "lat", &["location"]),
+    ("needs", "lng", &["location"]),
+    ("needs", "remote", &["remote"]),
+    ("needs", "volunteers_needed", &["volunteersNeeded", "placesLeft"]),
+    ("needs", "places_taken", &["placesTaken", "placesLeft"]),
+    ("needs", "published_at", &["publishedAt"]),
+    ("needs", "updated_at", &["updatedAt"]),
+    ("organisations", "slug", &["slug"]),
+    ("organisations", "name", &["name"]),
+    ("organisations", "kind", &["kind"]),
+    ("organisations", "description", &["description"]),
+    ("organisations", "website", &["website"]),
+    ("organisations", "contact_email", &["contactEmail"]),
+    ("organisations", "postcode", &["postcode"]),
+    ("organisations", "lat", &["location"]),
+    ("organisations", "lng", &["location"]),
+    ("organisations", "verified", &["verified"]),
+    ("organisations", "updated_at", &["updatedAt"]),
+    ("volunteer_profiles", "display_name", &["displayName"]),
+    ("volunteer_profiles", "bio", &["bio"]),
+    ("volunteer_profiles", "skills", &["skills"]),
+    ("volunteer_profiles", "interests", &["interests"]),
+    ("volunteer_profiles", "languages", &["languages"]),
+    ("volunteer_profiles", "postcode", &["postcode"]),
+    ("volunteer_profiles", "lat", &["location"]),
+    ("volunteer_profiles", "lng", &["location"]),
+    ("volunteer_profiles", "travel_radius_km", &["travelRadiusKm"]),
+    ("volunteer_profiles", "availability", &["availability"]),
+    ("volunteer_profiles", "dbs_level", &["dbsCheck"]),
+    ("volunteer_profiles", "dbs_issued_on", &["dbsCheck"]),
+    ("volunteer_profiles", "dbs_recheck_by", &["dbsCheck"]),
+    ("volunteer_profiles", "dbs_update_service", &["dbsCheck"]),
+    ("volunteer_profiles", "updated_at", &["updatedAt"]),
+    ("applications", "message", &["message"]),
+    ("applications", "applied_at", &["appliedAt"]),
+    ("applications", "invited_at", &["invitedAt"]),
+    ("applications", "accepted_at", &["acceptedAt"]),
+    ("applications", "declined_at", &["declinedAt"]),
+    ("applications", "withdrawn_at", &["withdrawnAt"]),
+    ("applications", "completed_at", &["completedAt"]),
+    ("applications", "updated_at", &["updatedAt"]),
+];
+
+/// Which columns a request's document can show, of the tables its listings and child pages read (`READ_BY`).
+/// Those reads select only these columns and decode the others as their type's default. Everything else
+/// (services, mutations, by-id loads) reads whole rows, but the organisation and volunteer loaders also hand out
+/// the rows listings and pages joined, which is why the rule is by field name across the whole document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Empty {
-    Text,
-    JsonList,
+pub struct Shown {
+    needs: Columns,
+    organisations: Columns,
+    volunteers: Columns,
+    applications: Columns,
 }
 
 impl Shown {
     /// Every column: for reads that no document drives.
     pub const ALL: Shown = Shown {
-        description: true,
-        required_skills: true,
-        languages: true,
-        schedule: true,
-        bio: true,
-        skills: true,
-        interests: true,
-        availability: true,
-        message: true,
+        needs: Columns::ALL,
+        organisations: Columns::ALL,
+        volunteers: Columns::ALL,
+        applications: Columns::ALL,
     };
 
-    /// The bulky columns `document` can show. Walks every selection set with a stack of its own, so no document
-    /// (not even a deep fragment that validation will later refuse as unused) can exhaust the call stack.
+    /// The columns `document` can show. Walks every selection set with a stack of its own, so no document (not
+    /// even a deep fragment that validation will later refuse as unused) can exhaust the call stack.
     pub fn by(document: &ExecutableDocument) -> Shown {
-        let mut shown = Shown {
-            description: false,
-            required_skills: false,
-            languages: false,
-            schedule: false,
-            bio: false,
-            skills: false,
-            interests: false,
-            availability: false,
-            message: false,
-        };
+        let mut named: Vec<&str> = Vec::new();
         let mut sets: Vec<&SelectionSet> =
             document.operations.iter().map(|(_, o)| &o.node.selection_set.node).collect();
         sets.extend(document.fragments.values().map(|f| &f.node.selection_set.node));
@@ -123,7 +168,7 @@ impl Shown {
             for item in &set.items {
                 match &item.node {
                     Selection::Field(field) => {
-                        shown.note(field.node.name.node.as_str());
+                        named.push(field.node.name.node.as_str());
                         sets.push(&field.node.selection_set.node);
                     }
                     Selection::InlineFragment(fragment) => sets.push(&fragment.node.selection_set.node),
@@ -131,58 +176,62 @@ impl Shown {
                 }
             }
         }
+        let mut shown = Shown::ALL;
+        for (table, column, fields) in READ_BY {
+            if fields.iter().any(|f| named.contains(f)) {
+                continue;
+            }
+            let (columns, names) = match *table {
+                "needs" => (&mut shown.needs, entity::need::Model::COLUMNS),
+                "organisations" => (&mut shown.organisations, entity::organisation::Model::COLUMNS),
+                "volunteer_profiles" => (&mut shown.volunteers, entity::volunteer_profile::Model::COLUMNS),
+                _ => (&mut shown.applications, entity::application::Model::COLUMNS),
+            };
+            if let Some(index) = names.iter().position(|name| name == column) {
+                *columns = columns.without(index);
+            }
+        }
         shown
     }
 
-    /// The GraphQL fields that read a bulky column (`Need`, `Organisation`, `VolunteerProfile`, `Application`).
-    fn note(&mut self, field: &str) {
-        match field {
-            "description" => self.description = true,
-            "requiredSkills" => self.required_skills = true,
-            "languages" => self.languages = true,
-            "schedule" => self.schedule = true,
-            "bio" => self.bio = true,
-            "skills" => self.skills = true,
-            "interests" => self.interests = true,
-            "availability" => self.availability = true,
-            "message" => self.message = true,
-            _ => {}
-        }
-    }
-
-    /// How `table.column` is read when the document cannot show it; `None` when it is read.
-    fn left_out(&self, table: &str, column: &str) -> Option<Empty> {
-        let (shown, empty) = match (table, column) {
-            ("needs" | "organisations", "description") => (self.description, Empty::Text),
-            ("needs", "required_skills") => (self.required_skills, Empty::JsonList),
-            ("needs" | "volunteer_profiles", "languages") => (self.languages, Empty::JsonList),
-            ("needs", "weekly_schedule") => (self.schedule, Empty::JsonList),
-            ("volunteer_profiles", "bio") => (self.bio, Empty::Text),
-            ("volunteer_profiles", "skills") => (self.skills, Empty::JsonList),
-            ("volunteer_profiles", "interests") => (self.interests, Empty::JsonList),
-            ("volunteer_profiles", "availability") => (self.availability, Empty::JsonList),
-            ("applications", "message") => (self.message, Empty::Text),
-            _ => return None,
+    /// The same, reading `E`'s `columns` too: for a statement that uses them outside the table's own select.
+    pub fn with<E: EntityTrait>(mut self, columns: &[&str]) -> Shown {
+        let read = match E::default().table_name() {
+            "needs" => &mut self.needs,
+            "organisations" => &mut self.organisations,
+            "volunteer_profiles" => &mut self.volunteers,
+            "applications" => &mut self.applications,
+            _ => return self,
         };
-        (!shown).then_some(empty)
+        for (index, column) in E::Column::iter().enumerate() {
+            if columns.contains(&IdenStatic::as_str(&column)) {
+                read.0 |= 1 << index;
+            }
+        }
+        self
     }
 
-    /// `E`'s column as read for this document: itself, or an empty value of its type.
-    pub fn column<E: EntityTrait>(&self, column: E::Column, backend: DatabaseBackend) -> SimpleExpr {
-        match self.left_out(E::default().table_name(), IdenStatic::as_str(&column)) {
-            None => Expr::col((E::default(), column)),
-            Some(Empty::Text) => Expr::cust("''"),
-            Some(Empty::JsonList) if backend == DatabaseBackend::Postgres => Expr::cust("CAST('[]' AS json)"),
-            Some(Empty::JsonList) => Expr::cust("'[]'"),
+    /// `E`'s columns as read for this document.
+    pub fn columns<E: EntityTrait>(&self) -> Columns {
+        match E::default().table_name() {
+            "needs" => self.needs,
+            "organisations" => self.organisations,
+            "volunteer_profiles" => self.volunteers,
+            "applications" => self.applications,
+            _ => Columns::ALL,
         }
     }
 
-    /// Replaces `select`'s columns with `E`'s columns as read for this document, in order, under their own names
+    /// Replaces `select`'s columns with `E`'s columns read for this document, in order, under their own names
     /// (after `prefix`).
-    pub fn select<E: EntityTrait>(&self, select: &mut SelectStatement, backend: DatabaseBackend, prefix: &str) {
-        for column in E::Column::iter() {
+    pub fn select<E: EntityTrait>(&self, select: &mut SelectStatement, prefix: &str) {
+        let read = self.columns::<E>();
+        for (index, column) in E::Column::iter().enumerate() {
+            if !read.has(index) {
+                continue;
+            }
             let name = IdenStatic::as_str(&column);
-            let expr = self.column::<E>(column, backend);
+            let expr = Expr::col((E::default(), column));
             if prefix.is_empty() {
                 select.expr_as(expr, Alias::new(name));
             } else {
@@ -197,14 +246,20 @@ macro_rules! by_position {
         impl ByPosition for entity::$module::Model {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
 
-            fn decode_at(row: &QueryResult, start: usize) -> Result<Self, DbErr> {
-                let mut at = start;
-                let mut next = || {
-                    at += 1;
-                    at - 1
-                };
-                // Struct fields are evaluated in the order written: the columns' order.
-                Ok(Self { $($field: value(row, next())?),+ })
+            fn decode_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
+                let (mut at, mut index) = (start, 0);
+                // In the columns' order; a column not read is its type's default.
+                $(
+                    let $field = if read.has(index) {
+                        at += 1;
+                        value(row, at - 1)?
+                    } else {
+                        Default::default()
+                    };
+                    index += 1;
+                )+
+                let _ = (at, index);
+                Ok(Self { $($field),+ })
             }
         }
     )+};
@@ -232,7 +287,7 @@ by_position! {
 mod tests {
     use sea_orm::{EntityTrait, IdenStatic, Iterable};
 
-    use super::{ByPosition, Shown};
+    use super::{ByPosition, READ_BY, Shown};
 
     fn names<E: EntityTrait>() -> Vec<&'static str> {
         E::Column::iter().map(|c| IdenStatic::as_str(&c)).collect()
@@ -256,21 +311,56 @@ mod tests {
         Shown::by(&async_graphql::parser::parse_query(query).expect("parses"))
     }
 
+    fn reads<E: EntityTrait>(shown: &Shown, column: &str) -> bool {
+        let index = names::<E>().iter().position(|c| *c == column).expect("a column of the entity");
+        shown.columns::<E>().has(index)
+    }
+
+    /// Every column that may be left out is one of its entity's, and named by at least one field.
     #[test]
-    fn a_document_shows_the_bulky_columns_its_fields_read() {
+    fn columns_left_out_are_the_entities_own() {
+        use entity::*;
+        for (table, column, fields) in READ_BY {
+            let names = match *table {
+                "needs" => names::<need::Entity>(),
+                "organisations" => names::<organisation::Entity>(),
+                "volunteer_profiles" => names::<volunteer_profile::Entity>(),
+                "applications" => names::<application::Entity>(),
+                other => panic!("{other} is not a table whose columns a document selects"),
+            };
+            assert!(names.contains(column), "{table}.{column} is not a column");
+            assert!(!fields.is_empty(), "{table}.{column} is read by no field");
+        }
+    }
+
+    #[test]
+    fn a_document_shows_the_columns_its_fields_read() {
+        use entity::*;
         let listing = shown("{ needs { edges { node { id title organisation { name } } } } }");
-        assert_eq!(listing.left_out("needs", "description"), Some(super::Empty::Text));
-        assert_eq!(listing.left_out("needs", "weekly_schedule"), Some(super::Empty::JsonList));
-        assert_eq!(listing.left_out("needs", "title"), None, "only bulky columns are ever left out");
+        assert!(!reads::<need::Entity>(&listing, "description"));
+        assert!(!reads::<need::Entity>(&listing, "weekly_schedule"));
+        assert!(!reads::<need::Entity>(&listing, "lat"));
+        assert!(!reads::<organisation::Entity>(&listing, "contact_email"));
+        assert!(reads::<need::Entity>(&listing, "title"));
+        assert!(reads::<organisation::Entity>(&listing, "name"));
+        // Keys, status and the dates cursors sort by are always read.
+        for always in ["id", "organisation_id", "status", "created_at", "start_date"] {
+            assert!(reads::<need::Entity>(&listing, always), "needs.{always}");
+        }
         // Through fragments and inline fragments, on whatever type.
         let fragments =
             shown("query { node(id: \"x\") { ...F ... on Need { schedule } } } fragment F on VolunteerProfile { bio }");
-        assert_eq!(fragments.left_out("needs", "weekly_schedule"), None);
-        assert_eq!(fragments.left_out("volunteer_profiles", "bio"), None);
-        assert_eq!(fragments.left_out("volunteer_profiles", "skills"), Some(super::Empty::JsonList));
-        // A field name shared by types shows the column on each.
-        let described = shown("{ organisation(id: \"x\") { description } }");
-        assert_eq!(described.left_out("needs", "description"), None);
-        assert_eq!(Shown::ALL.left_out("applications", "message"), None);
+        assert!(reads::<need::Entity>(&fragments, "weekly_schedule"));
+        assert!(reads::<need::Entity>(&fragments, "end_date"));
+        assert!(reads::<volunteer_profile::Entity>(&fragments, "bio"));
+        assert!(!reads::<volunteer_profile::Entity>(&fragments, "skills"));
+        // A field name shared by types reads the column on each; a computed field reads what it computes from.
+        let described =
+            shown("{ organisation(id: \"x\") { description location } needs { edges { node { placesLeft } } } }");
+        assert!(reads::<need::Entity>(&described, "description"));
+        assert!(reads::<need::Entity>(&described, "lng"));
+        assert!(reads::<need::Entity>(&described, "volunteers_needed"));
+        assert!(reads::<need::Entity>(&described, "places_taken"));
+        assert!(reads::<application::Entity>(&Shown::ALL, "message"));
     }
 }

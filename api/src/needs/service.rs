@@ -3,8 +3,8 @@ use async_graphql::MaybeUndefined;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IntoActiveModel, QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use super::{
 use crate::auth::{AuthUser, Viewer, policy};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
+use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_decoded};
 use crate::graphql::rows::{self, ByPosition, Shown};
 use crate::graphql::text_search;
 use crate::now;
@@ -337,18 +337,18 @@ struct ListedNeed {
 const ORGANISATION_PREFIX: &str = "o_";
 const ORGANISATION_ID: &str = "o_id";
 
-impl FromQueryResult for ListedNeed {
-    /// The need's columns come first (`needs.*`), then its distance when searched near a place, then its
-    /// organisation's when joined.
-    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+impl ListedNeed {
+    /// The need's columns come first (`needs.*`, those the document shows), then its distance when searched near
+    /// a place, then its organisation's when joined.
+    fn decode(row: &sea_orm::QueryResult, shown: &Shown) -> Result<Self, sea_orm::DbErr> {
         let distance_sq = match rows::position(row, "distance_sq") {
             Some(at) => rows::value::<Option<f64>>(row, at)?,
             None => None,
         };
         Ok(Self {
-            need: need::Model::decode_at(row, 0)?,
+            need: need::Model::decode_at(row, 0, shown.columns::<need::Entity>())?,
             distance_sq,
-            organisation: rows::joined(row, ORGANISATION_ID)?,
+            organisation: rows::joined(row, ORGANISATION_ID, shown.columns::<organisation::Entity>())?,
         })
     }
 }
@@ -408,11 +408,17 @@ pub async fn list(
 ) -> AppResult<Listed> {
     use need::Column as C;
     let backend = db.get_database_backend();
-    // The page's needs, with only the bulky columns the document shows.
+    // Nearest first sorts the page again outside the statement that selects it, by its coordinates.
+    let shown = match filter.near {
+        Some(_) => shown.with::<need::Entity>(&["lat", "lng"]),
+        None => *shown,
+    };
+    let shown = &shown;
+    // The page's needs, with only the columns the document shows.
     let needs_where = |cond: Condition| {
         let mut select = need::Entity::find().filter(cond).into_query();
         select.clear_selects();
-        shown.select::<need::Entity>(&mut select, backend, "");
+        shown.select::<need::Entity>(&mut select, "");
         select
     };
     let mut cond = Condition::all();
@@ -539,11 +545,11 @@ pub async fn list(
             // SQLite has no LATERAL, and looks organisations up by key for a page this small anyway.
             joined.inner_join(organisation::Entity, same_organisation);
         }
-        shown.select::<organisation::Entity>(&mut joined, backend, ORGANISATION_PREFIX);
+        shown.select::<organisation::Entity>(&mut joined, ORGANISATION_PREFIX);
         sort.order(&mut joined, page);
         paged = joined;
     }
-    let mut rows: Vec<ListedNeed> = fetch_rows(db, &paged).await?;
+    let mut rows = fetch_decoded(db, &paged, |row| ListedNeed::decode(row, shown)).await?;
     let organisations = rows.iter_mut().filter_map(|r| r.organisation.take()).collect();
     let rows = PageRows::from_fetched(rows, page);
     let connection = connection(rows, total, |row| {
