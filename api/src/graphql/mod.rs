@@ -128,9 +128,11 @@ pub fn sdl() -> String {
 /// Per-request DataLoaders: every relation resolves through one of these, batched into one statement.
 pub struct Loaders {
     pub users: DataLoader<ById<entity::user::Entity>>,
-    /// Cached for the request: listings feed it the organisations they joined, with only the columns the
+    /// Cached for the request. Hands out the organisations listings joined first, with only the columns the
     /// document shows (`rows::Shown`).
     pub organisations: DataLoader<ById<entity::organisation::Entity>, HashMapCache>,
+    /// The organisations that listings joined (the organisation loader hands them out too).
+    pub joined_organisations: Arc<loaders::Prefetched<entity::organisation::Model>>,
     pub needs: DataLoader<ById<entity::need::Entity>>,
     /// Hands out the volunteers pages of applications joined first, with only the columns the document
     /// shows (`rows::Shown`).
@@ -155,10 +157,16 @@ impl Loaders {
     /// `shown`: the columns the request's document shows (see `rows::Shown`).
     pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue, shown: Shown) -> Self {
         let volunteers = Arc::new(loaders::Prefetched::default());
+        let organisations = Arc::new(loaders::Prefetched::default());
         Self {
             users: batched(ById::new(db.clone()), queue),
-            organisations: DataLoader::with_cache(ById::new(db.clone()), queue.spawner(), HashMapCache::default())
-                .delay(std::time::Duration::ZERO),
+            organisations: DataLoader::with_cache(
+                ById::with_prefetched(db.clone(), organisations.clone()),
+                queue.spawner(),
+                HashMapCache::default(),
+            )
+            .delay(std::time::Duration::ZERO),
+            joined_organisations: organisations,
             needs: batched(ById::new(db.clone()), queue),
             volunteers: batched(ById::with_prefetched(db.clone(), volunteers.clone()), queue),
             joined_volunteers: volunteers.clone(),

@@ -139,7 +139,12 @@ impl Need {
         encode(NodeKind::Need, self.0.id)
     }
     async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation, AppError> {
-        let org = loaders(ctx)?.organisations.load_one(self.0.organisation_id).await?;
+        let loaders = loaders(ctx)?;
+        // Usually joined with the listing's page: then no trip through the loader for each need.
+        let org = match loaders.joined_organisations.get(self.0.organisation_id) {
+            Some(org) => Some(org),
+            None => loaders.organisations.load_one(self.0.organisation_id).await?,
+        };
         org.map(Organisation).ok_or_else(|| AppError::not_found("organisation"))
     }
     async fn title(&self) -> &str {
@@ -334,7 +339,7 @@ impl NeedQuery {
     ) -> Result<NeedConnection, AppError> {
         let page = Page::parse(first, after, last, before)?;
         let order = order_by.unwrap_or(NeedOrder::Newest);
-        // A listing showing each need's organisation gets them in the same statement, into the loader's cache.
+        // A listing showing each need's organisation gets them in the same statement, for the organisation loader.
         let look = ctx.look_ahead();
         let with_organisations = look.field("edges").field("node").field("organisation").exists()
             || look.field("nodes").field("organisation").exists();
@@ -349,7 +354,7 @@ impl NeedQuery {
         )
         .await?;
         if !listed.organisations.is_empty() {
-            loaders(ctx)?.organisations.feed_many(listed.organisations.into_iter().map(|o| (o.id, o))).await;
+            loaders(ctx)?.joined_organisations.keep(listed.organisations.into_iter().map(|o| (o.id, o)));
         }
         Ok(listed.connection)
     }
