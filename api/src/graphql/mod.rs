@@ -131,7 +131,9 @@ pub struct Loaders {
     /// Cached for the request. Hands out the organisations listings joined first, with only the columns the
     /// document shows (`rows::Shown`).
     pub organisations: DataLoader<ById<entity::organisation::Entity>, HashMapCache>,
-    /// The organisations that listings joined (the organisation loader hands them out too).
+    /// The organisations that listings joined (the organisation loader hands them out too). Like the volunteers
+    /// below, they hold only the columns the document shows: whatever takes a row from either loader may read only
+    /// its always-read columns or those its own fields name (`rows::READ_BY`).
     pub joined_organisations: Arc<loaders::Prefetched<entity::organisation::Model>>,
     pub needs: DataLoader<ById<entity::need::Entity>>,
     /// Hands out the volunteers pages of applications joined first, with only the columns the document

@@ -82,7 +82,9 @@ impl Columns {
 /// The columns a document may leave out, each with the GraphQL fields that read it. A column is read when a field
 /// of one of those names appears anywhere in the document, whatever its type, so at worst a column is read that
 /// nothing shows. Every column not listed is always read: keys, foreign keys, status, deletion, and the dates that
-/// cursors, joins and privacy checks use. A resolver that computes from a listed column must name its field here.
+/// cursors, joins and privacy checks use. A resolver that computes from a listed column must name its field here,
+/// and one that hands its row to code reading many columns (matching's `From<&need::Model>` and
+/// `From<&volunteer_profile::Model>`, say) must read its row afresh: a row from a page may be partial.
 const READ_BY: &[(&str, &str, &[&str])] = &[
     ("needs", "title", &["title"]),
     ("needs", "description", &["description"]),
