@@ -250,9 +250,12 @@ where
                 join_volunteers(&mut outer, ranked, backend, &self.shown);
             }
             let read = (self.shown.columns::<E>(), self.shown.columns::<volunteer_profile::Entity>());
-            let rows = fetch_decoded(&self.db, &outer, |row| ParentedRow::<E::Model>::decode(row, read)).await?;
-            let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
-            let mut volunteers = Vec::new();
+            let rows = fetch_decoded(&self.db, &outer, ParentedRow::<E::Model>::layout, |row, at| {
+                ParentedRow::<E::Model>::decode(row, at, read)
+            })
+            .await?;
+            let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::with_capacity(group.len());
+            let mut volunteers = Vec::with_capacity(if with_volunteers { rows.len() } else { 0 });
             for row in rows {
                 by_parent.entry(row.parent).or_default().push(row.model);
                 volunteers.extend(row.volunteer.map(|v| (v.id, v)));
@@ -308,15 +311,24 @@ struct ParentedRow<M> {
 impl<M: ByPosition> ParentedRow<M> {
     /// The child's columns come first (`ranked.*`, those in `read.0`), then its parent's key, then the
     /// volunteer's (those in `read.1`), when joined.
-    fn decode(row: &sea_orm::QueryResult, read: (Columns, Columns)) -> Result<Self, sea_orm::DbErr> {
-        let parent = position(row, "parent_key")
-            .ok_or_else(|| sea_orm::DbErr::Custom("a child page without its parent key".into()))?;
+    fn decode(row: &sea_orm::QueryResult, at: &ChildLayout, read: (Columns, Columns)) -> Result<Self, sea_orm::DbErr> {
+        let parent = at.parent.ok_or_else(|| sea_orm::DbErr::Custom("a child page without its parent key".into()))?;
         Ok(Self {
             parent: value(row, parent)?,
             model: M::decode_at(row, 0, read.0)?,
-            volunteer: joined(row, VOLUNTEER_ID, read.1)?,
+            volunteer: joined(row, at.volunteer, read.1)?,
         })
     }
+
+    fn layout(row: &sea_orm::QueryResult) -> ChildLayout {
+        ChildLayout { parent: position(row, "parent_key"), volunteer: position(row, VOLUNTEER_ID) }
+    }
+}
+
+/// Where a child row's parent key and its volunteer's columns are (the same in every row of a result).
+struct ChildLayout {
+    parent: Option<usize>,
+    volunteer: Option<usize>,
 }
 
 /// Counts children for many parents in one `GROUP BY` statement.

@@ -1,5 +1,7 @@
 //! Relay cursor connections with keyset pagination: a cursor holds the sort key and id of a row, and the
 //! next page is "rows after that key" in the same order, so pages stay stable while rows are added.
+use std::borrow::Cow;
+
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
@@ -70,8 +72,9 @@ impl SortValue {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
-    /// Which ordering the cursor belongs to, so a cursor from one order is refused by another.
-    pub order: String,
+    /// Which ordering the cursor belongs to, so a cursor from one order is refused by another. Borrowed when made
+    /// here (a page makes one for every edge, whether or not it is asked for); owned when read from a client.
+    pub order: Cow<'static, str>,
     pub key: SortValue,
     pub id: Uuid,
 }
@@ -191,7 +194,7 @@ impl SortKey {
     }
 
     pub fn cursor(&self, key: SortValue, id: Uuid) -> Cursor {
-        Cursor { order: self.name.to_owned(), key, id }
+        Cursor { order: Cow::Borrowed(self.name), key, id }
     }
 }
 
@@ -304,14 +307,24 @@ pub async fn fetch_rows<M: FromQueryResult>(db: &impl ConnectionTrait, select: &
     Ok(M::find_by_statement(db.get_database_backend().build(select)).all(db).await?)
 }
 
-/// Runs a select and decodes each row with `decode`, which knows which columns the select chose.
-pub async fn fetch_decoded<T>(
+/// Runs a select and decodes each row with `decode`, which knows which columns the select chose. `layout` reads
+/// off the first row whatever `decode` needs to know of all of them (where a named column is).
+pub async fn fetch_decoded<T, L>(
     db: &impl ConnectionTrait,
     select: &SelectStatement,
-    decode: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
+    layout: impl FnOnce(&sea_orm::QueryResult) -> L,
+    decode: impl Fn(&sea_orm::QueryResult, &L) -> Result<T, sea_orm::DbErr>,
 ) -> AppResult<Vec<T>> {
     let rows = db.query_all_raw(db.get_database_backend().build(select)).await?;
-    Ok(rows.iter().map(decode).collect::<Result<Vec<T>, _>>()?)
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    // Every row of a result has the same columns: named ones are looked up once, not once a row.
+    let layout = layout(first);
+    // Sized up front: collecting `Result`s cannot know the length, and grew the page by copying it.
+    let mut decoded = Vec::with_capacity(rows.len());
+    for row in &rows {
+        decoded.push(decode(row, &layout)?);
+    }
+    Ok(decoded)
 }
 
 #[cfg(test)]

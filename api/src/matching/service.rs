@@ -400,7 +400,7 @@ pub async fn needs_for_volunteer(
 }
 
 pub fn rank_cursor(order: &'static str, score: f64, id: Uuid) -> Cursor {
-    Cursor { order: order.to_owned(), key: SortValue::Number(score), id }
+    Cursor { order: order.into(), key: SortValue::Number(score), id }
 }
 
 /// Full profiles by id (the page of a ranked list).

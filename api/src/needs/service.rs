@@ -340,17 +340,30 @@ const ORGANISATION_ID: &str = "o_id";
 impl ListedNeed {
     /// The need's columns come first (`needs.*`, those the document shows), then its distance when searched near
     /// a place, then its organisation's when joined.
-    fn decode(row: &sea_orm::QueryResult, shown: &Shown) -> Result<Self, sea_orm::DbErr> {
-        let distance_sq = match rows::position(row, "distance_sq") {
+    fn decode(row: &sea_orm::QueryResult, at: &ListedLayout, shown: &Shown) -> Result<Self, sea_orm::DbErr> {
+        let distance_sq = match at.distance_sq {
             Some(at) => rows::value::<Option<f64>>(row, at)?,
             None => None,
         };
         Ok(Self {
             need: need::Model::decode_at(row, 0, shown.columns::<need::Entity>())?,
             distance_sq,
-            organisation: rows::joined(row, ORGANISATION_ID, shown.columns::<organisation::Entity>())?,
+            organisation: rows::joined(row, at.organisation, shown.columns::<organisation::Entity>())?,
         })
     }
+
+    fn layout(row: &sea_orm::QueryResult) -> ListedLayout {
+        ListedLayout {
+            distance_sq: rows::position(row, "distance_sq"),
+            organisation: rows::position(row, ORGANISATION_ID),
+        }
+    }
+}
+
+/// Where a listing's distance and joined organisation are (the same in every row of a result).
+struct ListedLayout {
+    distance_sq: Option<usize>,
+    organisation: Option<usize>,
 }
 
 /// A page of needs, and their organisations when they were joined (for the organisation loader's cache).
@@ -549,7 +562,7 @@ pub async fn list(
         sort.order(&mut joined, page);
         paged = joined;
     }
-    let mut rows = fetch_decoded(db, &paged, |row| ListedNeed::decode(row, shown)).await?;
+    let mut rows = fetch_decoded(db, &paged, ListedNeed::layout, |row, at| ListedNeed::decode(row, at, shown)).await?;
     let organisations = rows.iter_mut().filter_map(|r| r.organisation.take()).collect();
     let rows = PageRows::from_fetched(rows, page);
     let connection = connection(rows, total, |row| {
