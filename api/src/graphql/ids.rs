@@ -50,14 +50,18 @@ impl NodeKind {
 }
 
 pub fn encode(kind: NodeKind, id: Uuid) -> ID {
-    // On the stack rather than through `format!`: a dashboard encodes a thousand ids.
-    let mut text = [0u8; 16 + 1 + uuid::fmt::Hyphenated::LENGTH];
+    // On the stack rather than through `format!`: a dashboard encodes hundreds of ids.
+    let mut buffer = [0u8; 32 + 1 + uuid::fmt::Hyphenated::LENGTH];
     let tag = kind.tag().as_bytes();
-    text[..tag.len()].copy_from_slice(tag);
-    text[tag.len()] = b':';
-    let end = tag.len() + 1 + uuid::fmt::Hyphenated::LENGTH;
-    id.hyphenated().encode_lower(&mut text[tag.len() + 1..end]);
-    ID(URL_SAFE_NO_PAD.encode(&text[..end]))
+    let Some(text) = buffer.get_mut(..tag.len() + 1 + uuid::fmt::Hyphenated::LENGTH) else {
+        // A tag longer than the buffer: the same text, allocated.
+        return ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.tag(), id)));
+    };
+    let (head, uuid) = text.split_at_mut(tag.len() + 1);
+    head[..tag.len()].copy_from_slice(tag);
+    head[tag.len()] = b':';
+    id.hyphenated().encode_lower(uuid);
+    ID(URL_SAFE_NO_PAD.encode(text))
 }
 
 pub fn decode_any(id: &str) -> Option<(NodeKind, Uuid)> {

@@ -25,9 +25,11 @@ where
         + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
         + sqlx::Type<sqlx::Sqlite>,
 {
-    // Unchecked: the select names the entity's own columns (`select`), and sea-orm's checked reads of the same
-    // models (services, mutations) run through the tests on both databases. Checking each value's SQL type again
-    // cost about a tenth of decoding a page. A value whose bytes do not decode as `T` is still an error.
+    // Unchecked: checking each value's SQL type cost about a tenth of decoding a page. The check is only worth
+    // having if a column's SQL type could differ from its model field's, and the select names the entity's own
+    // columns, whose types match the migrations (sea-orm's checked reads of the same models run through the tests
+    // on both databases). Were they ever to differ, sqlx would decode the bytes as `T` regardless: a wrong value,
+    // or a panic for a fixed-width number of the wrong width, so such a change must come with its model's.
     let decoded = if let Some(row) = row.try_as_pg_row() {
         row.try_get_unchecked::<T, _>(index)
     } else if let Some(row) = row.try_as_sqlite_row() {
