@@ -205,3 +205,46 @@ async fn every_field_alone_in_a_page_answers_as_it_does_by_id() {
         }
     }
 }
+
+/// Decoding by position (with PostgreSQL's timestamps read from their binary form) gives the same models as
+/// sea-orm's own reads of the same rows: every column, including timestamps before both epochs, fractions of a
+/// second and NULLs.
+#[tokio::test]
+async fn rows_read_by_position_match_sea_orm_reads() {
+    use api::graphql::rows::{ByPosition, Columns};
+    use chrono::{TimeZone, Utc};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryTrait};
+
+    let app = TestApp::spawn().await;
+    dashboard(&app).await;
+    let moon = Utc.with_ymd_and_hms(1969, 7, 20, 20, 17, 40).single().expect("a valid time")
+        + chrono::Duration::microseconds(123_456);
+    entity::need::Entity::update_many()
+        .col_expr(entity::need::Column::PublishedAt, Expr::value(moon))
+        .exec(&app.db)
+        .await
+        .expect("update");
+
+    async fn same<E>(db: &sea_orm::DatabaseConnection) -> usize
+    where
+        E: EntityTrait,
+        E::Model: ByPosition + FromQueryResult + PartialEq + std::fmt::Debug,
+    {
+        let select = E::find().into_query();
+        let rows = db.query_all_raw(db.get_database_backend().build(&select)).await.expect("rows");
+        for row in &rows {
+            let by_position = E::Model::decode_at(row, 0, Columns::ALL).expect("decoded by position");
+            let by_name = E::Model::from_query_result(row, "").expect("decoded by sea-orm");
+            assert_eq!(by_position, by_name);
+        }
+        rows.len()
+    }
+    let needs = same::<entity::need::Entity>(&app.db).await;
+    assert!(needs > 0);
+    assert!(same::<entity::application::Entity>(&app.db).await > 0);
+    assert!(same::<entity::volunteer_profile::Entity>(&app.db).await > 0);
+    assert!(same::<entity::organisation::Entity>(&app.db).await > 0);
+    let published: Vec<_> = entity::need::Entity::find().all(&app.db).await.expect("needs");
+    assert!(published.iter().all(|n| n.published_at == Some(moon)), "the update reached every need");
+}

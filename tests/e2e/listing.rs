@@ -205,3 +205,88 @@ async fn nearest_pages_are_complete_and_in_order_inside_and_outside_the_inner_ri
     assert_eq!(titles(&nearest(Some(20), None, None).await), expected[..20].to_vec());
     assert_eq!(titles(&nearest(None, Some(3), None).await), expected[19..].to_vec());
 }
+
+const NESTED: &str = "query($org: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  organisation(id: $org) { needs(first: 10) { edges { node { id
+    applications(first: $first, after: $after, last: $last, before: $before) {
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { cursor node { id volunteer { displayName } } }
+    } } } } } }";
+
+/// Each need's application ids in a nested page, by need id, with the page's info.
+fn nested_pages(resp: &Value) -> Vec<(String, Vec<String>, Value)> {
+    data(resp)["organisation"]["needs"]["edges"]
+        .as_array()
+        .expect("needs")
+        .iter()
+        .map(|edge| {
+            let need = &edge["node"];
+            let page = &need["applications"];
+            let ids = page["edges"].as_array().expect("edges").iter();
+            let ids = ids.map(|e| e["node"]["id"].as_str().expect("id").to_owned()).collect();
+            (need["id"].as_str().expect("need id").to_owned(), ids, page["pageInfo"].clone())
+        })
+        .collect()
+}
+
+/// Nested pages are cut per parent, whatever else is in the batch: every need of a dashboard gets its own newest
+/// applications, and a cursor, forward or backward, bounds each need's page by the same sort key.
+#[tokio::test]
+async fn nested_pages_are_cut_per_parent_forward_and_backward() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@nested.example", "Owner").await;
+    let org = app.organisation(&owner, "Nested Org").await;
+    let mut needs = Vec::new();
+    for title in ["Jobs club", "Youth club", "IT class"] {
+        needs.push(app.open_need(&owner, &org, title, json!({})).await);
+    }
+    // Four volunteers apply to every need, one need after another, so each need's applications interleave in time
+    // with the others'.
+    for v in 0..4 {
+        let (volunteer, _) = app.volunteer(&format!("v{v}@nested.example"), &format!("Volunteer {v}"), json!({})).await;
+        for need in &needs {
+            app.apply(&volunteer, need).await;
+        }
+    }
+    let ask = |vars: Value| app.gql_as(Some(&owner.token), NESTED, vars);
+
+    let all = nested_pages(&ask(json!({ "org": org, "first": 10 })).await);
+    assert_eq!(all.len(), 3);
+    for (_, ids, info) in &all {
+        assert_eq!(ids.len(), 4, "every need has its four applications");
+        assert_eq!(info["hasNextPage"], false);
+    }
+    let full = |need: &str| all.iter().find(|(id, _, _)| id == need).map(|(_, ids, _)| ids.clone()).expect("need");
+
+    // The first two of every need, newest first.
+    let first = nested_pages(&ask(json!({ "org": org, "first": 2 })).await);
+    for (need, ids, info) in &first {
+        assert_eq!(ids[..], full(need)[..2], "the newest two of {need}");
+        assert_eq!(info["hasNextPage"], true);
+    }
+    // Forward from one need's second application: every need's page holds its own applications older than it.
+    let (cursor_need, _, cursor_info) = &first[0];
+    let cursor = cursor_info["endCursor"].as_str().expect("end cursor");
+    let next = nested_pages(&ask(json!({ "org": org, "first": 10, "after": cursor })).await);
+    assert_eq!(
+        next.iter().find(|(n, _, _)| n == cursor_need).map(|(_, ids, _)| ids.clone()),
+        Some(full(cursor_need)[2..].to_vec())
+    );
+    for (need, ids, info) in &next {
+        let rest = full(need);
+        assert!(ids.iter().all(|id| rest.contains(id)), "only {need}'s own applications");
+        assert_eq!(info["hasPreviousPage"], true, "{need}: a page after a cursor has one before it");
+    }
+
+    // Backward: the last two of every need are its oldest two, in display order.
+    let last = nested_pages(&ask(json!({ "org": org, "last": 2 })).await);
+    for (need, ids, info) in &last {
+        assert_eq!(ids[..], full(need)[2..], "the oldest two of {need}");
+        assert_eq!(info["hasPreviousPage"], true);
+        // And the two before them, from their first cursor.
+        let before = info["startCursor"].as_str().expect("start cursor");
+        let earlier = nested_pages(&ask(json!({ "org": org, "last": 2, "before": before })).await);
+        let (_, ids, _) = earlier.iter().find(|(n, _, _)| n == need).expect("need");
+        assert_eq!(ids[..], full(need)[..2], "the newest two of {need}, paging backward");
+    }
+}

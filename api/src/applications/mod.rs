@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::pagination::{Cursor, TotalCount};
-use crate::graphql::{db, loaders, viewer};
+use crate::graphql::{boxed, db, loaders, viewer};
 use crate::needs::Need;
 use crate::volunteers::VolunteerProfile;
 
@@ -52,7 +52,7 @@ impl Application {
         encode(NodeKind::Application, self.0.id)
     }
     async fn need(&self, ctx: &Context<'_>) -> Result<Need, AppError> {
-        let need = loaders(ctx)?.needs.load_one(self.0.need_id).await?;
+        let need = boxed(loaders(ctx)?.needs.load_one(self.0.need_id)).await?;
         need.map(Need).ok_or_else(|| AppError::not_found("need"))
     }
     async fn volunteer(&self, ctx: &Context<'_>) -> Result<VolunteerProfile, AppError> {
@@ -61,7 +61,7 @@ impl Application {
         // hundreds of applications.
         let profile = match loaders.joined_volunteers.get(self.0.volunteer_id) {
             Some(profile) => Some(profile),
-            None => loaders.volunteers.load_one(self.0.volunteer_id).await?,
+            None => boxed(loaders.volunteers.load_one(self.0.volunteer_id)).await?,
         };
         profile.map(VolunteerProfile).ok_or_else(|| AppError::not_found("volunteer"))
     }

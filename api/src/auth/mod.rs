@@ -135,19 +135,22 @@ impl Viewer {
     }
 
     pub async fn memberships(&self, db: &DatabaseConnection) -> AppResult<&HashMap<Uuid, MemberRole>> {
-        self.memberships
-            .get_or_try_init(|| async {
-                let Some(user) = self.user else { return Ok(HashMap::new()) };
-                let rows = entity::membership::Entity::find()
-                    .filter(entity::membership::Column::UserId.eq(user.id))
-                    .all(db)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(|m| MemberRole::from_db(&m.role).map(|role| (m.organisation_id, role)))
-                    .collect())
-            })
-            .await
+        // Usually read with the account; reading them later is boxed (see `graphql::boxed`).
+        if let Some(memberships) = self.memberships.get() {
+            return Ok(memberships);
+        }
+        let read = self.memberships.get_or_try_init(|| async {
+            let Some(user) = self.user else { return Ok(HashMap::new()) };
+            let rows = entity::membership::Entity::find()
+                .filter(entity::membership::Column::UserId.eq(user.id))
+                .all(db)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|m| MemberRole::from_db(&m.role).map(|role| (m.organisation_id, role)))
+                .collect())
+        });
+        crate::graphql::boxed(read).await
     }
 
     /// Whether the caller may read the volunteers matched to an organisation's needs: its members, platform admins,

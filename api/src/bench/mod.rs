@@ -393,12 +393,7 @@ impl Server {
 
     /// The CPU time the server has used so far (user and system, all threads), in seconds, from Linux's `/proc`.
     pub(crate) fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // After the command name in parentheses: state is the first field, utime the 12th, stime the 13th.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        // Linux reports these in USER_HZ, which is 100 on every architecture it exposes to user space.
-        Some(ticks / 100.0)
+        Some(ProcStat::read(&self.child.id().to_string())?.own)
     }
 
     /// The server's (peak, current) resident memory in MB, from Linux's `/proc`.
@@ -416,6 +411,53 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// One process's CPU times from Linux's `/proc/<pid>/stat`, in seconds.
+pub(crate) struct ProcStat {
+    pub(crate) comm: String,
+    pub(crate) parent: u32,
+    /// User and system time of the process itself (all its threads).
+    pub(crate) own: f64,
+    /// User and system time of its children that have exited and been waited for.
+    pub(crate) children: f64,
+}
+
+impl ProcStat {
+    /// `pid` is a number or "self".
+    pub(crate) fn read(pid: &str) -> Option<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (head, tail) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_owned();
+        // After the command name: state, ppid, ..., utime (12th), stime, cutime, cstime (15th).
+        let fields: Vec<&str> = tail.split_whitespace().collect();
+        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        // Linux reports times in USER_HZ, which is 100 on every architecture it exposes to user space.
+        Some(Self {
+            comm,
+            parent: fields.get(1)?.parse().ok()?,
+            own: (number(11)? + number(12)?) / 100.0,
+            children: (number(13)? + number(14)?) / 100.0,
+        })
+    }
+
+    /// CPU seconds used so far by the PostgreSQL server on this machine: its living processes, and (through each
+    /// postmaster's children totals) the backends that have exited, such as pgbench's once it closes its
+    /// connections. `None` when no PostgreSQL process is visible (a server elsewhere).
+    pub(crate) fn postgres_seconds() -> Option<f64> {
+        let all: Vec<(u32, Self)> = std::fs::read_dir("/proc")
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|pid| Some((pid, Self::read(&pid.to_string())?)))
+            .collect();
+        let is_postgres = |pid: u32| all.iter().any(|(p, s)| *p == pid && s.comm == "postgres");
+        let mut total = None;
+        for (_, stat) in all.iter().filter(|(_, s)| s.comm == "postgres") {
+            let postmaster = !is_postgres(stat.parent);
+            *total.get_or_insert(0.0) += stat.own + if postmaster { stat.children } else { 0.0 };
+        }
+        total
     }
 }
 

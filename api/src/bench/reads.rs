@@ -20,7 +20,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{measure, sustain};
+use super::{ProcStat, measure, sustain};
 use crate::Settings;
 use crate::auth::AuthUser;
 use crate::graphql::ids::{NodeKind, encode};
@@ -56,6 +56,10 @@ pub struct ReadRow {
     pub single_p50: f64,
     /// The server's CPU time per request under load, in ms: steadier than a rate on a shared machine.
     pub server_cpu_ms: f64,
+    /// Where the floor's CPU goes, per transaction, in ms: PostgreSQL, pgbench.
+    pub floor_cpu_ms: (f64, f64),
+    /// Where the API's CPU goes under load, per request, in ms: PostgreSQL, the bench's own load client.
+    pub api_cpu_ms: (f64, f64),
 }
 
 pub struct ReadReport {
@@ -287,24 +291,30 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
         if options.only.as_deref().is_some_and(|only| !name.starts_with(only)) {
             continue;
         }
-        let (floor_rate, floor_p50, floor_p99) = if options.no_floor {
-            (f64::NAN, f64::NAN, f64::NAN)
+        let (floor_rate, floor_p50, floor_p99, floor_cpu_ms) = if options.no_floor {
+            (f64::NAN, f64::NAN, f64::NAN, (f64::NAN, f64::NAN))
         } else {
             eprintln!("{name}: floor (pgbench, {} connections, {} s)", options.connections, options.seconds);
             let (url, sql_dir, opts) = (settings.database_url.clone(), dir.clone(), options.clone());
             let file = format!("q{i}");
-            tokio::task::spawn_blocking(move || pgbench(&url, &sql, &sql_dir, &file, &opts))
+            let before = CpuSnapshot::take();
+            let (rate, p50, p99) = tokio::task::spawn_blocking(move || pgbench(&url, &sql, &sql_dir, &file, &opts))
                 .await
-                .map_err(|e| e.to_string())??
+                .map_err(|e| e.to_string())??;
+            let used = before.until_now(rate * options.seconds as f64);
+            // pgbench is a child process that has been waited for: its time is in our children's total.
+            (rate, p50, p99, (used.postgres, used.children))
         };
         eprintln!("{name}: the API, one connection, then {} connections", options.connections);
         let single: Vec<_> = requests.iter().cycle().take(n + n / 10).cloned().collect();
         let one = measure(&client, name, &single, n / 10).await;
         let started = Instant::now();
         let cpu_before = server.cpu_seconds();
+        let before = CpuSnapshot::take();
         let loaded =
             sustain(&client.url, Arc::new(requests), options.connections, Duration::from_secs(options.seconds)).await;
         let api_rate = loaded.samples.len() as f64 / started.elapsed().as_secs_f64();
+        let used = before.until_now(loaded.samples.len() as f64);
         let server_cpu_ms = match (cpu_before, server.cpu_seconds()) {
             (Some(before), Some(after)) => 1000.0 * (after - before) / loaded.samples.len().max(1) as f64,
             _ => f64::NAN,
@@ -320,10 +330,50 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
             api_errors: loaded.errors + one.errors,
             single_p50: one.quantile(0.5),
             server_cpu_ms,
+            floor_cpu_ms,
+            api_cpu_ms: (used.postgres, used.own),
         });
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(ReadReport { rows: report, connections: options.connections, seconds: options.seconds, memory: server.memory() })
+}
+
+/// CPU seconds used so far by PostgreSQL, by this process, and by this process's waited-for children.
+struct CpuSnapshot {
+    postgres: Option<f64>,
+    own: Option<f64>,
+    children: Option<f64>,
+}
+
+/// CPU milliseconds per request (or transaction) between a snapshot and now; NaN where not readable.
+struct CpuUsed {
+    postgres: f64,
+    own: f64,
+    children: f64,
+}
+
+impl CpuSnapshot {
+    fn take() -> Self {
+        let me = ProcStat::read("self");
+        Self {
+            postgres: ProcStat::postgres_seconds(),
+            own: me.as_ref().map(|s| s.own),
+            children: me.as_ref().map(|s| s.children),
+        }
+    }
+
+    fn until_now(&self, requests: f64) -> CpuUsed {
+        let now = Self::take();
+        let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
+            (Some(b), Some(a)) if requests > 0.0 => 1000.0 * (a - b) / requests,
+            _ => f64::NAN,
+        };
+        CpuUsed {
+            postgres: per_request(self.postgres, now.postgres),
+            own: per_request(self.own, now.own),
+            children: per_request(self.children, now.children),
+        }
+    }
 }
 
 /// The table.
@@ -352,6 +402,22 @@ pub fn report(report: &ReadReport) -> String {
             r.single_p50,
             r.api_errors,
             r.server_cpu_ms
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nCPU per request (or transaction), ms: the floor's PostgreSQL and pgbench; the API's server, PostgreSQL and load client"
+    );
+    let _ = writeln!(
+        out,
+        "{:<24} {:>9} {:>9} | {:>9} {:>9} {:>9}",
+        "query", "floor PG", "pgbench", "server", "API PG", "client"
+    );
+    for r in &report.rows {
+        let _ = writeln!(
+            out,
+            "{:<24} {:>9.3} {:>9.3} | {:>9.3} {:>9.3} {:>9.3}",
+            r.name, r.floor_cpu_ms.0, r.floor_cpu_ms.1, r.server_cpu_ms, r.api_cpu_ms.0, r.api_cpu_ms.1
         );
     }
     if let Some((peak, now)) = report.memory {

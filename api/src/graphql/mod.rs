@@ -205,6 +205,14 @@ fn missing(what: &str) -> AppError {
     AppError::internal(format!("{what} missing from the GraphQL context"))
 }
 
+/// Awaits `work` from an allocation of its own. async-graphql makes every field future of a type as large as the
+/// type's largest resolver, then allocates and copies one for each field it resolves: a resolver that awaits a
+/// loader or a query inline would make every plain field of its type (an application's `id`, its `status`) carry
+/// that resolver's kilobytes. Used where a resolver awaits such work.
+pub fn boxed<'a, T>(work: impl std::future::Future<Output = T> + Send + 'a) -> futures::future::BoxFuture<'a, T> {
+    Box::pin(work)
+}
+
 pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))
 }

@@ -23,8 +23,14 @@ where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
         + sqlx::Type<sqlx::Postgres>
         + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
-        + sqlx::Type<sqlx::Sqlite>,
+        + sqlx::Type<sqlx::Sqlite>
+        + 'static,
 {
+    if let Some(row) = row.try_as_pg_row()
+        && let Some(timestamp) = pg_timestamp::<T>(row, index)
+    {
+        return timestamp;
+    }
     // Unchecked: checking each value's SQL type cost about a tenth of decoding a page. The check is only worth
     // having if a column's SQL type could differ from its model field's, and the select names the entity's own
     // columns, whose types match the migrations (sea-orm's checked reads of the same models run through the tests
@@ -38,6 +44,51 @@ where
         return Err(DbErr::Custom("rows by position: an unsupported database".into()));
     };
     decoded.map_err(|e| DbErr::Type(format!("column {index}: {e}")))
+}
+
+/// The microseconds from the Unix epoch to PostgreSQL's, 2000-01-01.
+const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
+
+/// A timestamp (`T` a `DateTime<Utc>` or an optional one) read straight from PostgreSQL's binary form, the
+/// microseconds since its epoch. sqlx goes through a fixed offset and a calendar date, about 400 instructions a
+/// value: a quarter of decoding a dashboard's rows. `None` for any other `T`, and for a value in text form
+/// (then sqlx decodes it as usual).
+fn pg_timestamp<T: 'static>(row: &sqlx::postgres::PgRow, index: usize) -> Option<Result<T, DbErr>> {
+    use chrono::{DateTime, Utc};
+    use sqlx::ValueRef as _;
+    use std::any::Any;
+    let optional = std::any::TypeId::of::<T>() == std::any::TypeId::of::<Option<DateTime<Utc>>>();
+    if !optional && std::any::TypeId::of::<T>() != std::any::TypeId::of::<DateTime<Utc>>() {
+        return None;
+    }
+    let raw = match row.try_get_raw(index) {
+        Ok(raw) => raw,
+        Err(e) => return Some(Err(DbErr::Type(format!("column {index}: {e}")))),
+    };
+    let timestamp = if raw.is_null() {
+        None
+    } else {
+        if raw.format() != sqlx::postgres::PgValueFormat::Binary {
+            return None;
+        }
+        let bytes = raw.as_bytes().ok().and_then(|b| <[u8; 8]>::try_from(b).ok());
+        let at = bytes
+            .and_then(|b| i64::from_be_bytes(b).checked_add(PG_EPOCH_UNIX_MICROS))
+            .and_then(DateTime::<Utc>::from_timestamp_micros);
+        match at {
+            Some(at) => Some(at),
+            None => return Some(Err(DbErr::Type(format!("column {index}: not a timestamp in range")))),
+        }
+    };
+    // `T` is one of the two types checked above: hand the value over as it.
+    let mut slot: Option<T> = None;
+    let any: &mut dyn Any = &mut slot;
+    if let Some(slot) = any.downcast_mut::<Option<Option<DateTime<Utc>>>>() {
+        *slot = Some(timestamp);
+    } else if let Some(slot) = any.downcast_mut::<Option<DateTime<Utc>>>() {
+        *slot = timestamp;
+    }
+    Some(slot.ok_or_else(|| DbErr::Type(format!("column {index}: an unexpected NULL"))))
 }
 
 /// Where a named column is in the row (one lookup, for where a joined entity's columns start).

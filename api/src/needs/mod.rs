@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{Cursor, Page, TotalCount};
-use crate::graphql::{Location, LocationInput, NearInput, db, loaders, shown, viewer};
+use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, shown, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
 use crate::values::schedule::Weekday;
@@ -143,7 +143,7 @@ impl Need {
         // Usually joined with the listing's page: then no trip through the loader for each need.
         let org = match loaders.joined_organisations.get(self.0.organisation_id) {
             Some(org) => Some(org),
-            None => loaders.organisations.load_one(self.0.organisation_id).await?,
+            None => boxed(loaders.organisations.load_one(self.0.organisation_id)).await?,
         };
         org.map(Organisation).ok_or_else(|| AppError::not_found("organisation"))
     }

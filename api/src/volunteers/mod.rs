@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{Page, fetch_rows};
-use crate::graphql::{Location, LocationInput, loaders, viewer};
+use crate::graphql::{Location, LocationInput, boxed, loaders, viewer};
 use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
 use crate::values::TimeWindow;
 use crate::values::text::json_strings;
@@ -62,18 +62,21 @@ async fn access(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppRes
 }
 
 /// Lets the caller see one field of a profile's personal data, noting it in the audit log when it is someone else's.
-async fn require(
-    ctx: &Context<'_>,
-    profile: &volunteer_profile::Model,
+/// Boxed (see `graphql::boxed`): most of a profile's fields are plain.
+fn require<'a>(
+    ctx: &'a Context<'_>,
+    profile: &'a volunteer_profile::Model,
     needed: Access,
-    what: &str,
+    what: &'a str,
     field: &'static str,
-) -> AppResult<()> {
-    if access(ctx, profile).await? >= needed {
-        crate::audit::viewed(ctx, profile.user_id, field)
-    } else {
-        Err(AppError::forbidden(format!("you may not see this volunteer's {what}")))
-    }
+) -> futures::future::BoxFuture<'a, AppResult<()>> {
+    boxed(async move {
+        if access(ctx, profile).await? >= needed {
+            crate::audit::viewed(ctx, profile.user_id, field)
+        } else {
+            Err(AppError::forbidden(format!("you may not see this volunteer's {what}")))
+        }
+    })
 }
 
 /// Whether `node(id)` may return this profile.
