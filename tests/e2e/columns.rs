@@ -217,7 +217,15 @@ async fn rows_read_by_position_match_sea_orm_reads() {
     use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryTrait};
 
     let app = TestApp::spawn().await;
-    dashboard(&app).await;
+    let d = dashboard(&app).await;
+    let offer = app
+        .gql_as(
+            Some(&d.owner.token),
+            r#"mutation($org: ID!) { createOffer(input: {organisationId: $org, kind: TIME, title: "Saturday mornings", remote: true}) { offer { id } } }"#,
+            json!({ "org": d.org_id }),
+        )
+        .await;
+    assert!(data(&offer)["createOffer"]["offer"]["id"].is_string(), "{offer}");
     let moon = Utc.with_ymd_and_hms(1969, 7, 20, 20, 17, 40).single().expect("a valid time")
         + chrono::Duration::microseconds(123_456);
     entity::need::Entity::update_many()
@@ -245,6 +253,9 @@ async fn rows_read_by_position_match_sea_orm_reads() {
     assert!(same::<entity::application::Entity>(&app.db).await > 0);
     assert!(same::<entity::volunteer_profile::Entity>(&app.db).await > 0);
     assert!(same::<entity::organisation::Entity>(&app.db).await > 0);
+    assert!(same::<entity::offer::Entity>(&app.db).await > 0);
+    assert!(same::<entity::user::Entity>(&app.db).await > 0);
+    assert!(same::<entity::membership::Entity>(&app.db).await > 0);
     let published: Vec<_> = entity::need::Entity::find().all(&app.db).await.expect("needs");
     assert!(published.iter().all(|n| n.published_at == Some(moon)), "the update reached every need");
 }

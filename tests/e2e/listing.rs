@@ -241,22 +241,24 @@ async fn nested_pages_are_cut_per_parent_forward_and_backward() {
         needs.push(app.open_need(&owner, &org, title, json!({})).await);
     }
     // Four volunteers apply to every need, one need after another, so each need's applications interleave in time
-    // with the others'.
+    // with the others'. Each need's applications, newest first, are the order of applying reversed.
+    let mut applied: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
     for v in 0..4 {
         let (volunteer, _) = app.volunteer(&format!("v{v}@nested.example"), &format!("Volunteer {v}"), json!({})).await;
         for need in &needs {
-            app.apply(&volunteer, need).await;
+            let application = app.apply(&volunteer, need).await;
+            applied.entry(need.clone()).or_default().insert(0, application);
         }
     }
+    let full = |need: &str| applied[need].clone();
     let ask = |vars: Value| app.gql_as(Some(&owner.token), NESTED, vars);
 
     let all = nested_pages(&ask(json!({ "org": org, "first": 10 })).await);
     assert_eq!(all.len(), 3);
-    for (_, ids, info) in &all {
-        assert_eq!(ids.len(), 4, "every need has its four applications");
+    for (need, ids, info) in &all {
+        assert_eq!(ids, &full(need), "every need's four applications, newest first");
         assert_eq!(info["hasNextPage"], false);
     }
-    let full = |need: &str| all.iter().find(|(id, _, _)| id == need).map(|(_, ids, _)| ids.clone()).expect("need");
 
     // The first two of every need, newest first.
     let first = nested_pages(&ask(json!({ "org": org, "first": 2 })).await);
@@ -264,17 +266,16 @@ async fn nested_pages_are_cut_per_parent_forward_and_backward() {
         assert_eq!(ids[..], full(need)[..2], "the newest two of {need}");
         assert_eq!(info["hasNextPage"], true);
     }
-    // Forward from one need's second application: every need's page holds its own applications older than it.
-    let (cursor_need, _, cursor_info) = &first[0];
+    // Forward from the first need's second newest application (the third volunteer's): every need's page holds
+    // its own applications older than that one, which are the first two volunteers' (applied before it, to any
+    // need), and nothing more.
+    let cursor_info = &first.iter().find(|(n, _, _)| *n == needs[0]).expect("first need").2;
     let cursor = cursor_info["endCursor"].as_str().expect("end cursor");
     let next = nested_pages(&ask(json!({ "org": org, "first": 10, "after": cursor })).await);
-    assert_eq!(
-        next.iter().find(|(n, _, _)| n == cursor_need).map(|(_, ids, _)| ids.clone()),
-        Some(full(cursor_need)[2..].to_vec())
-    );
+    assert_eq!(next.len(), 3);
     for (need, ids, info) in &next {
-        let rest = full(need);
-        assert!(ids.iter().all(|id| rest.contains(id)), "only {need}'s own applications");
+        assert_eq!(ids[..], full(need)[2..], "{need}: its own two oldest, newest first");
+        assert_eq!(info["hasNextPage"], false);
         assert_eq!(info["hasPreviousPage"], true, "{need}: a page after a cursor has one before it");
     }
 

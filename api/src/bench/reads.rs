@@ -186,7 +186,7 @@ fn pgbench(
     dir: &Path,
     name: &str,
     options: &ReadBenchOptions,
-) -> Result<(f64, f64, f64), String> {
+) -> Result<(f64, f64, f64, f64), String> {
     let file = dir.join(format!("{name}.sql"));
     std::fs::write(&file, script).map_err(|e| e.to_string())?;
     let prefix = dir.join(name);
@@ -208,6 +208,11 @@ fn pgbench(
         .find_map(|l| l.trim().strip_prefix("tps = ").and_then(|rest| rest.split_whitespace().next()))
         .and_then(|v| v.parse::<f64>().ok())
         .ok_or_else(|| format!("no tps in pgbench's output: {stdout}"))?;
+    let processed = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("number of transactions actually processed: "))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<f64>().ok())
+        .ok_or_else(|| format!("no transaction count in pgbench's output: {stdout}"))?;
     // Per-transaction logs: the third field is the latency in microseconds.
     let mut latencies = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
@@ -226,7 +231,7 @@ fn pgbench(
     let q = |q: f64| {
         latencies.get(((latencies.len().max(1) - 1) as f64 * q).round() as usize).map_or(f64::NAN, |us| us / 1000.0)
     };
-    Ok((tps, q(0.5), q(0.99)))
+    Ok((tps, q(0.5), q(0.99), processed))
 }
 
 pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadReport, String> {
@@ -298,10 +303,14 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
             let (url, sql_dir, opts) = (settings.database_url.clone(), dir.clone(), options.clone());
             let file = format!("q{i}");
             let before = CpuSnapshot::take();
-            let (rate, p50, p99) = tokio::task::spawn_blocking(move || pgbench(&url, &sql, &sql_dir, &file, &opts))
-                .await
-                .map_err(|e| e.to_string())??;
-            let used = before.until_now(rate * options.seconds as f64);
+            let (rate, p50, p99, processed) =
+                tokio::task::spawn_blocking(move || pgbench(&url, &sql, &sql_dir, &file, &opts))
+                    .await
+                    .map_err(|e| e.to_string())??;
+            // pgbench's backends exit as it disconnects; once reaped, their time is in the postmaster's children
+            // total. A backend reaped between reading the postmaster and reading it would count nowhere.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let used = before.until_now(processed);
             // pgbench is a child process that has been waited for: its time is in our children's total.
             (rate, p50, p99, (used.postgres, used.children))
         };

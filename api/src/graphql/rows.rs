@@ -388,6 +388,11 @@ mod tests {
             };
             assert!(names.contains(column), "{table}.{column} is not a column");
             assert!(!fields.is_empty(), "{table}.{column} is read by no field");
+            // Pages are cut, ordered and joined by these: left out, they would decode as defaults and pages
+            // would silently come out wrong.
+            for key in ["id", "created_at", "organisation_id", "need_id", "volunteer_id", "user_id", "status"] {
+                assert_ne!(*column, key, "{table}.{key} must always be read");
+            }
         }
     }
 
