@@ -188,9 +188,13 @@ impl SortKey {
     /// Orders a select as `apply` does (reversed when paging backward), without bounds or a limit: for an outer
     /// query over a page already cut.
     pub fn order(&self, select: &mut SelectStatement, page: &Page) {
-        let ascending = self.descending == page.backward;
-        let order = if ascending { Order::Asc } else { Order::Desc };
+        let order = self.fetch_order(page);
         select.order_by_expr(self.key.clone(), order.clone()).order_by_expr(self.id.clone(), order);
+    }
+
+    /// The order a page's rows are fetched in: the sort's, reversed when paging backward.
+    pub fn fetch_order(&self, page: &Page) -> Order {
+        if self.descending == page.backward { Order::Asc } else { Order::Desc }
     }
 
     pub fn cursor(&self, key: SortValue, id: Uuid) -> Cursor {
