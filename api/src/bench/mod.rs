@@ -8,9 +8,13 @@
 //! `reads`.
 pub mod reads;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderValue, header};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
 use rand::SeedableRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
@@ -63,25 +67,15 @@ pub(crate) struct Client {
 
 impl Client {
     /// Sends one GraphQL request, already serialised; `Err` for transport failures and for responses that are not a
-    /// GraphQL answer or that carry errors. Scans the answer without building it, as a load generator should: the
-    /// client shares the machine with the server, and building a dashboard's 900 objects cost it as much as the
-    /// server spends answering.
+    /// GraphQL answer or that carry errors.
     async fn check(&self, token: &str, body: &str) -> Result<(), String> {
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            data: Option<serde::de::IgnoredAny>,
-            errors: Option<serde::de::IgnoredAny>,
-        }
         let mut request = self.http.post(&self.url).header("content-type", "application/json").body(body.to_owned());
         if !token.is_empty() {
             request = request.header("authorization", format!("Bearer {token}"));
         }
         let response = request.send().await.map_err(|e| e.to_string())?;
         let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-        match serde_json::from_slice::<Answer>(&bytes) {
-            Ok(Answer { data: Some(_), errors: None }) => Ok(()),
-            _ => Err(String::from_utf8_lossy(&bytes).into_owned()),
-        }
+        answered(&bytes)
     }
 
     /// Sends one GraphQL request; `Err` for transport failures and for responses with errors.
@@ -293,31 +287,50 @@ pub(crate) async fn sustain(
     connections: usize,
     duration: Duration,
 ) -> Timing {
+    let mix: Vec<LoadRequest> = serialised(&mix).into_iter().map(LoadRequest::new).collect();
+    let url = url.to_owned();
+    // All connections on one thread, as pgbench drives its 32 by default: on a multi-threaded runtime the client's
+    // threads woke each other for every response, at a cost in system time that the server and PostgreSQL paid.
+    let load =
+        tokio::task::spawn_blocking(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(load(url, Arc::new(mix), connections, duration)),
+            Err(e) => {
+                eprintln!("load: cannot start the client's runtime: {e}");
+                Timing { name: String::new(), samples: Vec::new(), errors: 1 }
+            }
+        });
+    load.await.unwrap_or_else(|_| Timing { name: String::new(), samples: Vec::new(), errors: 1 })
+}
+
+async fn load(url: String, mix: Arc<Vec<LoadRequest>>, connections: usize, duration: Duration) -> Timing {
     let deadline = Instant::now() + duration;
-    let mix = Arc::new(serialised(&mix));
     let mut workers = Vec::with_capacity(connections);
     for worker in 0..connections {
-        let mix = mix.clone();
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .map(|http| Client { http, url: url.to_owned() });
+        let (mix, url) = (mix.clone(), url.to_owned());
         workers.push(tokio::spawn(async move {
             let mut timing = Timing { name: String::new(), samples: Vec::new(), errors: 0 };
-            let Ok(client) = client else {
-                timing.errors += 1;
-                return timing;
+            let mut connection = match LoadConnection::open(&url).await {
+                Ok(connection) => connection,
+                Err(e) => {
+                    eprintln!("load: cannot connect: {e}");
+                    timing.errors += 1;
+                    return timing;
+                }
             };
             let mut i = worker;
             while Instant::now() < deadline && !mix.is_empty() {
-                let (token, body) = &mix[i % mix.len()];
                 let start = Instant::now();
-                let result = client.check(token, body).await;
+                let result = connection.check(&mix[i % mix.len()]).await;
                 timing.samples.push(start.elapsed());
                 if let Err(e) = result {
                     timing.errors += 1;
                     if timing.errors == 1 {
                         eprintln!("load: first error: {}", e.chars().take(300).collect::<String>());
+                    }
+                    // A transport error leaves the connection unusable: open another.
+                    match LoadConnection::open(&url).await {
+                        Ok(fresh) => connection = fresh,
+                        Err(_) => break,
                     }
                 }
                 i += connections;
@@ -336,6 +349,103 @@ pub(crate) async fn sustain(
         }
     }
     all
+}
+
+/// One request of the load, with its headers and body made once: a load generator repeats the same few requests,
+/// and what it spends making them it takes from the server on a shared machine (pgbench prepares its statements
+/// once, too).
+struct LoadRequest {
+    authorization: Option<HeaderValue>,
+    body: Bytes,
+}
+
+impl LoadRequest {
+    fn new((token, body): (String, String)) -> Self {
+        let authorization =
+            (!token.is_empty()).then(|| HeaderValue::from_str(&format!("Bearer {token}"))).and_then(Result::ok);
+        Self { authorization, body: Bytes::from(body) }
+    }
+}
+
+type LoadIo = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+
+/// One keep-alive HTTP/1.1 connection of the sustained load: hyper's client connection, driven in the worker's own
+/// task. reqwest (its pool, a URL parsed for every request, and a task of its own for each connection) cost the
+/// client about three times what pgbench costs the floor, on the cores the server and PostgreSQL share.
+struct LoadConnection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    connection: Pin<Box<hyper::client::conn::http1::Connection<LoadIo, Full<Bytes>>>>,
+    host: HeaderValue,
+    path: String,
+}
+
+impl LoadConnection {
+    async fn open(url: &str) -> Result<Self, String> {
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let authority = uri.authority().ok_or_else(|| format!("{url}: no host"))?.as_str().to_owned();
+        let stream = tokio::net::TcpStream::connect(&authority).await.map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            sender,
+            connection: Box::pin(connection),
+            host: HeaderValue::from_str(&authority).map_err(|e| e.to_string())?,
+            path: uri.path().to_owned(),
+        })
+    }
+
+    /// Sends one request; `Err` for transport failures, for a status other than 200, and for answers that are not
+    /// GraphQL data or that carry errors.
+    async fn check(&mut self, request: &LoadRequest) -> Result<(), String> {
+        let Self { sender, connection, host, path } = self;
+        drive(connection, sender.ready()).await?.map_err(|e| e.to_string())?;
+        let mut http = hyper::Request::post(path.as_str())
+            .header(header::HOST, host.clone())
+            .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(authorization) = &request.authorization {
+            http = http.header(header::AUTHORIZATION, authorization.clone());
+        }
+        let http = http.body(Full::new(request.body.clone())).map_err(|e| e.to_string())?;
+        let response = drive(connection, sender.send_request(http)).await?.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = drive(connection, response.into_body().collect()).await?.map_err(|e| e.to_string())?.to_bytes();
+        if status != hyper::StatusCode::OK {
+            return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+        }
+        answered(&body)
+    }
+}
+
+/// Runs `work` while driving the connection it needs, in the same task (no wake-up of another task per request).
+async fn drive<F: std::future::Future>(
+    connection: &mut Pin<Box<hyper::client::conn::http1::Connection<LoadIo, Full<Bytes>>>>,
+    work: F,
+) -> Result<F::Output, String> {
+    tokio::select! {
+        biased;
+        out = work => Ok(out),
+        end = connection.as_mut() => Err(match end {
+            Ok(()) => "the server closed the connection".to_owned(),
+            Err(e) => e.to_string(),
+        }),
+    }
+}
+
+/// Whether a response body is a GraphQL answer with data and no errors. Scans the answer without building it, as a
+/// load generator should: the client shares the machine with the server, and building a dashboard's 900 objects
+/// cost it as much as the server spends answering.
+fn answered(body: &[u8]) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        data: Option<serde::de::IgnoredAny>,
+        errors: Option<serde::de::IgnoredAny>,
+    }
+    match serde_json::from_slice::<Answer>(body) {
+        Ok(Answer { data: Some(_), errors: None }) => Ok(()),
+        _ => Err(String::from_utf8_lossy(body).into_owned()),
+    }
 }
 
 /// Each request's bearer token and body, serialised once rather than for every send.
