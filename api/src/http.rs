@@ -38,10 +38,13 @@ use crate::graphql::rows::Shown;
 use crate::graphql::{AppSchema, Loaders, SchemaOptions, build_schema};
 use crate::idempotency::{self, Claim};
 use crate::matching::index::MatchingIndex;
+use crate::reads::Reads;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// The connections the hottest reads run on (see `reads`).
+    pub reads: Reads,
     pub keys: Arc<TokenKeys>,
     pub schema: AppSchema,
     /// States the cost of documents `schema` refused as too costly (see `graphql::cost_schema`).
@@ -185,9 +188,28 @@ impl AppState {
         let mail = Arc::new(mail);
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
-        let schema = build_schema(db.clone(), keys.clone(), matching.clone(), limits.clone(), mail.clone(), options);
+        let reads = Reads::new(&db, settings);
+        let schema = build_schema(
+            db.clone(),
+            reads.clone(),
+            keys.clone(),
+            matching.clone(),
+            limits.clone(),
+            mail.clone(),
+            options,
+        );
         let documents = Arc::new(ParsedDocuments::default());
-        Self { db, keys, schema, cost_schema: crate::graphql::cost_schema(options), matching, limits, mail, documents }
+        Self {
+            db,
+            reads,
+            keys,
+            schema,
+            cost_schema: crate::graphql::cost_schema(options),
+            matching,
+            limits,
+            mail,
+            documents,
+        }
     }
 }
 
@@ -316,7 +338,7 @@ async fn caller(state: &AppState, headers: &HeaderMap, reads_only: bool) -> Resu
         }
         (Some(token), None) => {
             let (user, issued_at) = state.keys.verify_claims(token)?;
-            crate::auth::account_of(&state.db, user, issued_at, reads_only).await
+            crate::auth::account_of(&state.reads, user, issued_at, reads_only).await
         }
         (None, Some(key)) => Ok(Viewer::for_api_key(crate::api_keys::service::authenticate(&state.db, key).await?)),
         (None, None) => Ok(Viewer::anonymous()),
@@ -392,7 +414,7 @@ async fn graphql(
         },
     };
     let queue = LoadQueue::default();
-    let loaders = Loaders::new(&state.db, &viewer, &queue, shown);
+    let loaders = Loaders::new(&state.reads, &viewer, &queue, shown);
     let actor = Actor::of(&viewer);
     let request = request.data(viewer).data(loaders).data(shown);
     let work = execute(state.clone(), request, queue, actor, span, claim);

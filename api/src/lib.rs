@@ -16,6 +16,7 @@ pub mod needs;
 pub mod offers;
 pub mod organisations;
 pub mod privacy;
+pub mod reads;
 pub mod seed;
 pub mod synthetic;
 pub mod telemetry;
@@ -86,7 +87,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let state = AppState::new(db, keys, &settings);
     // Housekeeping once a minute: rate limiters' idle keys, and idempotency keys past their day; once an hour (and
     // at start), the retention rule for accounts never verified.
-    let (limits, housekeeping_db) = (state.limits.clone(), state.db.clone());
+    let (limits, reads, housekeeping_db) = (state.limits.clone(), state.reads.clone(), state.db.clone());
     let retention = (settings.unverified_account_days > 0)
         .then(|| chrono::TimeDelta::days(i64::from(settings.unverified_account_days)));
     tokio::spawn(async move {
@@ -94,6 +95,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         for minute in 0u64.. {
             every.tick().await;
             limits.forget_idle();
+            reads.forget_idle();
             if let Err(err) = idempotency::forget_old(&housekeeping_db).await {
                 tracing::warn!(error = ?err, "could not forget old idempotency keys");
             }

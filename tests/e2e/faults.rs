@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::helpers::{TestApp, data, error_code};
 
 const COUNT: &str = "{ organisations { totalCount } }";
+const LISTING: &str = "{ needs(first: 5) { edges { node { title } } } }";
 
 /// A TCP relay on loopback in front of PostgreSQL that can be taken down (dropping every connection through it and
 /// refusing new ones, as a stopped server does) and brought back.
@@ -76,9 +77,14 @@ async fn the_api_says_unavailable_while_postgres_is_down_and_recovers_by_itself(
     assert_eq!(data(&app.gql(COUNT, json!({})).await)["organisations"]["totalCount"], 0);
     assert_eq!(ready(&app).await, 200);
 
+    assert!(app.gql(LISTING, json!({})).await.get("errors").is_none());
+
     relay.stop();
     let started = Instant::now();
     let resp = app.gql(COUNT, json!({})).await;
+    assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
+    // The listing runs on the read connections (`api::reads`): the same answer, within the same wait.
+    let resp = app.gql(LISTING, json!({})).await;
     assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
     assert!(started.elapsed() < Duration::from_secs(10), "fails within the acquire wait, not a hang");
     let message = resp["errors"][0]["message"].as_str().unwrap_or_default();
@@ -89,8 +95,8 @@ async fn the_api_says_unavailable_while_postgres_is_down_and_recovers_by_itself(
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut recovered = false;
     while Instant::now() < deadline {
-        let resp = app.gql(COUNT, json!({})).await;
-        if resp.get("errors").is_none() {
+        let (count, listing) = (app.gql(COUNT, json!({})).await, app.gql(LISTING, json!({})).await);
+        if count.get("errors").is_none() && listing.get("errors").is_none() {
             recovered = true;
             break;
         }
@@ -117,4 +123,56 @@ async fn with_every_connection_busy_a_request_waits_a_bounded_time_then_says_so(
     assert!(started.elapsed() >= Duration::from_millis(250), "it waited for a connection first");
     drop(held);
     assert!(app.gql(COUNT, json!({})).await.get("errors").is_none(), "and works again once one is free");
+}
+
+/// The read connections on PostgreSQL with one connection, waiting at most 300 ms for it; `None` on SQLite.
+async fn one_read_connection() -> Option<(TestApp, api::reads::Reads)> {
+    if std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).is_none() {
+        eprintln!("PostgreSQL only: on SQLite the reads run on sea-orm's own connection");
+        return None;
+    }
+    let app = TestApp::spawn().await;
+    let mut settings = api::Settings::for_database("postgres://unused");
+    settings.db_max_connections = 1;
+    settings.db_acquire_timeout_ms = 300;
+    let reads = api::reads::Reads::new(&app.db, &settings);
+    Some((app, reads))
+}
+
+fn sql(text: &str) -> sea_orm::Statement {
+    sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, text)
+}
+
+async fn number(reads: &api::reads::Reads, text: &str) -> Result<i32, sea_orm::DbErr> {
+    let rows = reads.query_all(sql(text)).await?;
+    rows.first().map_or(Err(sea_orm::DbErr::RecordNotFound(text.into())), |row| row.try_get_by_index::<i32>(0))
+}
+
+#[tokio::test]
+async fn a_read_cancelled_half_way_leaves_its_connection_fit_for_the_next() {
+    let Some((_app, reads)) = one_read_connection().await else { return };
+    // Given up on while PostgreSQL is still working on it (a request past its time, a client gone).
+    let slow = reads.query_all(sql("SELECT 7 FROM pg_sleep(0.5)"));
+    assert!(tokio::time::timeout(Duration::from_millis(100), slow).await.is_err(), "still running when dropped");
+    // The one connection is handed out again: the next statement gets its own answer, not the old one's.
+    assert_eq!(number(&reads, "SELECT 42").await.expect("the next read"), 42);
+    // A statement PostgreSQL refuses is an error of its own, and reads go on (on a fresh connection).
+    let refused = number(&reads, "SELECT 1 / 0").await.expect_err("division by zero");
+    assert_eq!(api::error::AppError::from(refused).code(), "INTERNAL_SERVER_ERROR");
+    assert_eq!(number(&reads, "SELECT 43").await.expect("after an error"), 43);
+}
+
+#[tokio::test]
+async fn with_every_read_connection_busy_a_read_waits_a_bounded_time_then_says_so() {
+    let Some((_app, reads)) = one_read_connection().await else { return };
+    let holder = reads.clone();
+    let held = tokio::spawn(async move { number(&holder, "SELECT 1 FROM pg_sleep(1.5)").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let waited = number(&reads, "SELECT 2").await.expect_err("no connection to be had");
+    assert!(started.elapsed() >= Duration::from_millis(250), "it waited for the connection first");
+    assert!(started.elapsed() < Duration::from_secs(1), "and no longer than it was told");
+    assert_eq!(api::error::AppError::from(waited).code(), "SERVICE_UNAVAILABLE");
+    assert_eq!(held.await.expect("the holder").expect("the long read"), 1);
+    assert_eq!(number(&reads, "SELECT 3").await.expect("once it is free"), 3);
 }

@@ -96,7 +96,13 @@ impl TestApp {
         let keys = Arc::new(api::auth::token::TokenKeys::from_settings(&settings).expect("token keys"));
         let mail = Arc::new(CapturedMail::default());
         let setup = api::mail::Mail::with_mailer(&settings, mail.clone());
-        let router = build_router(AppState::with_mail(db.clone(), keys, &settings, setup));
+        let state = AppState::with_mail(db.clone(), keys, &settings, setup);
+        // On PostgreSQL the hottest reads run on connections of their own (`api::reads`): counted alike.
+        let log = statements.clone();
+        state.reads.observe(move |statement| {
+            log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(statement.sql.clone());
+        });
+        let router = build_router(state);
         Self { router, db, mail, statements, cleanup }
     }
 

@@ -7,7 +7,7 @@ pub mod token;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ use crate::users::PlatformRole;
 /// visibility needs them on most signed-in reads, at a round trip of their own otherwise. A mutation reads them
 /// when it first needs them, so that its answer sees the memberships it made.
 pub async fn account_of(
-    db: &impl ConnectionTrait,
+    reads: &crate::reads::Reads,
     token_user: AuthUser,
     issued_at: DateTime<Utc>,
     reads_only: bool,
@@ -46,7 +46,7 @@ pub async fn account_of(
                 Expr::col((membership::Entity, membership::Column::UserId)).equals((user::Entity, user::Column::Id)),
             );
     }
-    let rows: Vec<AccountRow> = crate::graphql::pagination::fetch_rows(db, &select).await?;
+    let rows: Vec<AccountRow> = crate::graphql::pagination::read_rows(reads, &select).await?;
     let account = rows.first().map(|r| &r.account).ok_or_else(ended)?;
     if account.deleted_at.is_some() {
         return Err(ended());

@@ -12,9 +12,10 @@ use sea_orm::sea_query::{
 use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
-use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_decoded, fetch_rows};
+use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_decoded, fetch_rows, read_rows};
 use super::rows::{ByPosition, Columns, Positional, Shown, joined, position, value};
 use crate::error::{AppError, AppResult};
+use crate::reads::Reads;
 
 /// A stored row with a UUID primary key and a creation time (what child lists are ordered by).
 pub trait HasId {
@@ -63,17 +64,17 @@ impl<M: Clone> Prefetched<M> {
 
 /// Loads rows of `E` by primary key, first from rows prefetched for the request, if it has any.
 pub struct ById<E: EntityTrait> {
-    db: DatabaseConnection,
+    reads: Reads,
     prefetched: Option<Arc<Prefetched<E::Model>>>,
 }
 
 impl<E: EntityTrait> ById<E> {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, prefetched: None }
+    pub fn new(reads: Reads) -> Self {
+        Self { reads, prefetched: None }
     }
 
-    pub fn with_prefetched(db: DatabaseConnection, prefetched: Arc<Prefetched<E::Model>>) -> Self {
-        Self { db, prefetched: Some(prefetched) }
+    pub fn with_prefetched(reads: Reads, prefetched: Arc<Prefetched<E::Model>>) -> Self {
+        Self { reads, prefetched: Some(prefetched) }
     }
 }
 
@@ -94,7 +95,7 @@ where
         let missing: Vec<Uuid> = keys.iter().copied().filter(|k| !found.contains_key(k)).collect();
         if !missing.is_empty() {
             let select = E::find().filter(Expr::col((E::default(), Alias::new("id"))).is_in(missing)).into_query();
-            let rows: Vec<Positional<E::Model>> = fetch_rows(&self.db, &select).await?;
+            let rows: Vec<Positional<E::Model>> = read_rows(&self.reads, &select).await?;
             found.extend(rows.into_iter().map(|Positional(m)| (m.id(), m)));
         }
         Ok(found)
@@ -193,7 +194,7 @@ pub type ChildPage<M> = Arc<PageRows<M>>;
 /// `SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY parent ORDER BY created_at DESC, id DESC) rn
 ///  FROM t WHERE parent IN (...)) WHERE rn <= limit + 1`.
 pub struct Children<E> {
-    db: DatabaseConnection,
+    reads: Reads,
     relation: ChildRelation,
     /// The columns the request's document shows (children and their volunteers alike).
     shown: Shown,
@@ -203,18 +204,18 @@ pub struct Children<E> {
 }
 
 impl<E> Children<E> {
-    pub fn new(db: DatabaseConnection, relation: ChildRelation, shown: Shown) -> Self {
-        Self { db, relation, shown, volunteers: None, entity: PhantomData }
+    pub fn new(reads: Reads, relation: ChildRelation, shown: Shown) -> Self {
+        Self { reads, relation, shown, volunteers: None, entity: PhantomData }
     }
 
     /// Children that carry a `volunteer_id`: keys that ask for it read the volunteers too, into `volunteers`.
     pub fn with_volunteers(
-        db: DatabaseConnection,
+        reads: Reads,
         relation: ChildRelation,
         shown: Shown,
         volunteers: Arc<Prefetched<volunteer_profile::Model>>,
     ) -> Self {
-        Self { db, relation, shown, volunteers: Some(volunteers), entity: PhantomData }
+        Self { reads, relation, shown, volunteers: Some(volunteers), entity: PhantomData }
     }
 }
 
@@ -244,7 +245,7 @@ where
             let mut parents: Vec<Uuid> = group.iter().map(|key| key.parent).collect();
             parents.sort_unstable();
             parents.dedup();
-            let backend = self.db.get_database_backend();
+            let backend = self.reads.backend();
             let ranked = Alias::new("ranked");
             let mut outer = if backend == sea_orm::DatabaseBackend::Postgres {
                 self.per_parent_pages(&parents, filter, page, ranked.clone())?
@@ -255,7 +256,7 @@ where
                 join_volunteers(&mut outer, ranked, backend, &self.shown);
             }
             let read = (self.shown.columns::<E>(), self.shown.columns::<volunteer_profile::Entity>());
-            let rows = fetch_decoded(&self.db, &outer, ParentedRow::<E::Model>::layout, |row, at| {
+            let rows = fetch_decoded(&self.reads, &outer, ParentedRow::<E::Model>::layout, |row, at| {
                 ParentedRow::<E::Model>::decode(row, at, read)
             })
             .await?;

@@ -35,6 +35,7 @@ use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
 use crate::privacy::{PrivacyMutation, PrivacyQuery};
+use crate::reads::Reads;
 use crate::users::{User, UserMutation, UserQuery};
 use crate::values::{Coordinates, RadiusKm};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
@@ -76,6 +77,7 @@ pub struct SchemaOptions {
 
 pub fn build_schema(
     db: DatabaseConnection,
+    reads: Reads,
     keys: Arc<TokenKeys>,
     matching: Arc<MatchingIndex>,
     limits: Arc<RequestLimits>,
@@ -84,6 +86,7 @@ pub fn build_schema(
 ) -> AppSchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(db)
+        .data(reads)
         .data(keys)
         .data(matching)
         .data(limits)
@@ -157,35 +160,39 @@ pub struct Loaders {
 impl Loaders {
     /// Loaders whose batches run through `queue` (see `batch::drive`).
     /// `shown`: the columns the request's document shows (see `rows::Shown`).
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer, queue: &batch::LoadQueue, shown: Shown) -> Self {
+    pub fn new(reads: &Reads, viewer: &Viewer, queue: &batch::LoadQueue, shown: Shown) -> Self {
+        let db = reads.db();
         let volunteers = Arc::new(loaders::Prefetched::default());
         let organisations = Arc::new(loaders::Prefetched::default());
         Self {
-            users: batched(ById::new(db.clone()), queue),
+            users: batched(ById::new(reads.clone()), queue),
             organisations: DataLoader::with_cache(
-                ById::with_prefetched(db.clone(), organisations.clone()),
+                ById::with_prefetched(reads.clone(), organisations.clone()),
                 queue.spawner(),
                 HashMapCache::default(),
             )
             .delay(std::time::Duration::ZERO),
             joined_organisations: organisations,
-            needs: batched(ById::new(db.clone()), queue),
-            volunteers: batched(ById::with_prefetched(db.clone(), volunteers.clone()), queue),
+            needs: batched(ById::new(reads.clone()), queue),
+            volunteers: batched(ById::with_prefetched(reads.clone(), volunteers.clone()), queue),
             joined_volunteers: volunteers.clone(),
-            offers: batched(ById::new(db.clone()), queue),
-            applications: batched(ById::new(db.clone()), queue),
+            offers: batched(ById::new(reads.clone()), queue),
+            applications: batched(ById::new(reads.clone()), queue),
             profiles_by_user: batched(crate::volunteers::ProfileByUser::new(db.clone()), queue),
             contact_visible: batched(crate::volunteers::ContactVisibility::new(db.clone(), viewer.user_id()), queue),
-            organisation_needs: batched(Children::new(db.clone(), ChildRelation::OrganisationNeeds, shown), queue),
-            organisation_offers: batched(Children::new(db.clone(), ChildRelation::OrganisationOffers, shown), queue),
-            organisation_members: batched(Children::new(db.clone(), ChildRelation::OrganisationMembers, shown), queue),
-            user_memberships: batched(Children::new(db.clone(), ChildRelation::UserMemberships, shown), queue),
+            organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),
+            organisation_offers: batched(Children::new(reads.clone(), ChildRelation::OrganisationOffers, shown), queue),
+            organisation_members: batched(
+                Children::new(reads.clone(), ChildRelation::OrganisationMembers, shown),
+                queue,
+            ),
+            user_memberships: batched(Children::new(reads.clone(), ChildRelation::UserMemberships, shown), queue),
             need_applications: batched(
-                Children::with_volunteers(db.clone(), ChildRelation::NeedApplications, shown, volunteers),
+                Children::with_volunteers(reads.clone(), ChildRelation::NeedApplications, shown, volunteers),
                 queue,
             ),
             volunteer_applications: batched(
-                Children::new(db.clone(), ChildRelation::VolunteerApplications, shown),
+                Children::new(reads.clone(), ChildRelation::VolunteerApplications, shown),
                 queue,
             ),
             child_counts: batched(ChildCounts::new(db.clone()), queue),
@@ -215,6 +222,11 @@ pub fn boxed<'a, T>(work: impl std::future::Future<Output = T> + Send + 'a) -> f
 
 pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))
+}
+
+/// The read connections (see `reads`).
+pub fn reads<'a>(ctx: &Context<'a>) -> AppResult<&'a Reads> {
+    ctx.data::<Reads>().map_err(|_| missing("read connections"))
 }
 
 pub fn matching_index<'a>(ctx: &Context<'a>) -> AppResult<&'a MatchingIndex> {

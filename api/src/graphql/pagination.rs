@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::Loaders;
 use super::loaders::CountKey;
 use crate::error::{AppError, AppResult};
+use crate::reads::Reads;
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;
@@ -311,15 +312,21 @@ pub async fn fetch_rows<M: FromQueryResult>(db: &impl ConnectionTrait, select: &
     Ok(M::find_by_statement(db.get_database_backend().build(select)).all(db).await?)
 }
 
+/// `fetch_rows` on the read connections.
+pub async fn read_rows<M: FromQueryResult>(reads: &Reads, select: &SelectStatement) -> AppResult<Vec<M>> {
+    let rows = reads.query_all(reads.backend().build(select)).await?;
+    Ok(rows.iter().map(|row| M::from_query_result(row, "")).collect::<Result<_, _>>()?)
+}
+
 /// Runs a select and decodes each row with `decode`, which knows which columns the select chose. `layout` reads
 /// off the first row whatever `decode` needs to know of all of them (where a named column is).
 pub async fn fetch_decoded<T, L>(
-    db: &impl ConnectionTrait,
+    reads: &Reads,
     select: &SelectStatement,
     layout: impl FnOnce(&sea_orm::QueryResult) -> L,
     decode: impl Fn(&sea_orm::QueryResult, &L) -> Result<T, sea_orm::DbErr>,
 ) -> AppResult<Vec<T>> {
-    let rows = db.query_all_raw(db.get_database_backend().build(select)).await?;
+    let rows = reads.query_all(reads.backend().build(select)).await?;
     let Some(first) = rows.first() else { return Ok(Vec::new()) };
     // Every row of a result has the same columns: named ones are looked up once, not once a row.
     let layout = layout(first);

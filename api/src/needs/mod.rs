@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{Cursor, Page, TotalCount};
-use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, shown, viewer};
+use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, reads, shown, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
 use crate::values::schedule::Weekday;
@@ -344,7 +344,7 @@ impl NeedQuery {
         let with_organisations = look.field("edges").field("node").field("organisation").exists()
             || look.field("nodes").field("organisation").exists();
         let listed = service::list(
-            db(ctx)?,
+            reads(ctx)?,
             viewer(ctx)?,
             filter.unwrap_or_default(),
             order,

@@ -3,8 +3,8 @@ use async_graphql::MaybeUndefined;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryTrait, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
+    Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -411,7 +411,7 @@ const FAR_FUTURE: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);
 /// a listing that shows organisations runs one statement rather than two.
 #[tracing::instrument(skip_all)]
 pub async fn list(
-    db: &DatabaseConnection,
+    reads: &crate::reads::Reads,
     viewer: &Viewer,
     filter: NeedFilter,
     order: NeedOrder,
@@ -420,6 +420,7 @@ pub async fn list(
     shown: &Shown,
 ) -> AppResult<Listed> {
     use need::Column as C;
+    let db = reads.db();
     let backend = db.get_database_backend();
     // Nearest first sorts the page again outside the statement that selects it, by its coordinates.
     let shown = match filter.near {
@@ -562,7 +563,8 @@ pub async fn list(
         sort.order(&mut joined, page);
         paged = joined;
     }
-    let mut rows = fetch_decoded(db, &paged, ListedNeed::layout, |row, at| ListedNeed::decode(row, at, shown)).await?;
+    let mut rows =
+        fetch_decoded(reads, &paged, ListedNeed::layout, |row, at| ListedNeed::decode(row, at, shown)).await?;
     let organisations = rows.iter_mut().filter_map(|r| r.organisation.take()).collect();
     let rows = PageRows::from_fetched(rows, page);
     let connection = connection(rows, total, |row| {
