@@ -125,8 +125,8 @@ async fn with_every_connection_busy_a_request_waits_a_bounded_time_then_says_so(
     assert!(app.gql(COUNT, json!({})).await.get("errors").is_none(), "and works again once one is free");
 }
 
-/// The read connections on PostgreSQL with one connection, waiting at most 300 ms for it; `None` on SQLite.
-async fn one_read_connection() -> Option<(TestApp, api::reads::Reads)> {
+/// The read connections on PostgreSQL with one connection, waiting at most `wait_ms` for it; `None` on SQLite.
+async fn one_read_connection(wait_ms: u64) -> Option<(TestApp, api::reads::Reads)> {
     if std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).is_none() {
         eprintln!("PostgreSQL only: on SQLite the reads run on sea-orm's own connection");
         return None;
@@ -134,7 +134,7 @@ async fn one_read_connection() -> Option<(TestApp, api::reads::Reads)> {
     let app = TestApp::spawn().await;
     let mut settings = api::Settings::for_database("postgres://unused");
     settings.db_max_connections = 1;
-    settings.db_acquire_timeout_ms = 300;
+    settings.db_acquire_timeout_ms = wait_ms;
     let reads = api::reads::Reads::new(&app.db, &settings);
     Some((app, reads))
 }
@@ -150,12 +150,15 @@ async fn number(reads: &api::reads::Reads, text: &str) -> Result<i32, sea_orm::D
 
 #[tokio::test]
 async fn a_read_cancelled_half_way_leaves_its_connection_fit_for_the_next() {
-    let Some((_app, reads)) = one_read_connection().await else { return };
+    let Some((_app, reads)) = one_read_connection(5_000).await else { return };
     // Given up on while PostgreSQL is still working on it (a request past its time, a client gone).
     let slow = reads.query_all(sql("SELECT 7 FROM pg_sleep(0.5)"));
+    let started = Instant::now();
     assert!(tokio::time::timeout(Duration::from_millis(100), slow).await.is_err(), "still running when dropped");
-    // The one connection is handed out again: the next statement gets its own answer, not the old one's.
+    // The one connection is handed out again once the rest of the old answer is read (off the request's path):
+    // the next statement gets its own answer, not the old one's.
     assert_eq!(number(&reads, "SELECT 42").await.expect("the next read"), 42);
+    assert!(started.elapsed() >= Duration::from_millis(400), "not before the old statement ended");
     // A statement PostgreSQL refuses is an error of its own, and reads go on (on a fresh connection).
     let refused = number(&reads, "SELECT 1 / 0").await.expect_err("division by zero");
     assert_eq!(api::error::AppError::from(refused).code(), "INTERNAL_SERVER_ERROR");
@@ -164,7 +167,7 @@ async fn a_read_cancelled_half_way_leaves_its_connection_fit_for_the_next() {
 
 #[tokio::test]
 async fn with_every_read_connection_busy_a_read_waits_a_bounded_time_then_says_so() {
-    let Some((_app, reads)) = one_read_connection().await else { return };
+    let Some((_app, reads)) = one_read_connection(300).await else { return };
     let holder = reads.clone();
     let held = tokio::spawn(async move { number(&holder, "SELECT 1 FROM pg_sleep(1.5)").await });
     tokio::time::sleep(Duration::from_millis(200)).await;

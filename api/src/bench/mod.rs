@@ -287,7 +287,13 @@ pub(crate) async fn sustain(
     connections: usize,
     duration: Duration,
 ) -> Timing {
-    let mix: Vec<LoadRequest> = serialised(&mix).into_iter().map(LoadRequest::new).collect();
+    let mix: Vec<LoadRequest> = match serialised(&mix).into_iter().map(LoadRequest::new).collect() {
+        Ok(mix) => mix,
+        Err(e) => {
+            eprintln!("load: {e}");
+            return Timing { name: String::new(), samples: Vec::new(), errors: 1 };
+        }
+    };
     let url = url.to_owned();
     // All connections on one thread, as pgbench drives its 32 by default: on a multi-threaded runtime the client's
     // threads woke each other for every response, at a cost in system time that the server and PostgreSQL paid.
@@ -320,20 +326,35 @@ async fn load(url: String, mix: Arc<Vec<LoadRequest>>, connections: usize, durat
             let mut i = worker;
             while Instant::now() < deadline && !mix.is_empty() {
                 let start = Instant::now();
-                let result = connection.check(&mix[i % mix.len()]).await;
+                let result = match tokio::time::timeout(REQUEST_TIMEOUT, connection.check(&mix[i % mix.len()])).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Failure::Transport("no answer within the request timeout".into())),
+                };
                 timing.samples.push(start.elapsed());
-                if let Err(e) = result {
+                i += connections;
+                if let Err(failure) = &result {
                     timing.errors += 1;
                     if timing.errors == 1 {
-                        eprintln!("load: first error: {}", e.chars().take(300).collect::<String>());
-                    }
-                    // A transport error leaves the connection unusable: open another.
-                    match LoadConnection::open(&url).await {
-                        Ok(fresh) => connection = fresh,
-                        Err(_) => break,
+                        eprintln!("load: first error: {}", failure.text().chars().take(300).collect::<String>());
                     }
                 }
-                i += connections;
+                // A transport failure, or a server that closed the connection, leaves it unusable: open another,
+                // counting each attempt that fails, until one succeeds or the time is up.
+                if matches!(result, Err(Failure::Transport(_))) || connection.closed {
+                    loop {
+                        match LoadConnection::open(&url).await {
+                            Ok(fresh) => {
+                                connection = fresh;
+                                break;
+                            }
+                            Err(_) if Instant::now() < deadline => {
+                                timing.errors += 1;
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                            }
+                            Err(_) => return timing,
+                        }
+                    }
+                }
             }
             timing
         }));
@@ -360,10 +381,31 @@ struct LoadRequest {
 }
 
 impl LoadRequest {
-    fn new((token, body): (String, String)) -> Self {
-        let authorization =
-            (!token.is_empty()).then(|| HeaderValue::from_str(&format!("Bearer {token}"))).and_then(Result::ok);
-        Self { authorization, body: Bytes::from(body) }
+    fn new((token, body): (String, String)) -> Result<Self, String> {
+        let authorization = match token.is_empty() {
+            true => None,
+            false => Some(HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| format!("a token: {e}"))?),
+        };
+        Ok(Self { authorization, body: Bytes::from(body) })
+    }
+}
+
+/// How long the load waits for one answer before it counts the request as failed and opens a new connection.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a request of the load failed.
+enum Failure {
+    /// The connection failed or gave no answer: it cannot be used again.
+    Transport(String),
+    /// An answer came, but not a 200 with data and no errors.
+    Answer(String),
+}
+
+impl Failure {
+    fn text(&self) -> &str {
+        match self {
+            Self::Transport(text) | Self::Answer(text) => text,
+        }
     }
 }
 
@@ -377,6 +419,8 @@ struct LoadConnection {
     connection: Pin<Box<hyper::client::conn::http1::Connection<LoadIo, Full<Bytes>>>>,
     host: HeaderValue,
     path: String,
+    /// The server ended the connection (after an answer, or before one).
+    closed: bool,
 }
 
 impl LoadConnection {
@@ -393,14 +437,20 @@ impl LoadConnection {
             connection: Box::pin(connection),
             host: HeaderValue::from_str(&authority).map_err(|e| e.to_string())?,
             path: uri.path().to_owned(),
+            closed: false,
         })
     }
 
     /// Sends one request; `Err` for transport failures, for a status other than 200, and for answers that are not
     /// GraphQL data or that carry errors.
-    async fn check(&mut self, request: &LoadRequest) -> Result<(), String> {
-        let Self { sender, connection, host, path } = self;
-        drive(connection, sender.ready()).await?.map_err(|e| e.to_string())?;
+    async fn check(&mut self, request: &LoadRequest) -> Result<(), Failure> {
+        self.exchange(request).await.map_err(Failure::Transport)?.map_err(Failure::Answer)
+    }
+
+    /// The request and its answer: `Err` for the transport, `Ok(Err)` for an answer that is not the one expected.
+    async fn exchange(&mut self, request: &LoadRequest) -> Result<Result<(), String>, String> {
+        let Self { sender, connection, host, path, closed } = self;
+        drive(connection, closed, sender.ready()).await?.map_err(|e| e.to_string())?;
         let mut http = hyper::Request::post(path.as_str())
             .header(header::HOST, host.clone())
             .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -408,28 +458,38 @@ impl LoadConnection {
             http = http.header(header::AUTHORIZATION, authorization.clone());
         }
         let http = http.body(Full::new(request.body.clone())).map_err(|e| e.to_string())?;
-        let response = drive(connection, sender.send_request(http)).await?.map_err(|e| e.to_string())?;
+        let response = drive(connection, closed, sender.send_request(http)).await?.map_err(|e| e.to_string())?;
         let status = response.status();
-        let body = drive(connection, response.into_body().collect()).await?.map_err(|e| e.to_string())?.to_bytes();
+        let body =
+            drive(connection, closed, response.into_body().collect()).await?.map_err(|e| e.to_string())?.to_bytes();
         if status != hyper::StatusCode::OK {
-            return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+            return Ok(Err(format!("{status}: {}", String::from_utf8_lossy(&body))));
         }
-        answered(&body)
+        Ok(answered(&body))
     }
 }
 
 /// Runs `work` while driving the connection it needs, in the same task (no wake-up of another task per request).
+/// A connection that ends is never polled again (`closed`); `work` still gets what arrived before the end.
 async fn drive<F: std::future::Future>(
     connection: &mut Pin<Box<hyper::client::conn::http1::Connection<LoadIo, Full<Bytes>>>>,
+    closed: &mut bool,
     work: F,
 ) -> Result<F::Output, String> {
+    let mut work = std::pin::pin!(work);
+    if *closed {
+        return Err("the server closed the connection".to_owned());
+    }
     tokio::select! {
         biased;
-        out = work => Ok(out),
-        end = connection.as_mut() => Err(match end {
-            Ok(()) => "the server closed the connection".to_owned(),
-            Err(e) => e.to_string(),
-        }),
+        out = &mut work => Ok(out),
+        end = connection.as_mut() => {
+            *closed = true;
+            match end {
+                Ok(()) => Ok(work.await),
+                Err(e) => Err(e.to_string()),
+            }
+        }
     }
 }
 
