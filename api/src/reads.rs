@@ -95,8 +95,11 @@ impl Reads {
             observer(&statement);
         }
         let mut in_use = InUse(Some(connection));
-        let values = statement.values.clone().unwrap_or(sea_orm::sea_query::Values(Vec::new()));
-        let query = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql.as_str()), sea_query_sqlx::SqlxValues(values));
+        // The statement is ours: its values move into the query rather than being copied (a dashboard's page of
+        // applications binds the array of its needs' keys).
+        let Statement { sql, values, .. } = statement;
+        let values = values.unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+        let query = sqlx::query_with(sqlx::AssertSqlSafe(sql.as_str()), sea_query_sqlx::SqlxValues(values));
         let fetched = match in_use.0.as_mut() {
             Some(connection) => query.fetch_all(&mut **connection).await,
             None => Err(sqlx::Error::PoolClosed),

@@ -312,7 +312,7 @@ async fn load(url: String, mix: Arc<Vec<LoadRequest>>, connections: usize, durat
     let deadline = Instant::now() + duration;
     let mut workers = Vec::with_capacity(connections);
     for worker in 0..connections {
-        let (mix, url) = (mix.clone(), url.to_owned());
+        let (mix, url) = (mix.clone(), url.clone());
         workers.push(tokio::spawn(async move {
             let mut timing = Timing { name: String::new(), samples: Vec::new(), errors: 0 };
             let mut connection = match LoadConnection::open(&url).await {

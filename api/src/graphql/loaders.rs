@@ -190,9 +190,8 @@ impl std::hash::Hash for ChildKey {
 
 pub type ChildPage<M> = Arc<PageRows<M>>;
 
-/// Loads one page of children for many parents at once:
-/// `SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY parent ORDER BY created_at DESC, id DESC) rn
-///  FROM t WHERE parent IN (...)) WHERE rn <= limit + 1`.
+/// Loads one page of children for many parents at once, in one statement: on PostgreSQL each parent's page by its
+/// own index scan (`per_parent_pages`), on SQLite a window over the parents' children (`windowed_pages`).
 pub struct Children<E> {
     reads: Reads,
     relation: ChildRelation,
