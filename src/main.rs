@@ -45,6 +45,9 @@ enum Command {
         /// Skip the pgbench floor (for profiling the API alone).
         #[arg(long)]
         no_floor: bool,
+        /// How many times each query is measured, floor then API; the table shows the medians.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// Platform admin accounts.
     #[command(subcommand)]
@@ -145,8 +148,9 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(&cli.settings).await,
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
-        Command::BenchReads { seconds, connections, single, seed, only, no_floor } => {
-            let options = api::bench::reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor };
+        Command::BenchReads { seconds, connections, single, seed, only, no_floor, rounds } => {
+            let options =
+                api::bench::reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor, rounds };
             match api::bench::reads::run(&cli.settings, options).await {
                 Ok(report) => {
                     print!("{}", api::bench::reads::report(&report));

@@ -15,5 +15,6 @@ mod places;
 mod privacy;
 mod schema;
 mod sessions;
+mod shapes;
 mod statements;
 mod validation;

@@ -1,13 +1,13 @@
 //! Applications: a volunteer asking to fill a place on a need, and the organisation's decisions.
 pub mod service;
 
-use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, AppResult};
+use crate::graphql::eager::Eager;
 use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::pagination::{Cursor, TotalCount};
+use crate::graphql::pagination::ListConnection;
 use crate::graphql::{boxed, db, loaders, viewer};
 use crate::needs::Need;
 use crate::volunteers::VolunteerProfile;
@@ -27,7 +27,7 @@ crate::db_enum! {
 
 pub struct Application(pub entity::application::Model);
 
-pub type ApplicationConnection = Connection<Cursor, Application, TotalCount, EmptyFields>;
+pub type ApplicationConnection = ListConnection<Application>;
 
 /// The volunteer who applied, members of the need's organisation, and platform admins.
 pub async fn can_see(ctx: &Context<'_>, application: &entity::application::Model) -> AppResult<bool> {
@@ -55,7 +55,7 @@ impl Application {
         let need = boxed(loaders(ctx)?.needs.load_one(self.0.need_id)).await?;
         need.map(Need).ok_or_else(|| AppError::not_found("need"))
     }
-    async fn volunteer(&self, ctx: &Context<'_>) -> Result<VolunteerProfile, AppError> {
+    async fn volunteer(&self, ctx: &Context<'_>) -> Result<Eager<VolunteerProfile>, AppError> {
         let loaders = loaders(ctx)?;
         // Usually joined with the application's page: then no trip through the loader for each of a dashboard's
         // hundreds of applications.
@@ -63,7 +63,7 @@ impl Application {
             Some(profile) => Some(profile),
             None => boxed(loaders.volunteers.load_one(self.0.volunteer_id)).await?,
         };
-        profile.map(VolunteerProfile).ok_or_else(|| AppError::not_found("volunteer"))
+        profile.map(|p| Eager(VolunteerProfile(p))).ok_or_else(|| AppError::not_found("volunteer"))
     }
     async fn message(&self) -> &str {
         &self.0.message

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
@@ -20,7 +20,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::pagination::{
-    Cursor, Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows,
+    ListConnection, Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows,
 };
 use crate::graphql::{db, loaders, viewer};
 use crate::users::User;
@@ -198,7 +198,7 @@ pub struct AuditEventFilter {
     pub action: Option<AuditAction>,
 }
 
-pub type AuditEventConnection = Connection<Cursor, AuditEvent, TotalCount, EmptyFields>;
+pub type AuditEventConnection = ListConnection<AuditEvent>;
 
 const NEWEST: &str = "auditEvents:NEWEST";
 

@@ -41,6 +41,8 @@ pub struct ReadBenchOptions {
     pub only: Option<String>,
     /// Skip pgbench (the floor), for profiling the API alone.
     pub no_floor: bool,
+    /// Rounds per query, each the floor then the API; the report holds each figure's median over them.
+    pub rounds: usize,
 }
 
 /// One query's figures.
@@ -60,12 +62,52 @@ pub struct ReadRow {
     pub floor_cpu_ms: (f64, f64),
     /// Where the API's CPU goes under load, per request, in ms: PostgreSQL, the bench's own load client.
     pub api_cpu_ms: (f64, f64),
+    /// The API's rate as a share of the floor's, in each round (the floor and the API measured one after the other).
+    pub ratios: Vec<f64>,
+}
+
+impl ReadRow {
+    /// Each figure's median over the rounds, and each round's ratio.
+    fn median_of(name: &str, rounds: &[ReadRow]) -> ReadRow {
+        let m = |figure: fn(&ReadRow) -> f64| median(rounds.iter().map(figure).collect());
+        ReadRow {
+            name: name.to_owned(),
+            floor_rate: m(|r| r.floor_rate),
+            floor_p50: m(|r| r.floor_p50),
+            floor_p99: m(|r| r.floor_p99),
+            api_rate: m(|r| r.api_rate),
+            api_p50: m(|r| r.api_p50),
+            api_p99: m(|r| r.api_p99),
+            api_errors: rounds.iter().map(|r| r.api_errors).sum(),
+            single_p50: m(|r| r.single_p50),
+            server_cpu_ms: m(|r| r.server_cpu_ms),
+            floor_cpu_ms: (m(|r| r.floor_cpu_ms.0), m(|r| r.floor_cpu_ms.1)),
+            api_cpu_ms: (m(|r| r.api_cpu_ms.0), m(|r| r.api_cpu_ms.1)),
+            ratios: rounds.iter().map(|r| r.api_rate / r.floor_rate).collect(),
+        }
+    }
+
+    /// The median of the rounds' ratios: each round's API rate against the floor measured just before it, so that
+    /// a machine that speeds up or slows down between rounds moves both.
+    pub fn ratio(&self) -> f64 {
+        median(self.ratios.clone())
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 pub struct ReadReport {
     pub rows: Vec<ReadRow>,
     pub connections: usize,
     pub seconds: u64,
+    pub rounds: usize,
     pub memory: Option<(f64, f64)>,
 }
 
@@ -292,16 +334,51 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
     let dir = std::env::temp_dir().join(format!("pitchin-bench-reads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut report = Vec::new();
+    let measured = Measured { settings, options: &options, server: &server, client: &client, dir: &dir, n };
     for (i, (name, sql, requests)) in workloads.into_iter().enumerate() {
         if options.only.as_deref().is_some_and(|only| !name.starts_with(only)) {
             continue;
         }
+        let requests = Arc::new(requests);
+        let mut rounds = Vec::with_capacity(options.rounds.max(1));
+        for round in 1..=options.rounds.max(1) {
+            eprintln!("{name}: round {round} of {}", options.rounds.max(1));
+            rounds.push(measured.round(name, &format!("q{i}"), &sql, &requests).await?);
+        }
+        report.push(ReadRow::median_of(name, &rounds));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(ReadReport {
+        rows: report,
+        connections: options.connections,
+        seconds: options.seconds,
+        rounds: options.rounds.max(1),
+        memory: server.memory(),
+    })
+}
+
+/// What every round measures with: the settings, the options, the running server and the load client.
+struct Measured<'a> {
+    settings: &'a Settings,
+    options: &'a ReadBenchOptions,
+    server: &'a super::Server,
+    client: &'a super::Client,
+    dir: &'a Path,
+    /// Requests for the one-connection median.
+    n: usize,
+}
+
+impl Measured<'_> {
+    /// One round of one query: the floor, then the API one request at a time, then under load.
+    async fn round(&self, name: &str, file: &str, sql: &str, requests: &Arc<Vec<Request>>) -> Result<ReadRow, String> {
+        let (settings, options, server, client, n) = (self.settings, self.options, self.server, self.client, self.n);
         let (floor_rate, floor_p50, floor_p99, floor_cpu_ms) = if options.no_floor {
             (f64::NAN, f64::NAN, f64::NAN, (f64::NAN, f64::NAN))
         } else {
             eprintln!("{name}: floor (pgbench, {} connections, {} s)", options.connections, options.seconds);
-            let (url, sql_dir, opts) = (settings.database_url.clone(), dir.clone(), options.clone());
-            let file = format!("q{i}");
+            let (url, sql, sql_dir, opts) =
+                (settings.database_url.clone(), sql.to_owned(), self.dir.to_owned(), options.clone());
+            let file = file.to_owned();
             let before = CpuSnapshot::take();
             let (rate, p50, p99, processed) =
                 tokio::task::spawn_blocking(move || pgbench(&url, &sql, &sql_dir, &file, &opts))
@@ -316,19 +393,19 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
         };
         eprintln!("{name}: the API, one connection, then {} connections", options.connections);
         let single: Vec<_> = requests.iter().cycle().take(n + n / 10).cloned().collect();
-        let one = measure(&client, name, &single, n / 10).await;
+        let one = measure(client, name, &single, n / 10).await;
         let started = Instant::now();
         let cpu_before = server.cpu_seconds();
         let before = CpuSnapshot::take();
         let loaded =
-            sustain(&client.url, Arc::new(requests), options.connections, Duration::from_secs(options.seconds)).await;
+            sustain(&client.url, requests.clone(), options.connections, Duration::from_secs(options.seconds)).await;
         let api_rate = loaded.samples.len() as f64 / started.elapsed().as_secs_f64();
         let used = before.until_now(loaded.samples.len() as f64);
         let server_cpu_ms = match (cpu_before, server.cpu_seconds()) {
             (Some(before), Some(after)) => 1000.0 * (after - before) / loaded.samples.len().max(1) as f64,
             _ => f64::NAN,
         };
-        report.push(ReadRow {
+        Ok(ReadRow {
             name: name.to_owned(),
             floor_rate,
             floor_p50,
@@ -341,10 +418,9 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
             server_cpu_ms,
             floor_cpu_ms,
             api_cpu_ms: (used.postgres, used.own),
-        });
+            ratios: vec![api_rate / floor_rate],
+        })
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(ReadReport { rows: report, connections: options.connections, seconds: options.seconds, memory: server.memory() })
 }
 
 /// CPU seconds used so far by PostgreSQL, by this process, and by this process's waited-for children.
@@ -388,18 +464,18 @@ impl CpuSnapshot {
 /// The table.
 pub fn report(report: &ReadReport) -> String {
     let mut out = format!(
-        "{} connections, {} s each; rates in requests (or transactions) a second, latencies in ms; server CPU: the API server's CPU time per request under load\n",
-        report.connections, report.seconds
+        "{} connections, {} s each, medians of {} rounds (each the floor, then the API); rates in requests (or transactions) a second, latencies in ms; ratio: the median of the rounds' ratios (each round's in the last column); server CPU: the API server's CPU time per request under load\n",
+        report.connections, report.seconds, report.rounds
     );
     let _ = writeln!(
         out,
-        "{:<24} {:>9} {:>7} {:>7} | {:>8} {:>7} {:>7} {:>7} | {:>9} {:>6} | {:>11}",
+        "{:<24} {:>9} {:>7} {:>7} | {:>8} {:>7} {:>7} {:>7} | {:>9} {:>6} | {:>11} | rounds",
         "query", "floor/s", "p50", "p99", "API/s", "p50", "p99", "ratio", "1-conn p50", "errors", "server CPU"
     );
     for r in &report.rows {
         let _ = writeln!(
             out,
-            "{:<24} {:>9.0} {:>7.2} {:>7.2} | {:>8.0} {:>7.2} {:>7.2} {:>6.0}% | {:>9.2} {:>6} | {:>8.3} ms",
+            "{:<24} {:>9.0} {:>7.2} {:>7.2} | {:>8.0} {:>7.2} {:>7.2} {:>6.0}% | {:>9.2} {:>6} | {:>8.3} ms | {}",
             r.name,
             r.floor_rate,
             r.floor_p50,
@@ -407,10 +483,11 @@ pub fn report(report: &ReadReport) -> String {
             r.api_rate,
             r.api_p50,
             r.api_p99,
-            100.0 * r.api_rate / r.floor_rate,
+            100.0 * r.ratio(),
             r.single_p50,
             r.api_errors,
-            r.server_cpu_ms
+            r.server_cpu_ms,
+            r.ratios.iter().map(|x| format!("{:.0}%", 100.0 * x)).collect::<Vec<_>>().join(" ")
         );
     }
     let _ = writeln!(

@@ -479,8 +479,7 @@ impl Loader<CountKey> for ChildCounts {
 }
 
 /// The connection of one page of a parent's children.
-type ChildConnection<N, X> =
-    async_graphql::connection::Connection<super::pagination::Cursor, N, super::pagination::TotalCount, X>;
+type ChildConnection<N, X> = super::pagination::ListConnection<N, X>;
 
 /// One page of a parent's children as a connection, newest first, with a lazily counted total: what
 /// every nested list (`Organisation.needs`, `Need.applications`, …) resolves to. Boxed (see `graphql::boxed`).
@@ -496,7 +495,7 @@ pub fn child_connection<'a, E, N, X>(
 where
     E: EntityTrait,
     E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
-    N: async_graphql::OutputType + Send + 'a,
+    N: super::eager::EagerObject + Send + 'a,
     X: async_graphql::ObjectType + Send + 'a,
 {
     super::boxed(page_connection(loader, relation, parent, filter, page, with_volunteers, node))
@@ -514,7 +513,7 @@ async fn page_connection<E, N, X>(
 where
     E: EntityTrait,
     E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
-    N: async_graphql::OutputType,
+    N: super::eager::EagerObject,
     X: async_graphql::ObjectType,
 {
     let key = ChildKey { parent, filter, page, with_volunteers };

@@ -1,6 +1,7 @@
 //! The schema: limits, extensions, the merged query and mutation roots, the `Node` interface, shared
 //! types (locations) and the per-request context (viewer, loaders).
 pub mod batch;
+pub mod eager;
 pub mod enums;
 pub mod ids;
 pub mod limits;
@@ -93,7 +94,8 @@ pub fn build_schema(
         .data(mail)
         // The shape of a document is checked before it gets here (`limits::check_shape`). Cost is checked in
         // validation; a document over it is measured again by `cost_schema`, which says by how much.
-        // No extensions at all: with one installed, every field resolved goes through the extension chain.
+        // No extensions at all: with one installed, every field resolved goes through the extension chain (and
+        // the fields of `eager::Eager` objects would not).
         // Each request has its span (`http`), and service functions theirs.
         .limit_complexity(limits::MAX_COST)
         // Directive overloading (CVE-2024-47614): the same directive repeated on a field.

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
-use async_graphql::{Context, Object, OutputType};
+use async_graphql::{Context, Object};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Loaders;
+use super::eager::{Eager, EagerObject};
 use super::loaders::CountKey;
 use crate::error::{AppError, AppResult};
 use crate::reads::Reads;
@@ -287,22 +288,25 @@ impl TotalCount {
     }
 }
 
-/// Builds a connection from a fetched page; `cursor_of` gives each row's cursor.
+/// A page of a list as a Relay connection (`NeedConnection`, …), with its edges and nodes resolved by `eager`.
+pub type ListConnection<N, E = EmptyFields> = Eager<Connection<Cursor, Eager<N>, TotalCount, E>>;
+
+/// Builds a connection from a fetched page; `edge` gives each row's cursor, node and edge fields.
 pub fn connection<T, N, E>(
     page: PageRows<T>,
     total: TotalCount,
     mut edge: impl FnMut(T) -> (Cursor, N, E),
-) -> Connection<Cursor, N, TotalCount, E>
+) -> ListConnection<N, E>
 where
-    N: OutputType,
+    N: EagerObject,
     E: async_graphql::ObjectType,
 {
     let mut conn = Connection::with_additional_fields(page.has_previous, page.has_next, total);
     conn.edges.extend(page.rows.into_iter().map(|row| {
         let (cursor, node, extra) = edge(row);
-        Edge::with_additional_fields(cursor, node, extra)
+        Edge::with_additional_fields(cursor, Eager(node), extra)
     }));
-    conn
+    Eager(conn)
 }
 
 pub type NoEdgeFields = EmptyFields;

@@ -9,7 +9,7 @@ pub mod plans;
 pub mod scoring;
 pub mod service;
 
-use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use sea_orm::EntityTrait;
 
@@ -17,7 +17,7 @@ use self::scoring::{Evaluation, MatchConstraint, MatchFactor, OfferFactor};
 use crate::applications::{Application, ApplicationPayload};
 use crate::error::AppError;
 use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Cursor, Page, TotalCount, connection};
+use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
 use crate::graphql::{db, matching_index, viewer};
 use crate::needs::Need;
 use crate::offers::Offer;
@@ -110,9 +110,9 @@ pub struct MatchExplanation {
     pub overlap_hours_per_week: f64,
 }
 
-pub type VolunteerMatchConnection = Connection<Cursor, VolunteerMatch, TotalCount, EmptyFields>;
-pub type NeedMatchConnection = Connection<Cursor, NeedMatch, TotalCount, EmptyFields>;
-pub type OfferMatchConnection = Connection<Cursor, OfferMatch, TotalCount, EmptyFields>;
+pub type VolunteerMatchConnection = ListConnection<VolunteerMatch>;
+pub type NeedMatchConnection = ListConnection<NeedMatch>;
+pub type OfferMatchConnection = ListConnection<OfferMatch>;
 
 const MATCHES_FOR_NEED: &str = "matchesForNeed";
 const RECOMMENDED_NEEDS: &str = "recommendedNeeds";

@@ -1,7 +1,6 @@
 //! Needs: what organisations need people (or space, or introductions) for, and the public listing.
 pub mod service;
 
-use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
@@ -11,7 +10,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::{Cursor, Page, TotalCount};
+use crate::graphql::pagination::{ListConnection, Page};
 use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, reads, shown, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
@@ -82,7 +81,7 @@ pub struct NeedEdgeFields {
     pub distance_km: Option<f64>,
 }
 
-pub type NeedConnection = Connection<Cursor, Need, TotalCount, NeedEdgeFields>;
+pub type NeedConnection = ListConnection<Need, NeedEdgeFields>;
 
 /// A weekly time window such as Tuesdays 19:00–21:00.
 #[derive(SimpleObject)]

@@ -4,13 +4,12 @@
 //! (so no search can narrow it down further), and others see only its postcode district.
 pub mod service;
 
-use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::pagination::{Cursor, Page, TotalCount};
+use crate::graphql::pagination::{ListConnection, Page};
 use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
 use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
 use crate::organisations::Organisation;
@@ -40,7 +39,7 @@ crate::db_enum! {
 
 pub struct Offer(pub entity::offer::Model);
 
-pub type OfferConnection = Connection<Cursor, Offer, TotalCount, EmptyFields>;
+pub type OfferConnection = ListConnection<Offer>;
 
 /// Whether the caller made this offer (or runs the organisation that did), or is a platform admin.
 pub async fn is_owner(ctx: &Context<'_>, offer: &entity::offer::Model) -> AppResult<bool> {

@@ -1,14 +1,14 @@
 //! Organisations and their members: charities, community groups, associations, councils, businesses.
 pub mod service;
 
-use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::{Cursor, Page, TotalCount};
+use crate::graphql::pagination::{ListConnection, Page};
 use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
 use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
 use crate::offers::{Offer, OfferConnection, OfferStatus};
@@ -49,8 +49,8 @@ crate::db_enum! {
 
 pub struct Organisation(pub entity::organisation::Model);
 
-pub type OrganisationConnection = Connection<Cursor, Organisation, TotalCount, EmptyFields>;
-pub type MembershipConnection = Connection<Cursor, Membership, TotalCount, EmptyFields>;
+pub type OrganisationConnection = ListConnection<Organisation>;
+pub type MembershipConnection = ListConnection<Membership>;
 
 #[Object]
 impl Organisation {
