@@ -61,7 +61,7 @@ impl Application {
         // hundreds of applications.
         let profile = match loaders.joined_volunteers.get(self.0.volunteer_id) {
             Some(profile) => Some(profile),
-            None => boxed(loaders.volunteers.load_one(self.0.volunteer_id)).await?,
+            None => boxed(loaders.volunteers.load_one(self.0.volunteer_id)).await?.map(std::sync::Arc::new),
         };
         profile.map(|p| Eager(VolunteerProfile(p))).ok_or_else(|| AppError::not_found("volunteer"))
     }

@@ -71,71 +71,92 @@ impl<T: EagerObject> OutputType for Eager<T> {
 
 pub type FieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<Option<Value>>> + Send + 'a>>;
 
-/// One selected field, its place in the answer, and its value once known.
+/// One selected field, in the order it was selected, and where its value is.
 struct Selected<'a> {
     field: &'a Positioned<Field>,
-    value: Option<ServerResult<Option<Value>>>,
-    waiting: Option<FieldFuture<'a>>,
+    answer: Answer<'a>,
+}
+
+enum Answer<'a> {
+    /// A scalar, until its turn.
+    Unasked,
+    Waiting(FieldFuture<'a>),
+    Value(Value),
+    /// Its error is reported, and the field left out (as async-graphql does).
+    Failed,
+}
+
+impl Answer<'_> {
+    fn of(ctx: &ContextSelectionSet<'_>, result: ServerResult<Option<Value>>) -> Self {
+        match result {
+            Ok(value) => Answer::Value(value.unwrap_or_default()),
+            Err(error) => {
+                ctx.add_error(error);
+                Answer::Failed
+            }
+        }
+    }
 }
 
 /// Resolves `root`'s selected fields into an object value, as `resolve_container` does.
 pub async fn resolve_object<T: EagerObject>(ctx: &ContextSelectionSet<'_>, root: &T) -> ServerResult<Value> {
-    let mut fields = Vec::with_capacity(ctx.item.node.items.len());
-    if !plain_fields::<T>(ctx, &ctx.item.node, &mut None, &mut fields) {
+    let mut selected = Vec::with_capacity(ctx.item.node.items.len());
+    if !plain_fields::<T>(ctx, &ctx.item.node, &mut None, &mut selected) {
         return resolve_container(ctx, root).await;
     }
-    let mut selected: Vec<Selected<'_>> =
-        fields.into_iter().map(|field| Selected { field, value: None, waiting: None }).collect();
 
     // Objects and lists first: boxed and polled once, so that what they ask of loaders is asked now.
+    let mut waiting = false;
     for entry in selected.iter_mut().filter(|s| !s.field.node.selection_set.node.items.is_empty()) {
         let field = entry.field;
-        entry.waiting = Some(
+        entry.answer = Answer::Waiting(
             root.own_field(ctx, field)
                 .unwrap_or_else(|| Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await })),
         );
+        waiting = true;
     }
-    poll_waiting(&mut selected, true).await;
+    if waiting {
+        waiting = poll_waiting(ctx, &mut selected, true).await;
+    }
     // Scalars in place.
-    for entry in selected.iter_mut().filter(|s| s.field.node.selection_set.node.items.is_empty()) {
-        entry.value = Some(if entry.field.node.name.node == "__typename" {
-            Ok(Some(Value::String(root.introspection_type_name().into_owned())))
+    for entry in selected.iter_mut().filter(|s| matches!(s.answer, Answer::Unasked)) {
+        entry.answer = if entry.field.node.name.node == "__typename" {
+            Answer::Value(Value::String(root.introspection_type_name().into_owned()))
         } else {
-            root.resolve_field(&ctx.with_field(entry.field)).await
-        });
+            Answer::of(ctx, root.resolve_field(&ctx.with_field(entry.field)).await)
+        };
     }
     // Then the rest of the objects and lists, together.
-    while selected.iter().any(|s| s.waiting.is_some()) {
-        poll_waiting(&mut selected, false).await;
+    while waiting {
+        waiting = poll_waiting(ctx, &mut selected, false).await;
     }
 
     let mut object = async_graphql::indexmap::IndexMap::with_capacity(selected.len());
     for entry in selected {
-        match entry.value {
-            Some(Ok(value)) => {
-                object.insert(entry.field.node.response_key().node.clone(), value.unwrap_or_default());
-            }
-            Some(Err(error)) => ctx.add_error(error),
-            None => {}
+        if let Answer::Value(value) = entry.answer {
+            object.insert(entry.field.node.response_key().node.clone(), value);
         }
     }
     Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
 }
 
 /// Polls each waiting field once; returns after that pass if `once` or if one finished, else waits to be woken.
-async fn poll_waiting(selected: &mut [Selected<'_>], once: bool) {
+/// True while some are still waiting.
+async fn poll_waiting(ctx: &ContextSelectionSet<'_>, selected: &mut [Selected<'_>], once: bool) -> bool {
     poll_fn(|cx| {
-        let mut progressed = once;
+        let (mut progressed, mut still_waiting) = (once, false);
         for entry in selected.iter_mut() {
-            if let Some(future) = entry.waiting.as_mut()
-                && let Poll::Ready(value) = future.as_mut().poll(cx)
-            {
-                entry.value = Some(value);
-                entry.waiting = None;
-                progressed = true;
+            if let Answer::Waiting(future) = &mut entry.answer {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(result) => {
+                        entry.answer = Answer::of(ctx, result);
+                        progressed = true;
+                    }
+                    Poll::Pending => still_waiting = true,
+                }
             }
         }
-        if progressed { Poll::Ready(()) } else { Poll::Pending }
+        if progressed { Poll::Ready(still_waiting) } else { Poll::Pending }
     })
     .await
 }
@@ -147,16 +168,17 @@ fn plain_fields<'a, T: OutputType>(
     ctx: &ContextSelectionSet<'a>,
     set: &'a SelectionSet,
     type_name: &mut Option<Cow<'static, str>>,
-    fields: &mut Vec<&'a Positioned<Field>>,
+    fields: &mut Vec<Selected<'a>>,
 ) -> bool {
     for selection in &set.items {
         let (condition, set): (Option<&Name>, &'a SelectionSet) = match &selection.node {
             Selection::Field(field) => {
                 let key = &field.node.response_key().node;
-                if !field.node.directives.is_empty() || fields.iter().any(|f| &f.node.response_key().node == key) {
+                if !field.node.directives.is_empty() || fields.iter().any(|f| &f.field.node.response_key().node == key)
+                {
                     return false;
                 }
-                fields.push(field);
+                fields.push(Selected { field, answer: Answer::Unasked });
                 continue;
             }
             Selection::FragmentSpread(spread) => {

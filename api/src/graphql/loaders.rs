@@ -12,8 +12,8 @@ use sea_orm::sea_query::{
 use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
-use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_decoded, fetch_rows, read_rows};
-use super::rows::{ByPosition, Columns, Positional, Shown, joined, position, value};
+use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows, read_rows};
+use super::rows::{ByPosition, Positional, Shown, joined, position, value};
 use crate::error::{AppError, AppResult};
 use crate::reads::Reads;
 
@@ -38,8 +38,8 @@ macro_rules! has_id {
 has_id!(user, organisation, need, volunteer_profile, offer, application, membership);
 
 /// Rows that another statement of the same request already read (joined in), for a by-id loader to hand out
-/// rather than read again.
-pub struct Prefetched<M>(std::sync::Mutex<HashMap<Uuid, M>>);
+/// rather than read again. Shared, not copied: a dashboard hands out hundreds of its volunteers.
+pub struct Prefetched<M>(std::sync::Mutex<HashMap<Uuid, Arc<M>>>);
 
 impl<M> Default for Prefetched<M> {
     fn default() -> Self {
@@ -48,16 +48,16 @@ impl<M> Default for Prefetched<M> {
 }
 
 impl<M: Clone> Prefetched<M> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, M>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<M>>> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn keep(&self, rows: impl IntoIterator<Item = (Uuid, M)>) {
-        self.lock().extend(rows);
+        self.lock().extend(rows.into_iter().map(|(id, row)| (id, Arc::new(row))));
     }
 
-    /// A copy of one kept row.
-    pub fn get(&self, id: Uuid) -> Option<M> {
+    /// One kept row.
+    pub fn get(&self, id: Uuid) -> Option<Arc<M>> {
         self.lock().get(&id).cloned()
     }
 }
@@ -90,7 +90,7 @@ where
         let mut found = HashMap::with_capacity(keys.len());
         if let Some(prefetched) = &self.prefetched {
             let kept = prefetched.lock();
-            found.extend(keys.iter().filter_map(|k| Some((*k, kept.get(k)?.clone()))));
+            found.extend(keys.iter().filter_map(|k| Some((*k, E::Model::clone(kept.get(k)?)))));
         }
         let missing: Vec<Uuid> = keys.iter().copied().filter(|k| !found.contains_key(k)).collect();
         if !missing.is_empty() {
@@ -255,21 +255,27 @@ where
                 join_volunteers(&mut outer, ranked, backend, &self.shown);
             }
             let read = (self.shown.columns::<E>(), self.shown.columns::<volunteer_profile::Entity>());
-            let rows = fetch_decoded(&self.reads, &outer, ParentedRow::<E::Model>::layout, |row, at| {
-                ParentedRow::<E::Model>::decode(row, at, read)
-            })
-            .await?;
+            let rows = self.reads.query_all(backend.build(&outer)).await?;
             let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::with_capacity(group.len());
             // Each parent's rows in a vector sized for its page up front: growing 50 of them was 1% of a dashboard.
             let per_parent = usize::try_from(page.limit + 1).unwrap_or(usize::MAX).min(rows.len());
-            let mut kept = self.volunteers.as_ref().filter(|_| with_volunteers).map(|store| store.lock());
-            for row in rows {
-                by_parent.entry(row.parent).or_insert_with(|| Vec::with_capacity(per_parent)).push(row.model);
-                if let (Some(kept), Some(volunteer)) = (kept.as_mut(), row.volunteer) {
-                    kept.insert(volunteer.id, volunteer);
+            if let Some(first) = rows.first() {
+                let at = ChildLayout::of(first)?;
+                let mut kept = self.volunteers.as_ref().filter(|_| with_volunteers).map(|store| store.lock());
+                // Each child and volunteer decoded where it is kept: moving them (a few hundred bytes each) through
+                // a vector of whole rows first was 1% of a dashboard.
+                for row in &rows {
+                    let children = by_parent.entry(value(row, at.parent)?);
+                    children
+                        .or_insert_with(|| Vec::with_capacity(per_parent))
+                        .push(E::Model::decode_at(row, 0, read.0)?);
+                    if let Some(kept) = kept.as_mut()
+                        && let Some(volunteer) = joined::<volunteer_profile::Model>(row, at.volunteer, read.1)?
+                    {
+                        kept.insert(volunteer.id, Arc::new(volunteer));
+                    }
                 }
             }
-            drop(kept);
             // The statements leave the order of their rows to the database; each parent's page is put in the
             // sort's order here (a pass over rows that usually arrive in it).
             let ascending = matches!(relation.sort().fetch_order(page), Order::Asc);
@@ -394,34 +400,20 @@ fn join_volunteers(
     shown.select::<Entity>(outer, VOLUNTEER_PREFIX);
 }
 
-/// A child row together with its parent id (and its volunteer, when joined), read from the same result row.
-struct ParentedRow<M> {
-    parent: Uuid,
-    model: M,
-    volunteer: Option<volunteer_profile::Model>,
-}
-
-impl<M: ByPosition> ParentedRow<M> {
-    /// The child's columns come first (`ranked.*`, those in `read.0`), then its parent's key, then the
-    /// volunteer's (those in `read.1`), when joined.
-    fn decode(row: &sea_orm::QueryResult, at: &ChildLayout, read: (Columns, Columns)) -> Result<Self, sea_orm::DbErr> {
-        let parent = at.parent.ok_or_else(|| sea_orm::DbErr::Custom("a child page without its parent key".into()))?;
-        Ok(Self {
-            parent: value(row, parent)?,
-            model: M::decode_at(row, 0, read.0)?,
-            volunteer: joined(row, at.volunteer, read.1)?,
-        })
-    }
-
-    fn layout(row: &sea_orm::QueryResult) -> ChildLayout {
-        ChildLayout { parent: position(row, "parent_key"), volunteer: position(row, VOLUNTEER_ID) }
-    }
-}
-
-/// Where a child row's parent key and its volunteer's columns are (the same in every row of a result).
+/// Where a child row's parent key and its volunteer's columns are: the same in every row of a result, so read off
+/// the first. The child's own columns come first (`ranked.*`, those the document shows), then its parent's key,
+/// then the volunteer's, when joined.
 struct ChildLayout {
-    parent: Option<usize>,
+    parent: usize,
     volunteer: Option<usize>,
+}
+
+impl ChildLayout {
+    fn of(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        let parent = position(row, "parent_key")
+            .ok_or_else(|| sea_orm::DbErr::Custom("a child page without its parent key".into()))?;
+        Ok(Self { parent, volunteer: position(row, VOLUNTEER_ID) })
+    }
 }
 
 /// Counts children for many parents in one `GROUP BY` statement.

@@ -418,7 +418,7 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
         },
         NodeKind::VolunteerProfile => match loaders.volunteers.load_one(id).await? {
             Some(p) if crate::volunteers::can_see_profile(ctx, &p).await? => {
-                Some(Node::VolunteerProfile(VolunteerProfile(p)))
+                Some(Node::VolunteerProfile(VolunteerProfile(Arc::new(p))))
             }
             _ => None,
         },

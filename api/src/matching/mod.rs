@@ -9,6 +9,8 @@ pub mod plans;
 pub mod scoring;
 pub mod service;
 
+use std::sync::Arc;
+
 use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use sea_orm::EntityTrait;
@@ -202,7 +204,7 @@ impl MatchingQuery {
                 reasons: reasons(&e),
                 matched_skills: e.matched_skills,
                 missing_skills: e.missing_skills,
-                volunteer: VolunteerProfile(profile),
+                volunteer: VolunteerProfile(Arc::new(profile)),
             };
             (service::rank_cursor(MATCHES_FOR_NEED, score, id), node, EmptyFields)
         }))
@@ -334,7 +336,7 @@ impl MatchingQuery {
             matched_skills: e.matched_skills,
             missing_skills: e.missing_skills,
             need: Need(need),
-            volunteer: VolunteerProfile(profile),
+            volunteer: VolunteerProfile(Arc::new(profile)),
         })
     }
 
@@ -370,7 +372,7 @@ async fn propose(ctx: &Context<'_>, input: ProposeAssignmentsInput) -> Result<As
             .into_iter()
             .map(|p| ProposedAssignment {
                 need: Need(p.need),
-                volunteer: VolunteerProfile(p.volunteer),
+                volunteer: VolunteerProfile(Arc::new(p.volunteer)),
                 score: p.score,
             })
             .collect(),

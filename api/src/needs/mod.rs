@@ -141,7 +141,7 @@ impl Need {
         let loaders = loaders(ctx)?;
         // Usually joined with the listing's page: then no trip through the loader for each need.
         let org = match loaders.joined_organisations.get(self.0.organisation_id) {
-            Some(org) => Some(org),
+            Some(org) => Some(entity::organisation::Model::clone(&org)),
             None => boxed(loaders.organisations.load_one(self.0.organisation_id)).await?,
         };
         org.map(Organisation).ok_or_else(|| AppError::not_found("organisation"))

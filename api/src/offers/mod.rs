@@ -109,7 +109,7 @@ impl Offer {
     /// The volunteer making the offer, if it is a volunteer's.
     async fn volunteer(&self, ctx: &Context<'_>) -> Result<Option<VolunteerProfile>, AppError> {
         let Some(id) = self.0.volunteer_id else { return Ok(None) };
-        Ok(loaders(ctx)?.volunteers.load_one(id).await?.map(VolunteerProfile))
+        Ok(loaders(ctx)?.volunteers.load_one(id).await?.map(|p| VolunteerProfile(std::sync::Arc::new(p))))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

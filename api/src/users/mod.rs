@@ -88,7 +88,11 @@ impl User {
         if !self.is_self(ctx)? {
             return Err(AppError::forbidden("only this user can see their own profile here"));
         }
-        Ok(loaders(ctx)?.profiles_by_user.load_one(self.model.id).await?.map(VolunteerProfile))
+        Ok(loaders(ctx)?
+            .profiles_by_user
+            .load_one(self.model.id)
+            .await?
+            .map(|p| VolunteerProfile(std::sync::Arc::new(p))))
     }
 
     /// The organisations this user belongs to, most recent first. Only for the user themselves and platform admins.

@@ -7,6 +7,7 @@
 pub mod service;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -38,7 +39,7 @@ crate::db_enum! {
     }
 }
 
-pub struct VolunteerProfile(pub volunteer_profile::Model);
+pub struct VolunteerProfile(pub Arc<volunteer_profile::Model>);
 
 /// How the caller relates to a profile, which decides what of it they may see.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -235,7 +236,7 @@ impl VolunteerMutation {
     ) -> Result<UpsertVolunteerProfilePayload, AppError> {
         let actor = viewer(ctx)?.require_user()?;
         let profile = service::upsert(crate::graphql::db(ctx)?, &actor, input).await?;
-        Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile(profile) })
+        Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile(Arc::new(profile)) })
     }
 }
 
