@@ -46,8 +46,8 @@ enum Command {
         #[arg(long)]
         no_floor: bool,
         /// How many times each query is measured, floor then API; the table shows the medians.
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+        rounds: u16,
     },
     /// Platform admin accounts.
     #[command(subcommand)]
@@ -149,8 +149,15 @@ async fn main() -> std::process::ExitCode {
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
         Command::BenchReads { seconds, connections, single, seed, only, no_floor, rounds } => {
-            let options =
-                api::bench::reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor, rounds };
+            let options = api::bench::reads::ReadBenchOptions {
+                seconds,
+                connections,
+                single,
+                seed,
+                only,
+                no_floor,
+                rounds: rounds.into(),
+            };
             match api::bench::reads::run(&cli.settings, options).await {
                 Ok(report) => {
                     print!("{}", api::bench::reads::report(&report));

@@ -41,7 +41,8 @@ pub struct ReadBenchOptions {
     pub only: Option<String>,
     /// Skip pgbench (the floor), for profiling the API alone.
     pub no_floor: bool,
-    /// Rounds per query, each the floor then the API; the report holds each figure's median over them.
+    /// Rounds per query, each the floor then the API; the report holds each figure's median over them (errors: the
+    /// sum).
     pub rounds: usize,
 }
 
@@ -67,7 +68,7 @@ pub struct ReadRow {
 }
 
 impl ReadRow {
-    /// Each figure's median over the rounds, and each round's ratio.
+    /// Each figure's median over the rounds, the errors of them all, and each round's ratio.
     fn median_of(name: &str, rounds: &[ReadRow]) -> ReadRow {
         let m = |figure: fn(&ReadRow) -> f64| median(rounds.iter().map(figure).collect());
         ReadRow {
@@ -334,7 +335,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
     let dir = std::env::temp_dir().join(format!("pitchin-bench-reads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut report = Vec::new();
-    let measured = Measured { settings, options: &options, server: &server, client: &client, dir: &dir, n };
+    let setup = RoundSetup { settings, options: &options, server: &server, client: &client, dir: &dir, n };
     for (i, (name, sql, requests)) in workloads.into_iter().enumerate() {
         if options.only.as_deref().is_some_and(|only| !name.starts_with(only)) {
             continue;
@@ -343,7 +344,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
         let mut rounds = Vec::with_capacity(options.rounds.max(1));
         for round in 1..=options.rounds.max(1) {
             eprintln!("{name}: round {round} of {}", options.rounds.max(1));
-            rounds.push(measured.round(name, &format!("q{i}"), &sql, &requests).await?);
+            rounds.push(setup.round(name, &format!("q{i}"), &sql, &requests).await?);
         }
         report.push(ReadRow::median_of(name, &rounds));
     }
@@ -358,7 +359,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
 }
 
 /// What every round measures with: the settings, the options, the running server and the load client.
-struct Measured<'a> {
+struct RoundSetup<'a> {
     settings: &'a Settings,
     options: &'a ReadBenchOptions,
     server: &'a super::Server,
@@ -368,7 +369,7 @@ struct Measured<'a> {
     n: usize,
 }
 
-impl Measured<'_> {
+impl RoundSetup<'_> {
     /// One round of one query: the floor, then the API one request at a time, then under load.
     async fn round(&self, name: &str, file: &str, sql: &str, requests: &Arc<Vec<Request>>) -> Result<ReadRow, String> {
         let (settings, options, server, client, n) = (self.settings, self.options, self.server, self.client, self.n);

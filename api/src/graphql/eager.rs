@@ -2,20 +2,21 @@
 //!
 //! async-graphql resolves every field of every object as a boxed future (1–2 KB, copied in) in a
 //! `FuturesUnordered` made for that object, and builds the object's map hashing each key twice. On a coordinator's
-//! dashboard (about 1,600 objects) that was a third of the server's instructions. Here a field without a selection
-//! of its own (a scalar or an enum, which almost always answers at once) is awaited in place; only fields with
-//! selections (objects and lists, which may wait on a loader) are boxed, all started before the first scalar is
-//! awaited so that their loaders' keys go into the same batch as before. Fields come out in the order they were
-//! selected. Anything unusual (custom directives, fragments on an interface, a response key given twice) goes the
-//! standard way. Schema extensions are not consulted: the schema has none (see `build_schema`), and async-graphql
+//! dashboard (about 1,600 objects) that was a third of the server's instructions. Here fields with selections of
+//! their own (objects and lists, which may wait on a loader) are boxed and started first; then each scalar or enum
+//! is polled in place, and most answer at once. A scalar that waits (on a loader, or a privacy check) is awaited
+//! with the objects polled beside it and the scalars after it boxed and started with it, so that, as with
+//! async-graphql, every field is started before the request blocks and their loaders' keys go into one batch.
+//! Fields come out in the order they were selected. Anything unusual (custom directives, fragments on an interface,
+//! a response key given twice) goes the standard way. Schema extensions are not consulted: the schema has none (see `build_schema`), and async-graphql
 //! does not say whether a request has any.
 //!
 //! It reaches into async-graphql's context through the same `#[doc(hidden)]` items its derive macros expand to,
 //! and so depends on the version pinned in `Cargo.toml`.
 use std::borrow::Cow;
 use std::future::{Future, poll_fn};
-use std::pin::Pin;
-use std::task::Poll;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
 
 use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
@@ -101,7 +102,7 @@ impl Answer<'_> {
 /// Resolves `root`'s selected fields into an object value, as `resolve_container` does.
 pub async fn resolve_object<T: EagerObject>(ctx: &ContextSelectionSet<'_>, root: &T) -> ServerResult<Value> {
     let mut selected = Vec::with_capacity(ctx.item.node.items.len());
-    if !plain_fields::<T>(ctx, &ctx.item.node, &mut None, &mut selected) {
+    if !collect_plain_fields(ctx, root, &ctx.item.node, &mut None, &mut selected) {
         return resolve_container(ctx, root).await;
     }
 
@@ -118,15 +119,37 @@ pub async fn resolve_object<T: EagerObject>(ctx: &ContextSelectionSet<'_>, root:
     if waiting {
         waiting = poll_waiting(ctx, &mut selected, true).await;
     }
-    // Scalars in place.
-    for entry in selected.iter_mut().filter(|s| matches!(s.answer, Answer::Unasked)) {
-        entry.answer = if entry.field.node.name.node == "__typename" {
-            Answer::Value(Value::String(root.introspection_type_name().into_owned()))
-        } else {
-            Answer::of(ctx, root.resolve_field(&ctx.with_field(entry.field)).await)
+    // Scalars in place, each polled once: most answer at once. One that waits (on a loader, or on a privacy check
+    // that another field has started) is awaited where it is, the objects polled beside it and the scalars after
+    // it boxed and started with it: so nothing waits on a field that is not being polled, and the loaders' keys of
+    // all of them go into the same batch, as with async-graphql.
+    for index in 0..selected.len() {
+        if !matches!(selected[index].answer, Answer::Unasked) {
+            continue;
+        }
+        let ctx_field = ctx.with_field(selected[index].field);
+        let mut scalar = pin!(root.resolve_field(&ctx_field));
+        let result = match poll_fn(|cx| Poll::Ready(scalar.as_mut().poll(cx))).await {
+            Poll::Ready(result) => result,
+            Poll::Pending => {
+                for entry in selected[index + 1..].iter_mut().filter(|s| matches!(s.answer, Answer::Unasked)) {
+                    let field = entry.field;
+                    entry.answer =
+                        Answer::Waiting(Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await }));
+                    waiting = true;
+                }
+                poll_fn(|cx| {
+                    if waiting {
+                        waiting = poll_answers(ctx, &mut selected, cx).1;
+                    }
+                    scalar.as_mut().poll(cx)
+                })
+                .await
+            }
         };
+        selected[index].answer = Answer::of(ctx, result);
     }
-    // Then the rest of the objects and lists, together.
+    // Then the rest, together.
     while waiting {
         waiting = poll_waiting(ctx, &mut selected, false).await;
     }
@@ -144,28 +167,35 @@ pub async fn resolve_object<T: EagerObject>(ctx: &ContextSelectionSet<'_>, root:
 /// True while some are still waiting.
 async fn poll_waiting(ctx: &ContextSelectionSet<'_>, selected: &mut [Selected<'_>], once: bool) -> bool {
     poll_fn(|cx| {
-        let (mut progressed, mut still_waiting) = (once, false);
-        for entry in selected.iter_mut() {
-            if let Answer::Waiting(future) = &mut entry.answer {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(result) => {
-                        entry.answer = Answer::of(ctx, result);
-                        progressed = true;
-                    }
-                    Poll::Pending => still_waiting = true,
-                }
-            }
-        }
-        if progressed { Poll::Ready(still_waiting) } else { Poll::Pending }
+        let (progressed, still_waiting) = poll_answers(ctx, selected, cx);
+        if progressed || once { Poll::Ready(still_waiting) } else { Poll::Pending }
     })
     .await
+}
+
+/// One pass over the waiting fields: whether any finished, and whether any still wait.
+fn poll_answers(ctx: &ContextSelectionSet<'_>, selected: &mut [Selected<'_>], cx: &mut Context<'_>) -> (bool, bool) {
+    let (mut progressed, mut still_waiting) = (false, false);
+    for entry in selected.iter_mut() {
+        if let Answer::Waiting(future) = &mut entry.answer {
+            match future.as_mut().poll(cx) {
+                Poll::Ready(result) => {
+                    entry.answer = Answer::of(ctx, result);
+                    progressed = true;
+                }
+                Poll::Pending => still_waiting = true,
+            }
+        }
+    }
+    (progressed, still_waiting)
 }
 
 /// Collects the fields of a selection set, looking into fragments on `T` itself (or on no type).
 /// False where this module does not resolve it as async-graphql would: custom directives, fragments on another
 /// type (an interface), or a response key given twice (whose selections async-graphql merges).
-fn plain_fields<'a, T: OutputType>(
+fn collect_plain_fields<'a, T: OutputType>(
     ctx: &ContextSelectionSet<'a>,
+    root: &T,
     set: &'a SelectionSet,
     type_name: &mut Option<Cow<'static, str>>,
     fields: &mut Vec<Selected<'a>>,
@@ -178,7 +208,13 @@ fn plain_fields<'a, T: OutputType>(
                 {
                     return false;
                 }
-                fields.push(Selected { field, answer: Answer::Unasked });
+                // `__typename` is not one of the type's fields: async-graphql answers it itself, as here.
+                let answer = if field.node.name.node == "__typename" {
+                    Answer::Value(Value::String(root.introspection_type_name().into_owned()))
+                } else {
+                    Answer::Unasked
+                };
+                fields.push(Selected { field, answer });
                 continue;
             }
             Selection::FragmentSpread(spread) => {
@@ -197,7 +233,7 @@ fn plain_fields<'a, T: OutputType>(
         {
             return false;
         }
-        if !plain_fields::<T>(ctx, set, type_name, fields) {
+        if !collect_plain_fields(ctx, root, set, type_name, fields) {
             return false;
         }
     }

@@ -47,7 +47,7 @@ impl<M> Default for Prefetched<M> {
     }
 }
 
-impl<M: Clone> Prefetched<M> {
+impl<M> Prefetched<M> {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<M>>> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -263,7 +263,8 @@ where
                 let at = ChildLayout::of(first)?;
                 let mut kept = self.volunteers.as_ref().filter(|_| with_volunteers).map(|store| store.lock());
                 // Each child and volunteer decoded where it is kept: moving them (a few hundred bytes each) through
-                // a vector of whole rows first was 1% of a dashboard.
+                // a vector of whole rows first was 1% of a dashboard. A row that fails to decode fails the batch;
+                // the volunteers kept before it are whole rows, and harmless to keep.
                 for row in &rows {
                     let children = by_parent.entry(value(row, at.parent)?);
                     children
