@@ -84,7 +84,7 @@ impl ReadRow {
             server_cpu_ms: m(|r| r.server_cpu_ms),
             floor_cpu_ms: (m(|r| r.floor_cpu_ms.0), m(|r| r.floor_cpu_ms.1)),
             api_cpu_ms: (m(|r| r.api_cpu_ms.0), m(|r| r.api_cpu_ms.1)),
-            ratios: rounds.iter().map(|r| r.api_rate / r.floor_rate).collect(),
+            ratios: rounds.iter().flat_map(|r| r.ratios.iter().copied()).collect(),
         }
     }
 
@@ -335,15 +335,16 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
     let dir = std::env::temp_dir().join(format!("pitchin-bench-reads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut report = Vec::new();
+    let round_count = options.rounds.max(1);
     let setup = RoundSetup { settings, options: &options, server: &server, client: &client, dir: &dir, n };
     for (i, (name, sql, requests)) in workloads.into_iter().enumerate() {
         if options.only.as_deref().is_some_and(|only| !name.starts_with(only)) {
             continue;
         }
         let requests = Arc::new(requests);
-        let mut rounds = Vec::with_capacity(options.rounds.max(1));
-        for round in 1..=options.rounds.max(1) {
-            eprintln!("{name}: round {round} of {}", options.rounds.max(1));
+        let mut rounds = Vec::with_capacity(round_count);
+        for round in 1..=round_count {
+            eprintln!("{name}: round {round} of {round_count}");
             rounds.push(setup.round(name, &format!("q{i}"), &sql, &requests).await?);
         }
         report.push(ReadRow::median_of(name, &rounds));
@@ -353,7 +354,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
         rows: report,
         connections: options.connections,
         seconds: options.seconds,
-        rounds: options.rounds.max(1),
+        rounds: round_count,
         memory: server.memory(),
     })
 }

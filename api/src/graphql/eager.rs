@@ -8,8 +8,8 @@
 //! with the objects polled beside it and the scalars after it boxed and started with it, so that, as with
 //! async-graphql, every field is started before the request blocks and their loaders' keys go into one batch.
 //! Fields come out in the order they were selected. Anything unusual (custom directives, fragments on an interface,
-//! a response key given twice) goes the standard way. Schema extensions are not consulted: the schema has none (see `build_schema`), and async-graphql
-//! does not say whether a request has any.
+//! a response key given twice) goes the standard way. Schema extensions are not consulted: the schema has none
+//! (see `build_schema`), and async-graphql does not say whether a request has any.
 //!
 //! It reaches into async-graphql's context through the same `#[doc(hidden)]` items its derive macros expand to,
 //! and so depends on the version pinned in `Cargo.toml`.
@@ -110,10 +110,7 @@ pub async fn resolve_object<T: EagerObject>(ctx: &ContextSelectionSet<'_>, root:
     let mut waiting = false;
     for entry in selected.iter_mut().filter(|s| !s.field.node.selection_set.node.items.is_empty()) {
         let field = entry.field;
-        entry.answer = Answer::Waiting(
-            root.own_field(ctx, field)
-                .unwrap_or_else(|| Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await })),
-        );
+        entry.answer = Answer::Waiting(root.own_field(ctx, field).unwrap_or_else(|| started(ctx, root, field)));
         waiting = true;
     }
     if waiting {
@@ -133,9 +130,7 @@ pub async fn resolve_object<T: EagerObject>(ctx: &ContextSelectionSet<'_>, root:
             Poll::Ready(result) => result,
             Poll::Pending => {
                 for entry in selected[index + 1..].iter_mut().filter(|s| matches!(s.answer, Answer::Unasked)) {
-                    let field = entry.field;
-                    entry.answer =
-                        Answer::Waiting(Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await }));
+                    entry.answer = Answer::Waiting(started(ctx, root, entry.field));
                     waiting = true;
                 }
                 poll_fn(|cx| {
@@ -161,6 +156,15 @@ pub async fn resolve_object<T: EagerObject>(ctx: &ContextSelectionSet<'_>, root:
         }
     }
     Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
+}
+
+/// One field of `root`, boxed to be polled beside others.
+fn started<'a, T: ContainerType>(
+    ctx: &'a ContextSelectionSet<'a>,
+    root: &'a T,
+    field: &'a Positioned<Field>,
+) -> FieldFuture<'a> {
+    Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await })
 }
 
 /// Polls each waiting field once; returns after that pass if `once` or if one finished, else waits to be woken.
