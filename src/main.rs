@@ -1,7 +1,7 @@
-//! The `pitchin` command: parses the command line and calls into `api`.
+//! The `pitchin` command: parses the command line and calls into `api` (and `fixtures`, for the data sets).
 use api::Settings;
-use api::synthetic::SyntheticSpec;
 use clap::{Args, Parser, Subcommand};
+use fixtures::SyntheticSpec;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,51 +25,12 @@ enum Command {
     Seed(SeedArgs),
     /// Print the GraphQL schema (SDL), as checked in to schema.graphql.
     Schema,
-    /// Measure the read workload (listing, dashboard, near me) over HTTP beside PostgreSQL's own floor (pgbench,
-    /// prepared), at the same concurrency. Needs PostgreSQL; loads synthetic data into an empty database.
-    BenchReads {
-        /// Seconds each measurement under load lasts.
-        #[arg(long, default_value_t = 15)]
-        seconds: u64,
-        /// Concurrent connections, for pgbench and the API alike.
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-        /// Requests for the one-connection medians.
-        #[arg(long, default_value_t = 300)]
-        single: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Only the queries whose names start with this: Q1, Q2, Q3 (for profiling).
-        #[arg(long)]
-        only: Option<String>,
-        /// Skip the pgbench floor (for profiling the API alone).
-        #[arg(long)]
-        no_floor: bool,
-        /// How many times each query is measured, floor then API; the table shows the medians.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
-        rounds: u16,
-    },
     /// Platform admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Partner API keys (sent as the X-Api-Key header).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
-    /// Measure the matching queries end to end over HTTP (loads synthetic data into an empty database).
-    Bench {
-        /// Measured requests per query.
-        #[arg(long, default_value_t = 200)]
-        requests: usize,
-        /// Seed for sampling needs and volunteers.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// After the one-at-a-time measurements, hold a mixed load for this many seconds (0: skip).
-        #[arg(long, default_value_t = 0)]
-        load_seconds: u64,
-        /// Concurrent connections for the sustained load.
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-    },
 }
 
 #[derive(Subcommand)]
@@ -144,34 +105,12 @@ async fn main() -> std::process::ExitCode {
     }
     api::telemetry::init(cli.settings.log_format());
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => api::serve(cli.settings).await,
+        Command::Serve => serve(cli.settings).await,
         Command::Migrate => migrate(&cli.settings).await,
         Command::Seed(args) => seed(&cli.settings, args).await,
         Command::Schema => Ok(()),
-        Command::BenchReads { seconds, connections, single, seed, only, no_floor, rounds } => {
-            let options = api::bench::reads::ReadBenchOptions {
-                seconds,
-                connections,
-                single,
-                seed,
-                only,
-                no_floor,
-                rounds: rounds.into(),
-            };
-            match api::bench::reads::run(&cli.settings, options).await {
-                Ok(report) => {
-                    print!("{}", api::bench::reads::report(&report));
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
-        }
         Command::Admin(command) => admin(&cli.settings, command).await,
         Command::ApiKey(command) => api_key(&cli.settings, command).await,
-        Command::Bench { requests, seed, load_seconds, connections } => {
-            let options = api::bench::BenchOptions { requests, seed, load_seconds, connections };
-            bench(&cli.settings, options).await
-        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -180,6 +119,18 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Serves, after loading the demo data into an empty embedded database in development mode: demo accounts have a
+/// published password, so they never go into a production database by surprise.
+async fn serve(settings: Settings) -> Result<(), String> {
+    let db = database(&settings).await?;
+    let development = settings.environment == api::config::Environment::Development;
+    if development && settings.is_sqlite() && fixtures::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
+        tracing::info!("empty embedded database: loading the demo data");
+        fixtures::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
+    }
+    api::serve(settings, db).await
 }
 
 async fn migrate(settings: &Settings) -> Result<(), String> {
@@ -196,11 +147,11 @@ async fn seed(settings: &Settings, args: SeedArgs) -> Result<(), String> {
     let which = if args.demo { "demo" } else { "synthetic" };
     let db = api::connect(settings).await.map_err(|e| format!("cannot connect to the database: {e}"))?;
     api::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
-    if !api::seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
+    if !fixtures::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
         return Err(format!("the database already has data; the {which} data goes into an empty database"));
     }
     if args.demo {
-        api::seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
+        fixtures::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
         println!("demo data loaded");
         return Ok(());
     }
@@ -211,7 +162,7 @@ async fn seed(settings: &Settings, args: SeedArgs) -> Result<(), String> {
         applications: args.applications,
         seed: args.seed,
     };
-    let s = api::synthetic::generate(&db, &spec).await.map_err(|e| match e {
+    let s = fixtures::generate(&db, &spec).await.map_err(|e| match e {
         api::error::AppError::Internal(cause) => format!("synthetic data failed: {cause}"),
         other => format!("synthetic data refused: {}", other.public_message()),
     })?;
@@ -296,11 +247,5 @@ async fn api_key(settings: &Settings, command: ApiKeyCommand) -> Result<(), Stri
             }
         }
     }
-    Ok(())
-}
-
-async fn bench(settings: &Settings, options: api::bench::BenchOptions) -> Result<(), String> {
-    let report = api::bench::run(settings, options).await?;
-    print!("{}", api::bench::report(&report));
     Ok(())
 }

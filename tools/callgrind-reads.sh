@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Instructions the server executes per request for Q1 or Q2 of `bench-reads`, counted by callgrind: the same figure
+# Instructions the server executes per request for Q1 or Q2 of `pitchin-bench reads`, counted by callgrind: the same figure
 # to within about 0.3% run after run, whatever else the machine is doing (the once-a-minute housekeeping may fall inside the
 # count), so small changes can be compared where timings are noise.
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/pitchin_bench [KEEP=FILE] tools/callgrind-reads.sh [BINARY] [q1|q2] [N]
-# Needs valgrind, curl and python3, and the bench data set (run `pitchin bench-reads` once to seed it).
+# Needs valgrind, curl and python3, and the bench data set (run `pitchin-bench reads` once to seed it).
 # Starts the server under callgrind, sends 10 requests to warm it up, waits until it is idle, then counts N.
 set -euo pipefail
 BIN=${1:-target/release/pitchin}

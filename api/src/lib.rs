@@ -4,7 +4,6 @@ pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod config;
 pub mod error;
 pub mod graphql;
@@ -17,8 +16,6 @@ pub mod offers;
 pub mod organisations;
 pub mod privacy;
 pub mod reads;
-pub mod seed;
-pub mod synthetic;
 pub mod telemetry;
 pub mod users;
 pub mod values;
@@ -72,18 +69,11 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     migration::Migrator::up(db, None).await
 }
 
-/// Runs the server until SIGTERM or Ctrl-C, finishing in-flight requests first.
-pub async fn serve(settings: Settings) -> Result<(), String> {
+/// Runs the server on `db` (connected and migrated: see `connect` and `migrate`) until SIGTERM or Ctrl-C, finishing
+/// in-flight requests first.
+pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), String> {
     let keys = Arc::new(auth::token::TokenKeys::from_settings(&settings)?);
     tracing::info!(settings = ?settings, "starting Pitch In");
-    let db = connect(&settings).await.map_err(|e| format!("cannot connect to the database: {e}"))?;
-    migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
-    // Demo accounts have a published password: never load them into a production database by surprise.
-    let development = settings.environment == config::Environment::Development;
-    if development && settings.is_sqlite() && seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
-        tracing::info!("empty embedded database: loading the demo data");
-        seed::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
-    }
     let state = AppState::new(db, keys, &settings);
     // Housekeeping once a minute: rate limiters' idle keys, and idempotency keys past their day; once an hour (and
     // at start), the retention rule for accounts never verified.

@@ -114,7 +114,7 @@ async fn a_key_is_for_one_request_and_a_failed_one_gives_it_back() {
     // Queries are not stored.
     let (resp, replayed) = keyed(&app, None, "k3", "{ __typename }", json!({})).await;
     let (_, replayed_again) = keyed(&app, None, "k3", "{ __typename }", json!({})).await;
-    assert!(!replayed && !replayed_again && data(&resp)["__typename"] == "QueryRoot");
+    assert!(!replayed && !replayed_again && data(&resp)["__typename"] == "Query");
 }
 
 #[tokio::test]
@@ -178,9 +178,9 @@ async fn a_keyed_request_holds_one_mutation_field() {
         r#"mutation { a: createOrganisation(input: {name: "First Of Two", kind: COMMUNITY_GROUP}) { organisation { id } } ...F0 }"#,
     );
     for i in 0..12 {
-        hidden.push_str(&format!(" fragment F{i} on MutationRoot {{ ...F{} }}", i + 1));
+        hidden.push_str(&format!(" fragment F{i} on Mutation {{ ...F{} }}", i + 1));
     }
-    hidden.push_str(r#" fragment F12 on MutationRoot { b: createOrganisation(input: {name: "Second Of Two", kind: COMMUNITY_GROUP}) { organisation { id } } }"#);
+    hidden.push_str(r#" fragment F12 on Mutation { b: createOrganisation(input: {name: "Second Of Two", kind: COMMUNITY_GROUP}) { organisation { id } } }"#);
     let (resp, _) = keyed(&app, Some(&owner.token), "hidden-field", &hidden, json!({})).await;
     assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM organisations").await, before, "nothing ran");

@@ -249,9 +249,9 @@ async fn health_and_graphiql_are_served() {
 #[tokio::test]
 async fn demo_data_loads_and_is_browsable() {
     let app = TestApp::spawn().await;
-    assert!(api::seed::is_empty(&app.db).await.expect("count"));
-    api::seed::demo(&app.db).await.expect("demo data");
-    assert!(!api::seed::is_empty(&app.db).await.expect("count"));
+    assert!(fixtures::is_empty(&app.db).await.expect("count"));
+    fixtures::demo(&app.db).await.expect("demo data");
+    assert!(!fixtures::is_empty(&app.db).await.expect("count"));
 
     let resp = app
         .gql("{ needs(first: 100, filter: {status: OPEN}) { totalCount edges { node { organisation { name } } } } organisations { totalCount } offers { totalCount } }", json!({}))

@@ -147,7 +147,7 @@ async fn bodies_over_the_limit_are_refused_with_413() {
     assert_eq!(status, 413);
     assert_eq!(error_code(&serde_json::from_str(&text).expect("JSON")), "PAYLOAD_TOO_LARGE");
     let small = app.gql("{ __typename }", json!({})).await;
-    assert_eq!(data(&small)["__typename"], "QueryRoot");
+    assert_eq!(data(&small)["__typename"], "Query");
     // The default is 1 MiB.
     let app = TestApp::spawn().await;
     let padding = " ".repeat(2 * 1024 * 1024);
@@ -175,7 +175,7 @@ async fn introspection_and_suggestions_are_switchable() {
     let introspect = "{ __schema { queryType { name } } }";
     let typo = "{ needz { id } }";
     let app = TestApp::spawn().await;
-    assert_eq!(data(&app.gql(introspect, json!({})).await)["__schema"]["queryType"]["name"], "QueryRoot");
+    assert_eq!(data(&app.gql(introspect, json!({})).await)["__schema"]["queryType"]["name"], "Query");
     let resp = app.gql(typo, json!({})).await;
     assert!(resp["errors"][0]["message"].as_str().unwrap_or_default().contains("Did you mean"), "{resp}");
     // The standard introspection query (GraphiQL's, code generators') is 15 deep through its ofType chains.
@@ -235,11 +235,7 @@ async fn callers_over_their_rate_are_told_when_to_retry() {
     request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {}", user.token).parse().expect("header"));
     let (status, body) = app.raw(from([10, 9, 9, 9], request)).await;
     assert_eq!(status, 429, "{body}");
-    assert_eq!(
-        data(&app.gql("{ __typename }", json!({})).await)["__typename"],
-        "QueryRoot",
-        "anonymous callers are not"
-    );
+    assert_eq!(data(&app.gql("{ __typename }", json!({})).await)["__typename"], "Query", "anonymous callers are not");
 }
 
 #[tokio::test]

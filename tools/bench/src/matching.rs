@@ -1,4 +1,4 @@
-//! `pitchin bench`: the matching workload of issue 3, measured end to end over HTTP on loopback.
+//! `pitchin-bench matching`: the matching workload of issue 3, measured end to end over HTTP on loopback.
 //!
 //! It uses the database in `DATABASE_URL` (loading the default synthetic data set into an empty one), starts
 //! `pitchin serve` as a child process on a free loopback port, signs requests with tokens for sampled users (a
@@ -6,15 +6,13 @@
 //! time over one keep-alive connection. It prints the median, p99 and maximum latency per query, and the
 //! server process's peak resident memory. The read workload of issue 5, against PostgreSQL's own floor, is in
 //! `reads`.
-pub mod reads;
-
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderValue, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper::header::{self, HeaderValue};
 use rand::SeedableRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
@@ -22,14 +20,16 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::Settings;
-use crate::auth::AuthUser;
-use crate::auth::token::TokenKeys;
-use crate::graphql::ids::{NodeKind, encode};
-use crate::matching::index::MatchingIndex;
-use crate::needs::NeedStatus;
-use crate::users::PlatformRole;
-use crate::values::Coordinates;
+use std::path::Path;
+
+use api::Settings;
+use api::auth::AuthUser;
+use api::auth::token::TokenKeys;
+use api::graphql::ids::{NodeKind, encode};
+use api::matching::index::MatchingIndex;
+use api::needs::NeedStatus;
+use api::users::PlatformRole;
+use api::values::Coordinates;
 use entity::{membership, need, volunteer_profile};
 
 pub struct BenchOptions {
@@ -62,7 +62,7 @@ impl Timing {
 
 pub(crate) struct Client {
     http: reqwest::Client,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Client {
@@ -129,14 +129,14 @@ pub struct Report {
 /// A platform admin to plan as: each signed-in request checks its account, so a made-up id would be refused.
 /// Made once in the benchmark's database (with a random password nobody is told).
 async fn bench_admin(db: &DatabaseConnection) -> Result<Uuid, String> {
-    use crate::values::{Email, Password};
+    use api::values::{Email, Password};
     let email = Email::parse("email", "bench-admin@synthetic.example").map_err(|e| format!("{e:?}"))?;
-    if let Some(user) = crate::users::service::find_by_email(db, &email).await.map_err(|e| format!("{e:?}"))? {
+    if let Some(user) = api::users::service::find_by_email(db, &email).await.map_err(|e| format!("{e:?}"))? {
         return Ok(user.id);
     }
     let secret = format!("{:032x}", rand::random::<u128>());
     let password = Password::parse("password", &secret, &email).map_err(|e| format!("{e:?}"))?;
-    let user = crate::users::service::create_user(db, email, password, "Bench admin".into(), PlatformRole::Admin, true)
+    let user = api::users::service::create_user(db, email, password, "Bench admin".into(), PlatformRole::Admin, true)
         .await
         .map_err(|e| format!("{e:?}"))?;
     Ok(user.id)
@@ -144,11 +144,11 @@ async fn bench_admin(db: &DatabaseConnection) -> Result<Uuid, String> {
 
 /// The benchmark's database, migrated, with the default synthetic data set loaded if it was empty.
 pub(crate) async fn prepared_database(settings: &Settings) -> Result<DatabaseConnection, String> {
-    let db = crate::connect(settings).await.map_err(|e| format!("cannot connect: {e}"))?;
-    crate::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
-    if crate::seed::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
+    let db = api::connect(settings).await.map_err(|e| format!("cannot connect: {e}"))?;
+    api::migrate(&db).await.map_err(|e| format!("migrations failed: {e}"))?;
+    if fixtures::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
         eprintln!("empty database: loading the default synthetic data set first");
-        crate::synthetic::generate(&db, &crate::synthetic::SyntheticSpec::DEFAULT)
+        fixtures::generate(&db, &fixtures::SyntheticSpec::DEFAULT)
             .await
             .map_err(|e| format!("synthetic data failed: {e:?}"))?;
     }
@@ -158,14 +158,14 @@ pub(crate) async fn prepared_database(settings: &Settings) -> Result<DatabaseCon
 /// `pitchin serve` as a child process on a free loopback port, ready, with a client for it and the keys that sign
 /// its tokens. The server runs as its own process, so that its memory is measured alone; it signs tokens with a
 /// secret made for this run, which the bench shares to sign requests as sampled users.
-pub(crate) async fn start_server(settings: &Settings) -> Result<(Server, Client, TokenKeys), String> {
+pub(crate) async fn start_server(settings: &Settings, pitchin: &Path) -> Result<(Server, Client, TokenKeys), String> {
     let secret = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let keys = TokenKeys::from_settings(&Settings { jwt_secret: Some(secret.clone()), ..settings.clone() })?;
     let addr = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         probe.local_addr().map_err(|e| e.to_string())?
     };
-    let server = Server::start(settings, &secret, addr)?;
+    let server = Server::start(pitchin, settings, &secret, addr)?;
     let client = Client {
         http: reqwest::Client::builder().pool_max_idle_per_host(1).build().map_err(|e| e.to_string())?,
         url: format!("http://{addr}/graphql"),
@@ -174,7 +174,7 @@ pub(crate) async fn start_server(settings: &Settings) -> Result<(Server, Client,
     Ok((server, client, keys))
 }
 
-pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, String> {
+pub async fn run(settings: &Settings, pitchin: &Path, options: BenchOptions) -> Result<Report, String> {
     let db = prepared_database(settings).await?;
     let loading = Instant::now();
     let index = MatchingIndex::new();
@@ -182,7 +182,7 @@ pub async fn run(settings: &Settings, options: BenchOptions) -> Result<Report, S
     eprintln!("matching index loads in {:.0} ms (measured here; the server loads its own at start)", ms(loading));
     drop(index);
 
-    let (server, client, keys) = start_server(settings).await?;
+    let (server, client, keys) = start_server(settings, pitchin).await?;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let n = options.requests;
     let warmup = (n / 10).max(5);
@@ -526,9 +526,13 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn start(settings: &Settings, secret: &str, addr: std::net::SocketAddr) -> Result<Self, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find the pitchin binary: {e}"))?;
-        let child = std::process::Command::new(exe)
+    pub(crate) fn start(
+        pitchin: &Path,
+        settings: &Settings,
+        secret: &str,
+        addr: std::net::SocketAddr,
+    ) -> Result<Self, String> {
+        let child = std::process::Command::new(pitchin)
             .arg("serve")
             .env("DATABASE_URL", &settings.database_url)
             .env("JWT_SECRET", secret)
@@ -540,7 +544,7 @@ impl Server {
             .env("PITCHIN_RATE_LIMIT_PER_USER", "0")
             .stdin(std::process::Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start the server: {e}"))?;
+            .map_err(|e| format!("cannot start the server {}: {e}", pitchin.display()))?;
         Ok(Self { child })
     }
 

@@ -1,4 +1,4 @@
-//! `pitchin bench-reads`: the read workload of issue 5 (Q1 listing, Q2 coordinator dashboard, Q3 near me, in a
+//! `pitchin-bench reads`: the read workload of issue 5 (Q1 listing, Q2 coordinator dashboard, Q3 near me, in a
 //! dense city and a sparse rural area) measured over HTTP beside its floor: the same data fetched by hand-written SQL
 //! that pgbench runs prepared, at the same concurrency, on the same machine, in the same run.
 //!
@@ -20,13 +20,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ProcStat, measure, sustain};
-use crate::Settings;
-use crate::auth::AuthUser;
-use crate::graphql::ids::{NodeKind, encode};
-use crate::users::PlatformRole;
-use crate::values::Coordinates;
-use crate::values::geo::KM_PER_DEGREE;
+use crate::matching::{ProcStat, measure, sustain};
+use api::Settings;
+use api::auth::AuthUser;
+use api::graphql::ids::{NodeKind, encode};
+use api::users::PlatformRole;
+use api::values::Coordinates;
+use api::values::geo::KM_PER_DEGREE;
 
 #[derive(Clone)]
 pub struct ReadBenchOptions {
@@ -277,11 +277,15 @@ fn pgbench(
     Ok((tps, q(0.5), q(0.99), processed))
 }
 
-pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadReport, String> {
+pub async fn run(
+    settings: &Settings,
+    pitchin: &std::path::Path,
+    options: ReadBenchOptions,
+) -> Result<ReadReport, String> {
     if !settings.database_url.starts_with("postgres") {
-        return Err("bench-reads measures against PostgreSQL's own floor: set DATABASE_URL to a postgres:// URL".into());
+        return Err("`reads` measures against PostgreSQL's own floor: set DATABASE_URL to a postgres:// URL".into());
     }
-    let db = super::prepared_database(settings).await?;
+    let db = crate::matching::prepared_database(settings).await?;
     // VACUUM as well: a freshly loaded table has no visibility map yet, so index-only scans still visit the heap
     // and the first readers pay to set hint bits; measured right after seeding, the floor came out 30% lower.
     db.execute_unprepared("VACUUM ANALYZE").await.map_err(|e| e.to_string())?;
@@ -307,7 +311,7 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
         sparse.lng()
     );
 
-    let (server, client, keys) = super::start_server(settings).await?;
+    let (server, client, keys) = crate::matching::start_server(settings, pitchin).await?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let n = options.single.max(20);
@@ -363,8 +367,8 @@ pub async fn run(settings: &Settings, options: ReadBenchOptions) -> Result<ReadR
 struct RoundSetup<'a> {
     settings: &'a Settings,
     options: &'a ReadBenchOptions,
-    server: &'a super::Server,
-    client: &'a super::Client,
+    server: &'a crate::matching::Server,
+    client: &'a crate::matching::Client,
     dir: &'a Path,
     /// Requests for the one-connection median.
     n: usize,

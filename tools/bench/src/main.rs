@@ -1,0 +1,107 @@
+//! `pitchin-bench`: Pitch In's benchmarks, outside the server binary. Each starts `pitchin serve` as a child process
+//! (found beside this executable, or given with `--server`) on the database in `DATABASE_URL`, loading the default
+//! synthetic data set into an empty one first. How to read the figures: `docs/performance.md`.
+mod matching;
+mod reads;
+
+use std::path::PathBuf;
+
+use api::Settings;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "pitchin-bench", about = "Pitch In's benchmarks, over HTTP against a `pitchin serve` child process")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    /// The `pitchin` binary to measure (default: the one beside this executable, e.g. target/release/pitchin).
+    #[arg(long, global = true)]
+    server: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The matching queries end to end over HTTP, one at a time, and optionally under sustained load.
+    Matching {
+        /// Measured requests per query.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Seed for sampling needs and volunteers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// After the one-at-a-time measurements, hold a mixed load for this many seconds (0: skip).
+        #[arg(long, default_value_t = 0)]
+        load_seconds: u64,
+        /// Concurrent connections for the sustained load.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+    /// The read workload (listing, dashboard, near me) over HTTP beside PostgreSQL's own floor (pgbench, prepared),
+    /// at the same concurrency. Needs PostgreSQL.
+    Reads {
+        /// Seconds each measurement under load lasts.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent connections, for pgbench and the API alike.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Requests for the one-connection medians.
+        #[arg(long, default_value_t = 300)]
+        single: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only the queries whose names start with this: Q1, Q2, Q3 (for profiling).
+        #[arg(long)]
+        only: Option<String>,
+        /// Skip the pgbench floor (for profiling the API alone).
+        #[arg(long)]
+        no_floor: bool,
+        /// How many times each query is measured, floor then API; the table shows the medians.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+        rounds: u16,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    api::telemetry::init(cli.settings.log_format());
+    match run(cli).await {
+        Ok(report) => {
+            print!("{report}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("pitchin-bench: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<String, String> {
+    let pitchin = match cli.server {
+        Some(path) => path,
+        None => std::env::current_exe()
+            .map_err(|e| format!("cannot find this executable: {e}"))?
+            .with_file_name(format!("pitchin{}", std::env::consts::EXE_SUFFIX)),
+    };
+    if !pitchin.is_file() {
+        return Err(format!(
+            "no server binary at {}: build it with `cargo build --release -p pitchin`, or pass --server PATH",
+            pitchin.display()
+        ));
+    }
+    match cli.command {
+        Command::Matching { requests, seed, load_seconds, connections } => {
+            let options = matching::BenchOptions { requests, seed, load_seconds, connections };
+            Ok(matching::report(&matching::run(&cli.settings, &pitchin, options).await?))
+        }
+        Command::Reads { seconds, connections, single, seed, only, no_floor, rounds } => {
+            let options =
+                reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor, rounds: rounds.into() };
+            Ok(reads::report(&reads::run(&cli.settings, &pitchin, options).await?))
+        }
+    }
+}
