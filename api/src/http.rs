@@ -541,7 +541,7 @@ fn payload_too_large() -> Response {
 
 /// A request whose credentials are bad is answered with one GraphQL error and not executed.
 fn rejected(err: AppError) -> async_graphql::Response {
-    let error = async_graphql::Error::from(err).into_server_error(async_graphql::Pos::default());
+    let error = crate::error::to_graphql(err).into_server_error(async_graphql::Pos::default());
     async_graphql::Response::from_errors(vec![error])
 }
 

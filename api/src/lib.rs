@@ -18,24 +18,18 @@ pub mod privacy;
 pub mod reads;
 pub mod telemetry;
 pub mod users;
-pub mod values;
 pub mod volunteers;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use config::Settings;
 pub use http::{AppState, build_router};
 
-/// The current time at the precision both databases store (microseconds), so a value read back
-/// equals the value written: keyset cursors compare them exactly.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
+pub use domain::{now, values};
 
 /// Connects to the configured database. SQLite in memory must stay on one connection (each
 /// connection would otherwise see its own empty database).

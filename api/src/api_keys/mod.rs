@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::audit::Actor;
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiResult, AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::{db, viewer};
 use crate::organisations::Organisation;
@@ -90,7 +90,7 @@ impl ApiKey {
         self.0.scopes.split(',').filter_map(ApiKeyScope::from_db).collect()
     }
     /// The organisation whose matches the key may read.
-    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>, AppError> {
+    async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Option<Organisation>> {
         let Some(id) = self.0.organisation_id else { return Ok(None) };
         Ok(crate::graphql::loaders(ctx)?.organisations.load_one(id).await?.map(Organisation))
     }
@@ -148,7 +148,7 @@ pub struct ApiKeyQuery;
 #[Object]
 impl ApiKeyQuery {
     /// Every partner API key, newest first. Platform admins only.
-    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>, AppError> {
+    async fn api_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiKey>> {
         require_admin(ctx)?;
         Ok(service::list(db(ctx)?).await?.into_iter().map(ApiKey).collect())
     }
@@ -160,7 +160,7 @@ pub struct ApiKeyMutation;
 #[Object]
 impl ApiKeyMutation {
     /// Issues a partner API key. Platform admins only. The key is in the payload and nowhere else.
-    async fn issue_api_key(&self, ctx: &Context<'_>, input: IssueApiKeyInput) -> Result<IssueApiKeyPayload, AppError> {
+    async fn issue_api_key(&self, ctx: &Context<'_>, input: IssueApiKeyInput) -> ApiResult<IssueApiKeyPayload> {
         let actor = require_admin(ctx)?;
         let organisation_id = input
             .organisation_id
@@ -178,7 +178,7 @@ impl ApiKeyMutation {
     }
 
     /// Revokes a key at once. Platform admins only.
-    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<ApiKey, AppError> {
+    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> ApiResult<ApiKey> {
         let actor = require_admin(ctx)?;
         let id = decode("input.id", &input.id, NodeKind::ApiKey)?;
         Ok(ApiKey(service::revoke(db(ctx)?, actor, id).await?))

@@ -4,7 +4,7 @@ pub mod service;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::graphql::eager::Eager;
 use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::pagination::ListConnection;
@@ -51,11 +51,11 @@ impl Application {
     pub async fn id(&self) -> ID {
         encode(NodeKind::Application, self.0.id)
     }
-    async fn need(&self, ctx: &Context<'_>) -> Result<Need, AppError> {
+    async fn need(&self, ctx: &Context<'_>) -> ApiResult<Need> {
         let need = boxed(loaders(ctx)?.needs.load_one(self.0.need_id)).await?;
-        need.map(Need).ok_or_else(|| AppError::not_found("need"))
+        need.map(Need).ok_or_else(|| AppError::not_found("need")).map_err(ApiError::from)
     }
-    async fn volunteer(&self, ctx: &Context<'_>) -> Result<Eager<VolunteerProfile>, AppError> {
+    async fn volunteer(&self, ctx: &Context<'_>) -> ApiResult<Eager<VolunteerProfile>> {
         let loaders = loaders(ctx)?;
         // Usually joined with the application's page: then no trip through the loader for each of a dashboard's
         // hundreds of applications.
@@ -63,7 +63,10 @@ impl Application {
             Some(profile) => Some(profile),
             None => boxed(loaders.volunteers.load_one(self.0.volunteer_id)).await?.map(std::sync::Arc::new),
         };
-        profile.map(|p| Eager(VolunteerProfile(p))).ok_or_else(|| AppError::not_found("volunteer"))
+        profile
+            .map(|p| Eager(VolunteerProfile(p)))
+            .ok_or_else(|| AppError::not_found("volunteer"))
+            .map_err(ApiError::from)
     }
     async fn message(&self) -> &str {
         &self.0.message
@@ -146,10 +149,10 @@ pub struct ApplicationMutation;
 #[Object]
 impl ApplicationMutation {
     /// Applies to an open need as the signed-in volunteer (who needs a volunteer profile).
-    async fn apply_to_need(&self, ctx: &Context<'_>, input: ApplyToNeedInput) -> Result<ApplicationPayload, AppError> {
+    async fn apply_to_need(&self, ctx: &Context<'_>, input: ApplyToNeedInput) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let need_id = decode("input.needId", &input.need_id, NodeKind::Need)?;
-        service::apply(db(ctx)?, &actor, need_id, &input.message).await.map(payload)
+        service::apply(db(ctx)?, &actor, need_id, &input.message).await.map(payload).map_err(ApiError::from)
     }
 
     /// The volunteer withdraws; an accepted place is given back.
@@ -157,9 +160,12 @@ impl ApplicationMutation {
         &self,
         ctx: &Context<'_>,
         input: WithdrawApplicationInput,
-    ) -> Result<ApplicationPayload, AppError> {
+    ) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        service::withdraw(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+        service::withdraw(db(ctx)?, &actor, application_id(&input.application_id)?)
+            .await
+            .map(payload)
+            .map_err(ApiError::from)
     }
 
     /// The organisation accepts; takes a place, and never more places than the need has.
@@ -167,9 +173,12 @@ impl ApplicationMutation {
         &self,
         ctx: &Context<'_>,
         input: AcceptApplicationInput,
-    ) -> Result<ApplicationPayload, AppError> {
+    ) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        service::accept(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+        service::accept(db(ctx)?, &actor, application_id(&input.application_id)?)
+            .await
+            .map(payload)
+            .map_err(ApiError::from)
     }
 
     /// The organisation declines; if the volunteer held a place, it is given back.
@@ -177,9 +186,12 @@ impl ApplicationMutation {
         &self,
         ctx: &Context<'_>,
         input: DeclineApplicationInput,
-    ) -> Result<ApplicationPayload, AppError> {
+    ) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        service::decline(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+        service::decline(db(ctx)?, &actor, application_id(&input.application_id)?)
+            .await
+            .map(payload)
+            .map_err(ApiError::from)
     }
 
     /// The organisation marks an accepted volunteer's work as done.
@@ -187,8 +199,11 @@ impl ApplicationMutation {
         &self,
         ctx: &Context<'_>,
         input: CompleteApplicationInput,
-    ) -> Result<ApplicationPayload, AppError> {
+    ) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        service::complete(db(ctx)?, &actor, application_id(&input.application_id)?).await.map(payload)
+        service::complete(db(ctx)?, &actor, application_id(&input.application_id)?)
+            .await
+            .map(payload)
+            .map_err(ApiError::from)
     }
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::api_keys::ApiKey;
 use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiResult, AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::pagination::{
     ListConnection, Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows,
@@ -166,17 +166,17 @@ impl AuditEvent {
         AuditAction::from_db(&self.0.action)
     }
     /// The user who acted; null for an API key or the platform itself (the retention rule, the command line).
-    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>, AppError> {
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         let Some(id) = self.0.actor_user_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::new))
     }
     /// The API key that acted, if one did.
-    async fn actor_api_key(&self, ctx: &Context<'_>) -> Result<Option<ApiKey>, AppError> {
+    async fn actor_api_key(&self, ctx: &Context<'_>) -> ApiResult<Option<ApiKey>> {
         let Some(id) = self.0.actor_api_key_id else { return Ok(None) };
         Ok(entity::api_key::Entity::find_by_id(id).one(db(ctx)?).await?.map(ApiKey))
     }
     /// The person whose data it was (an erased account shows as its anonymous tombstone).
-    async fn subject(&self, ctx: &Context<'_>) -> Result<Option<User>, AppError> {
+    async fn subject(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         let Some(id) = self.0.subject_user_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::new))
     }
@@ -215,11 +215,11 @@ impl AuditQuery {
         filter: Option<AuditEventFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<AuditEventConnection, AppError> {
+    ) -> ApiResult<AuditEventConnection> {
         let viewer = viewer(ctx)?;
         viewer.require_user()?;
         if !viewer.is_admin() {
-            return Err(AppError::forbidden("only platform admins can read the audit log"));
+            return Err(AppError::forbidden("only platform admins can read the audit log").into());
         }
         let page = Page::parse(first, after, None, None)?;
         let filter = filter.unwrap_or_default();

@@ -27,3 +27,17 @@ macro_rules! db_enum {
         }
     };
 }
+
+// The GraphQL face of `domain::values::Weekday` (async-graphql's `remote` writes the conversions both ways). A plain
+// comment, not a doc comment, which would become the enum's description in schema.graphql.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::values::Weekday")]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}

@@ -28,7 +28,7 @@ use crate::applications::{Application, ApplicationMutation};
 use crate::audit::AuditQuery;
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::http::RequestLimits;
 use crate::matching::index::MatchingIndex;
 use crate::matching::{MatchingMutation, MatchingQuery};
@@ -375,16 +375,16 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Fetches any object by its global ID; null if it does not exist or the caller may not see it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>, AppError> {
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         let (kind, uuid) = ids::decode_any(&id).ok_or_else(|| AppError::bad_input("id", "is not a valid id"))?;
-        resolve_node(ctx, kind, uuid).await
+        resolve_node(ctx, kind, uuid).await.map_err(ApiError::from)
     }
 
     /// Fetches several objects by global ID, in the same order; at most 100.
     #[graphql(complexity = "ids.len().saturating_mul(child_complexity)")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>, AppError> {
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > 100 {
-            return Err(AppError::bad_input("ids", "at most 100 ids at once"));
+            return Err(AppError::bad_input("ids", "at most 100 ids at once").into());
         }
         let mut out = Vec::with_capacity(ids.len());
         let parsed = ids

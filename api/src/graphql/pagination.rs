@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::Loaders;
 use super::eager::{Eager, EagerObject};
 use super::loaders::CountKey;
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiResult, AppError, AppResult};
 use crate::reads::Reads;
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -266,7 +266,7 @@ struct CountRow {
 #[Object]
 impl TotalCount {
     /// How many items the whole list has, across all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64, AppError> {
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         match &self.count {
             CountSource::Known(n) => Ok(*n),
             CountSource::Children(key) => {

@@ -17,7 +17,7 @@ use sea_orm::EntityTrait;
 
 use self::scoring::{Evaluation, MatchConstraint, MatchFactor, OfferFactor};
 use crate::applications::{Application, ApplicationPayload};
-use crate::error::AppError;
+use crate::error::{ApiError, ApiResult, AppError};
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
 use crate::graphql::{db, matching_index, viewer};
@@ -182,14 +182,14 @@ impl MatchingQuery {
         need_id: ID,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<VolunteerMatchConnection, AppError> {
+    ) -> ApiResult<VolunteerMatchConnection> {
         let (db, viewer) = (db(ctx)?, viewer(ctx)?);
         let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
         if !crate::needs::can_see(db, viewer, &need).await? {
-            return Err(AppError::not_found("need"));
+            return Err(AppError::not_found("need").into());
         }
         if !viewer.may_read_matches_of(db, need.organisation_id).await? {
-            return Err(AppError::forbidden("only members of the need's organisation can see its matches"));
+            return Err(AppError::forbidden("only members of the need's organisation can see its matches").into());
         }
         let page = Page::parse(first, after, None, None)?;
         let today = service::today();
@@ -217,7 +217,7 @@ impl MatchingQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<NeedMatchConnection, AppError> {
+    ) -> ApiResult<NeedMatchConnection> {
         let (db, viewer) = (db(ctx)?, viewer(ctx)?);
         let actor = viewer.require_user()?;
         let profile = crate::volunteers::service::require_own(db, &actor).await?;
@@ -248,11 +248,11 @@ impl MatchingQuery {
         need_id: ID,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<OfferMatchConnection, AppError> {
+    ) -> ApiResult<OfferMatchConnection> {
         let (db, viewer) = (db(ctx)?, viewer(ctx)?);
         let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
         if !crate::needs::can_see(db, viewer, &need).await? {
-            return Err(AppError::not_found("need"));
+            return Err(AppError::not_found("need").into());
         }
         let page = Page::parse(first, after, None, None)?;
         let facts = service::need_facts(&(&need).into(), 0);
@@ -288,12 +288,7 @@ impl MatchingQuery {
 
     /// Why a volunteer does or does not match a need. For members of the need's organisation and the
     /// volunteer themselves. `volunteerId` is the VolunteerProfile's id.
-    async fn explain_match(
-        &self,
-        ctx: &Context<'_>,
-        need_id: ID,
-        volunteer_id: ID,
-    ) -> Result<MatchExplanation, AppError> {
+    async fn explain_match(&self, ctx: &Context<'_>, need_id: ID, volunteer_id: ID) -> ApiResult<MatchExplanation> {
         let (db, viewer) = (db(ctx)?, viewer(ctx)?);
         let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
         let volunteer_id = decode("volunteerId", &volunteer_id, NodeKind::VolunteerProfile)?;
@@ -303,13 +298,13 @@ impl MatchingQuery {
             .ok_or_else(|| AppError::not_found("volunteer"))?;
         let is_volunteer = viewer.user_id() == Some(profile.user_id);
         if !is_volunteer && !viewer.is_member_of(db, need.organisation_id).await? {
-            return Err(AppError::forbidden("only the need's organisation and the volunteer can see this"));
+            return Err(AppError::forbidden("only the need's organisation and the volunteer can see this").into());
         }
         if is_volunteer && !crate::needs::can_see(db, viewer, &need).await? {
-            return Err(AppError::not_found("need"));
+            return Err(AppError::not_found("need").into());
         }
         if profile.deleted_at.is_some() {
-            return Err(AppError::not_found("volunteer"));
+            return Err(AppError::not_found("volunteer").into());
         }
         // The explanation tells the organisation how far away the volunteer is and whether their DBS check suffices.
         crate::audit::viewed(ctx, profile.user_id, "volunteerProfile.dbsCheck")?;
@@ -346,8 +341,8 @@ impl MatchingQuery {
         &self,
         ctx: &Context<'_>,
         input: ProposeAssignmentsInput,
-    ) -> Result<AssignmentPlan, AppError> {
-        propose(ctx, input).await
+    ) -> ApiResult<AssignmentPlan> {
+        propose(ctx, input).await.map_err(ApiError::from)
     }
 }
 
@@ -397,8 +392,8 @@ impl MatchingMutation {
         &self,
         ctx: &Context<'_>,
         input: ProposeAssignmentsInput,
-    ) -> Result<AssignmentPlan, AppError> {
-        propose(ctx, input).await
+    ) -> ApiResult<AssignmentPlan> {
+        propose(ctx, input).await.map_err(ApiError::from)
     }
 
     /// Turns chosen proposals into INVITED applications, each holding a place; all or nothing.
@@ -406,7 +401,7 @@ impl MatchingMutation {
         &self,
         ctx: &Context<'_>,
         proposals: Vec<ProposedAssignmentInput>,
-    ) -> Result<ConfirmAssignmentsPayload, AppError> {
+    ) -> ApiResult<ConfirmAssignmentsPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let pairs = proposals
             .iter()
@@ -428,7 +423,7 @@ impl MatchingMutation {
         ctx: &Context<'_>,
         application_id: ID,
         accept: bool,
-    ) -> Result<ApplicationPayload, AppError> {
+    ) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let id = decode("applicationId", &application_id, NodeKind::Application)?;
         let (application, need) = plans::respond(db(ctx)?, &actor, id, accept).await?;

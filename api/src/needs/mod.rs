@@ -7,14 +7,14 @@ use sea_orm::DatabaseConnection;
 
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
 use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiError, ApiResult, AppError, AppResult};
+use crate::graphql::enums::Weekday;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{ListConnection, Page};
 use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, reads, shown, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
-use crate::values::schedule::Weekday;
 use crate::values::text::json_strings;
 use crate::volunteers::DbsLevel;
 
@@ -96,7 +96,7 @@ pub struct TimeWindowView {
 
 impl From<TimeWindow> for TimeWindowView {
     fn from(w: TimeWindow) -> Self {
-        Self { day: w.day, start: TimeWindow::format_minutes(w.start), end: TimeWindow::format_minutes(w.end) }
+        Self { day: w.day.into(), start: TimeWindow::format_minutes(w.start), end: TimeWindow::format_minutes(w.end) }
     }
 }
 
@@ -111,7 +111,7 @@ pub struct TimeWindowInput {
 
 impl TimeWindowInput {
     pub fn parse_all(field: &str, windows: &[TimeWindowInput]) -> AppResult<Vec<TimeWindow>> {
-        let raw: Vec<_> = windows.iter().map(|w| (w.day, w.start.clone(), w.end.clone())).collect();
+        let raw: Vec<_> = windows.iter().map(|w| (w.day.into(), w.start.clone(), w.end.clone())).collect();
         TimeWindow::parse_all(field, &raw)
     }
 }
@@ -137,14 +137,14 @@ impl Need {
     pub async fn id(&self) -> ID {
         encode(NodeKind::Need, self.0.id)
     }
-    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation, AppError> {
+    async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
         let loaders = loaders(ctx)?;
         // Usually joined with the listing's page: then no trip through the loader for each need.
         let org = match loaders.joined_organisations.get(self.0.organisation_id) {
             Some(org) => Some(entity::organisation::Model::clone(&org)),
             None => boxed(loaders.organisations.load_one(self.0.organisation_id)).await?,
         };
-        org.map(Organisation).ok_or_else(|| AppError::not_found("organisation"))
+        org.map(Organisation).ok_or_else(|| AppError::not_found("organisation")).map_err(ApiError::from)
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -216,9 +216,9 @@ impl Need {
         last: Option<i32>,
         before: Option<String>,
         status: Option<ApplicationStatus>,
-    ) -> Result<ApplicationConnection, AppError> {
+    ) -> ApiResult<ApplicationConnection> {
         if !viewer(ctx)?.is_member_of(db(ctx)?, self.0.organisation_id).await? {
-            return Err(AppError::forbidden("only members of this organisation can see its applications"));
+            return Err(AppError::forbidden("only members of this organisation can see its applications").into());
         }
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
         let page = Page::parse(first, after, last, before)?;
@@ -236,6 +236,7 @@ impl Need {
             |a| (Application(a), async_graphql::connection::EmptyFields),
         )
         .await
+        .map_err(ApiError::from)
     }
 }
 
@@ -316,7 +317,7 @@ pub struct NeedQuery;
 #[Object]
 impl NeedQuery {
     /// One need; null if it does not exist or is a draft the caller may not see.
-    async fn need(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Need>, AppError> {
+    async fn need(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Need>> {
         let id = crate::graphql::ids::decode("id", &id, NodeKind::Need)?;
         match loaders(ctx)?.needs.load_one(id).await? {
             Some(n) if can_see(db(ctx)?, viewer(ctx)?, &n).await? => Ok(Some(Need(n))),
@@ -335,7 +336,7 @@ impl NeedQuery {
         before: Option<String>,
         filter: Option<NeedFilter>,
         #[graphql(default_with = "Some(NeedOrder::Newest)")] order_by: Option<NeedOrder>,
-    ) -> Result<NeedConnection, AppError> {
+    ) -> ApiResult<NeedConnection> {
         let page = Page::parse(first, after, last, before)?;
         let order = order_by.unwrap_or(NeedOrder::Newest);
         // A listing showing each need's organisation gets them in the same statement, for the organisation loader.
@@ -365,25 +366,25 @@ pub struct NeedMutation;
 #[Object]
 impl NeedMutation {
     /// Posts a need as a DRAFT; `publishNeed` opens it.
-    async fn create_need(&self, ctx: &Context<'_>, input: CreateNeedInput) -> Result<NeedPayload, AppError> {
+    async fn create_need(&self, ctx: &Context<'_>, input: CreateNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
         Ok(NeedPayload { need: Need(service::create(db(ctx)?, &actor, input).await?) })
     }
 
-    async fn update_need(&self, ctx: &Context<'_>, input: UpdateNeedInput) -> Result<NeedPayload, AppError> {
+    async fn update_need(&self, ctx: &Context<'_>, input: UpdateNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
         Ok(NeedPayload { need: Need(service::update(db(ctx)?, &actor, input).await?) })
     }
 
     /// Opens a draft or closed need for applications. Publishing an open need changes nothing.
-    async fn publish_need(&self, ctx: &Context<'_>, input: PublishNeedInput) -> Result<NeedPayload, AppError> {
+    async fn publish_need(&self, ctx: &Context<'_>, input: PublishNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let id = crate::graphql::ids::decode("input.needId", &input.need_id, NodeKind::Need)?;
         Ok(NeedPayload { need: Need(service::publish(db(ctx)?, &actor, id).await?) })
     }
 
     /// Stops taking applications. Accepted volunteers keep their places.
-    async fn close_need(&self, ctx: &Context<'_>, input: CloseNeedInput) -> Result<NeedPayload, AppError> {
+    async fn close_need(&self, ctx: &Context<'_>, input: CloseNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let id = crate::graphql::ids::decode("input.needId", &input.need_id, NodeKind::Need)?;
         Ok(NeedPayload { need: Need(service::close(db(ctx)?, &actor, id).await?) })

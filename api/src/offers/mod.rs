@@ -7,7 +7,7 @@ pub mod service;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiError, ApiResult, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::pagination::{ListConnection, Page};
 use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
@@ -90,7 +90,7 @@ impl Offer {
         TimeWindow::from_json(&self.0.availability).into_iter().map(Into::into).collect()
     }
     /// For a volunteer's offer, only the postcode district (e.g. `IP12`) unless you made it.
-    async fn postcode(&self, ctx: &Context<'_>) -> Result<Option<String>, AppError> {
+    async fn postcode(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
         let Some(postcode) = &self.0.postcode else { return Ok(None) };
         if self.0.volunteer_id.is_some() && !is_owner(ctx, &self.0).await? {
             return Ok(Some(Postcode::district(postcode).to_owned()));
@@ -102,12 +102,12 @@ impl Offer {
         Location::from_stored(self.0.lat, self.0.lng)
     }
     /// The organisation making the offer, if it is an organisation's.
-    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>, AppError> {
+    async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Option<Organisation>> {
         let Some(id) = self.0.organisation_id else { return Ok(None) };
         Ok(loaders(ctx)?.organisations.load_one(id).await?.map(Organisation))
     }
     /// The volunteer making the offer, if it is a volunteer's.
-    async fn volunteer(&self, ctx: &Context<'_>) -> Result<Option<VolunteerProfile>, AppError> {
+    async fn volunteer(&self, ctx: &Context<'_>) -> ApiResult<Option<VolunteerProfile>> {
         let Some(id) = self.0.volunteer_id else { return Ok(None) };
         Ok(loaders(ctx)?.volunteers.load_one(id).await?.map(|p| VolunteerProfile(std::sync::Arc::new(p))))
     }
@@ -182,9 +182,9 @@ impl OfferQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<OfferFilter>,
-    ) -> Result<OfferConnection, AppError> {
+    ) -> ApiResult<OfferConnection> {
         let page = Page::parse(first, after, last, before)?;
-        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), &page).await
+        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), &page).await.map_err(ApiError::from)
     }
 }
 
@@ -193,12 +193,12 @@ pub struct OfferMutation;
 
 #[Object]
 impl OfferMutation {
-    async fn create_offer(&self, ctx: &Context<'_>, input: CreateOfferInput) -> Result<OfferPayload, AppError> {
+    async fn create_offer(&self, ctx: &Context<'_>, input: CreateOfferInput) -> ApiResult<OfferPayload> {
         let actor = viewer(ctx)?.require_user()?;
         Ok(OfferPayload { offer: Offer(service::create(db(ctx)?, &actor, input).await?) })
     }
 
-    async fn update_offer(&self, ctx: &Context<'_>, input: UpdateOfferInput) -> Result<OfferPayload, AppError> {
+    async fn update_offer(&self, ctx: &Context<'_>, input: UpdateOfferInput) -> ApiResult<OfferPayload> {
         let actor = viewer(ctx)?.require_user()?;
         Ok(OfferPayload { offer: Offer(service::update(db(ctx)?, &actor, input).await?) })
     }

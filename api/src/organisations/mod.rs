@@ -5,7 +5,7 @@ use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::error::AppError;
+use crate::error::{ApiError, ApiResult, AppError};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{ListConnection, Page};
@@ -95,7 +95,7 @@ impl Organisation {
     }
 
     /// The caller's role here, or null if they are not a member.
-    async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<MemberRole>, AppError> {
+    async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<MemberRole>> {
         Ok(viewer(ctx)?.memberships(db(ctx)?).await?.get(&self.0.id).copied())
     }
 
@@ -109,7 +109,7 @@ impl Organisation {
         last: Option<i32>,
         before: Option<String>,
         status: Option<NeedStatus>,
-    ) -> Result<NeedConnection, AppError> {
+    ) -> ApiResult<NeedConnection> {
         let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
         let statuses = crate::needs::visible_statuses(status, member);
         let filter = ChildFilter { statuses: Some(statuses.iter().map(|s| s.as_db().to_owned()).collect()) };
@@ -124,6 +124,7 @@ impl Organisation {
             |n| (Need(n), NeedEdgeFields { distance_km: None }),
         )
         .await
+        .map_err(ApiError::from)
     }
 
     /// Offers made by this organisation, newest first. Paused and closed ones only for its members.
@@ -135,7 +136,7 @@ impl Organisation {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<OfferConnection, AppError> {
+    ) -> ApiResult<OfferConnection> {
         let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
         let statuses = if member { None } else { Some(vec![OfferStatus::Active.as_db().to_owned()]) };
         let filter = ChildFilter { statuses };
@@ -150,6 +151,7 @@ impl Organisation {
             |o| (Offer(o), EmptyFields),
         )
         .await
+        .map_err(ApiError::from)
     }
 
     /// The people who run this organisation. Only for its members and platform admins.
@@ -161,9 +163,9 @@ impl Organisation {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<MembershipConnection, AppError> {
+    ) -> ApiResult<MembershipConnection> {
         if !viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await? {
-            return Err(AppError::forbidden("only members of this organisation can see its members"));
+            return Err(AppError::forbidden("only members of this organisation can see its members").into());
         }
         let page = Page::parse(first, after, last, before)?;
         child_connection(
@@ -176,6 +178,7 @@ impl Organisation {
             |m| (Membership(m), EmptyFields),
         )
         .await
+        .map_err(ApiError::from)
     }
 }
 
@@ -190,13 +193,13 @@ impl Membership {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    async fn user(&self, ctx: &Context<'_>) -> Result<User, AppError> {
+    async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
-        user.map(User::new).ok_or_else(|| AppError::not_found("user"))
+        user.map(User::new).ok_or_else(|| AppError::not_found("user")).map_err(ApiError::from)
     }
-    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation, AppError> {
+    async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
         let org = loaders(ctx)?.organisations.load_one(self.0.organisation_id).await?;
-        org.map(Organisation).ok_or_else(|| AppError::not_found("organisation"))
+        org.map(Organisation).ok_or_else(|| AppError::not_found("organisation")).map_err(ApiError::from)
     }
 }
 
@@ -266,14 +269,14 @@ impl OrganisationQuery {
         ctx: &Context<'_>,
         id: Option<ID>,
         slug: Option<String>,
-    ) -> Result<Option<Organisation>, AppError> {
+    ) -> ApiResult<Option<Organisation>> {
         let org = match (id, slug) {
             (Some(id), None) => {
                 let id = crate::graphql::ids::decode("id", &id, NodeKind::Organisation)?;
                 loaders(ctx)?.organisations.load_one(id).await?
             }
             (None, Some(slug)) => service::find_by_slug(db(ctx)?, &slug).await?,
-            _ => return Err(AppError::bad_input("id", "pass exactly one of id and slug")),
+            _ => return Err(AppError::bad_input("id", "pass exactly one of id and slug").into()),
         };
         Ok(org.map(Organisation))
     }
@@ -288,9 +291,11 @@ impl OrganisationQuery {
         before: Option<String>,
         filter: Option<OrganisationFilter>,
         #[graphql(default_with = "Some(OrganisationOrder::Name)")] order_by: Option<OrganisationOrder>,
-    ) -> Result<OrganisationConnection, AppError> {
+    ) -> ApiResult<OrganisationConnection> {
         let page = Page::parse(first, after, last, before)?;
-        service::list(db(ctx)?, filter.unwrap_or_default(), order_by.unwrap_or(OrganisationOrder::Name), &page).await
+        service::list(db(ctx)?, filter.unwrap_or_default(), order_by.unwrap_or(OrganisationOrder::Name), &page)
+            .await
+            .map_err(ApiError::from)
     }
 }
 
@@ -304,7 +309,7 @@ impl OrganisationMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateOrganisationInput,
-    ) -> Result<OrganisationPayload, AppError> {
+    ) -> ApiResult<OrganisationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let organisation = service::create(db(ctx)?, &actor, input).await?;
         Ok(OrganisationPayload { organisation: Organisation(organisation) })
@@ -314,7 +319,7 @@ impl OrganisationMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateOrganisationInput,
-    ) -> Result<OrganisationPayload, AppError> {
+    ) -> ApiResult<OrganisationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let organisation = service::update(db(ctx)?, &actor, input).await?;
         Ok(OrganisationPayload { organisation: Organisation(organisation) })
@@ -324,7 +329,7 @@ impl OrganisationMutation {
         &self,
         ctx: &Context<'_>,
         input: AddOrganisationMemberInput,
-    ) -> Result<AddOrganisationMemberPayload, AppError> {
+    ) -> ApiResult<AddOrganisationMemberPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let (membership, organisation) = service::add_member(db(ctx)?, &actor, input).await?;
         Ok(AddOrganisationMemberPayload {

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::applications::ApplicationStatus;
 use crate::audit::{self, Actor, AuditAction};
 use crate::auth::AuthUser;
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiResult, AppError, AppResult};
 use crate::graphql::{db, viewer};
 use crate::organisations::MemberRole;
 use entity::{
@@ -58,12 +58,12 @@ impl PrivacyMutation {
         &self,
         ctx: &Context<'_>,
         input: DeleteMyAccountInput,
-    ) -> Result<DeleteMyAccountPayload, AppError> {
+    ) -> ApiResult<DeleteMyAccountPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let db = db(ctx)?;
         let account = user::Entity::find_by_id(actor.id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
         if !crate::auth::password::verify(input.password, Some(account.password_hash)).await? {
-            return Err(AppError::Unauthenticated("the password is incorrect".into()));
+            return Err(AppError::Unauthenticated("the password is incorrect".into()).into());
         }
         let erased = erase(db, actor.id, Actor::user(actor.id), "deleted by the account holder").await?;
         Ok(DeleteMyAccountPayload {
@@ -250,7 +250,7 @@ pub struct PrivacyQuery;
 impl PrivacyQuery {
     /// Everything Pitch In holds about the signed-in user, as one JSON document (UK GDPR right of access and
     /// portability).
-    async fn export_my_data(&self, ctx: &Context<'_>) -> Result<Json<Value>, AppError> {
+    async fn export_my_data(&self, ctx: &Context<'_>) -> ApiResult<Json<Value>> {
         let actor = viewer(ctx)?.require_user()?;
         Ok(Json(export(db(ctx)?, &actor).await?))
     }

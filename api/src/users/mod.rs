@@ -8,7 +8,7 @@ use sea_orm::EntityTrait;
 
 use crate::auth::Viewer;
 use crate::auth::sessions::{self, IssuedRefresh};
-use crate::error::AppError;
+use crate::error::{ApiError, ApiResult, AppError};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::Page;
@@ -54,24 +54,24 @@ impl User {
     }
 
     /// Only for the user themselves and platform admins.
-    async fn email(&self, ctx: &Context<'_>) -> Result<&str, AppError> {
+    async fn email(&self, ctx: &Context<'_>) -> ApiResult<&str> {
         if self.is_self(ctx)? {
             if !self.signed_in {
                 crate::audit::viewed(ctx, self.model.id, "user.email")?;
             }
             Ok(&self.model.email)
         } else {
-            Err(AppError::forbidden("only this user can see their email address"))
+            Err(AppError::forbidden("only this user can see their email address").into())
         }
     }
 
     /// When the user confirmed their email address; null until then. Only for the user themselves and platform
     /// admins.
-    async fn email_verified_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>, AppError> {
+    async fn email_verified_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
         if self.is_self(ctx)? {
             Ok(self.model.email_verified_at)
         } else {
-            Err(AppError::forbidden("only this user can see that"))
+            Err(AppError::forbidden("only this user can see that").into())
         }
     }
 
@@ -84,9 +84,9 @@ impl User {
     }
 
     /// The user's volunteer profile, if they have one. Only for the user themselves and platform admins.
-    async fn volunteer_profile(&self, ctx: &Context<'_>) -> Result<Option<VolunteerProfile>, AppError> {
+    async fn volunteer_profile(&self, ctx: &Context<'_>) -> ApiResult<Option<VolunteerProfile>> {
         if !self.is_self(ctx)? {
-            return Err(AppError::forbidden("only this user can see their own profile here"));
+            return Err(AppError::forbidden("only this user can see their own profile here").into());
         }
         Ok(loaders(ctx)?
             .profiles_by_user
@@ -104,9 +104,9 @@ impl User {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<MembershipConnection, AppError> {
+    ) -> ApiResult<MembershipConnection> {
         if !self.is_self(ctx)? {
-            return Err(AppError::forbidden("only this user can see their memberships"));
+            return Err(AppError::forbidden("only this user can see their memberships").into());
         }
         let page = Page::parse(first, after, last, before)?;
         child_connection(
@@ -119,6 +119,7 @@ impl User {
             |m| (Membership(m), async_graphql::connection::EmptyFields),
         )
         .await
+        .map_err(ApiError::from)
     }
 }
 
@@ -193,7 +194,7 @@ pub struct UserQuery;
 #[Object]
 impl UserQuery {
     /// The signed-in user, or null for anonymous callers.
-    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>, AppError> {
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         let Some(user) = viewer(ctx)?.user else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(user.id).await?.map(User::new))
     }
@@ -206,7 +207,7 @@ pub struct UserMutation;
 impl UserMutation {
     /// Creates an account and signs it in, and mails a code to confirm the address (`verifyEmail`). An account
     /// whose address is not confirmed within 30 days (by default) is erased.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload, AppError> {
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> ApiResult<AuthPayload> {
         let db = db(ctx)?;
         let registration = service::prepare_registration(db, input).await?;
         // The account, its verification code and its session are written together or not at all; the code is
@@ -223,13 +224,13 @@ impl UserMutation {
     }
 
     /// Confirms an email address with the code mailed to it. Needs no sign-in: the code is the proof.
-    async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<VerifyEmailPayload, AppError> {
+    async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> ApiResult<VerifyEmailPayload> {
         let email_verified_at = verification::confirm(db(ctx)?, &input.token).await?;
         Ok(VerifyEmailPayload { email_verified_at })
     }
 
     /// Mails the signed-in user a new code to confirm their address; `sent` is false when it is confirmed already.
-    async fn request_email_verification(&self, ctx: &Context<'_>) -> Result<RequestEmailVerificationPayload, AppError> {
+    async fn request_email_verification(&self, ctx: &Context<'_>) -> ApiResult<RequestEmailVerificationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let db = db(ctx)?;
         let user = entity::user::Entity::find_by_id(actor.id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
@@ -243,40 +244,40 @@ impl UserMutation {
 
     /// Trades a refresh token for a new access token and the next refresh token. A refresh token works once: one
     /// presented again ends its whole session.
-    async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<AuthPayload, AppError> {
+    async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> ApiResult<AuthPayload> {
         let db = db(ctx)?;
         let (user_id, refresh) = sessions::rotate(db, &input.refresh_token).await?;
         let user = entity::user::Entity::find_by_id(user_id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
-        payload(ctx, user, refresh)
+        payload(ctx, user, refresh).map_err(ApiError::from)
     }
 
     /// Signs out on this device: ends the session the refresh token belongs to. Access tokens already issued
     /// still work until they expire (at most 15 minutes).
-    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload, AppError> {
+    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> ApiResult<LogoutPayload> {
         let ended = sessions::end(db(ctx)?, &input.refresh_token).await?;
         Ok(LogoutPayload { sessions_ended: i32::from(ended) })
     }
 
     /// Signs out everywhere: ends every session of the signed-in user.
-    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<LogoutPayload, AppError> {
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> ApiResult<LogoutPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let ended = sessions::end_all(db(ctx)?, actor.id).await?;
         Ok(LogoutPayload { sessions_ended: i32::try_from(ended).unwrap_or(i32::MAX) })
     }
 
     /// Changes the signed-in user's password, ends every session, and starts a new one for this caller.
-    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<AuthPayload, AppError> {
+    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> ApiResult<AuthPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let user = service::change_password(db(ctx)?, &actor, input).await?;
-        session(ctx, user).await
+        session(ctx, user).await.map_err(ApiError::from)
     }
 
     /// Signs in. A wrong email and a wrong password give the same answer; too many attempts for one email
     /// address (registered or not) are refused for a while with RATE_LIMITED.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
         crate::graphql::request_limits(ctx)?.login_attempt(&input.email)?;
         let user = service::login(db(ctx)?, input).await?;
-        session(ctx, user).await
+        session(ctx, user).await.map_err(ApiError::from)
     }
 }
 

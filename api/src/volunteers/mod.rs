@@ -17,7 +17,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
-use crate::error::{AppError, AppResult};
+use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{Page, fetch_rows};
@@ -127,21 +127,22 @@ impl VolunteerProfile {
     }
 
     /// Contact email. For the volunteer, platform admins, and organisations they have applied to.
-    async fn email(&self, ctx: &Context<'_>) -> Result<String, AppError> {
+    async fn email(&self, ctx: &Context<'_>) -> ApiResult<String> {
         require(ctx, &self.0, Access::Organisation, "contact details", "volunteerProfile.email").await?;
         let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
         // An erased account's tombstone has no address.
         user.filter(|u| u.deleted_at.is_none())
             .map(|u| u.email)
             .ok_or_else(|| AppError::NotFound("this volunteer has deleted their account".into()))
+            .map_err(ApiError::from)
     }
     /// When the volunteer is free each week. For the volunteer, platform admins, and organisations they have applied to.
-    async fn availability(&self, ctx: &Context<'_>) -> Result<Vec<TimeWindowView>, AppError> {
+    async fn availability(&self, ctx: &Context<'_>) -> ApiResult<Vec<TimeWindowView>> {
         require(ctx, &self.0, Access::Organisation, "availability", "volunteerProfile.availability").await?;
         Ok(TimeWindow::from_json(&self.0.availability).into_iter().map(Into::into).collect())
     }
     /// For the volunteer, platform admins, and organisations they have applied to.
-    async fn dbs_check(&self, ctx: &Context<'_>) -> Result<DbsCheck, AppError> {
+    async fn dbs_check(&self, ctx: &Context<'_>) -> ApiResult<DbsCheck> {
         require(ctx, &self.0, Access::Organisation, "DBS status", "volunteerProfile.dbsCheck").await?;
         Ok(DbsCheck {
             level: DbsLevel::from_db(&self.0.dbs_level).unwrap_or(DbsLevel::None),
@@ -151,12 +152,12 @@ impl VolunteerProfile {
         })
     }
     /// Only for the volunteer and platform admins.
-    async fn postcode(&self, ctx: &Context<'_>) -> Result<Option<&str>, AppError> {
+    async fn postcode(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
         require(ctx, &self.0, Access::Owner, "postcode", "volunteerProfile.postcode").await?;
         Ok(self.0.postcode.as_deref())
     }
     /// Only for the volunteer and platform admins.
-    async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>, AppError> {
+    async fn location(&self, ctx: &Context<'_>) -> ApiResult<Option<Location>> {
         require(ctx, &self.0, Access::Owner, "location", "volunteerProfile.location").await?;
         Ok(Location::from_stored(self.0.lat, self.0.lng))
     }
@@ -171,7 +172,7 @@ impl VolunteerProfile {
         last: Option<i32>,
         before: Option<String>,
         status: Option<ApplicationStatus>,
-    ) -> Result<ApplicationConnection, AppError> {
+    ) -> ApiResult<ApplicationConnection> {
         require(ctx, &self.0, Access::Owner, "applications", "volunteerProfile.applications").await?;
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
         let page = Page::parse(first, after, last, before)?;
@@ -185,6 +186,7 @@ impl VolunteerProfile {
             |a| (Application(a), async_graphql::connection::EmptyFields),
         )
         .await
+        .map_err(ApiError::from)
     }
 }
 
@@ -233,7 +235,7 @@ impl VolunteerMutation {
         &self,
         ctx: &Context<'_>,
         input: UpsertVolunteerProfileInput,
-    ) -> Result<UpsertVolunteerProfilePayload, AppError> {
+    ) -> ApiResult<UpsertVolunteerProfilePayload> {
         let actor = viewer(ctx)?.require_user()?;
         let profile = service::upsert(crate::graphql::db(ctx)?, &actor, input).await?;
         Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile(Arc::new(profile)) })

@@ -1,0 +1,35 @@
+//! Pitch In's domain: everything true whatever the transport. It depends on `entity` and sea-orm, never on
+//! async-graphql, axum or hyper (`cargo tree -p domain` shows it), so the GraphQL server in `api` is one way in
+//! among others (the CLI, the fixtures, tests that call it directly).
+//!
+//! Owned here so far: the one error type (`error`) and the values parsed at the edge (`values`). The areas'
+//! commands, service functions and access policy move here from `api` next (issue 17).
+pub mod error;
+pub mod values;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub use error::{AppError, AppResult};
+
+/// The current time at the precision both databases store (microseconds), so a value read back
+/// equals the value written: keyset cursors compare them exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The wall between the layers: the domain, and the storage under it, name no web framework. (Cargo would
+    /// then let any of them in by the back door: `cargo tree -p domain` shows the whole tree.)
+    #[test]
+    fn the_domain_and_its_storage_depend_on_no_web_framework() {
+        for (crate_name, manifest) in
+            [("domain", include_str!("../Cargo.toml")), ("entity", include_str!("../../entity/Cargo.toml"))]
+        {
+            for framework in ["async-graphql", "axum", "hyper", "tower", "reqwest"] {
+                let named = manifest.lines().any(|line| line.trim_start().starts_with(framework));
+                assert!(!named, "{crate_name} depends on {framework}");
+            }
+        }
+    }
+}
