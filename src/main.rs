@@ -124,6 +124,9 @@ async fn main() -> std::process::ExitCode {
 /// Serves, after loading the demo data into an empty embedded database in development mode: demo accounts have a
 /// published password, so they never go into a production database by surprise.
 async fn serve(settings: Settings) -> Result<(), String> {
+    // The secret is checked before the database is touched: a server that will refuse to start must not migrate a
+    // production database or load demo data first.
+    api::auth::token::TokenKeys::from_settings(&settings)?;
     let db = database(&settings).await?;
     let development = settings.environment == api::config::Environment::Development;
     if development && settings.is_sqlite() && fixtures::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {

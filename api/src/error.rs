@@ -51,7 +51,7 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-/// For the few places that build a GraphQL error outside a resolver's return (guards, the HTTP layer).
+/// For the places that build a GraphQL error outside a resolver's return (the HTTP layer's refusals).
 pub fn to_graphql(err: AppError) -> async_graphql::Error {
     ApiError(err).into()
 }

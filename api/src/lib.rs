@@ -36,7 +36,7 @@ pub use domain::{now, values};
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let mut options = ConnectOptions::new(settings.database_url.clone());
     let in_memory = settings.database_url.contains(":memory:") || settings.database_url.contains("mode=memory");
-    let max = if in_memory { 1 } else { settings.db_max_connections.max(1) };
+    let max = if in_memory { 1 } else { settings.connection_budget().main };
     options
         .max_connections(max)
         .min_connections(if in_memory { 1 } else { 0 })

@@ -46,16 +46,17 @@ pub struct Reads {
 }
 
 impl Reads {
-    /// Up to `PITCHIN_DB_MAX_CONNECTIONS` read connections on PostgreSQL, opened as needed, waiting for one as long
-    /// as the main pool would.
+    /// On PostgreSQL, the read connections of `Settings::connection_budget`, opened as needed, waiting for one as
+    /// long as the main pool would.
     pub fn new(db: &DatabaseConnection, settings: &Settings) -> Self {
         let wait = Duration::from_millis(settings.db_acquire_timeout_ms);
-        let pool = (db.get_database_backend() == DatabaseBackend::Postgres)
+        let size = settings.connection_budget().reads as usize;
+        let pool = (db.get_database_backend() == DatabaseBackend::Postgres && size > 0)
             .then(|| {
                 // The main pool's options: the same server, TLS and session settings (the generic plans).
                 let options = (*db.get_postgres_connection_pool().connect_options()).clone();
                 let built = managed::Pool::builder(ReadConnections { options })
-                    .max_size(settings.db_max_connections.max(1) as usize)
+                    .max_size(size)
                     // The most recently used first: handing out all ten in turn spread a dashboard's statements
                     // over every PostgreSQL backend, each with cold caches (Q2 about 8% slower).
                     .queue_mode(managed::QueueMode::Lifo)

@@ -125,7 +125,7 @@ async fn with_every_connection_busy_a_request_waits_a_bounded_time_then_says_so(
     assert!(app.gql(COUNT, json!({})).await.get("errors").is_none(), "and works again once one is free");
 }
 
-/// The read connections on PostgreSQL with one connection, waiting at most `wait_ms` for it; `None` on SQLite.
+/// The read connections on PostgreSQL with one connection (of a budget of two), waiting at most `wait_ms` for it; `None` on SQLite.
 async fn one_read_connection(wait_ms: u64) -> Option<(TestApp, api::reads::Reads)> {
     if std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).is_none() {
         eprintln!("PostgreSQL only: on SQLite the reads run on sea-orm's own connection");
@@ -133,7 +133,8 @@ async fn one_read_connection(wait_ms: u64) -> Option<(TestApp, api::reads::Reads
     }
     let app = TestApp::spawn().await;
     let mut settings = api::Settings::for_database("postgres://unused");
-    settings.db_max_connections = 1;
+    // Two in all: one for sea-orm's pool, one read connection.
+    settings.db_max_connections = 2;
     settings.db_acquire_timeout_ms = wait_ms;
     let reads = api::reads::Reads::new(&app.db, &settings);
     Some((app, reads))
@@ -178,4 +179,34 @@ async fn with_every_read_connection_busy_a_read_waits_a_bounded_time_then_says_s
     assert_eq!(api::error::AppError::from(waited).code(), "SERVICE_UNAVAILABLE");
     assert_eq!(held.await.expect("the holder").expect("the long read"), 1);
     assert_eq!(number(&reads, "SELECT 3").await.expect("once it is free"), 3);
+}
+
+/// `PITCHIN_DB_MAX_CONNECTIONS` bounds every connection the server opens, the read connections included: under a
+/// burst of reads (on the read connections) and counts (on sea-orm's pool), PostgreSQL sees no more backends for
+/// the app's database than the setting. (Before, each pool opened up to the setting: twice as many.)
+#[tokio::test]
+async fn the_connection_setting_bounds_both_pools_together() {
+    use sea_orm::{ConnectionTrait, Statement};
+    if std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).is_none() {
+        eprintln!("PostgreSQL only: SQLite has one pool, sized as set");
+        return;
+    }
+    let app = TestApp::spawn_with(|s| s.db_max_connections = 4).await;
+    let burst = (0..24).map(|i| app.gql(if i % 2 == 0 { LISTING } else { COUNT }, json!({})));
+    for resp in futures::future::join_all(burst).await {
+        assert!(resp.get("errors").is_none(), "{resp}");
+    }
+    // Idle connections stay open for minutes, so the count after the burst is the most that were open at once.
+    let backends = app
+        .db
+        .query_one_raw(Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()",
+        ))
+        .await
+        .expect("count backends")
+        .expect("a row")
+        .try_get::<i32>("", "n")
+        .expect("n");
+    assert!((2..=4).contains(&backends), "{backends} backends for a setting of 4 (both pools were used)");
 }
