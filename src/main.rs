@@ -126,14 +126,14 @@ async fn main() -> std::process::ExitCode {
 async fn serve(settings: Settings) -> Result<(), String> {
     // The secret is checked before the database is touched: a server that will refuse to start must not migrate a
     // production database or load demo data first.
-    api::auth::token::TokenKeys::from_settings(&settings)?;
+    let keys = api::auth::token::TokenKeys::from_settings(&settings)?;
     let db = database(&settings).await?;
     let development = settings.environment == api::config::Environment::Development;
     if development && settings.is_sqlite() && fixtures::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {
         tracing::info!("empty embedded database: loading the demo data");
         fixtures::demo(&db).await.map_err(|e| format!("demo data failed: {e:?}"))?;
     }
-    api::serve(settings, db).await
+    api::serve(settings, std::sync::Arc::new(keys), db).await
 }
 
 async fn migrate(settings: &Settings) -> Result<(), String> {

@@ -63,10 +63,13 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     migration::Migrator::up(db, None).await
 }
 
-/// Runs the server on `db` (connected and migrated: see `connect` and `migrate`) until SIGTERM or Ctrl-C, finishing
-/// in-flight requests first.
-pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), String> {
-    let keys = Arc::new(auth::token::TokenKeys::from_settings(&settings)?);
+/// Runs the server on `db` (connected and migrated: see `connect` and `migrate`) with the keys made from `settings`
+/// (checked before the database is touched) until SIGTERM or Ctrl-C, finishing in-flight requests first.
+pub async fn serve(
+    settings: Settings,
+    keys: Arc<auth::token::TokenKeys>,
+    db: DatabaseConnection,
+) -> Result<(), String> {
     tracing::info!(settings = ?settings, "starting Pitch In");
     let state = AppState::new(db, keys, &settings);
     // Housekeeping once a minute: rate limiters' idle keys, and idempotency keys past their day; once an hour (and
