@@ -57,7 +57,7 @@ enum ApiKeyCommand {
         name: String,
         /// read-public-listings or read-organisation-matches; repeat for several.
         #[arg(long = "scope", required = true, value_parser = api::admin::parse_scope)]
-        scopes: Vec<api::api_keys::ApiKeyScope>,
+        scopes: Vec<domain::api_keys::ApiKeyScope>,
         /// The organisation (id or slug) whose matches the key may read, with read-organisation-matches.
         #[arg(long)]
         organisation: Option<String>,

@@ -5,12 +5,13 @@ use rand::RngCore;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::api_keys::{ApiKeyScope, service as keys};
+use crate::api_keys::service as keys;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode_any};
-use crate::users::PlatformRole;
 use crate::values::{Email, Password, bounded_text};
+use domain::api_keys::ApiKeyScope;
+use domain::users::PlatformRole;
 
 /// Creates a platform admin. With no password given, makes a strong one; returns it so it can be shown once.
 pub async fn create_admin(

@@ -396,7 +396,7 @@ async fn graphql(
     }
     if let Some(key) = &viewer.api_key
         && let Ok(document) = request.parsed_query()
-        && let Err(err) = key.check_operation(document)
+        && let Err(err) = crate::api_keys::check_operation(key, document)
     {
         return GraphQLResponse::from(rejected(err)).into_response();
     }

@@ -2,10 +2,20 @@
 //! async-graphql, axum or hyper (`cargo tree -p domain` shows it), so the GraphQL server in `api` is one way in
 //! among others (the CLI, the fixtures, tests that call it directly).
 //!
-//! Owned here so far: the one error type (`error`) and the values parsed at the edge (`values`). The areas'
-//! commands, service functions and access policy move here from `api` next (issue 17).
+//! `values` are parsed inputs, `error` the one error type, `access` the one policy; each area has a folder.
+pub mod access;
+pub mod api_keys;
+pub mod applications;
+pub mod audit;
+mod enums;
 pub mod error;
+pub mod matching;
+pub mod needs;
+pub mod offers;
+pub mod organisations;
+pub mod users;
 pub mod values;
+pub mod volunteers;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

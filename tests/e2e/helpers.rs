@@ -172,7 +172,7 @@ impl TestApp {
             email,
             password,
             "Admin".into(),
-            api::users::PlatformRole::Admin,
+            domain::users::PlatformRole::Admin,
             true,
         )
         .await

@@ -11,7 +11,6 @@ pub mod service;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::audit::Actor;
 use crate::error::{ApiResult, AppError, AppResult};
@@ -19,9 +18,9 @@ use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::{db, viewer};
 use crate::organisations::Organisation;
 
-crate::db_enum! {
+crate::graphql_enum! {
     /// What an API key may read.
-    pub enum ApiKeyScope {
+    pub enum ApiKeyScope as domain::api_keys::ApiKeyScope {
         /// Public listings: needs, organisations, offers, as anyone may read them.
         ReadPublicListings => "READ_PUBLIC_LISTINGS",
         /// `matchesForNeed` for the needs of the key's organisation.
@@ -29,46 +28,34 @@ crate::db_enum! {
     }
 }
 
-/// A partner calling with a live key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiKeyCaller {
-    pub id: Uuid,
-    pub scopes: Vec<ApiKeyScope>,
-    pub organisation_id: Option<Uuid>,
-    pub rate_limit_per_minute: u32,
-}
+pub use domain::access::ApiKeyCaller;
 
-impl ApiKeyCaller {
-    pub fn reads_matches_of(&self, organisation_id: Uuid) -> bool {
-        self.scopes.contains(&ApiKeyScope::ReadOrganisationMatches) && self.organisation_id == Some(organisation_id)
-    }
-
-    /// Refuses a document the key's scopes do not cover: any mutation, and any root field outside its scopes. Every
-    /// operation in the document is checked, whichever would run (so no rule about which one runs can be played
-    /// against this one). The caller parses; a document that does not parse is left for the executor to answer.
-    pub fn check_operation(&self, document: &ExecutableDocument) -> AppResult<()> {
-        let mut fields = Vec::new();
-        for (_, operation) in document.operations.iter() {
-            if operation.node.ty != OperationType::Query {
-                return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
-            }
-            let Some(root) = crate::graphql::root_fields(document, &operation.node.selection_set.node) else {
-                return Err(AppError::forbidden("fragments are nested too deeply to check this API key's scopes"));
-            };
-            fields.extend(root);
+/// Refuses a document the key's scopes do not cover: any mutation, and any root field outside its scopes. Every
+/// operation in the document is checked, whichever would run (so no rule about which one runs can be played
+/// against this one). The caller parses; a document that does not parse is left for the executor to answer.
+pub fn check_operation(key: &ApiKeyCaller, document: &ExecutableDocument) -> AppResult<()> {
+    use domain::api_keys::ApiKeyScope as Scope;
+    let mut fields = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        if operation.node.ty != OperationType::Query {
+            return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
         }
-        for field in fields {
-            let needed = match field {
-                "__schema" | "__type" | "__typename" => continue,
-                "matchesForNeed" => ApiKeyScope::ReadOrganisationMatches,
-                _ => ApiKeyScope::ReadPublicListings,
-            };
-            if !self.scopes.contains(&needed) {
-                return Err(AppError::forbidden(format!("this API key's scopes do not include {}", needed.as_db())));
-            }
-        }
-        Ok(())
+        let Some(root) = crate::graphql::root_fields(document, &operation.node.selection_set.node) else {
+            return Err(AppError::forbidden("fragments are nested too deeply to check this API key's scopes"));
+        };
+        fields.extend(root);
     }
+    for field in fields {
+        let needed = match field {
+            "__schema" | "__type" | "__typename" => continue,
+            "matchesForNeed" => Scope::ReadOrganisationMatches,
+            _ => Scope::ReadPublicListings,
+        };
+        if !key.scopes.contains(&needed) {
+            return Err(AppError::forbidden(format!("this API key's scopes do not include {}", needed.as_db())));
+        }
+    }
+    Ok(())
 }
 
 /// A partner API key as platform admins see it (never the key itself, which is shown once, when issued).
@@ -169,7 +156,7 @@ impl ApiKeyMutation {
             .transpose()?;
         let new = service::NewApiKey {
             name: input.name,
-            scopes: input.scopes,
+            scopes: input.scopes.into_iter().map(Into::into).collect(),
             organisation_id,
             rate_limit_per_minute: input.rate_limit_per_minute,
         };

@@ -12,8 +12,8 @@ use crate::graphql::{boxed, db, loaders, viewer};
 use crate::needs::Need;
 use crate::volunteers::VolunteerProfile;
 
-crate::db_enum! {
-    pub enum ApplicationStatus {
+crate::graphql_enum! {
+    pub enum ApplicationStatus as domain::applications::ApplicationStatus {
         Applied => "APPLIED",
         /// Invited by the organisation; holds a place while the volunteer decides.
         Invited => "INVITED",

@@ -6,13 +6,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::ApplicationStatus;
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
-use crate::needs::NeedStatus;
 use crate::needs::service as needs;
 use crate::now;
 use crate::values::bounded_text;
+use domain::applications::ApplicationStatus;
+use domain::needs::NeedStatus;
 use entity::{application, need};
 
 type Decided = (application::Model, need::Model);

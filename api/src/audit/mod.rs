@@ -26,9 +26,9 @@ use crate::graphql::{db, loaders, viewer};
 use crate::users::User;
 use entity::audit_event;
 
-crate::db_enum! {
+crate::graphql_enum! {
     /// What an audit entry records.
-    pub enum AuditAction {
+    pub enum AuditAction as domain::audit::AuditAction {
         /// Someone saw another person's personal data.
         Viewed => "VIEWED",
         /// Someone changed another person's data (an application's status, an organisation membership).

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::AuthUser;
 use crate::config::{Environment, Settings};
 use crate::error::{AppError, AppResult};
-use crate::users::PlatformRole;
+use domain::users::PlatformRole;
 
 const ISSUER: &str = "pitchin";
 const AUDIENCE: &str = "pitchin-api";

@@ -3,11 +3,11 @@
 //!
 //! Volunteers appear in matches with their public profile fields only; the distance shown is measured from
 //! their home rounded to about a kilometre, to 0.1 km, so a match never pinpoints where anyone lives.
-pub mod assignment;
 pub mod index;
 pub mod plans;
-pub mod scoring;
 pub mod service;
+
+pub use domain::matching::{assignment, scoring};
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use sea_orm::EntityTrait;
 
-use self::scoring::{Evaluation, MatchConstraint, MatchFactor, OfferFactor};
+use self::scoring::Evaluation;
 use crate::applications::{Application, ApplicationPayload};
 use crate::error::{ApiError, ApiResult, AppError};
 use crate::graphql::ids::{NodeKind, decode};
@@ -24,6 +24,44 @@ use crate::graphql::{db, matching_index, viewer};
 use crate::needs::Need;
 use crate::offers::Offer;
 use crate::volunteers::VolunteerProfile;
+
+crate::graphql_enum! {
+    /// A hard constraint of matching.
+    pub enum MatchConstraint as scoring::MatchConstraint {
+        /// The need is OPEN and has places left.
+        NeedOpen => "NEED_OPEN",
+        /// The volunteer's DBS check meets the need's safeguarding level and is valid on its start date.
+        Safeguarding => "SAFEGUARDING",
+        /// The need is within the volunteer's travel radius (or remote).
+        Distance => "DISTANCE",
+        /// The volunteer's weekly availability overlaps the need's schedule.
+        Availability => "AVAILABILITY",
+        /// The volunteer has not already applied, been invited or been accepted.
+        NotAlreadyApplied => "NOT_ALREADY_APPLIED",
+    }
+}
+
+crate::graphql_enum! {
+    /// A soft factor of the match score.
+    pub enum MatchFactor as scoring::MatchFactor {
+        Skills => "SKILLS",
+        Interest => "INTEREST",
+        Distance => "DISTANCE",
+        Availability => "AVAILABILITY",
+        Languages => "LANGUAGES",
+        FewApplicants => "FEW_APPLICANTS",
+    }
+}
+
+crate::graphql_enum! {
+    /// A factor of an offer's fit to a need.
+    pub enum OfferFactor as scoring::OfferFactor {
+        Kind => "KIND",
+        Category => "CATEGORY",
+        Distance => "DISTANCE",
+        Availability => "AVAILABILITY",
+    }
+}
 
 /// One factor's part in a match score.
 #[derive(SimpleObject)]
@@ -46,7 +84,7 @@ fn reasons(e: &Evaluation) -> Vec<MatchReason> {
     e.reasons
         .iter()
         .map(|r| MatchReason {
-            factor: r.factor,
+            factor: r.factor.into(),
             weight: r.weight,
             contribution: r.contribution,
             explanation: r.explanation.clone(),
@@ -274,7 +312,7 @@ impl MatchingQuery {
                     .reasons
                     .into_iter()
                     .map(|(factor, weight, contribution, explanation)| OfferMatchReason {
-                        factor,
+                        factor: factor.into(),
                         weight,
                         contribution,
                         explanation,
@@ -322,7 +360,7 @@ impl MatchingQuery {
             failed_constraints: e
                 .failures
                 .iter()
-                .map(|f| ConstraintFailure { constraint: f.constraint, explanation: f.explanation.clone() })
+                .map(|f| ConstraintFailure { constraint: f.constraint.into(), explanation: f.explanation.clone() })
                 .collect(),
             score: e.score,
             reasons: reasons(&e),

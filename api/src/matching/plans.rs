@@ -16,12 +16,12 @@ use super::scoring;
 use super::service::{
     StatusByVolunteer, active_applicants, applications_to_needs, need_facts, profiles_by_id, today, volunteer_facts,
 };
-use crate::applications::ApplicationStatus;
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
-use crate::needs::NeedStatus;
 use crate::needs::service as needs;
 use crate::now;
+use domain::applications::ApplicationStatus;
+use domain::needs::NeedStatus;
 use entity::{application, need, volunteer_profile};
 
 pub const MAX_PLAN_NEEDS: usize = 500;

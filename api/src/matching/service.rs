@@ -12,15 +12,15 @@ use uuid::Uuid;
 
 use super::index::MatchingIndex;
 use super::scoring::{self, DbsFacts, NeedFacts, OfferFacts, VolunteerFacts};
-use crate::applications::ApplicationStatus;
 use crate::error::{AppError, AppResult};
 use crate::graphql::pagination::{Cursor, Page, PageRows, SortValue};
-use crate::needs::{NeedCategory, NeedStatus};
-use crate::offers::{OfferKind, OfferStatus};
 use crate::values::geo::sql::distance_sq;
 use crate::values::text::json_strings;
 use crate::values::{Coordinates, TimeWindow};
-use crate::volunteers::DbsLevel;
+use domain::applications::ApplicationStatus;
+use domain::needs::{NeedCategory, NeedStatus};
+use domain::offers::{OfferKind, OfferStatus};
+use domain::volunteers::DbsLevel;
 use entity::{application, need, offer, volunteer_profile};
 
 /// Slack added to travel radii in the SQL prefilter: volunteers' places are rounded to ~1 km for matching,

@@ -18,8 +18,8 @@ use crate::values::TimeWindow;
 use crate::values::text::json_strings;
 use crate::volunteers::DbsLevel;
 
-crate::db_enum! {
-    pub enum NeedCategory {
+crate::graphql_enum! {
+    pub enum NeedCategory as domain::needs::NeedCategory {
         EnglishClasses => "ENGLISH_CLASSES",
         JobsClub => "JOBS_CLUB",
         YouthClub => "YOUTH_CLUB",
@@ -38,8 +38,8 @@ crate::db_enum! {
     }
 }
 
-crate::db_enum! {
-    pub enum NeedStatus {
+crate::graphql_enum! {
+    pub enum NeedStatus as domain::needs::NeedStatus {
         /// Being written; only the organisation's members see it.
         Draft => "DRAFT",
         /// Published and taking applications.
@@ -50,8 +50,8 @@ crate::db_enum! {
     }
 }
 
-crate::db_enum! {
-    pub enum NeedOrder {
+crate::graphql_enum! {
+    pub enum NeedOrder as domain::needs::NeedOrder {
         /// Most recently posted first.
         Newest => "NEWEST",
         /// Earliest start date first; needs without a start date last.
@@ -59,12 +59,6 @@ crate::db_enum! {
         /// Closest to `filter.near` first (requires `filter.near`).
         Nearest => "NEAREST",
     }
-}
-
-/// The statuses a caller may list: drafts only for the organisation's members.
-pub fn visible_statuses(requested: Option<NeedStatus>, member: bool) -> Vec<NeedStatus> {
-    let wanted: Vec<NeedStatus> = requested.map(|s| vec![s]).unwrap_or_else(|| NeedStatus::ALL.to_vec());
-    wanted.into_iter().filter(|s| member || *s != NeedStatus::Draft).collect()
 }
 
 /// Whether the caller may see this need at all.

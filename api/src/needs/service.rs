@@ -9,8 +9,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    CreateNeedInput, Need, NeedConnection, NeedEdgeFields, NeedFilter, NeedOrder, NeedStatus, ScheduleInput,
-    TimeWindowInput, UpdateNeedInput,
+    CreateNeedInput, Need, NeedConnection, NeedEdgeFields, NeedFilter, NeedOrder, ScheduleInput, TimeWindowInput,
+    UpdateNeedInput,
 };
 use crate::auth::{AuthUser, Viewer, policy};
 use crate::error::{AppError, AppResult};
@@ -22,6 +22,7 @@ use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
 use crate::values::{Coordinates, RadiusKm, TimeWindow, bounded_text, tags};
+use domain::needs::NeedStatus;
 use entity::{need, need_skill, organisation};
 
 pub const MAX_PLACES: i32 = 1000;
@@ -438,7 +439,7 @@ pub async fn list(
     let mut cond = Condition::all();
 
     // Visibility: drafts only of the caller's own organisations (all of them for platform admins).
-    let requested: Vec<NeedStatus> = filter.status.map(|s| vec![s]).unwrap_or_else(|| NeedStatus::ALL.to_vec());
+    let requested: Vec<NeedStatus> = filter.status.map(|s| vec![s.into()]).unwrap_or_else(|| NeedStatus::ALL.to_vec());
     let public: Vec<&str> = requested.iter().filter(|s| **s != NeedStatus::Draft).map(|s| s.as_db()).collect();
     let mut visible = Condition::any().add(C::Status.is_in(public));
     if requested.contains(&NeedStatus::Draft) {

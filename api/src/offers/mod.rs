@@ -16,8 +16,8 @@ use crate::organisations::Organisation;
 use crate::values::{Postcode, TimeWindow};
 use crate::volunteers::VolunteerProfile;
 
-crate::db_enum! {
-    pub enum OfferKind {
+crate::graphql_enum! {
+    pub enum OfferKind as domain::offers::OfferKind {
         Time => "TIME",
         Skills => "SKILLS",
         /// Spare rooms or office space.
@@ -29,8 +29,8 @@ crate::db_enum! {
     }
 }
 
-crate::db_enum! {
-    pub enum OfferStatus {
+crate::graphql_enum! {
+    pub enum OfferStatus as domain::offers::OfferStatus {
         Active => "ACTIVE",
         Paused => "PAUSED",
         Closed => "CLOSED",

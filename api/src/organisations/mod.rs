@@ -14,8 +14,8 @@ use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
 use crate::offers::{Offer, OfferConnection, OfferStatus};
 use crate::users::User;
 
-crate::db_enum! {
-    pub enum OrganisationKind {
+crate::graphql_enum! {
+    pub enum OrganisationKind as domain::organisations::OrganisationKind {
         Charity => "CHARITY",
         SocialEnterprise => "SOCIAL_ENTERPRISE",
         CommunityGroup => "COMMUNITY_GROUP",
@@ -28,18 +28,18 @@ crate::db_enum! {
     }
 }
 
-crate::db_enum! {
+crate::graphql_enum! {
     /// A member's role: owners manage everything, admins manage the organisation and its members,
     /// coordinators run its needs, offers and applications.
-    pub enum MemberRole {
+    pub enum MemberRole as domain::organisations::MemberRole {
         Owner => "OWNER",
         Admin => "ADMIN",
         Coordinator => "COORDINATOR",
     }
 }
 
-crate::db_enum! {
-    pub enum OrganisationOrder {
+crate::graphql_enum! {
+    pub enum OrganisationOrder as domain::organisations::OrganisationOrder {
         /// Alphabetical by name.
         Name => "NAME",
         /// Most recently created first.
@@ -96,7 +96,7 @@ impl Organisation {
 
     /// The caller's role here, or null if they are not a member.
     async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<MemberRole>> {
-        Ok(viewer(ctx)?.memberships(db(ctx)?).await?.get(&self.0.id).copied())
+        Ok(viewer(ctx)?.memberships(db(ctx)?).await?.get(&self.0.id).copied().map(Into::into))
     }
 
     /// This organisation's needs, newest first. Drafts only for its members.
@@ -111,7 +111,7 @@ impl Organisation {
         status: Option<NeedStatus>,
     ) -> ApiResult<NeedConnection> {
         let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
-        let statuses = crate::needs::visible_statuses(status, member);
+        let statuses = domain::access::visible_statuses(status.map(Into::into), member);
         let filter = ChildFilter { statuses: Some(statuses.iter().map(|s| s.as_db().to_owned()).collect()) };
         let page = Page::parse(first, after, last, before)?;
         child_connection(

@@ -145,7 +145,7 @@ pub async fn add_member(
     if !policy::can_manage_organisation(actor, role) {
         return Err(AppError::forbidden("only owners and admins of this organisation may add members"));
     }
-    if !policy::can_grant(actor, role, input.role) {
+    if !policy::can_grant(actor, role, input.role.into()) {
         return Err(AppError::forbidden("only owners may add another owner"));
     }
     let email = Email::parse("input.email", &input.email)?;

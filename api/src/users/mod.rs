@@ -6,7 +6,6 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
-use crate::auth::Viewer;
 use crate::auth::sessions::{self, IssuedRefresh};
 use crate::error::{ApiError, ApiResult, AppError};
 use crate::graphql::ids::{NodeKind, encode};
@@ -16,9 +15,9 @@ use crate::graphql::{db, loaders, viewer};
 use crate::organisations::{Membership, MembershipConnection};
 use crate::volunteers::VolunteerProfile;
 
-crate::db_enum! {
+crate::graphql_enum! {
     /// What a user may do across the whole platform.
-    pub enum PlatformRole {
+    pub enum PlatformRole as domain::users::PlatformRole {
         Member => "MEMBER",
         /// May do everything, in every organisation.
         Admin => "ADMIN",
@@ -298,11 +297,4 @@ fn payload(ctx: &Context<'_>, user: entity::user::Model, refresh: IssuedRefresh)
         refresh_token_expires_at: refresh.expires_at,
         user: User { model: user, signed_in: true },
     })
-}
-
-impl Viewer {
-    /// For tests and tools that act as a known user without a token.
-    pub fn for_user(user: &entity::user::Model) -> Self {
-        Viewer::new(Some(service::auth_user(user)))
-    }
 }

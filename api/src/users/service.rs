@@ -2,11 +2,12 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession};
 use uuid::Uuid;
 
-use super::{ChangePasswordInput, LoginInput, PlatformRole, RegisterInput};
+use super::{ChangePasswordInput, LoginInput, RegisterInput};
 use crate::auth::{AuthUser, password};
 use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::values::{Email, Password, bounded_text};
+use domain::users::PlatformRole;
 use entity::user;
 
 pub fn auth_user(user: &user::Model) -> AuthUser {

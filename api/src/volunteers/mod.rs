@@ -27,9 +27,9 @@ use crate::values::TimeWindow;
 use crate::values::text::json_strings;
 use entity::{application, membership, need, volunteer_profile};
 
-crate::db_enum! {
+crate::graphql_enum! {
     /// Disclosure and Barring Service check levels, lowest to highest.
-    pub enum DbsLevel {
+    pub enum DbsLevel as domain::volunteers::DbsLevel {
         None => "NONE",
         Basic => "BASIC",
         Standard => "STANDARD",

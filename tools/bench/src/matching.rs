@@ -28,8 +28,8 @@ use api::auth::token::TokenKeys;
 use api::graphql::ids::{NodeKind, encode};
 use api::matching::index::MatchingIndex;
 use api::needs::NeedStatus;
-use api::users::PlatformRole;
 use api::values::Coordinates;
+use domain::users::PlatformRole;
 use entity::{membership, need, volunteer_profile};
 
 pub struct BenchOptions {

@@ -24,9 +24,9 @@ use crate::matching::{ProcStat, measure, sustain};
 use api::Settings;
 use api::auth::AuthUser;
 use api::graphql::ids::{NodeKind, encode};
-use api::users::PlatformRole;
 use api::values::Coordinates;
 use api::values::geo::KM_PER_DEGREE;
+use domain::users::PlatformRole;
 
 #[derive(Clone)]
 pub struct ReadBenchOptions {

@@ -1,0 +1,10 @@
+//! Partner API keys: what a key may read.
+crate::db_enum! {
+    /// What an API key may read.
+    pub enum ApiKeyScope {
+        /// Public listings: needs, organisations, offers, as anyone may read them.
+        ReadPublicListings => "READ_PUBLIC_LISTINGS",
+        /// `matchesForNeed` for the needs of the key's organisation.
+        ReadOrganisationMatches => "READ_ORGANISATION_MATCHES",
+    }
+}

@@ -1,0 +1,13 @@
+//! Applications: a volunteer's request to help with a need, and an organisation's invitation.
+crate::db_enum! {
+    pub enum ApplicationStatus {
+        Applied => "APPLIED",
+        /// Invited by the organisation; holds a place while the volunteer decides.
+        Invited => "INVITED",
+        /// Holds one of the need's places.
+        Accepted => "ACCEPTED",
+        Declined => "DECLINED",
+        Withdrawn => "WITHDRAWN",
+        Completed => "COMPLETED",
+    }
+}

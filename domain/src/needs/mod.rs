@@ -1,0 +1,43 @@
+//! Needs: what organisations need people (or space, or introductions) for.
+crate::db_enum! {
+    pub enum NeedCategory {
+        EnglishClasses => "ENGLISH_CLASSES",
+        JobsClub => "JOBS_CLUB",
+        YouthClub => "YOUTH_CLUB",
+        ItSkills => "IT_SKILLS",
+        Mentoring => "MENTORING",
+        Intergenerational => "INTERGENERATIONAL",
+        EmploymentSupport => "EMPLOYMENT_SUPPORT",
+        Befriending => "BEFRIENDING",
+        FoodAndEssentials => "FOOD_AND_ESSENTIALS",
+        CommunitySafety => "COMMUNITY_SAFETY",
+        Environment => "ENVIRONMENT",
+        Housing => "HOUSING",
+        Fundraising => "FUNDRAISING",
+        Premises => "PREMISES",
+        Other => "OTHER",
+    }
+}
+
+crate::db_enum! {
+    pub enum NeedStatus {
+        /// Being written; only the organisation's members see it.
+        Draft => "DRAFT",
+        /// Published and taking applications.
+        Open => "OPEN",
+        /// Every place is taken; reopens by itself when a place frees up.
+        Filled => "FILLED",
+        Closed => "CLOSED",
+    }
+}
+
+crate::db_enum! {
+    pub enum NeedOrder {
+        /// Most recently posted first.
+        Newest => "NEWEST",
+        /// Earliest start date first; needs without a start date last.
+        Soonest => "SOONEST",
+        /// Closest to a given place first.
+        Nearest => "NEAREST",
+    }
+}

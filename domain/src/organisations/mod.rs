@@ -1,0 +1,33 @@
+//! Organisations and their members.
+crate::db_enum! {
+    pub enum OrganisationKind {
+        Charity => "CHARITY",
+        SocialEnterprise => "SOCIAL_ENTERPRISE",
+        CommunityGroup => "COMMUNITY_GROUP",
+        PartyAssociation => "PARTY_ASSOCIATION",
+        Council => "COUNCIL",
+        CommunityPartnership => "COMMUNITY_PARTNERSHIP",
+        Business => "BUSINESS",
+        FaithGroup => "FAITH_GROUP",
+        Other => "OTHER",
+    }
+}
+
+crate::db_enum! {
+    /// A member's role: owners manage everything, admins manage the organisation and its members,
+    /// coordinators run its needs, offers and applications.
+    pub enum MemberRole {
+        Owner => "OWNER",
+        Admin => "ADMIN",
+        Coordinator => "COORDINATOR",
+    }
+}
+
+crate::db_enum! {
+    pub enum OrganisationOrder {
+        /// Alphabetical by name.
+        Name => "NAME",
+        /// Most recently created first.
+        Newest => "NEWEST",
+    }
+}

@@ -1,0 +1,9 @@
+//! Users: accounts and their platform-wide role.
+crate::db_enum! {
+    /// What a user may do across the whole platform.
+    pub enum PlatformRole {
+        Member => "MEMBER",
+        /// May do everything, in every organisation.
+        Admin => "ADMIN",
+    }
+}
