@@ -122,10 +122,7 @@ pub struct IssueApiKeyPayload {
 
 fn require_admin(ctx: &Context<'_>) -> AppResult<Actor> {
     let viewer = viewer(ctx)?;
-    viewer.require_user()?;
-    if !viewer.is_admin() {
-        return Err(AppError::forbidden("only platform admins can manage API keys"));
-    }
+    domain::access::require_platform_admin(viewer, "manage API keys")?;
     Ok(Actor::of(viewer))
 }
 

@@ -3,6 +3,7 @@ pub mod service;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use domain::access;
 
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::graphql::eager::Eager;
@@ -30,20 +31,22 @@ pub struct Application(pub entity::application::Model);
 pub type ApplicationConnection = ListConnection<Application>;
 
 /// The volunteer who applied, members of the need's organisation, and platform admins.
+/// The facts `domain::access::may_see_application` needs are read only as far as the answer is open.
 pub async fn can_see(ctx: &Context<'_>, application: &entity::application::Model) -> AppResult<bool> {
     let viewer = viewer(ctx)?;
-    if viewer.is_admin() {
-        return Ok(true);
+    if viewer.user.is_none() || viewer.is_admin() {
+        return Ok(access::may_see_application(viewer, None, false));
     }
-    let Some(user) = viewer.user_id() else { return Ok(false) };
     let loaders = loaders(ctx)?;
-    if loaders.volunteers.load_one(application.volunteer_id).await?.is_some_and(|p| p.user_id == user) {
+    let applicant = loaders.volunteers.load_one(application.volunteer_id).await?.map(|p| p.user_id);
+    if access::may_see_application(viewer, applicant, false) {
         return Ok(true);
     }
-    match loaders.needs.load_one(application.need_id).await? {
-        Some(need) => viewer.is_member_of(db(ctx)?, need.organisation_id).await,
-        None => Ok(false),
-    }
+    let member = match loaders.needs.load_one(application.need_id).await? {
+        Some(need) => viewer.is_member_of(db(ctx)?, need.organisation_id).await?,
+        None => false,
+    };
+    Ok(access::may_see_application(viewer, applicant, member))
 }
 
 #[Object]

@@ -216,11 +216,7 @@ impl AuditQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<AuditEventConnection> {
-        let viewer = viewer(ctx)?;
-        viewer.require_user()?;
-        if !viewer.is_admin() {
-            return Err(AppError::forbidden("only platform admins can read the audit log").into());
-        }
+        domain::access::require_platform_admin(viewer(ctx)?, "read the audit log")?;
         let page = Page::parse(first, after, None, None)?;
         let filter = filter.unwrap_or_default();
         let (rows, total) = list(db(ctx)?, &filter, &page).await?;

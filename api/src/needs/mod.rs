@@ -3,6 +3,7 @@ pub mod service;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::access;
 use sea_orm::DatabaseConnection;
 
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
@@ -63,7 +64,10 @@ crate::graphql_enum! {
 
 /// Whether the caller may see this need at all.
 pub async fn can_see(db: &DatabaseConnection, viewer: &Viewer, need: &entity::need::Model) -> AppResult<bool> {
-    Ok(need.status != NeedStatus::Draft.as_db() || viewer.is_member_of(db, need.organisation_id).await?)
+    let status = domain::needs::NeedStatus::from_db(&need.status).unwrap_or(domain::needs::NeedStatus::Draft);
+    // Memberships are read only for a draft.
+    Ok(access::may_see_need(status, false)
+        || access::may_see_need(status, viewer.is_member_of(db, need.organisation_id).await?))
 }
 
 pub struct Need(pub entity::need::Model);
@@ -211,7 +215,7 @@ impl Need {
         before: Option<String>,
         status: Option<ApplicationStatus>,
     ) -> ApiResult<ApplicationConnection> {
-        if !viewer(ctx)?.is_member_of(db(ctx)?, self.0.organisation_id).await? {
+        if !access::may_see_organisation_private(viewer(ctx)?.is_member_of(db(ctx)?, self.0.organisation_id).await?) {
             return Err(AppError::forbidden("only members of this organisation can see its applications").into());
         }
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };

@@ -6,6 +6,7 @@ pub mod service;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use domain::access::{self, OfferOwner};
 
 use crate::error::{ApiError, ApiResult, AppResult};
 use crate::graphql::ids::{NodeKind, encode};
@@ -42,24 +43,27 @@ pub struct Offer(pub entity::offer::Model);
 pub type OfferConnection = ListConnection<Offer>;
 
 /// Whether the caller made this offer (or runs the organisation that did), or is a platform admin.
+/// The facts `domain::access::owns_offer` needs are read only for a signed-in caller who is not a platform admin.
 pub async fn is_owner(ctx: &Context<'_>, offer: &entity::offer::Model) -> AppResult<bool> {
     let viewer = viewer(ctx)?;
-    if viewer.is_admin() {
-        return Ok(true);
+    if viewer.user.is_none() || viewer.is_admin() {
+        return Ok(access::owns_offer(viewer, OfferOwner::Nobody, false));
     }
-    let Some(user) = viewer.user_id() else { return Ok(false) };
-    if let Some(org) = offer.organisation_id {
-        return viewer.is_member_of(db(ctx)?, org).await;
-    }
-    match offer.volunteer_id {
-        Some(v) => Ok(loaders(ctx)?.volunteers.load_one(v).await?.is_some_and(|p| p.user_id == user)),
-        None => Ok(false),
-    }
+    let (owner, member) = match (offer.organisation_id, offer.volunteer_id) {
+        (Some(org), _) => (OfferOwner::Organisation(org), viewer.is_member_of(db(ctx)?, org).await?),
+        (None, Some(v)) => match loaders(ctx)?.volunteers.load_one(v).await? {
+            Some(p) => (OfferOwner::Volunteer { user_id: p.user_id }, false),
+            None => (OfferOwner::Nobody, false),
+        },
+        (None, None) => (OfferOwner::Nobody, false),
+    };
+    Ok(access::owns_offer(viewer, owner, member))
 }
 
 /// Active offers are public; paused and closed ones only for their owners.
 pub async fn can_see(ctx: &Context<'_>, offer: &entity::offer::Model) -> AppResult<bool> {
-    Ok(offer.status == OfferStatus::Active.as_db() || is_owner(ctx, offer).await?)
+    let status = domain::offers::OfferStatus::from_db(&offer.status).unwrap_or(domain::offers::OfferStatus::Closed);
+    Ok(access::may_see_offer(status, false) || access::may_see_offer(status, is_owner(ctx, offer).await?))
 }
 
 #[Object]

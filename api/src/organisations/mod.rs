@@ -164,7 +164,7 @@ impl Organisation {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<MembershipConnection> {
-        if !viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await? {
+        if !domain::access::may_see_organisation_private(viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?) {
             return Err(AppError::forbidden("only members of this organisation can see its members").into());
         }
         let page = Page::parse(first, after, last, before)?;

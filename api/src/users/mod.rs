@@ -38,7 +38,7 @@ impl User {
 
     fn is_self(&self, ctx: &Context<'_>) -> Result<bool, AppError> {
         let viewer = viewer(ctx)?;
-        Ok(self.signed_in || viewer.user_id() == Some(self.model.id) || viewer.is_admin())
+        Ok(self.signed_in || domain::access::may_see_account(viewer, self.model.id))
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::access::{self, ProfileAccess, ProfileField};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -41,25 +42,14 @@ crate::graphql_enum! {
 
 pub struct VolunteerProfile(pub Arc<volunteer_profile::Model>);
 
-/// How the caller relates to a profile, which decides what of it they may see.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Access {
-    Stranger,
-    /// A member of an organisation this volunteer has applied to.
-    Organisation,
-    /// The volunteer themselves, or a platform admin.
-    Owner,
-}
-
-async fn access(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppResult<Access> {
+/// How the caller relates to a profile (`domain::access` decides what that lets them see). Whether the volunteer has
+/// applied to one of the caller's organisations is asked only of signed-in callers who are not themselves.
+async fn access(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppResult<ProfileAccess> {
     let viewer = viewer(ctx)?;
-    if viewer.user_id() == Some(profile.user_id) || viewer.is_admin() {
-        return Ok(Access::Owner);
-    }
-    if viewer.user.is_some() && loaders(ctx)?.contact_visible.load_one(profile.id).await?.unwrap_or(false) {
-        return Ok(Access::Organisation);
-    }
-    Ok(Access::Stranger)
+    let me = viewer.user_id() == Some(profile.user_id) || viewer.is_admin();
+    let applied =
+        !me && viewer.user.is_some() && loaders(ctx)?.contact_visible.load_one(profile.id).await?.unwrap_or(false);
+    Ok(access::profile_access(viewer, profile.user_id, applied))
 }
 
 /// Lets the caller see one field of a profile's personal data, noting it in the audit log when it is someone else's.
@@ -67,12 +57,12 @@ async fn access(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppRes
 fn require<'a>(
     ctx: &'a Context<'_>,
     profile: &'a volunteer_profile::Model,
-    needed: Access,
+    needed: ProfileField,
     what: &'a str,
     field: &'static str,
 ) -> futures::future::BoxFuture<'a, AppResult<()>> {
     boxed(async move {
-        if access(ctx, profile).await? >= needed {
+        if access::may_see_profile_field(access(ctx, profile).await?, needed) {
             crate::audit::viewed(ctx, profile.user_id, field)
         } else {
             Err(AppError::forbidden(format!("you may not see this volunteer's {what}")))
@@ -82,7 +72,7 @@ fn require<'a>(
 
 /// Whether `node(id)` may return this profile.
 pub async fn can_see_profile(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppResult<bool> {
-    Ok(access(ctx, profile).await? > Access::Stranger)
+    Ok(access::may_find_profile(access(ctx, profile).await?))
 }
 
 /// A DBS check's status (never the certificate's content).
@@ -128,7 +118,7 @@ impl VolunteerProfile {
 
     /// Contact email. For the volunteer, platform admins, and organisations they have applied to.
     async fn email(&self, ctx: &Context<'_>) -> ApiResult<String> {
-        require(ctx, &self.0, Access::Organisation, "contact details", "volunteerProfile.email").await?;
+        require(ctx, &self.0, ProfileField::Email, "contact details", "volunteerProfile.email").await?;
         let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
         // An erased account's tombstone has no address.
         user.filter(|u| u.deleted_at.is_none())
@@ -138,12 +128,12 @@ impl VolunteerProfile {
     }
     /// When the volunteer is free each week. For the volunteer, platform admins, and organisations they have applied to.
     async fn availability(&self, ctx: &Context<'_>) -> ApiResult<Vec<TimeWindowView>> {
-        require(ctx, &self.0, Access::Organisation, "availability", "volunteerProfile.availability").await?;
+        require(ctx, &self.0, ProfileField::Availability, "availability", "volunteerProfile.availability").await?;
         Ok(TimeWindow::from_json(&self.0.availability).into_iter().map(Into::into).collect())
     }
     /// For the volunteer, platform admins, and organisations they have applied to.
     async fn dbs_check(&self, ctx: &Context<'_>) -> ApiResult<DbsCheck> {
-        require(ctx, &self.0, Access::Organisation, "DBS status", "volunteerProfile.dbsCheck").await?;
+        require(ctx, &self.0, ProfileField::DbsStatus, "DBS status", "volunteerProfile.dbsCheck").await?;
         Ok(DbsCheck {
             level: DbsLevel::from_db(&self.0.dbs_level).unwrap_or(DbsLevel::None),
             issued_on: self.0.dbs_issued_on,
@@ -153,12 +143,12 @@ impl VolunteerProfile {
     }
     /// Only for the volunteer and platform admins.
     async fn postcode(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
-        require(ctx, &self.0, Access::Owner, "postcode", "volunteerProfile.postcode").await?;
+        require(ctx, &self.0, ProfileField::Postcode, "postcode", "volunteerProfile.postcode").await?;
         Ok(self.0.postcode.as_deref())
     }
     /// Only for the volunteer and platform admins.
     async fn location(&self, ctx: &Context<'_>) -> ApiResult<Option<Location>> {
-        require(ctx, &self.0, Access::Owner, "location", "volunteerProfile.location").await?;
+        require(ctx, &self.0, ProfileField::Location, "location", "volunteerProfile.location").await?;
         Ok(Location::from_stored(self.0.lat, self.0.lng))
     }
 
@@ -173,7 +163,7 @@ impl VolunteerProfile {
         before: Option<String>,
         status: Option<ApplicationStatus>,
     ) -> ApiResult<ApplicationConnection> {
-        require(ctx, &self.0, Access::Owner, "applications", "volunteerProfile.applications").await?;
+        require(ctx, &self.0, ProfileField::Applications, "applications", "volunteerProfile.applications").await?;
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
         let page = Page::parse(first, after, last, before)?;
         child_connection(

@@ -247,6 +247,11 @@ pub fn profile_access(viewer: &Viewer, profile_user_id: Uuid, applied_to_viewers
     }
 }
 
+/// Finding a profile by its id (`node`) is not meeting it: only for those who see more of it than a stranger.
+pub fn may_find_profile(access: ProfileAccess) -> bool {
+    access > ProfileAccess::Stranger
+}
+
 /// The parts of a volunteer's profile that are personal data, each with who may see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProfileField {

@@ -145,6 +145,11 @@ fn rows() -> Vec<Row> {
             who: THEMSELVES,
         },
         Row {
+            data: "a volunteer's profile by its id",
+            sees: |w, c| may_find_profile(profile_access(&w.viewer(c), w.volunteer, w.applied_to(c))),
+            who: APPLIED_TO,
+        },
+        Row {
             data: "one application (the need's organisation sees it too)",
             sees: |w, c| may_see_application(&w.viewer(c), Some(w.volunteer), w.member(c)),
             who: &[Caller::Themselves, Caller::MemberAppliedTo, Caller::MemberInvitedOnly, Caller::PlatformAdmin],
