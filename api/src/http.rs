@@ -34,11 +34,11 @@ use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::AppError;
 use crate::graphql::batch::{LoadQueue, drive};
-use crate::graphql::rows::Shown;
+
 use crate::graphql::{AppSchema, Loaders, SchemaOptions, build_schema};
 use crate::idempotency::{self, Claim};
 use crate::matching::index::MatchingIndex;
-use crate::reads::Reads;
+use domain::store::Reads;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -188,7 +188,11 @@ impl AppState {
         let mail = Arc::new(mail);
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
-        let reads = Reads::new(&db, settings);
+        let reads = Reads::new(
+            &db,
+            settings.connection_budget().reads as usize,
+            Duration::from_millis(settings.db_acquire_timeout_ms),
+        );
         let schema = build_schema(
             db.clone(),
             reads.clone(),
@@ -365,9 +369,9 @@ async fn graphql(
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
             }
             let reads_only = document.operations.iter().all(|(_, operation)| operation.node.ty == OperationType::Query);
-            (reads_only, Shown::by(document))
+            (reads_only, crate::graphql::shown::shown_by(document))
         }
-        Err(_) => (false, Shown::ALL),
+        Err(_) => (false, domain::store::rows::Shown::ALL),
     };
     let viewer = match caller(&state, &headers, reads_only).await {
         Ok(viewer) => viewer,

@@ -15,7 +15,6 @@ pub mod needs;
 pub mod offers;
 pub mod organisations;
 pub mod privacy;
-pub mod reads;
 pub mod telemetry;
 pub mod users;
 pub mod volunteers;

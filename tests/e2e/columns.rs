@@ -211,8 +211,8 @@ async fn every_field_alone_in_a_page_answers_as_it_does_by_id() {
 /// second and NULLs.
 #[tokio::test]
 async fn rows_read_by_position_match_sea_orm_reads() {
-    use api::graphql::rows::{ByPosition, Columns};
     use chrono::{TimeZone, Utc};
+    use domain::store::rows::{ByPosition, Columns};
     use sea_orm::sea_query::Expr;
     use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryTrait};
 

@@ -83,7 +83,7 @@ async fn the_api_says_unavailable_while_postgres_is_down_and_recovers_by_itself(
     let started = Instant::now();
     let resp = app.gql(COUNT, json!({})).await;
     assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
-    // The listing runs on the read connections (`api::reads`): the same answer, within the same wait.
+    // The listing runs on the read connections (`domain::store::reads`): the same answer, within the same wait.
     let resp = app.gql(LISTING, json!({})).await;
     assert_eq!(error_code(&resp), "SERVICE_UNAVAILABLE", "{resp}");
     assert!(started.elapsed() < Duration::from_secs(10), "fails within the acquire wait, not a hang");
@@ -126,7 +126,7 @@ async fn with_every_connection_busy_a_request_waits_a_bounded_time_then_says_so(
 }
 
 /// The read connections on PostgreSQL with one connection (of a budget of two), waiting at most `wait_ms` for it; `None` on SQLite.
-async fn one_read_connection(wait_ms: u64) -> Option<(TestApp, api::reads::Reads)> {
+async fn one_read_connection(wait_ms: u64) -> Option<(TestApp, domain::store::Reads)> {
     if std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).is_none() {
         eprintln!("PostgreSQL only: on SQLite the reads run on sea-orm's own connection");
         return None;
@@ -136,7 +136,9 @@ async fn one_read_connection(wait_ms: u64) -> Option<(TestApp, api::reads::Reads
     // Two in all: one for sea-orm's pool, one read connection.
     settings.db_max_connections = 2;
     settings.db_acquire_timeout_ms = wait_ms;
-    let reads = api::reads::Reads::new(&app.db, &settings);
+    let budget = settings.connection_budget();
+    assert_eq!(budget.reads, 1);
+    let reads = domain::store::Reads::new(&app.db, budget.reads as usize, std::time::Duration::from_millis(wait_ms));
     Some((app, reads))
 }
 
@@ -144,7 +146,7 @@ fn sql(text: &str) -> sea_orm::Statement {
     sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, text)
 }
 
-async fn number(reads: &api::reads::Reads, text: &str) -> Result<i32, sea_orm::DbErr> {
+async fn number(reads: &domain::store::Reads, text: &str) -> Result<i32, sea_orm::DbErr> {
     let rows = reads.query_all(sql(text)).await?;
     rows.first().map_or(Err(sea_orm::DbErr::RecordNotFound(text.into())), |row| row.try_get_by_index::<i32>(0))
 }

@@ -97,7 +97,7 @@ impl TestApp {
         let mail = Arc::new(CapturedMail::default());
         let setup = api::mail::Mail::with_mailer(&settings, mail.clone());
         let state = AppState::with_mail(db.clone(), keys, &settings, setup);
-        // On PostgreSQL the hottest reads run on connections of their own (`api::reads`): counted alike.
+        // On PostgreSQL the hottest reads run on connections of their own (`domain::store::reads`): counted alike.
         let log = statements.clone();
         state.reads.observe(move |statement| {
             log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(statement.sql.clone());

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 /// visibility needs them on most signed-in reads, at a round trip of their own otherwise. A mutation reads them
 /// when it first needs them, so that its answer sees the memberships it made.
 pub async fn account_of(
-    reads: &crate::reads::Reads,
+    reads: &domain::store::Reads,
     token_user: AuthUser,
     issued_at: DateTime<Utc>,
     reads_only: bool,

@@ -26,7 +26,7 @@ use async_graphql::{
     ContainerType, ContextSelectionSet, Name, ObjectType, OutputType, Positioned, ServerResult, Value,
 };
 
-use super::pagination::{Cursor, TotalCount};
+use super::pagination::{PageCursor, TotalCount};
 
 /// An object resolved field by field as described above; to GraphQL it is `T` itself.
 pub struct Eager<T>(pub T);
@@ -246,7 +246,7 @@ fn collect_plain_fields<'a, T: OutputType>(
 
 /// A connection's edges are resolved here, each edge (and so its node) as above; the rest of it as async-graphql
 /// does.
-impl<N, E> EagerObject for Connection<Cursor, N, TotalCount, E>
+impl<N, E> EagerObject for Connection<PageCursor, N, TotalCount, E>
 where
     N: OutputType,
     E: ObjectType,

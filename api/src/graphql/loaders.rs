@@ -13,9 +13,9 @@ use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, Query
 use uuid::Uuid;
 
 use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows, read_rows};
-use super::rows::{ByPosition, Positional, Shown, joined, position, value};
 use crate::error::{AppError, AppResult};
-use crate::reads::Reads;
+use domain::store::Reads;
+use domain::store::rows::{ByPosition, Positional, Shown, joined, position, value};
 
 /// A stored row with a UUID primary key and a creation time (what child lists are ordered by).
 pub trait HasId {

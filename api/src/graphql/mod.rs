@@ -7,7 +7,7 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod pagination;
-pub mod rows;
+pub mod shown;
 
 use std::sync::Arc;
 
@@ -16,13 +16,11 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
     Context, EmptySubscription, ID, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 use self::ids::NodeKind;
 use self::loaders::{ById, ChildCounts, ChildRelation, Children};
 use self::pagination::PageRows;
-use self::rows::Shown;
 use crate::api_keys::{ApiKeyMutation, ApiKeyQuery};
 use crate::applications::{Application, ApplicationMutation};
 use crate::audit::AuditQuery;
@@ -36,10 +34,11 @@ use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
 use crate::privacy::{PrivacyMutation, PrivacyQuery};
-use crate::reads::Reads;
 use crate::users::{User, UserMutation, UserQuery};
 use crate::values::{Coordinates, RadiusKm};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
+use domain::store::Reads;
+use domain::store::rows::Shown;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -268,31 +267,6 @@ pub fn token_keys<'a>(ctx: &Context<'a>) -> AppResult<&'a TokenKeys> {
 /// A loaded page, copied out of the loader's shared cache.
 pub fn cloned_rows<M: Clone>(page: &PageRows<M>) -> PageRows<M> {
     PageRows { rows: page.rows.clone(), has_previous: page.has_previous, has_next: page.has_next }
-}
-
-/// Case-insensitive "contains every word" search over some text columns. `%` and `_` are matched literally.
-pub fn text_search<C: ColumnTrait + Copy>(
-    field: &str,
-    text: &str,
-    columns: impl IntoIterator<Item = C> + Clone,
-) -> AppResult<Condition> {
-    let text = text.trim().to_lowercase();
-    if text.chars().count() > 100 {
-        return Err(AppError::bad_input(field, "must be at most 100 characters"));
-    }
-    let mut all = Condition::all();
-    for word in text.split_whitespace().take(8) {
-        let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let mut any = Condition::any();
-        for column in columns.clone() {
-            // Qualified: the listing may join a table with columns of the same names.
-            let column = Expr::col((column.entity_name(), column));
-            any = any.add(Expr::expr(Func::lower(column)).like(LikeExpr::new(pattern.clone()).escape('\\')));
-        }
-        all = all.add(any);
-    }
-    Ok(all)
 }
 
 /// The field names selected at the root of an operation, through fragments; `None` when fragments nest deeper

@@ -16,13 +16,13 @@ use crate::auth::{AuthUser, Viewer, policy};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_decoded};
-use crate::graphql::rows::{self, ByPosition, Shown};
-use crate::graphql::text_search;
 use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
 use crate::values::{Coordinates, RadiusKm, TimeWindow, bounded_text, tags};
 use domain::needs::NeedStatus;
+use domain::store::rows::{self, ByPosition, Shown};
+use domain::store::text_search;
 use entity::{need, need_skill, organisation};
 
 pub const MAX_PLACES: i32 = 1000;
@@ -412,7 +412,7 @@ const FAR_FUTURE: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);
 /// a listing that shows organisations runs one statement rather than two.
 #[tracing::instrument(skip_all)]
 pub async fn list(
-    reads: &crate::reads::Reads,
+    reads: &domain::store::Reads,
     viewer: &Viewer,
     filter: NeedFilter,
     order: NeedOrder,

@@ -12,12 +12,12 @@ use crate::auth::{AuthUser, Viewer, policy};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
-use crate::graphql::text_search;
 use crate::needs::TimeWindowInput;
 use crate::now;
 use crate::organisations::service::{parse_location, parse_postcode};
 use crate::values::geo::near_condition;
 use crate::values::{Coordinates, TimeWindow, bounded_text};
+use domain::store::text_search;
 use entity::offer;
 
 /// Checks the actor may change an offer owned by this organisation or volunteer.

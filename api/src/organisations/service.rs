@@ -13,12 +13,13 @@ use super::{
 };
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
+use crate::graphql::LocationInput;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
-use crate::graphql::{LocationInput, text_search};
 use crate::now;
 use crate::values::geo::near_condition;
 use crate::values::{Coordinates, Email, Postcode, bounded_text, optional_text};
+use domain::store::text_search;
 use entity::{membership, organisation};
 
 pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<organisation::Model>> {

@@ -20,8 +20,6 @@ use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult, RuntimeErr, Statement,
 };
 
-use crate::Settings;
-
 /// A connection not handed out for this long is pinged before it is (the server may have restarted, or a proxy
 /// dropped it).
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
@@ -46,11 +44,9 @@ pub struct Reads {
 }
 
 impl Reads {
-    /// On PostgreSQL, the read connections of `Settings::connection_budget`, opened as needed, waiting for one as
-    /// long as the main pool would.
-    pub fn new(db: &DatabaseConnection, settings: &Settings) -> Self {
-        let wait = Duration::from_millis(settings.db_acquire_timeout_ms);
-        let size = settings.connection_budget().reads as usize;
+    /// On PostgreSQL, up to `size` read connections (the reads' share of the one connection budget), opened as
+    /// needed, each read waiting up to `wait` for one, as long as the main pool would.
+    pub fn new(db: &DatabaseConnection, size: usize, wait: Duration) -> Self {
         let pool = (db.get_database_backend() == DatabaseBackend::Postgres && size > 0)
             .then(|| {
                 // The main pool's options: the same server, TLS and session settings (the generic plans).

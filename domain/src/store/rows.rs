@@ -3,7 +3,6 @@
 //! the same decoding sea-orm's derived reads use. Those look every column up by name, and format a string for
 //! every prefixed (joined) column and for every NULL: a quarter of a listing's server CPU under load. Listings and
 //! child pages select only the columns the document can show (`Shown`); the others decode as their type's default.
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use sea_orm::sea_query::{Alias, Expr, SelectStatement};
 use sea_orm::sqlx::{self, Column as _, Row as _};
 use sea_orm::{DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
@@ -135,67 +134,9 @@ impl Columns {
     }
 }
 
-/// The columns a document may leave out, each with the GraphQL fields that read it. A column is read when a field
-/// of one of those names appears anywhere in the document, whatever its type, so at worst a column is read that
-/// nothing shows. Every column not listed is always read: keys, foreign keys, status, deletion, and the dates that
-/// cursors, joins and privacy checks use. A resolver that computes from a listed column must name its field here,
-/// and one that hands its row to code reading many columns (matching's `From<&need::Model>` and
-/// `From<&volunteer_profile::Model>`, say) must read its row afresh: a row from a page may be partial.
-const READ_BY: &[(&str, &str, &[&str])] = &[
-    ("needs", "title", &["title"]),
-    ("needs", "description", &["description"]),
-    ("needs", "category", &["category"]),
-    ("needs", "required_skills", &["requiredSkills"]),
-    ("needs", "languages", &["languages"]),
-    ("needs", "safeguarding", &["safeguarding"]),
-    ("needs", "weekly_schedule", &["schedule"]),
-    ("needs", "end_date", &["schedule"]),
-    ("needs", "postcode", &["postcode"]),
-    ("needs", "lat", &["location"]),
-    ("needs", "lng", &["location"]),
-    ("needs", "remote", &["remote"]),
-    ("needs", "volunteers_needed", &["volunteersNeeded", "placesLeft"]),
-    ("needs", "places_taken", &["placesTaken", "placesLeft"]),
-    ("needs", "published_at", &["publishedAt"]),
-    ("needs", "updated_at", &["updatedAt"]),
-    ("organisations", "slug", &["slug"]),
-    ("organisations", "name", &["name"]),
-    ("organisations", "kind", &["kind"]),
-    ("organisations", "description", &["description"]),
-    ("organisations", "website", &["website"]),
-    ("organisations", "contact_email", &["contactEmail"]),
-    ("organisations", "postcode", &["postcode"]),
-    ("organisations", "lat", &["location"]),
-    ("organisations", "lng", &["location"]),
-    ("organisations", "verified", &["verified"]),
-    ("organisations", "updated_at", &["updatedAt"]),
-    ("volunteer_profiles", "display_name", &["displayName"]),
-    ("volunteer_profiles", "bio", &["bio"]),
-    ("volunteer_profiles", "skills", &["skills"]),
-    ("volunteer_profiles", "interests", &["interests"]),
-    ("volunteer_profiles", "languages", &["languages"]),
-    ("volunteer_profiles", "postcode", &["postcode"]),
-    ("volunteer_profiles", "lat", &["location"]),
-    ("volunteer_profiles", "lng", &["location"]),
-    ("volunteer_profiles", "travel_radius_km", &["travelRadiusKm"]),
-    ("volunteer_profiles", "availability", &["availability"]),
-    ("volunteer_profiles", "dbs_level", &["dbsCheck"]),
-    ("volunteer_profiles", "dbs_issued_on", &["dbsCheck"]),
-    ("volunteer_profiles", "dbs_recheck_by", &["dbsCheck"]),
-    ("volunteer_profiles", "dbs_update_service", &["dbsCheck"]),
-    ("volunteer_profiles", "updated_at", &["updatedAt"]),
-    ("applications", "message", &["message"]),
-    ("applications", "applied_at", &["appliedAt"]),
-    ("applications", "invited_at", &["invitedAt"]),
-    ("applications", "accepted_at", &["acceptedAt"]),
-    ("applications", "declined_at", &["declinedAt"]),
-    ("applications", "withdrawn_at", &["withdrawnAt"]),
-    ("applications", "completed_at", &["completedAt"]),
-    ("applications", "updated_at", &["updatedAt"]),
-];
-
-/// Which columns a request's document can show, of the tables its listings and child pages read (`READ_BY`).
-/// Those reads select only these columns and decode the others as their type's default. Everything else
+/// Which columns a request's document can show, of the tables its listings and child pages read (the api's
+/// `READ_BY` says which fields read which column). Those reads select only these columns and decode the others as
+/// their type's default. Everything else
 /// (services, mutations, by-id loads) reads whole rows, but the organisation and volunteer loaders also hand out
 /// the rows listings and pages joined, which is why the rule is by field name across the whole document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,41 +156,19 @@ impl Shown {
         applications: Columns::ALL,
     };
 
-    /// The columns `document` can show. Walks every selection set with a stack of its own, so no document (not
-    /// even a deep fragment that validation will later refuse as unused) can exhaust the call stack.
-    pub fn by(document: &ExecutableDocument) -> Shown {
-        let mut named: Vec<&str> = Vec::new();
-        let mut sets: Vec<&SelectionSet> =
-            document.operations.iter().map(|(_, o)| &o.node.selection_set.node).collect();
-        sets.extend(document.fragments.values().map(|f| &f.node.selection_set.node));
-        while let Some(set) = sets.pop() {
-            for item in &set.items {
-                match &item.node {
-                    Selection::Field(field) => {
-                        named.push(field.node.name.node.as_str());
-                        sets.push(&field.node.selection_set.node);
-                    }
-                    Selection::InlineFragment(fragment) => sets.push(&fragment.node.selection_set.node),
-                    Selection::FragmentSpread(_) => {}
-                }
-            }
+    /// The same without one column of a table (a table other than the four is left as it is).
+    pub fn without(mut self, table: &str, column: &str) -> Shown {
+        let (columns, names) = match table {
+            "needs" => (&mut self.needs, entity::need::Model::COLUMNS),
+            "organisations" => (&mut self.organisations, entity::organisation::Model::COLUMNS),
+            "volunteer_profiles" => (&mut self.volunteers, entity::volunteer_profile::Model::COLUMNS),
+            "applications" => (&mut self.applications, entity::application::Model::COLUMNS),
+            _ => return self,
+        };
+        if let Some(index) = names.iter().position(|name| *name == column) {
+            *columns = columns.without(index);
         }
-        let mut shown = Shown::ALL;
-        for (table, column, fields) in READ_BY {
-            if fields.iter().any(|f| named.contains(f)) {
-                continue;
-            }
-            let (columns, names) = match *table {
-                "needs" => (&mut shown.needs, entity::need::Model::COLUMNS),
-                "organisations" => (&mut shown.organisations, entity::organisation::Model::COLUMNS),
-                "volunteer_profiles" => (&mut shown.volunteers, entity::volunteer_profile::Model::COLUMNS),
-                _ => (&mut shown.applications, entity::application::Model::COLUMNS),
-            };
-            if let Some(index) = names.iter().position(|name| name == column) {
-                *columns = columns.without(index);
-            }
-        }
-        shown
+        self
     }
 
     /// The same, reading `E`'s `columns` too: for a statement that uses them outside the table's own select.
@@ -345,7 +264,7 @@ by_position! {
 mod tests {
     use sea_orm::{EntityTrait, IdenStatic, Iterable};
 
-    use super::{ByPosition, READ_BY, Shown};
+    use super::{ByPosition, Shown};
 
     fn names<E: EntityTrait>() -> Vec<&'static str> {
         E::Column::iter().map(|c| IdenStatic::as_str(&c)).collect()
@@ -365,65 +284,21 @@ mod tests {
         assert_eq!(volunteer_profile::Model::COLUMNS, names::<volunteer_profile::Entity>());
     }
 
-    fn shown(query: &str) -> Shown {
-        Shown::by(&async_graphql::parser::parse_query(query).expect("parses"))
-    }
-
-    fn reads<E: EntityTrait>(shown: &Shown, column: &str) -> bool {
-        let index = names::<E>().iter().position(|c| *c == column).expect("a column of the entity");
-        shown.columns::<E>().has(index)
-    }
-
-    /// Every column that may be left out is one of its entity's, and named by at least one field.
     #[test]
-    fn columns_left_out_are_the_entities_own() {
-        use entity::*;
-        for (table, column, fields) in READ_BY {
-            let names = match *table {
-                "needs" => names::<need::Entity>(),
-                "organisations" => names::<organisation::Entity>(),
-                "volunteer_profiles" => names::<volunteer_profile::Entity>(),
-                "applications" => names::<application::Entity>(),
-                other => panic!("{other} is not a table whose columns a document selects"),
-            };
-            assert!(names.contains(column), "{table}.{column} is not a column");
-            assert!(!fields.is_empty(), "{table}.{column} is read by no field");
-            // Pages are cut, ordered and joined by these: left out, they would decode as defaults and pages
-            // would silently come out wrong.
-            for key in ["id", "created_at", "organisation_id", "need_id", "volunteer_id", "user_id", "status"] {
-                assert_ne!(*column, key, "{table}.{key} must always be read");
-            }
-        }
-    }
-
-    #[test]
-    fn a_document_shows_the_columns_its_fields_read() {
-        use entity::*;
-        let listing = shown("{ needs { edges { node { id title organisation { name } } } } }");
-        assert!(!reads::<need::Entity>(&listing, "description"));
-        assert!(!reads::<need::Entity>(&listing, "weekly_schedule"));
-        assert!(!reads::<need::Entity>(&listing, "lat"));
-        assert!(!reads::<organisation::Entity>(&listing, "contact_email"));
-        assert!(reads::<need::Entity>(&listing, "title"));
-        assert!(reads::<organisation::Entity>(&listing, "name"));
-        // Keys, status and the dates cursors sort by are always read.
-        for always in ["id", "organisation_id", "status", "created_at", "start_date"] {
-            assert!(reads::<need::Entity>(&listing, always), "needs.{always}");
-        }
-        // Through fragments and inline fragments, on whatever type.
-        let fragments =
-            shown("query { node(id: \"x\") { ...F ... on Need { schedule } } } fragment F on VolunteerProfile { bio }");
-        assert!(reads::<need::Entity>(&fragments, "weekly_schedule"));
-        assert!(reads::<need::Entity>(&fragments, "end_date"));
-        assert!(reads::<volunteer_profile::Entity>(&fragments, "bio"));
-        assert!(!reads::<volunteer_profile::Entity>(&fragments, "skills"));
-        // A field name shared by types reads the column on each; a computed field reads what it computes from.
-        let described =
-            shown("{ organisation(id: \"x\") { description location } needs { edges { node { placesLeft } } } }");
-        assert!(reads::<need::Entity>(&described, "description"));
-        assert!(reads::<need::Entity>(&described, "lng"));
-        assert!(reads::<need::Entity>(&described, "volunteers_needed"));
-        assert!(reads::<need::Entity>(&described, "places_taken"));
-        assert!(reads::<application::Entity>(&Shown::ALL, "message"));
+    fn a_column_left_out_is_not_read_and_others_are() {
+        let shown = Shown::ALL.without("needs", "description").without("nowhere", "description");
+        let index = |column| names::<entity::need::Entity>().iter().position(|c| *c == column).expect("a column");
+        assert!(!shown.columns::<entity::need::Entity>().has(index("description")));
+        assert!(shown.columns::<entity::need::Entity>().has(index("title")));
+        assert_eq!(
+            shown.columns::<entity::organisation::Entity>(),
+            Shown::ALL.columns::<entity::organisation::Entity>()
+        );
+        assert!(
+            shown
+                .with::<entity::need::Entity>(&["description"])
+                .columns::<entity::need::Entity>()
+                .has(index("description"))
+        );
     }
 }
