@@ -317,6 +317,26 @@ pub struct LocationInput {
     pub lng: f64,
 }
 
+impl LocationInput {
+    pub fn parse(&self, field: &str) -> AppResult<Coordinates> {
+        Coordinates::new(field, self.lat, self.lng)
+    }
+}
+
+/// An input's optional `location`.
+pub fn parse_location(raw: Option<&LocationInput>) -> AppResult<Option<Coordinates>> {
+    raw.map(|l| l.parse("input.location")).transpose()
+}
+
+/// An update input's optional field as a domain patch: left out keeps it, `null` clears it.
+pub fn patch<T>(value: async_graphql::MaybeUndefined<T>) -> domain::values::Patch<T> {
+    match value {
+        async_graphql::MaybeUndefined::Undefined => domain::values::Patch::Keep,
+        async_graphql::MaybeUndefined::Null => domain::values::Patch::Clear,
+        async_graphql::MaybeUndefined::Value(value) => domain::values::Patch::Set(value),
+    }
+}
+
 /// "Within `radiusKm` of this point"; the radius is at most 200 km.
 #[derive(InputObject, Clone, Copy)]
 pub struct NearInput {

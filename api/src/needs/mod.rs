@@ -1,5 +1,5 @@
 //! Needs: what organisations need people (or space, or introductions) for, and the public listing.
-pub mod service;
+pub use domain::needs::service;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -10,14 +10,19 @@ use crate::applications::{Application, ApplicationConnection, ApplicationStatus}
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::graphql::enums::Weekday;
-use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::{ListConnection, Page};
-use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, reads, shown, viewer};
+use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::graphql::patch;
+use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, parse_location, reads, shown, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
 use crate::values::text::json_strings;
 use crate::volunteers::DbsLevel;
+use domain::needs::NeedId;
+use domain::needs::service::{NeedPatch, NewNeed, Schedule};
+use domain::organisations::OrganisationId;
+use domain::values::{Coordinates, Patch, Postcode};
 
 crate::graphql_enum! {
     pub enum NeedCategory as domain::needs::NeedCategory {
@@ -111,6 +116,16 @@ impl TimeWindowInput {
     pub fn parse_all(field: &str, windows: &[TimeWindowInput]) -> AppResult<Vec<TimeWindow>> {
         let raw: Vec<_> = windows.iter().map(|w| (w.day.into(), w.start.clone(), w.end.clone())).collect();
         TimeWindow::parse_all(field, &raw)
+    }
+}
+
+impl ScheduleInput {
+    fn parse(&self, field: &str) -> AppResult<Schedule> {
+        Ok(Schedule {
+            weekly: TimeWindowInput::parse_all(&format!("{field}.weekly"), &self.weekly)?,
+            start_date: self.start_date,
+            end_date: self.end_date,
+        })
     }
 }
 
@@ -279,6 +294,71 @@ pub struct UpdateNeedInput {
     pub volunteers_needed: Option<i32>,
 }
 
+impl CreateNeedInput {
+    /// The command this input asks for: ids decoded, places and schedule parsed (text is checked by the service).
+    pub fn parse(self) -> AppResult<NewNeed> {
+        Ok(NewNeed {
+            organisation_id: OrganisationId(decode(
+                "input.organisationId",
+                &self.organisation_id,
+                NodeKind::Organisation,
+            )?),
+            title: self.title,
+            description: self.description,
+            category: self.category.into(),
+            required_skills: self.required_skills,
+            languages: self.languages,
+            safeguarding: self.safeguarding.into(),
+            schedule: self.schedule.map(|s| s.parse("input.schedule")).transpose()?.unwrap_or_default(),
+            location: parse_location(self.location.as_ref())?,
+            postcode: Postcode::parse_optional("input.postcode", self.postcode.as_deref())?,
+            remote: self.remote,
+            volunteers_needed: self.volunteers_needed,
+        })
+    }
+}
+
+impl UpdateNeedInput {
+    pub fn parse(self) -> AppResult<(NeedId, NeedPatch)> {
+        let id = NeedId(decode("input.needId", &self.need_id, NodeKind::Need)?);
+        let patch = NeedPatch {
+            title: self.title,
+            description: self.description,
+            category: self.category.map(Into::into),
+            required_skills: self.required_skills,
+            languages: self.languages,
+            safeguarding: self.safeguarding.map(Into::into),
+            schedule: patch(self.schedule).try_map(|s| s.parse("input.schedule"))?,
+            location: patch(self.location).try_map(|l| Coordinates::new("input.location", l.lat, l.lng))?,
+            postcode: match self.postcode {
+                MaybeUndefined::Undefined => Patch::Keep,
+                MaybeUndefined::Null => Patch::Clear,
+                MaybeUndefined::Value(p) => Patch::from_optional(Postcode::parse_optional("input.postcode", Some(&p))?),
+            },
+            remote: self.remote,
+            volunteers_needed: self.volunteers_needed,
+        };
+        Ok((id, patch))
+    }
+}
+
+impl NeedFilter {
+    pub fn parse(self) -> AppResult<service::NeedFilter> {
+        Ok(service::NeedFilter {
+            categories: self.categories.map(|c| c.into_iter().map(Into::into).collect()),
+            status: self.status.map(Into::into),
+            organisation_id: self
+                .organisation_id
+                .map(|id| decode("filter.organisationId", &id, NodeKind::Organisation).map(OrganisationId))
+                .transpose()?,
+            skills: self.skills,
+            text: self.text,
+            near: self.near.map(|n| n.parse("filter.near")).transpose()?,
+            remote: self.remote,
+        })
+    }
+}
+
 #[derive(InputObject)]
 pub struct PublishNeedInput {
     pub need_id: ID,
@@ -341,20 +421,16 @@ impl NeedQuery {
         let look = ctx.look_ahead();
         let with_organisations = look.field("edges").field("node").field("organisation").exists()
             || look.field("nodes").field("organisation").exists();
-        let listed = service::list(
-            reads(ctx)?,
-            viewer(ctx)?,
-            filter.unwrap_or_default(),
-            order,
-            &page,
-            with_organisations,
-            &shown(ctx),
-        )
-        .await?;
+        let filter = filter.unwrap_or_default().parse()?;
+        let listed =
+            service::list(reads(ctx)?, viewer(ctx)?, filter, order.into(), &page, with_organisations, &shown(ctx))
+                .await?;
         if !listed.organisations.is_empty() {
             loaders(ctx)?.joined_organisations.keep(listed.organisations.into_iter().map(|o| (o.id, o)));
         }
-        Ok(listed.connection)
+        Ok(connection(listed.rows, TotalCount::of(listed.count), |row| {
+            (row.cursor, Need(row.need), NeedEdgeFields { distance_km: row.distance_km })
+        }))
     }
 }
 
@@ -366,25 +442,26 @@ impl NeedMutation {
     /// Posts a need as a DRAFT; `publishNeed` opens it.
     async fn create_need(&self, ctx: &Context<'_>, input: CreateNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        Ok(NeedPayload { need: Need(service::create(db(ctx)?, &actor, input).await?) })
+        Ok(NeedPayload { need: Need(service::create(db(ctx)?, &actor, input.parse()?).await?) })
     }
 
     async fn update_need(&self, ctx: &Context<'_>, input: UpdateNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        Ok(NeedPayload { need: Need(service::update(db(ctx)?, &actor, input).await?) })
+        let (id, patch) = input.parse()?;
+        Ok(NeedPayload { need: Need(service::update(db(ctx)?, &actor, id, patch).await?) })
     }
 
     /// Opens a draft or closed need for applications. Publishing an open need changes nothing.
     async fn publish_need(&self, ctx: &Context<'_>, input: PublishNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let id = crate::graphql::ids::decode("input.needId", &input.need_id, NodeKind::Need)?;
+        let id = NeedId(decode("input.needId", &input.need_id, NodeKind::Need)?);
         Ok(NeedPayload { need: Need(service::publish(db(ctx)?, &actor, id).await?) })
     }
 
     /// Stops taking applications. Accepted volunteers keep their places.
     async fn close_need(&self, ctx: &Context<'_>, input: CloseNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let id = crate::graphql::ids::decode("input.needId", &input.need_id, NodeKind::Need)?;
+        let id = NeedId(decode("input.needId", &input.need_id, NodeKind::Need)?);
         Ok(NeedPayload { need: Need(service::close(db(ctx)?, &actor, id).await?) })
     }
 }

@@ -13,12 +13,12 @@ use super::{
 };
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
-use crate::graphql::LocationInput;
+
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
 use crate::now;
 use crate::values::geo::near_condition;
-use crate::values::{Coordinates, Email, Postcode, bounded_text, optional_text};
+use crate::values::{Email, Postcode, bounded_text, optional_text};
 use domain::store::text_search;
 use entity::{membership, organisation};
 
@@ -296,9 +296,7 @@ pub fn parse_postcode(raw: Option<&str>) -> AppResult<Option<String>> {
     }
 }
 
-pub fn parse_location(raw: Option<&LocationInput>) -> AppResult<Option<Coordinates>> {
-    raw.map(|l| Coordinates::new("input.location", l.lat, l.lng)).transpose()
-}
+pub use crate::graphql::parse_location;
 
 #[cfg(test)]
 mod tests {

@@ -20,11 +20,12 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, AuditAction};
+use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
 use crate::error::{ApiResult, AppError, AppResult};
 use crate::graphql::{db, viewer};
 use domain::applications::ApplicationStatus;
+use domain::audit::AuditAction;
 use domain::organisations::MemberRole;
 use entity::{
     application, email_verification, idempotency_key, membership, need, offer, organisation, refresh_token, user,

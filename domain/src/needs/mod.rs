@@ -1,4 +1,11 @@
 //! Needs: what organisations need people (or space, or introductions) for.
+pub mod service;
+
+use uuid::Uuid;
+
+/// A need's id, as services take it (transports decode their own forms of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NeedId(pub Uuid);
 crate::db_enum! {
     pub enum NeedCategory {
         EnglishClasses => "ENGLISH_CLASSES",

@@ -1,4 +1,16 @@
 //! Organisations and their members.
+use sea_orm::{ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// An organisation's id, as services take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OrganisationId(pub Uuid);
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<entity::organisation::Model> {
+    entity::organisation::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("organisation"))
+}
 crate::db_enum! {
     pub enum OrganisationKind {
         Charity => "CHARITY",

@@ -99,6 +99,11 @@ impl Postcode {
         Ok(Self(format!("{outward} {inward}")))
     }
 
+    /// An optional postcode: blank is none.
+    pub fn parse_optional(field: &str, raw: Option<&str>) -> AppResult<Option<Self>> {
+        raw.map(str::trim).filter(|s| !s.is_empty()).map(|p| Self::parse(field, p)).transpose()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -1,29 +1,83 @@
 //! Need rules: drafting, publishing, closing, editing, places, and the filtered listing.
-use async_graphql::MaybeUndefined;
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
     Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::{
-    CreateNeedInput, Need, NeedConnection, NeedEdgeFields, NeedFilter, NeedOrder, ScheduleInput, TimeWindowInput,
-    UpdateNeedInput,
-};
-use crate::auth::{AuthUser, Viewer, policy};
+use super::{NeedCategory, NeedId, NeedOrder, NeedStatus};
+use crate::access::{self, AuthUser, Viewer};
 use crate::error::{AppError, AppResult};
-use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_decoded};
 use crate::now;
-use crate::organisations::service::{parse_location, parse_postcode};
+use crate::organisations::OrganisationId;
+use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_decoded};
+use crate::store::rows::{self, ByPosition, Shown};
+use crate::store::{Reads, text_search};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
-use crate::values::{Coordinates, RadiusKm, TimeWindow, bounded_text, tags};
-use domain::needs::NeedStatus;
-use domain::store::rows::{self, ByPosition, Shown};
-use domain::store::text_search;
+use crate::values::{Coordinates, Patch, Postcode, RadiusKm, TimeWindow, bounded_text, tags};
+use crate::volunteers::DbsLevel;
 use entity::{need, need_skill, organisation};
+
+/// A need as its organisation posts it (as a DRAFT). Text and tags are checked here; places, locations and
+/// postcodes arrive parsed.
+#[derive(Clone, Debug)]
+pub struct NewNeed {
+    pub organisation_id: OrganisationId,
+    pub title: String,
+    pub description: String,
+    pub category: NeedCategory,
+    pub required_skills: Vec<String>,
+    pub languages: Vec<String>,
+    pub safeguarding: DbsLevel,
+    pub schedule: Schedule,
+    /// Required unless `remote`.
+    pub location: Option<Coordinates>,
+    pub postcode: Option<Postcode>,
+    pub remote: bool,
+    pub volunteers_needed: i32,
+}
+
+/// When a need happens: weekly windows, and/or a date range. A one-off need has `start_date == end_date`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Schedule {
+    pub weekly: Vec<TimeWindow>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+/// A change to a need: `None` and `Patch::Keep` leave a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct NeedPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<NeedCategory>,
+    pub required_skills: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub safeguarding: Option<DbsLevel>,
+    pub schedule: Patch<Schedule>,
+    pub location: Patch<Coordinates>,
+    pub postcode: Patch<Postcode>,
+    pub remote: Option<bool>,
+    /// Cannot go below the places already taken.
+    pub volunteers_needed: Option<i32>,
+}
+
+/// Which needs a listing shows (every status the caller may see when `status` is `None`).
+#[derive(Clone, Debug, Default)]
+pub struct NeedFilter {
+    pub categories: Option<Vec<NeedCategory>>,
+    pub status: Option<NeedStatus>,
+    pub organisation_id: Option<OrganisationId>,
+    /// Needs that require any of these skills (normalised here).
+    pub skills: Option<Vec<String>>,
+    /// Words to find in the title or description.
+    pub text: Option<String>,
+    /// In-person needs within a radius of a point.
+    pub near: Option<(Coordinates, RadiusKm)>,
+    pub remote: Option<bool>,
+}
 
 pub const MAX_PLACES: i32 = 1000;
 
@@ -31,25 +85,18 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<need::Model> 
     need::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("need"))
 }
 
-struct Schedule {
-    weekly: Vec<TimeWindow>,
-    start_date: Option<NaiveDate>,
-    end_date: Option<NaiveDate>,
-}
-
-fn parse_schedule(field: &str, input: &ScheduleInput) -> AppResult<Schedule> {
-    let weekly = TimeWindowInput::parse_all(&format!("{field}.weekly"), &input.weekly)?;
-    if let (Some(start), Some(end)) = (input.start_date, input.end_date)
+fn check_schedule(field: &str, schedule: &Schedule) -> AppResult<()> {
+    if let (Some(start), Some(end)) = (schedule.start_date, schedule.end_date)
         && end < start
     {
         return Err(AppError::bad_input(format!("{field}.endDate"), "must not be before the start date"));
     }
-    if let Some(end) = input.end_date
+    if let Some(end) = schedule.end_date
         && end < now().date_naive()
     {
         return Err(AppError::bad_input(format!("{field}.endDate"), "must not be in the past"));
     }
-    Ok(Schedule { weekly, start_date: input.start_date, end_date: input.end_date })
+    Ok(())
 }
 
 fn parse_places(field: &str, n: i32) -> AppResult<i32> {
@@ -74,19 +121,20 @@ fn json_tags(tags: &[String]) -> serde_json::Value {
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
-    input: CreateNeedInput,
+    input: NewNeed,
 ) -> AppResult<need::Model> {
-    let organisation_id = decode("input.organisationId", &input.organisation_id, NodeKind::Organisation)?;
-    crate::organisations::service::get(db, organisation_id).await?;
-    policy::require_coordinator(db, actor, organisation_id).await?;
+    let OrganisationId(organisation_id) = input.organisation_id;
+    crate::organisations::get(db, organisation_id).await?;
+    access::require_coordinator(db, actor, organisation_id).await?;
 
     let title = bounded_text("input.title", &input.title, 3, 140)?;
     let description = bounded_text("input.description", &input.description, 0, 5000)?;
     let skills = tags("input.requiredSkills", &input.required_skills, 20)?;
     let languages = tags("input.languages", &input.languages, 10)?;
-    let schedule = parse_schedule("input.schedule", &input.schedule.clone().unwrap_or_default())?;
-    let location = parse_location(input.location.as_ref())?;
-    let postcode = parse_postcode(input.postcode.as_deref())?;
+    let schedule = input.schedule;
+    check_schedule("input.schedule", &schedule)?;
+    let location = input.location;
+    let postcode = input.postcode.map(Postcode::into_inner);
     check_place(input.remote, location)?;
     let places = parse_places("input.volunteersNeeded", input.volunteers_needed)?;
 
@@ -136,14 +184,14 @@ async fn replace_skills(db: &impl ConnectionTrait, need_id: Uuid, skills: &[Stri
 pub async fn update(
     db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
-    input: UpdateNeedInput,
+    NeedId(id): NeedId,
+    input: NeedPatch,
 ) -> AppResult<need::Model> {
-    let id = decode("input.needId", &input.need_id, NodeKind::Need)?;
     // Reads happen before the transaction: on SQLite a transaction that reads and then writes fails at once
     // ("database is locked") if another connection committed in between. Places and status are not
     // read-then-written here (see `set_places`), so reading outside is safe.
     let current = get(db, id).await?;
-    policy::require_coordinator(db, actor, current.organisation_id).await?;
+    access::require_coordinator(db, actor, current.organisation_id).await?;
     let txn = db.begin().await?;
 
     let mut active = current.clone().into_active_model();
@@ -167,34 +215,24 @@ pub async fn update(
     if let Some(level) = input.safeguarding {
         active.safeguarding = Set(level.as_db().to_owned());
     }
-    match &input.schedule {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => {
-            active.weekly_schedule = Set(TimeWindow::to_json(&[]));
-            active.schedule_mask = Set(0);
-            active.start_date = Set(None);
-            active.end_date = Set(None);
-        }
-        MaybeUndefined::Value(s) => {
-            let s = parse_schedule("input.schedule", s)?;
-            active.weekly_schedule = Set(TimeWindow::to_json(&s.weekly));
-            active.schedule_mask = Set(TimeWindow::week_mask(&s.weekly));
-            active.start_date = Set(s.start_date);
-            active.end_date = Set(s.end_date);
-        }
+    let cleared = matches!(input.schedule, Patch::Clear);
+    if let Some(s) = input.schedule.apply(None) {
+        check_schedule("input.schedule", &s)?;
+        active.weekly_schedule = Set(TimeWindow::to_json(&s.weekly));
+        active.schedule_mask = Set(TimeWindow::week_mask(&s.weekly));
+        active.start_date = Set(s.start_date);
+        active.end_date = Set(s.end_date);
+    } else if cleared {
+        active.weekly_schedule = Set(TimeWindow::to_json(&[]));
+        active.schedule_mask = Set(0);
+        active.start_date = Set(None);
+        active.end_date = Set(None);
     }
-    let mut location = Coordinates::from_stored(current.lat, current.lng);
-    match &input.location {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => location = None,
-        MaybeUndefined::Value(l) => location = parse_location(Some(l))?,
-    }
+    let location = input.location.apply(Coordinates::from_stored(current.lat, current.lng));
     active.lat = Set(location.map(|l| l.lat()));
     active.lng = Set(location.map(|l| l.lng()));
-    match &input.postcode {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => active.postcode = Set(None),
-        MaybeUndefined::Value(p) => active.postcode = Set(parse_postcode(Some(p))?),
+    if !matches!(input.postcode, Patch::Keep) {
+        active.postcode = Set(input.postcode.apply(None).map(Postcode::into_inner));
     }
     let remote = input.remote.unwrap_or(current.remote);
     active.remote = Set(remote);
@@ -239,11 +277,11 @@ fn status_for_places(full: SimpleExpr) -> SimpleExpr {
     Expr::case(open_or_filled, inner).finally(Expr::col(need::Column::Status)).into()
 }
 
-#[tracing::instrument(skip_all, fields(actor = %actor.id, need = %id))]
-pub async fn publish(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> AppResult<need::Model> {
+#[tracing::instrument(skip_all, fields(actor = %actor.id))]
+pub async fn publish(db: &impl ConnectionTrait, actor: &AuthUser, NeedId(id): NeedId) -> AppResult<need::Model> {
     use need::Column as C;
     let need = get(db, id).await?;
-    policy::require_coordinator(db, actor, need.organisation_id).await?;
+    access::require_coordinator(db, actor, need.organisation_id).await?;
     if let Some(end) = need.end_date
         && end < now().date_naive()
     {
@@ -262,11 +300,11 @@ pub async fn publish(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> A
     get(db, id).await
 }
 
-#[tracing::instrument(skip_all, fields(actor = %actor.id, need = %id))]
-pub async fn close(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> AppResult<need::Model> {
+#[tracing::instrument(skip_all, fields(actor = %actor.id))]
+pub async fn close(db: &impl ConnectionTrait, actor: &AuthUser, NeedId(id): NeedId) -> AppResult<need::Model> {
     use need::Column as C;
     let need = get(db, id).await?;
-    policy::require_coordinator(db, actor, need.organisation_id).await?;
+    access::require_coordinator(db, actor, need.organisation_id).await?;
     // A draft was never public: closing it would publish it as CLOSED.
     if need.status == NeedStatus::Draft.as_db() {
         return Err(AppError::conflict("this need is a draft: publish it, or leave it as a draft"));
@@ -367,10 +405,19 @@ struct ListedLayout {
     organisation: Option<usize>,
 }
 
-/// A page of needs, and their organisations when they were joined (for the organisation loader's cache).
+/// A page of needs, the statement that counts the whole list (run only if a caller wants the total), and the
+/// page's organisations when they were joined (for the organisation loader's cache).
 pub struct Listed {
-    pub connection: NeedConnection,
+    pub rows: PageRows<ListedRow>,
+    pub count: SelectStatement,
     pub organisations: Vec<organisation::Model>,
+}
+
+/// One need of a page: its row (only the columns `shown`), its cursor, and its distance from `filter.near`.
+pub struct ListedRow {
+    pub need: need::Model,
+    pub cursor: Cursor,
+    pub distance_km: Option<f64>,
 }
 
 fn col(c: need::Column) -> SimpleExpr {
@@ -412,7 +459,7 @@ const FAR_FUTURE: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);
 /// a listing that shows organisations runs one statement rather than two.
 #[tracing::instrument(skip_all)]
 pub async fn list(
-    reads: &domain::store::Reads,
+    reads: &Reads,
     viewer: &Viewer,
     filter: NeedFilter,
     order: NeedOrder,
@@ -439,7 +486,7 @@ pub async fn list(
     let mut cond = Condition::all();
 
     // Visibility: drafts only of the caller's own organisations (all of them for platform admins).
-    let requested: Vec<NeedStatus> = filter.status.map(|s| vec![s.into()]).unwrap_or_else(|| NeedStatus::ALL.to_vec());
+    let requested: Vec<NeedStatus> = filter.status.map(|s| vec![s]).unwrap_or_else(|| NeedStatus::ALL.to_vec());
     let public: Vec<&str> = requested.iter().filter(|s| **s != NeedStatus::Draft).map(|s| s.as_db()).collect();
     let mut visible = Condition::any().add(C::Status.is_in(public));
     if requested.contains(&NeedStatus::Draft) {
@@ -460,7 +507,7 @@ pub async fn list(
         cond = cond.add(C::Category.is_in(categories.iter().map(|c| c.as_db())));
     }
     if let Some(org) = &filter.organisation_id {
-        cond = cond.add(C::OrganisationId.eq(decode("filter.organisationId", org, NodeKind::Organisation)?));
+        cond = cond.add(C::OrganisationId.eq(org.0));
     }
     if let Some(skills) = &filter.skills {
         let skills = tags("filter.skills", skills, 20)?;
@@ -479,9 +526,8 @@ pub async fn list(
     if let Some(remote) = filter.remote {
         cond = cond.add(C::Remote.eq(remote));
     }
-    let (center, radius) = match &filter.near {
-        Some(near) => {
-            let (center, radius) = near.parse("filter.near")?;
+    let (center, radius) = match filter.near {
+        Some((center, radius)) => {
             cond = cond.add(near_condition(C::Lat, C::Lng, &center, radius));
             (Some(center), Some(radius))
         }
@@ -489,7 +535,7 @@ pub async fn list(
     };
 
     let select = needs_where(cond.clone());
-    let total = TotalCount::of(select.clone());
+    let count = select.clone();
     let sort = match (order, &center) {
         (NeedOrder::Newest, _) => SortKey {
             name: "needs:NEWEST",
@@ -567,16 +613,17 @@ pub async fn list(
     let mut rows =
         fetch_decoded(reads, &paged, ListedNeed::layout, |row, at| ListedNeed::decode(row, at, shown)).await?;
     let organisations = rows.iter_mut().filter_map(|r| r.organisation.take()).collect();
-    let rows = PageRows::from_fetched(rows, page);
-    let connection = connection(rows, total, |row| {
-        let n = row.need;
-        let key = match order {
-            NeedOrder::Newest => SortValue::Time(n.created_at),
-            NeedOrder::Soonest => SortValue::Date(n.start_date.or(FAR_FUTURE).unwrap_or_default()),
-            NeedOrder::Nearest => SortValue::Number(row.distance_sq.unwrap_or(f64::MAX)),
-        };
-        let distance_km = row.distance_sq.map(display_km);
-        (sort.cursor(key, n.id), Need(n), NeedEdgeFields { distance_km })
-    });
-    Ok(Listed { connection, organisations })
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let n = row.need;
+            let key = match order {
+                NeedOrder::Newest => SortValue::Time(n.created_at),
+                NeedOrder::Soonest => SortValue::Date(n.start_date.or(FAR_FUTURE).unwrap_or_default()),
+                NeedOrder::Nearest => SortValue::Number(row.distance_sq.unwrap_or(f64::MAX)),
+            };
+            ListedRow { cursor: sort.cursor(key, n.id), distance_km: row.distance_sq.map(display_km), need: n }
+        })
+        .collect();
+    Ok(Listed { rows: PageRows::from_fetched(rows, page), count, organisations })
 }

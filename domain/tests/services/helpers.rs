@@ -1,0 +1,124 @@
+//! A fresh, migrated database per test, and the people and organisations the services act on.
+use domain::access::AuthUser;
+use domain::organisations::{MemberRole, OrganisationId};
+use domain::users::PlatformRole;
+use migration::MigratorTrait;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
+use uuid::Uuid;
+
+pub struct TestDb {
+    pub db: DatabaseConnection,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    Postgres { admin_url: String, database: String },
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let name = format!("pitchin_d_{}", Uuid::new_v4().simple());
+        let (url, cleanup) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let admin = Database::connect(admin_url.as_str()).await.expect("connect to TEST_DATABASE_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+                admin.close().await.ok();
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("a database URL with a path");
+                (format!("{base}/{name}"), Cleanup::Postgres { admin_url, database: name })
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::SqliteFile(path))
+            }
+        };
+        let db = Database::connect(url.as_str()).await.expect("connect to the test database");
+        migration::Migrator::up(&db, None).await.expect("migrations");
+        Self { db, cleanup }
+    }
+
+    /// A signed-in member of the platform (no organisation yet).
+    pub async fn person(&self, name: &str) -> AuthUser {
+        let now = domain::now();
+        let id = Uuid::now_v7();
+        entity::user::ActiveModel {
+            id: Set(id),
+            email: Set(format!("{}-{}@example.org", name.to_lowercase(), id.simple())),
+            password_hash: Set("not a real hash".into()),
+            display_name: Set(name.into()),
+            role: Set(PlatformRole::Member.as_db().into()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            email_verified_at: Set(Some(now)),
+            deleted_at: Set(None),
+            sessions_valid_from: Set(None),
+        }
+        .insert(&self.db)
+        .await
+        .expect("a user");
+        AuthUser { id, role: PlatformRole::Member }
+    }
+
+    /// An organisation with `coordinator` as a member.
+    pub async fn organisation(&self, coordinator: &AuthUser) -> OrganisationId {
+        let now = domain::now();
+        let id = Uuid::now_v7();
+        entity::organisation::ActiveModel {
+            id: Set(id),
+            slug: Set(format!("org-{}", id.simple())),
+            name: Set("Roehampton Jobs Club".into()),
+            kind: Set("COMMUNITY_GROUP".into()),
+            description: Set(String::new()),
+            website: Set(None),
+            contact_email: Set(None),
+            postcode: Set(None),
+            lat: Set(None),
+            lng: Set(None),
+            verified: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await
+        .expect("an organisation");
+        entity::membership::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(id),
+            user_id: Set(coordinator.id),
+            role: Set(MemberRole::Coordinator.as_db().into()),
+            created_at: Set(now),
+        }
+        .insert(&self.db)
+        .await
+        .expect("a membership");
+        OrganisationId(id)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin_url, database } => {
+                let (admin_url, database) = (admin_url.clone(), database.clone());
+                // Drop runs inside the test's runtime, which cannot block on async work: a thread of our own.
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    rt.block_on(async {
+                        if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                            let _ = admin
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+                                .await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
