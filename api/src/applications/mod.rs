@@ -1,5 +1,5 @@
 //! Applications: a volunteer asking to fill a place on a need, and the organisation's decisions.
-pub mod service;
+pub use domain::applications::service;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -5,9 +5,7 @@
 //! withdrawn invitation gives the place back.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
 use uuid::Uuid;
 
 use super::assignment::{AssignmentProblem, Candidate, solve};
@@ -19,8 +17,8 @@ use super::service::{
 use crate::auth::{AuthUser, policy};
 use crate::error::{AppError, AppResult};
 use crate::needs::service as needs;
-use crate::now;
 use domain::applications::ApplicationStatus;
+use domain::applications::service as lifecycle;
 use domain::needs::NeedStatus;
 use entity::{application, need, volunteer_profile};
 
@@ -239,11 +237,10 @@ pub async fn confirm(
     }
 
     let txn = db.begin().await?;
-    let now = now();
     let mut invited = Vec::with_capacity(proposals.len());
     for (need_id, volunteer_id) in proposals {
-        let row = match existing.get(&(*need_id, *volunteer_id)) {
-            // A past, ended application to the same need is reused (one row per pair).
+        let previous = match existing.get(&(*need_id, *volunteer_id)) {
+            // A past, ended application to the same need is reopened (one row per pair).
             Some(status) => {
                 let previous = application::Entity::find()
                     .filter(application::Column::NeedId.eq(*need_id))
@@ -254,32 +251,12 @@ pub async fn confirm(
                 if previous.status != status.as_db() {
                     return Err(AppError::conflict("an application changed while confirming; try again"));
                 }
-                let mut active: application::ActiveModel = previous.into();
-                active.status = Set(ApplicationStatus::Invited.as_db().to_owned());
-                active.invited_at = Set(Some(now));
-                active.updated_at = Set(now);
-                active.update(&txn).await?
+                Some(previous)
             }
-            None => {
-                application::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    need_id: Set(*need_id),
-                    volunteer_id: Set(*volunteer_id),
-                    message: Set(String::new()),
-                    status: Set(ApplicationStatus::Invited.as_db().to_owned()),
-                    applied_at: Set(None),
-                    invited_at: Set(Some(now)),
-                    accepted_at: Set(None),
-                    declined_at: Set(None),
-                    withdrawn_at: Set(None),
-                    completed_at: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(&txn)
-                .await?
-            }
+            None => None,
         };
+        let row =
+            lifecycle::open(&txn, previous.as_ref(), *need_id, *volunteer_id, lifecycle::Opening::Invited).await?;
         needs::take_place(&txn, *need_id).await?;
         invited.push(row);
     }

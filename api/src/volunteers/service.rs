@@ -1,6 +1,6 @@
 //! Volunteer profile rules.
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
 use super::{DbsCheckInput, DbsLevel, UpsertVolunteerProfileInput};
@@ -12,16 +12,7 @@ use crate::organisations::service::{parse_location, parse_postcode};
 use crate::values::{RadiusKm, TimeWindow, bounded_text, tags};
 use entity::volunteer_profile;
 
-pub async fn find_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Option<volunteer_profile::Model>> {
-    Ok(volunteer_profile::Entity::find().filter(volunteer_profile::Column::UserId.eq(user_id)).one(db).await?)
-}
-
-/// The caller's own profile, or a clear error telling them to create one.
-pub async fn require_own(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<volunteer_profile::Model> {
-    find_for_user(db, actor.id)
-        .await?
-        .ok_or_else(|| AppError::forbidden("create your volunteer profile first (upsertVolunteerProfile)"))
-}
+pub use domain::volunteers::{find_for_user, require_own};
 
 struct Dbs {
     level: DbsLevel,

@@ -1,4 +1,7 @@
-//! Applications: a volunteer's request to help with a need, and an organisation's invitation.
+//! Applications: a volunteer's request to help with a need, and an organisation's invitation, through one
+//! lifecycle (`service`): opened by `open`, moved by its transitions.
+pub mod service;
+
 crate::db_enum! {
     pub enum ApplicationStatus {
         Applied => "APPLIED",

@@ -1,4 +1,5 @@
 //! The domain's services called directly, with no HTTP and no GraphQL: the rules of each command, each denial and
 //! each state change, on a fresh database per test (SQLite, or PostgreSQL when `TEST_DATABASE_URL` is set).
+mod applications;
 mod helpers;
 mod needs;

@@ -6,13 +6,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, policy};
+use super::ApplicationStatus;
+use crate::access::{self as policy, AuthUser};
 use crate::error::{AppError, AppResult};
+use crate::needs::NeedStatus;
 use crate::needs::service as needs;
 use crate::now;
 use crate::values::bounded_text;
-use domain::applications::ApplicationStatus;
-use domain::needs::NeedStatus;
 use entity::{application, need};
 
 type Decided = (application::Model, need::Model);
@@ -29,7 +29,7 @@ pub async fn apply(
     message: &str,
 ) -> AppResult<Decided> {
     let message = bounded_text("input.message", message, 0, 2000)?;
-    let profile = crate::volunteers::service::require_own(db, actor).await?;
+    let profile = crate::volunteers::require_own(db, actor).await?;
     let need = needs::get(db, need_id).await?;
     if need.status == NeedStatus::Draft.as_db() {
         return Err(AppError::not_found("need"));
@@ -42,44 +42,78 @@ pub async fn apply(
         .filter(application::Column::VolunteerId.eq(profile.id))
         .one(db)
         .await?;
-    let now = now();
     let application = match existing {
-        // Someone who withdrew may apply again; the same row keeps the history.
+        // Someone who withdrew may apply again; the same row keeps the history. Status and message change
+        // together or not at all.
         Some(previous) if previous.status == ApplicationStatus::Withdrawn.as_db() => {
-            // Status and message change together or not at all.
             let txn = db.begin().await?;
-            let changed =
-                transition(&txn, previous.id, &[ApplicationStatus::Withdrawn], ApplicationStatus::Applied).await?;
-            let mut active: application::ActiveModel = changed.into();
-            active.message = Set(message);
-            let updated = active.update(&txn).await?;
+            let reopened = open(&txn, Some(&previous), need_id, profile.id, Opening::Applied { message }).await?;
             txn.commit().await?;
-            updated
+            reopened
         }
         Some(_) => return Err(AppError::conflict("you have already applied to this need")),
-        None => application::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            need_id: Set(need_id),
-            volunteer_id: Set(profile.id),
-            message: Set(message),
-            status: Set(ApplicationStatus::Applied.as_db().to_owned()),
-            applied_at: Set(Some(now)),
-            invited_at: Set(None),
-            accepted_at: Set(None),
-            declined_at: Set(None),
-            withdrawn_at: Set(None),
-            completed_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .map_err(|e| match AppError::from(e) {
+        None => open(db, None, need_id, profile.id, Opening::Applied { message }).await.map_err(|e| match e {
             AppError::Conflict(_) => AppError::conflict("you have already applied to this need"),
             other => other,
         })?,
     };
     Ok((application, need))
+}
+
+/// How an application starts: a volunteer applying (with a message), or an organisation inviting them.
+pub enum Opening {
+    Applied { message: String },
+    Invited,
+}
+
+/// The one constructor of an application, whoever asks: a new row for the (need, volunteer) pair, or the pair's
+/// ended `previous` row reopened (one row per pair keeps its history), conditional on its status as read (CONFLICT
+/// if it changed). The caller holds the transaction that also takes any place the opening holds.
+pub async fn open(
+    db: &impl ConnectionTrait,
+    previous: Option<&application::Model>,
+    need_id: Uuid,
+    volunteer_id: Uuid,
+    opening: Opening,
+) -> AppResult<application::Model> {
+    let to = match opening {
+        Opening::Applied { .. } => ApplicationStatus::Applied,
+        Opening::Invited => ApplicationStatus::Invited,
+    };
+    let message = match opening {
+        Opening::Applied { message } => message,
+        Opening::Invited => String::new(),
+    };
+    if let Some(previous) = previous {
+        let was = ApplicationStatus::from_db(&previous.status)
+            .ok_or_else(|| AppError::internal("unknown application status"))?;
+        let reopened = transition(db, previous.id, &[was], to).await?;
+        if to != ApplicationStatus::Applied {
+            return Ok(reopened);
+        }
+        let mut active: application::ActiveModel = reopened.into();
+        active.message = Set(message);
+        return Ok(active.update(db).await?);
+    }
+    let now = now();
+    let stamp = Some(now);
+    Ok(application::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        need_id: Set(need_id),
+        volunteer_id: Set(volunteer_id),
+        message: Set(message),
+        status: Set(to.as_db().to_owned()),
+        applied_at: Set(if to == ApplicationStatus::Applied { stamp } else { None }),
+        invited_at: Set(if to == ApplicationStatus::Invited { stamp } else { None }),
+        accepted_at: Set(None),
+        declined_at: Set(None),
+        withdrawn_at: Set(None),
+        completed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
 }
 
 /// Moves an application from one of `from` to `to`, stamping the decision time; CONFLICT if it was not in `from`.
@@ -167,7 +201,7 @@ pub async fn withdraw(
     id: Uuid,
 ) -> AppResult<Decided> {
     let application = get(db, id).await?;
-    let own = crate::volunteers::service::find_for_user(db, actor.id).await?;
+    let own = crate::volunteers::find_for_user(db, actor.id).await?;
     if own.is_none_or(|p| p.id != application.volunteer_id) && !actor.is_admin() {
         return Err(AppError::forbidden("only the volunteer who applied may withdraw"));
     }
