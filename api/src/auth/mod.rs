@@ -1,8 +1,8 @@
 //! Who is calling: password hashing, access tokens, the per-request `Viewer`, and the access policy.
-pub mod password;
 pub mod policy;
-pub mod sessions;
 pub mod token;
+
+pub use domain::users::{password, sessions};
 
 use std::collections::HashMap;
 

@@ -3,11 +3,7 @@
 //!
 //! Volunteers appear in matches with their public profile fields only; the distance shown is measured from
 //! their home rounded to about a kilometre, to 0.1 km, so a match never pinpoints where anyone lives.
-pub mod index;
-pub mod plans;
-pub mod service;
-
-pub use domain::matching::{assignment, scoring};
+pub use domain::matching::{assignment, index, plans, scoring, service};
 
 use std::sync::Arc;
 
@@ -258,7 +254,7 @@ impl MatchingQuery {
     ) -> ApiResult<NeedMatchConnection> {
         let (db, viewer) = (db(ctx)?, viewer(ctx)?);
         let actor = viewer.require_user()?;
-        let profile = crate::volunteers::service::require_own(db, &actor).await?;
+        let profile = domain::volunteers::require_own(db, &actor).await?;
         let page = Page::parse(first, after, None, None)?;
         let today = service::today();
         let (facts, rows, total) =

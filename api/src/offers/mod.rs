@@ -2,20 +2,21 @@
 //!
 //! A volunteer's offer never shows where they live: its location is stored rounded to about a kilometre
 //! (so no search can narrow it down further), and others see only its postcode district.
-pub mod service;
+pub use domain::offers::service;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::access::{self, OfferOwner};
 
-use crate::error::{ApiError, ApiResult, AppResult};
-use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::pagination::{ListConnection, Page};
-use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
+use crate::error::{ApiResult, AppResult};
+use crate::graphql::ids::{NodeKind, decode, encode};
+use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::graphql::{Location, LocationInput, NearInput, db, loaders, parse_location, patch, viewer};
 use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
 use crate::organisations::Organisation;
 use crate::values::{Postcode, TimeWindow};
 use crate::volunteers::VolunteerProfile;
+use domain::organisations::OrganisationId;
 
 crate::graphql_enum! {
     pub enum OfferKind as domain::offers::OfferKind {
@@ -166,6 +167,63 @@ pub struct OfferFilter {
     pub near: Option<NearInput>,
 }
 
+fn organisation_id(field: &str, id: Option<ID>) -> AppResult<Option<OrganisationId>> {
+    id.map(|id| decode(field, &id, NodeKind::Organisation).map(OrganisationId)).transpose()
+}
+
+impl CreateOfferInput {
+    fn parse(self) -> AppResult<service::NewOffer> {
+        Ok(service::NewOffer {
+            organisation_id: organisation_id("input.organisationId", self.organisation_id)?,
+            kind: self.kind.into(),
+            title: self.title,
+            description: self.description,
+            category: self.category.map(Into::into),
+            postcode: Postcode::parse_optional("input.postcode", self.postcode.as_deref())?,
+            location: parse_location(self.location.as_ref())?,
+            remote: self.remote,
+            availability: TimeWindowInput::parse_all("input.availability", &self.availability)?,
+        })
+    }
+}
+
+impl UpdateOfferInput {
+    fn parse(self) -> AppResult<(service::OfferId, service::OfferPatch)> {
+        let id = service::OfferId(decode("input.offerId", &self.offer_id, NodeKind::Offer)?);
+        let availability =
+            self.availability.map(|w| TimeWindowInput::parse_all("input.availability", &w)).transpose()?;
+        Ok((
+            id,
+            service::OfferPatch {
+                kind: self.kind.map(Into::into),
+                title: self.title,
+                description: self.description,
+                category: patch(self.category).map(Into::into),
+                status: self.status.map(Into::into),
+                postcode: patch(self.postcode)
+                    .try_map(|p| Postcode::parse_optional("input.postcode", Some(&p)))?
+                    .flatten(),
+                location: patch(self.location).try_map(|l| l.parse("input.location"))?,
+                remote: self.remote,
+                availability,
+            },
+        ))
+    }
+}
+
+impl OfferFilter {
+    fn parse(self) -> AppResult<service::OfferFilter> {
+        Ok(service::OfferFilter {
+            kinds: self.kinds.map(|k| k.into_iter().map(Into::into).collect()),
+            status: self.status.map(Into::into),
+            organisation_id: organisation_id("filter.organisationId", self.organisation_id)?,
+            category: self.category.map(Into::into),
+            text: self.text,
+            near: self.near.map(|n| n.parse("filter.near")).transpose()?,
+        })
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct OfferPayload {
     pub offer: Offer,
@@ -188,7 +246,10 @@ impl OfferQuery {
         filter: Option<OfferFilter>,
     ) -> ApiResult<OfferConnection> {
         let page = Page::parse(first, after, last, before)?;
-        service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default(), &page).await.map_err(ApiError::from)
+        let (rows, count) = service::list(db(ctx)?, viewer(ctx)?, filter.unwrap_or_default().parse()?, &page).await?;
+        Ok(connection(rows, TotalCount::of(count), |(cursor, o)| {
+            (cursor, Offer(o), async_graphql::connection::EmptyFields)
+        }))
     }
 }
 
@@ -199,11 +260,12 @@ pub struct OfferMutation;
 impl OfferMutation {
     async fn create_offer(&self, ctx: &Context<'_>, input: CreateOfferInput) -> ApiResult<OfferPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        Ok(OfferPayload { offer: Offer(service::create(db(ctx)?, &actor, input).await?) })
+        Ok(OfferPayload { offer: Offer(service::create(db(ctx)?, &actor, input.parse()?).await?) })
     }
 
     async fn update_offer(&self, ctx: &Context<'_>, input: UpdateOfferInput) -> ApiResult<OfferPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        Ok(OfferPayload { offer: Offer(service::update(db(ctx)?, &actor, input).await?) })
+        let (id, patch) = input.parse()?;
+        Ok(OfferPayload { offer: Offer(service::update(db(ctx)?, &actor, id, patch).await?) })
     }
 }

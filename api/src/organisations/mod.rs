@@ -1,18 +1,20 @@
 //! Organisations and their members: charities, community groups, associations, councils, businesses.
-pub mod service;
+pub use domain::organisations::service;
 
 use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::error::{ApiError, ApiResult, AppError};
-use crate::graphql::ids::{NodeKind, encode};
+use crate::error::{ApiError, ApiResult, AppError, AppResult};
+use crate::graphql::ids::{NodeKind, decode, encode};
 use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::{ListConnection, Page};
-use crate::graphql::{Location, LocationInput, NearInput, db, loaders, viewer};
+use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::graphql::{Location, LocationInput, NearInput, db, loaders, parse_location, patch, viewer};
 use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
 use crate::offers::{Offer, OfferConnection, OfferStatus};
 use crate::users::User;
+use domain::organisations::OrganisationId;
+use domain::values::Postcode;
 
 crate::graphql_enum! {
     pub enum OrganisationKind as domain::organisations::OrganisationKind {
@@ -247,6 +249,52 @@ pub struct OrganisationFilter {
     pub near: Option<NearInput>,
 }
 
+impl CreateOrganisationInput {
+    fn parse(self) -> AppResult<service::NewOrganisation> {
+        Ok(service::NewOrganisation {
+            name: self.name,
+            kind: self.kind.into(),
+            description: self.description,
+            website: self.website,
+            contact_email: self.contact_email,
+            postcode: Postcode::parse_optional("input.postcode", self.postcode.as_deref())?,
+            location: parse_location(self.location.as_ref())?,
+        })
+    }
+}
+
+impl UpdateOrganisationInput {
+    fn parse(self) -> AppResult<(OrganisationId, service::OrganisationPatch)> {
+        let id = OrganisationId(decode("input.organisationId", &self.organisation_id, NodeKind::Organisation)?);
+        Ok((
+            id,
+            service::OrganisationPatch {
+                name: self.name,
+                kind: self.kind.map(Into::into),
+                description: self.description,
+                website: patch(self.website),
+                contact_email: patch(self.contact_email),
+                postcode: patch(self.postcode)
+                    .try_map(|p| Postcode::parse_optional("input.postcode", Some(&p)))?
+                    .flatten(),
+                location: patch(self.location).try_map(|l| l.parse("input.location"))?,
+                verified: self.verified,
+            },
+        ))
+    }
+}
+
+impl OrganisationFilter {
+    fn parse(self) -> AppResult<service::OrganisationFilter> {
+        Ok(service::OrganisationFilter {
+            kinds: self.kinds.map(|k| k.into_iter().map(Into::into).collect()),
+            text: self.text,
+            verified: self.verified,
+            near: self.near.map(|n| n.parse("filter.near")).transpose()?,
+        })
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct OrganisationPayload {
     pub organisation: Organisation,
@@ -293,9 +341,10 @@ impl OrganisationQuery {
         #[graphql(default_with = "Some(OrganisationOrder::Name)")] order_by: Option<OrganisationOrder>,
     ) -> ApiResult<OrganisationConnection> {
         let page = Page::parse(first, after, last, before)?;
-        service::list(db(ctx)?, filter.unwrap_or_default(), order_by.unwrap_or(OrganisationOrder::Name), &page)
-            .await
-            .map_err(ApiError::from)
+        let filter = filter.unwrap_or_default().parse()?;
+        let order = order_by.unwrap_or(OrganisationOrder::Name).into();
+        let (rows, count) = service::list(db(ctx)?, filter, order, &page).await?;
+        Ok(connection(rows, TotalCount::of(count), |(cursor, o)| (cursor, Organisation(o), EmptyFields)))
     }
 }
 
@@ -311,7 +360,7 @@ impl OrganisationMutation {
         input: CreateOrganisationInput,
     ) -> ApiResult<OrganisationPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let organisation = service::create(db(ctx)?, &actor, input).await?;
+        let organisation = service::create(db(ctx)?, &actor, input.parse()?).await?;
         Ok(OrganisationPayload { organisation: Organisation(organisation) })
     }
 
@@ -321,7 +370,8 @@ impl OrganisationMutation {
         input: UpdateOrganisationInput,
     ) -> ApiResult<OrganisationPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let organisation = service::update(db(ctx)?, &actor, input).await?;
+        let (id, patch) = input.parse()?;
+        let organisation = service::update(db(ctx)?, &actor, id, patch).await?;
         Ok(OrganisationPayload { organisation: Organisation(organisation) })
     }
 
@@ -331,7 +381,9 @@ impl OrganisationMutation {
         input: AddOrganisationMemberInput,
     ) -> ApiResult<AddOrganisationMemberPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let (membership, organisation) = service::add_member(db(ctx)?, &actor, input).await?;
+        let id = OrganisationId(decode("input.organisationId", &input.organisation_id, NodeKind::Organisation)?);
+        let member = service::NewMember { email: input.email, role: input.role.into() };
+        let (membership, organisation) = service::add_member(db(ctx)?, &actor, id, member).await?;
         Ok(AddOrganisationMemberPayload {
             membership: Membership(membership),
             organisation: Organisation(organisation),

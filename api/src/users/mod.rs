@@ -1,5 +1,5 @@
 //! Accounts: registering, signing in, and the `User` view.
-pub mod service;
+pub use domain::users::service;
 pub mod verification;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -208,7 +208,9 @@ impl UserMutation {
     /// whose address is not confirmed within 30 days (by default) is erased.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> ApiResult<AuthPayload> {
         let db = db(ctx)?;
-        let registration = service::prepare_registration(db, input).await?;
+        let account =
+            service::NewAccount { email: input.email, password: input.password, display_name: input.display_name };
+        let registration = service::prepare_registration(db, account).await?;
         // The account, its verification code and its session are written together or not at all; the code is
         // mailed only once they are.
         let txn = sea_orm::TransactionTrait::begin(db).await?;
@@ -267,7 +269,7 @@ impl UserMutation {
     /// Changes the signed-in user's password, ends every session, and starts a new one for this caller.
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> ApiResult<AuthPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let user = service::change_password(db(ctx)?, &actor, input).await?;
+        let user = service::change_password(db(ctx)?, &actor, input.current_password, &input.new_password).await?;
         session(ctx, user).await.map_err(ApiError::from)
     }
 
@@ -275,7 +277,7 @@ impl UserMutation {
     /// address (registered or not) are refused for a while with RATE_LIMITED.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
         crate::graphql::request_limits(ctx)?.login_attempt(&input.email)?;
-        let user = service::login(db(ctx)?, input).await?;
+        let user = service::login(db(ctx)?, &input.email, input.password).await?;
         session(ctx, user).await.map_err(ApiError::from)
     }
 }

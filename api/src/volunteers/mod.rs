@@ -4,7 +4,7 @@
 //! its display name, bio, skills, interests and languages. Contact details, availability and DBS status
 //! are for the volunteer, platform admins, and organisations the volunteer has applied to. The postcode
 //! and exact location are for the volunteer and platform admins only.
-pub mod service;
+pub use domain::volunteers::service;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,8 +24,8 @@ use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::graphql::pagination::{Page, fetch_rows};
 use crate::graphql::{Location, LocationInput, boxed, loaders, viewer};
 use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
-use crate::values::TimeWindow;
 use crate::values::text::json_strings;
+use crate::values::{Postcode, TimeWindow};
 use entity::{application, membership, need, volunteer_profile};
 
 crate::graphql_enum! {
@@ -189,6 +189,28 @@ pub struct DbsCheckInput {
     pub on_update_service: bool,
 }
 
+impl UpsertVolunteerProfileInput {
+    fn parse(self) -> AppResult<service::VolunteerProfileDraft> {
+        Ok(service::VolunteerProfileDraft {
+            display_name: self.display_name,
+            bio: self.bio,
+            skills: self.skills,
+            interests: self.interests.into_iter().map(Into::into).collect(),
+            languages: self.languages,
+            postcode: Postcode::parse_optional("input.postcode", self.postcode.as_deref())?,
+            location: crate::graphql::parse_location(self.location.as_ref())?,
+            travel_radius_km: self.travel_radius_km,
+            availability: TimeWindowInput::parse_all("input.availability", &self.availability)?,
+            dbs_check: self.dbs_check.map(|d| service::DbsCheckDraft {
+                level: d.level.into(),
+                issued_on: d.issued_on,
+                recheck_by: d.recheck_by,
+                on_update_service: d.on_update_service,
+            }),
+        })
+    }
+}
+
 /// The whole profile: creates it the first time, replaces it afterwards.
 #[derive(InputObject)]
 pub struct UpsertVolunteerProfileInput {
@@ -227,7 +249,7 @@ impl VolunteerMutation {
         input: UpsertVolunteerProfileInput,
     ) -> ApiResult<UpsertVolunteerProfilePayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let profile = service::upsert(crate::graphql::db(ctx)?, &actor, input).await?;
+        let profile = service::upsert(crate::graphql::db(ctx)?, &actor, input.parse()?).await?;
         Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile(Arc::new(profile)) })
     }
 }

@@ -228,12 +228,15 @@ pub async fn update(
         active.start_date = Set(None);
         active.end_date = Set(None);
     }
-    let location = input.location.apply(Coordinates::from_stored(current.lat, current.lng));
+    let (location, postcode) = crate::organisations::service::patch_place(
+        Coordinates::from_stored(current.lat, current.lng),
+        current.postcode.clone(),
+        input.location,
+        input.postcode,
+    );
     active.lat = Set(location.map(|l| l.lat()));
     active.lng = Set(location.map(|l| l.lng()));
-    if !matches!(input.postcode, Patch::Keep) {
-        active.postcode = Set(input.postcode.apply(None).map(Postcode::into_inner));
-    }
+    active.postcode = Set(postcode);
     let remote = input.remote.unwrap_or(current.remote);
     active.remote = Set(remote);
     check_place(remote, location)?;

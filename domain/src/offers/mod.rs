@@ -1,4 +1,6 @@
 //! Offers: time, skills, space, introductions or equipment that volunteers and organisations put forward.
+pub mod service;
+
 crate::db_enum! {
     pub enum OfferKind {
         Time => "TIME",

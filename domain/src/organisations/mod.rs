@@ -1,4 +1,6 @@
 //! Organisations and their members.
+pub mod service;
+
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 

@@ -1,4 +1,8 @@
-//! Users: accounts and their platform-wide role.
+//! Users: accounts and their platform-wide role, passwords (`password`), sign-in sessions (`sessions`).
+pub mod password;
+pub mod service;
+pub mod sessions;
+
 crate::db_enum! {
     /// What a user may do across the whole platform.
     pub enum PlatformRole {

@@ -41,6 +41,17 @@ impl<T> Patch<T> {
     }
 }
 
+impl<T> Patch<Option<T>> {
+    /// Setting "none" (a blank postcode, say) is clearing.
+    pub fn flatten(self) -> Patch<T> {
+        match self {
+            Self::Keep => Patch::Keep,
+            Self::Clear | Self::Set(None) => Patch::Clear,
+            Self::Set(Some(value)) => Patch::Set(value),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Patch;

@@ -1,4 +1,6 @@
 //! Volunteers' profiles and their safeguarding checks.
+pub mod service;
+
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 

@@ -14,12 +14,12 @@ use super::scoring;
 use super::service::{
     StatusByVolunteer, active_applicants, applications_to_needs, need_facts, profiles_by_id, today, volunteer_facts,
 };
-use crate::auth::{AuthUser, policy};
+use crate::access::{self as policy, AuthUser};
+use crate::applications::ApplicationStatus;
+use crate::applications::service as lifecycle;
 use crate::error::{AppError, AppResult};
+use crate::needs::NeedStatus;
 use crate::needs::service as needs;
-use domain::applications::ApplicationStatus;
-use domain::applications::service as lifecycle;
-use domain::needs::NeedStatus;
 use entity::{application, need, volunteer_profile};
 
 pub const MAX_PLAN_NEEDS: usize = 500;
@@ -53,7 +53,7 @@ pub enum PlanScope {
 async fn plan_needs(db: &impl ConnectionTrait, actor: &AuthUser, scope: PlanScope) -> AppResult<Vec<need::Model>> {
     let needs = match scope {
         PlanScope::Organisation(org) => {
-            crate::organisations::service::get(db, org).await?;
+            crate::organisations::get(db, org).await?;
             policy::require_coordinator(db, actor, org).await?;
             need::Entity::find()
                 .filter(need::Column::OrganisationId.eq(org))
@@ -278,7 +278,7 @@ pub async fn respond(
     accept: bool,
 ) -> AppResult<(application::Model, need::Model)> {
     let application = crate::applications::service::get(db, id).await?;
-    let own = crate::volunteers::service::find_for_user(db, actor.id).await?;
+    let own = crate::volunteers::find_for_user(db, actor.id).await?;
     if own.is_none_or(|p| p.id != application.volunteer_id) {
         return Err(AppError::forbidden("only the invited volunteer may answer an invitation"));
     }

@@ -1,24 +1,65 @@
 //! Offer rules: who may make and change an offer, and the listing.
-use async_graphql::MaybeUndefined;
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
+    Set,
 };
 use uuid::Uuid;
 
-use super::{CreateOfferInput, Offer, OfferConnection, OfferFilter, OfferStatus, UpdateOfferInput};
-use crate::auth::{AuthUser, Viewer, policy};
+use super::{OfferKind, OfferStatus};
+use crate::access::{self as policy, AuthUser, Viewer};
 use crate::error::{AppError, AppResult};
-use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
-use crate::needs::TimeWindowInput;
+use crate::needs::NeedCategory;
 use crate::now;
-use crate::organisations::service::{parse_location, parse_postcode};
+use crate::organisations::OrganisationId;
+use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_rows};
+use crate::store::text_search;
 use crate::values::geo::near_condition;
-use crate::values::{Coordinates, TimeWindow, bounded_text};
-use domain::store::text_search;
+use crate::values::{Coordinates, Patch, Postcode, RadiusKm, TimeWindow, bounded_text};
 use entity::offer;
+
+/// An offer: an organisation's (when `organisation_id` is given, by one of its members) or the caller's own as a
+/// volunteer.
+#[derive(Clone, Debug)]
+pub struct NewOffer {
+    pub organisation_id: Option<OrganisationId>,
+    pub kind: OfferKind,
+    pub title: String,
+    pub description: String,
+    pub category: Option<NeedCategory>,
+    pub postcode: Option<Postcode>,
+    pub location: Option<Coordinates>,
+    pub remote: bool,
+    pub availability: Vec<TimeWindow>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OfferPatch {
+    pub kind: Option<OfferKind>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Patch<NeedCategory>,
+    pub status: Option<OfferStatus>,
+    pub postcode: Patch<Postcode>,
+    pub location: Patch<Coordinates>,
+    pub remote: Option<bool>,
+    pub availability: Option<Vec<TimeWindow>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OfferFilter {
+    pub kinds: Option<Vec<OfferKind>>,
+    /// ACTIVE when not given; others only for their owners.
+    pub status: Option<OfferStatus>,
+    pub organisation_id: Option<OrganisationId>,
+    pub category: Option<NeedCategory>,
+    pub text: Option<String>,
+    pub near: Option<(Coordinates, RadiusKm)>,
+}
+
+/// An offer's id, as services take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OfferId(pub Uuid);
 
 /// Checks the actor may change an offer owned by this organisation or volunteer.
 async fn require_owner(
@@ -33,7 +74,7 @@ async fn require_owner(
     if let Some(org) = organisation_id {
         return policy::require_coordinator(db, actor, org).await;
     }
-    let own = crate::volunteers::service::find_for_user(db, actor.id).await?;
+    let own = crate::volunteers::find_for_user(db, actor.id).await?;
     match (own, volunteer_id) {
         (Some(p), Some(v)) if p.id == v => Ok(()),
         _ => Err(AppError::forbidden("only whoever made this offer may change it")),
@@ -41,21 +82,20 @@ async fn require_owner(
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
-pub async fn create(db: &impl ConnectionTrait, actor: &AuthUser, input: CreateOfferInput) -> AppResult<offer::Model> {
-    let (organisation_id, volunteer_id) = match &input.organisation_id {
-        Some(id) => {
-            let org = decode("input.organisationId", id, NodeKind::Organisation)?;
-            crate::organisations::service::get(db, org).await?;
+pub async fn create(db: &impl ConnectionTrait, actor: &AuthUser, input: NewOffer) -> AppResult<offer::Model> {
+    let (organisation_id, volunteer_id) = match input.organisation_id {
+        Some(OrganisationId(org)) => {
+            crate::organisations::get(db, org).await?;
             policy::require_coordinator(db, actor, org).await?;
             (Some(org), None)
         }
-        None => (None, Some(crate::volunteers::service::require_own(db, actor).await?.id)),
+        None => (None, Some(crate::volunteers::require_own(db, actor).await?.id)),
     };
     let title = bounded_text("input.title", &input.title, 3, 140)?;
     let description = bounded_text("input.description", &input.description, 0, 5000)?;
-    let postcode = parse_postcode(input.postcode.as_deref())?;
-    let location = parse_location(input.location.as_ref())?.map(|c| fuzz_if_volunteer(c, volunteer_id));
-    let availability = TimeWindowInput::parse_all("input.availability", &input.availability)?;
+    let postcode = input.postcode.map(Postcode::into_inner);
+    let location = input.location.map(|c| fuzz_if_volunteer(c, volunteer_id));
+    let availability = input.availability;
     let now = now();
     Ok(offer::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -79,11 +119,21 @@ pub async fn create(db: &impl ConnectionTrait, actor: &AuthUser, input: CreateOf
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
-pub async fn update(db: &impl ConnectionTrait, actor: &AuthUser, input: UpdateOfferInput) -> AppResult<offer::Model> {
-    let id = decode("input.offerId", &input.offer_id, NodeKind::Offer)?;
+pub async fn update(
+    db: &impl ConnectionTrait,
+    actor: &AuthUser,
+    OfferId(id): OfferId,
+    input: OfferPatch,
+) -> AppResult<offer::Model> {
     let current = offer::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("offer"))?;
     require_owner(db, actor, current.organisation_id, current.volunteer_id).await?;
     let volunteer_id = current.volunteer_id;
+    let (location, postcode) = crate::organisations::service::patch_place(
+        Coordinates::from_stored(current.lat, current.lng),
+        current.postcode.clone(),
+        input.location,
+        input.postcode,
+    );
     let mut active = current.into_active_model();
     if let Some(kind) = input.kind {
         active.kind = Set(kind.as_db().to_owned());
@@ -95,35 +145,22 @@ pub async fn update(db: &impl ConnectionTrait, actor: &AuthUser, input: UpdateOf
         active.description = Set(bounded_text("input.description", description, 0, 5000)?);
     }
     match input.category {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => active.category = Set(None),
-        MaybeUndefined::Value(c) => active.category = Set(Some(c.as_db().to_owned())),
+        Patch::Keep => {}
+        Patch::Clear => active.category = Set(None),
+        Patch::Set(c) => active.category = Set(Some(c.as_db().to_owned())),
     }
     if let Some(status) = input.status {
         active.status = Set(status.as_db().to_owned());
     }
-    match &input.postcode {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => active.postcode = Set(None),
-        MaybeUndefined::Value(p) => active.postcode = Set(parse_postcode(Some(p))?),
-    }
-    match &input.location {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => {
-            active.lat = Set(None);
-            active.lng = Set(None);
-        }
-        MaybeUndefined::Value(l) => {
-            let c = parse_location(Some(l))?.map(|c| fuzz_if_volunteer(c, volunteer_id));
-            active.lat = Set(c.map(|c| c.lat()));
-            active.lng = Set(c.map(|c| c.lng()));
-        }
-    }
+    let location = location.map(|c| fuzz_if_volunteer(c, volunteer_id));
+    active.postcode = Set(postcode);
+    active.lat = Set(location.map(|c| c.lat()));
+    active.lng = Set(location.map(|c| c.lng()));
     if let Some(remote) = input.remote {
         active.remote = Set(remote);
     }
     if let Some(windows) = &input.availability {
-        active.availability = Set(TimeWindow::to_json(&TimeWindowInput::parse_all("input.availability", windows)?));
+        active.availability = Set(TimeWindow::to_json(windows));
     }
     active.updated_at = Set(now());
     Ok(active.update(db).await?)
@@ -142,12 +179,13 @@ fn col(c: offer::Column) -> SimpleExpr {
     Expr::col((offer::Entity, c))
 }
 
+/// A page of offers, each with its cursor, and the statement that counts the whole list.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     viewer: &Viewer,
     filter: OfferFilter,
     page: &Page,
-) -> AppResult<OfferConnection> {
+) -> AppResult<(PageRows<(Cursor, offer::Model)>, SelectStatement)> {
     use offer::Column as C;
     let mut cond = Condition::all();
     let status = filter.status.unwrap_or(OfferStatus::Active);
@@ -160,7 +198,7 @@ pub async fn list(
             own = own.add(C::OrganisationId.is_in(orgs));
         }
         if let Some(user) = viewer.user_id()
-            && let Some(profile) = crate::volunteers::service::find_for_user(db, user).await?
+            && let Some(profile) = crate::volunteers::find_for_user(db, user).await?
         {
             own = own.add(C::VolunteerId.eq(profile.id));
         }
@@ -170,7 +208,7 @@ pub async fn list(
         cond = cond.add(C::Kind.is_in(kinds.iter().map(|k| k.as_db())));
     }
     if let Some(org) = &filter.organisation_id {
-        cond = cond.add(C::OrganisationId.eq(decode("filter.organisationId", org, NodeKind::Organisation)?));
+        cond = cond.add(C::OrganisationId.eq(org.0));
     }
     if let Some(category) = filter.category {
         cond = cond.add(C::Category.eq(category.as_db()));
@@ -178,12 +216,11 @@ pub async fn list(
     if let Some(text) = &filter.text {
         cond = cond.add(text_search("filter.text", text, [C::Title, C::Description])?);
     }
-    if let Some(near) = &filter.near {
-        let (center, radius) = near.parse("filter.near")?;
+    if let Some((center, radius)) = filter.near {
         cond = cond.add(near_condition(C::Lat, C::Lng, &center, radius));
     }
     let select = offer::Entity::find().filter(cond).into_query();
-    let total = TotalCount::of(select.clone());
+    let count = select.clone();
     let sort = SortKey {
         name: "offers:NEWEST",
         kind: SortKind::Time,
@@ -194,7 +231,6 @@ pub async fn list(
     let mut paged = select;
     sort.apply(&mut paged, page)?;
     let rows: Vec<offer::Model> = fetch_rows(db, &paged).await?;
-    Ok(connection(PageRows::from_fetched(rows, page), total, |o| {
-        (sort.cursor(SortValue::Time(o.created_at), o.id), Offer(o), async_graphql::connection::EmptyFields)
-    }))
+    let rows = rows.into_iter().map(|o| (sort.cursor(SortValue::Time(o.created_at), o.id), o)).collect();
+    Ok((PageRows::from_fetched(rows, page), count))
 }

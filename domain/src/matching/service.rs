@@ -12,15 +12,15 @@ use uuid::Uuid;
 
 use super::index::MatchingIndex;
 use super::scoring::{self, DbsFacts, NeedFacts, OfferFacts, VolunteerFacts};
+use crate::applications::ApplicationStatus;
 use crate::error::{AppError, AppResult};
-use crate::graphql::pagination::{Cursor, Page, PageRows, SortValue};
+use crate::needs::{NeedCategory, NeedStatus};
+use crate::offers::{OfferKind, OfferStatus};
+use crate::store::page::{Cursor, Page, PageRows, SortValue};
 use crate::values::geo::sql::distance_sq;
 use crate::values::text::json_strings;
 use crate::values::{Coordinates, TimeWindow};
-use domain::applications::ApplicationStatus;
-use domain::needs::{NeedCategory, NeedStatus};
-use domain::offers::{OfferKind, OfferStatus};
-use domain::volunteers::DbsLevel;
+use crate::volunteers::DbsLevel;
 use entity::{application, need, offer, volunteer_profile};
 
 /// Slack added to travel radii in the SQL prefilter: volunteers' places are rounded to ~1 km for matching,
@@ -193,7 +193,7 @@ async fn count_active(
     if let Some(ids) = need_ids {
         select.and_where(application::Column::NeedId.is_in(ids.iter().copied()));
     }
-    let rows: Vec<NeedCount> = crate::graphql::pagination::fetch_rows(db, &select).await?;
+    let rows: Vec<NeedCount> = crate::store::page::fetch_rows(db, &select).await?;
     Ok(rows.into_iter().map(|r| (r.need_id, i32::try_from(r.n).unwrap_or(i32::MAX))))
 }
 

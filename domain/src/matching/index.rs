@@ -26,12 +26,12 @@ use uuid::Uuid;
 
 use super::scoring::{NeedFacts, PreparedNeed, Tag, VolunteerFacts, dbs_rank, quick_score, score_prepared};
 use super::service::{self, NeedCandidate, Ranked, VolunteerCandidate};
+use crate::applications::ApplicationStatus;
 use crate::error::AppResult;
-use crate::graphql::pagination::fetch_rows;
+use crate::needs::NeedStatus;
+use crate::store::page::fetch_rows;
 use crate::values::geo::KM_PER_DEGREE;
 use crate::values::{Coordinates, TimeWindow};
-use domain::applications::ApplicationStatus;
-use domain::needs::NeedStatus;
 use entity::{application, need, volunteer_profile};
 
 /// How far back each poll re-reads, past the newest `updated_at` seen: rows are stamped before their transaction
@@ -631,7 +631,7 @@ mod tests {
     use super::*;
     use crate::needs::NeedCategory;
     use crate::values::Weekday;
-    use domain::volunteers::DbsLevel;
+    use crate::volunteers::DbsLevel;
     use proptest::prelude::*;
 
     fn today() -> NaiveDate {

@@ -2,13 +2,20 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession};
 use uuid::Uuid;
 
-use super::{ChangePasswordInput, LoginInput, RegisterInput};
-use crate::auth::{AuthUser, password};
+use super::{PlatformRole, password};
+use crate::access::AuthUser;
 use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::values::{Email, Password, bounded_text};
-use domain::users::PlatformRole;
 use entity::user;
+
+/// Who is registering: as typed, checked here.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+}
 
 pub fn auth_user(user: &user::Model) -> AuthUser {
     AuthUser { id: user.id, role: PlatformRole::from_db(&user.role).unwrap_or(PlatformRole::Member) }
@@ -17,7 +24,7 @@ pub fn auth_user(user: &user::Model) -> AuthUser {
 /// `register`'s checks and password hash, done before its transaction (hashing takes a while: no connection is
 /// held meanwhile). `Registration::insert` then writes the account.
 #[tracing::instrument(skip_all)]
-pub async fn prepare_registration(db: &impl ConnectionTrait, input: RegisterInput) -> AppResult<Registration> {
+pub async fn prepare_registration(db: &impl ConnectionTrait, input: NewAccount) -> AppResult<Registration> {
     let email = Email::parse("email", &input.email)?;
     let password = Password::parse("password", &input.password, &email)?;
     let display_name = bounded_text("displayName", &input.display_name, 1, 80)?;
@@ -90,14 +97,14 @@ async fn insert_user(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn login(db: &impl ConnectionTrait, input: LoginInput) -> AppResult<user::Model> {
+pub async fn login(db: &impl ConnectionTrait, email: &str, password: String) -> AppResult<user::Model> {
     let wrong = || AppError::Unauthenticated("the email address or password is incorrect".into());
     // A malformed email cannot belong to anyone; still spend the same time as a real check.
-    let user = match Email::parse("email", &input.email) {
+    let user = match Email::parse("email", email) {
         Ok(email) => find_by_email(db, &email).await?,
         Err(_) => None,
     };
-    let ok = password::verify(input.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(user) if ok => Ok(user),
         _ => Err(wrong()),
@@ -109,21 +116,22 @@ pub async fn login(db: &impl ConnectionTrait, input: LoginInput) -> AppResult<us
 pub async fn change_password(
     db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     actor: &AuthUser,
-    input: ChangePasswordInput,
+    current_password: String,
+    new_password: &str,
 ) -> AppResult<user::Model> {
     let user = user::Entity::find_by_id(actor.id).one(db).await?.ok_or_else(AppError::unauthenticated)?;
-    if !password::verify(input.current_password, Some(user.password_hash.clone())).await? {
+    if !password::verify(current_password, Some(user.password_hash.clone())).await? {
         return Err(AppError::Unauthenticated("the current password is incorrect".into()));
     }
     let email = Email::parse("email", &user.email)?;
-    let new_password = Password::parse("input.newPassword", &input.new_password, &email)?;
+    let new_password = Password::parse("input.newPassword", new_password, &email)?;
     let password_hash = password::hash(new_password.expose().to_owned()).await?;
     let txn = db.begin().await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(password_hash);
     active.updated_at = Set(now());
     let user = active.update(&txn).await?;
-    crate::auth::sessions::end_all(&txn, user.id).await?;
+    super::sessions::end_all(&txn, user.id).await?;
     txn.commit().await?;
     Ok(user)
 }

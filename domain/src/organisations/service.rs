@@ -1,47 +1,80 @@
 //! Organisation rules: creating (creator becomes OWNER), editing, adding members, listing.
-use async_graphql::MaybeUndefined;
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
     Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::{
-    AddOrganisationMemberInput, CreateOrganisationInput, MemberRole, Organisation, OrganisationConnection,
-    OrganisationFilter, OrganisationOrder, UpdateOrganisationInput,
-};
-use crate::auth::{AuthUser, policy};
+use super::{MemberRole, OrganisationId, OrganisationKind, OrganisationOrder};
+use crate::access::{self as policy, AuthUser};
 use crate::error::{AppError, AppResult};
-
-use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows};
 use crate::now;
+use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_rows};
+use crate::store::text_search;
 use crate::values::geo::near_condition;
-use crate::values::{Email, Postcode, bounded_text, optional_text};
-use domain::store::text_search;
+use crate::values::{Coordinates, Email, Patch, Postcode, RadiusKm, bounded_text, optional_text};
 use entity::{membership, organisation};
+
+pub use super::get;
+
+/// An organisation as its creator registers it (they become its OWNER). Website and contact email are checked
+/// here (blank is none).
+#[derive(Clone, Debug)]
+pub struct NewOrganisation {
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub description: String,
+    pub website: Option<String>,
+    pub contact_email: Option<String>,
+    pub postcode: Option<Postcode>,
+    pub location: Option<Coordinates>,
+}
+
+/// A change to an organisation; `verified` only by platform admins.
+#[derive(Clone, Debug, Default)]
+pub struct OrganisationPatch {
+    pub name: Option<String>,
+    pub kind: Option<OrganisationKind>,
+    pub description: Option<String>,
+    pub website: Patch<String>,
+    pub contact_email: Patch<String>,
+    pub postcode: Patch<Postcode>,
+    pub location: Patch<Coordinates>,
+    pub verified: Option<bool>,
+}
+
+/// Someone with an account, added to an organisation in a role.
+#[derive(Clone, Debug)]
+pub struct NewMember {
+    pub email: String,
+    pub role: MemberRole,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OrganisationFilter {
+    pub kinds: Option<Vec<OrganisationKind>>,
+    pub text: Option<String>,
+    pub verified: Option<bool>,
+    pub near: Option<(Coordinates, RadiusKm)>,
+}
 
 pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<organisation::Model>> {
     Ok(organisation::Entity::find().filter(organisation::Column::Slug.eq(slug.trim().to_lowercase())).one(db).await?)
-}
-
-pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<organisation::Model> {
-    organisation::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("organisation"))
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
-    input: CreateOrganisationInput,
+    input: NewOrganisation,
 ) -> AppResult<organisation::Model> {
     let name = bounded_text("input.name", &input.name, 2, 120)?;
     let description = bounded_text("input.description", &input.description, 0, 5000)?;
     let website = parse_website(input.website.as_deref())?;
     let contact_email = parse_contact(input.contact_email.as_deref())?;
-    let postcode = parse_postcode(input.postcode.as_deref())?;
-    let location = parse_location(input.location.as_ref())?;
+    let postcode = input.postcode.map(Postcode::into_inner);
+    let location = input.location;
 
     // Read before the transaction (see needs::service::update); a race on the slug ends in the unique index.
     let slug = free_slug(db, &name).await?;
@@ -79,9 +112,9 @@ pub async fn create(
 pub async fn update(
     db: &impl ConnectionTrait,
     actor: &AuthUser,
-    input: UpdateOrganisationInput,
+    OrganisationId(id): OrganisationId,
+    input: OrganisationPatch,
 ) -> AppResult<organisation::Model> {
-    let id = decode("input.organisationId", &input.organisation_id, NodeKind::Organisation)?;
     let org = get(db, id).await?;
     let role = policy::member_role(db, actor, id).await?;
     if !policy::can_manage_organisation(actor, role) {
@@ -90,6 +123,7 @@ pub async fn update(
     if input.verified.is_some() && !actor.is_admin() {
         return Err(AppError::forbidden("only platform admins may verify organisations"));
     }
+    let (current_location, current_postcode) = (Coordinates::from_stored(org.lat, org.lng), org.postcode.clone());
     let mut active = org.into_active_model();
     if let Some(name) = &input.name {
         active.name = Set(bounded_text("input.name", name, 2, 120)?);
@@ -100,33 +134,20 @@ pub async fn update(
     if let Some(description) = &input.description {
         active.description = Set(bounded_text("input.description", description, 0, 5000)?);
     }
-    match &input.website {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => active.website = Set(None),
-        MaybeUndefined::Value(w) => active.website = Set(parse_website(Some(w))?),
+    match input.website {
+        Patch::Keep => {}
+        Patch::Clear => active.website = Set(None),
+        Patch::Set(w) => active.website = Set(parse_website(Some(&w))?),
     }
-    match &input.contact_email {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => active.contact_email = Set(None),
-        MaybeUndefined::Value(e) => active.contact_email = Set(parse_contact(Some(e))?),
+    match input.contact_email {
+        Patch::Keep => {}
+        Patch::Clear => active.contact_email = Set(None),
+        Patch::Set(e) => active.contact_email = Set(parse_contact(Some(&e))?),
     }
-    match &input.postcode {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => active.postcode = Set(None),
-        MaybeUndefined::Value(p) => active.postcode = Set(parse_postcode(Some(p))?),
-    }
-    match &input.location {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => {
-            active.lat = Set(None);
-            active.lng = Set(None);
-        }
-        MaybeUndefined::Value(l) => {
-            let c = parse_location(Some(l))?;
-            active.lat = Set(c.map(|c| c.lat()));
-            active.lng = Set(c.map(|c| c.lng()));
-        }
-    }
+    let (location, postcode) = patch_place(current_location, current_postcode, input.location, input.postcode);
+    active.lat = Set(location.map(|c| c.lat()));
+    active.lng = Set(location.map(|c| c.lng()));
+    active.postcode = Set(postcode);
     if let Some(verified) = input.verified {
         active.verified = Set(verified);
     }
@@ -138,15 +159,15 @@ pub async fn update(
 pub async fn add_member(
     db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     actor: &AuthUser,
-    input: AddOrganisationMemberInput,
+    OrganisationId(id): OrganisationId,
+    input: NewMember,
 ) -> AppResult<(membership::Model, organisation::Model)> {
-    let id = decode("input.organisationId", &input.organisation_id, NodeKind::Organisation)?;
     let org = get(db, id).await?;
     let role = policy::member_role(db, actor, id).await?;
     if !policy::can_manage_organisation(actor, role) {
         return Err(AppError::forbidden("only owners and admins of this organisation may add members"));
     }
-    if !policy::can_grant(actor, role, input.role.into()) {
+    if !policy::can_grant(actor, role, input.role) {
         return Err(AppError::forbidden("only owners may add another owner"));
     }
     let email = Email::parse("input.email", &input.email)?;
@@ -182,12 +203,13 @@ async fn insert_membership(
     .await?)
 }
 
+/// A page of organisations, each with its cursor, and the statement that counts the whole list.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: OrganisationFilter,
     order: OrganisationOrder,
     page: &Page,
-) -> AppResult<OrganisationConnection> {
+) -> AppResult<(PageRows<(Cursor, organisation::Model)>, SelectStatement)> {
     use organisation::Column as C;
     let mut cond = Condition::all();
     if let Some(kinds) = &filter.kinds {
@@ -199,8 +221,7 @@ pub async fn list(
     if let Some(verified) = filter.verified {
         cond = cond.add(C::Verified.eq(verified));
     }
-    if let Some(near) = &filter.near {
-        let (center, radius) = near.parse("filter.near")?;
+    if let Some((center, radius)) = filter.near {
         cond = cond.add(near_condition(C::Lat, C::Lng, &center, radius));
     }
     let select = organisation::Entity::find().filter(cond).into_query();
@@ -220,18 +241,21 @@ pub async fn list(
             descending: true,
         },
     };
-    let total = TotalCount::of(select.clone());
+    let count = select.clone();
     let mut paged = select;
     sort.apply(&mut paged, page)?;
     let rows: Vec<organisation::Model> = fetch_rows(db, &paged).await?;
-    let rows = PageRows::from_fetched(rows, page);
-    Ok(connection(rows, total, |o| {
-        let key = match order {
-            OrganisationOrder::Name => SortValue::Text(o.name.clone()),
-            OrganisationOrder::Newest => SortValue::Time(o.created_at),
-        };
-        (sort.cursor(key, o.id), Organisation(o), async_graphql::connection::EmptyFields)
-    }))
+    let rows = rows
+        .into_iter()
+        .map(|o| {
+            let key = match order {
+                OrganisationOrder::Name => SortValue::Text(o.name.clone()),
+                OrganisationOrder::Newest => SortValue::Time(o.created_at),
+            };
+            (sort.cursor(key, o.id), o)
+        })
+        .collect();
+    Ok((PageRows::from_fetched(rows, page), count))
 }
 
 fn col(c: organisation::Column) -> SimpleExpr {
@@ -289,14 +313,16 @@ fn parse_contact(raw: Option<&str>) -> AppResult<Option<String>> {
     }
 }
 
-pub fn parse_postcode(raw: Option<&str>) -> AppResult<Option<String>> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(p) => Ok(Some(Postcode::parse("input.postcode", p)?.into_inner())),
-    }
+/// Where something is after a change to its place: the one rule for needs, offers and organisations (each field
+/// kept, cleared or set on its own; the postcode as stored, normalised).
+pub fn patch_place(
+    location: Option<Coordinates>,
+    postcode: Option<String>,
+    location_patch: Patch<Coordinates>,
+    postcode_patch: Patch<Postcode>,
+) -> (Option<Coordinates>, Option<String>) {
+    (location_patch.apply(location), postcode_patch.map(Postcode::into_inner).apply(postcode))
 }
-
-pub use crate::graphql::parse_location;
 
 #[cfg(test)]
 mod tests {

@@ -1,18 +1,39 @@
 //! Volunteer profile rules.
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
-use super::{DbsCheckInput, DbsLevel, UpsertVolunteerProfileInput};
-use crate::auth::AuthUser;
+use super::{DbsLevel, find_for_user};
+use crate::access::AuthUser;
 use crate::error::{AppError, AppResult};
-use crate::needs::TimeWindowInput;
+use crate::needs::NeedCategory;
 use crate::now;
-use crate::organisations::service::{parse_location, parse_postcode};
-use crate::values::{RadiusKm, TimeWindow, bounded_text, tags};
+use crate::values::{Coordinates, Postcode, RadiusKm, TimeWindow, bounded_text, tags};
 use entity::volunteer_profile;
 
-pub use domain::volunteers::{find_for_user, require_own};
+/// A volunteer's whole profile, as they give it (each upsert replaces the last).
+#[derive(Clone, Debug)]
+pub struct VolunteerProfileDraft {
+    pub display_name: String,
+    pub bio: String,
+    pub skills: Vec<String>,
+    pub interests: Vec<NeedCategory>,
+    pub languages: Vec<String>,
+    pub postcode: Option<Postcode>,
+    pub location: Option<Coordinates>,
+    pub travel_radius_km: f64,
+    pub availability: Vec<TimeWindow>,
+    pub dbs_check: Option<DbsCheckDraft>,
+}
+
+/// What a volunteer says of their DBS check (never the certificate's content).
+#[derive(Clone, Copy, Debug)]
+pub struct DbsCheckDraft {
+    pub level: DbsLevel,
+    pub issued_on: Option<NaiveDate>,
+    pub recheck_by: Option<NaiveDate>,
+    pub on_update_service: bool,
+}
 
 struct Dbs {
     level: DbsLevel,
@@ -21,7 +42,7 @@ struct Dbs {
     on_update_service: bool,
 }
 
-fn parse_dbs(input: Option<&DbsCheckInput>) -> AppResult<Dbs> {
+fn parse_dbs(input: Option<&DbsCheckDraft>) -> AppResult<Dbs> {
     let Some(input) = input else {
         return Ok(Dbs { level: DbsLevel::None, issued_on: None, recheck_by: None, on_update_service: false });
     };
@@ -54,7 +75,7 @@ fn json_list(values: impl IntoIterator<Item = String>) -> serde_json::Value {
 pub async fn upsert(
     db: &impl ConnectionTrait,
     actor: &AuthUser,
-    input: UpsertVolunteerProfileInput,
+    input: VolunteerProfileDraft,
 ) -> AppResult<volunteer_profile::Model> {
     let display_name = bounded_text("input.displayName", &input.display_name, 1, 80)?;
     let bio = bounded_text("input.bio", &input.bio, 0, 2000)?;
@@ -63,10 +84,10 @@ pub async fn upsert(
     let mut interests: Vec<&str> = input.interests.iter().map(|c| c.as_db()).collect();
     interests.sort_unstable();
     interests.dedup();
-    let postcode = parse_postcode(input.postcode.as_deref())?;
-    let location = parse_location(input.location.as_ref())?;
+    let postcode = input.postcode.map(Postcode::into_inner);
+    let location = input.location;
     let radius = RadiusKm::new("input.travelRadiusKm", input.travel_radius_km)?;
-    let availability = TimeWindowInput::parse_all("input.availability", &input.availability)?;
+    let availability = input.availability;
     let dbs = parse_dbs(input.dbs_check.as_ref())?;
 
     let existing = find_for_user(db, actor.id).await?;
