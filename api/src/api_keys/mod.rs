@@ -6,7 +6,7 @@
 //! `matchesForNeed` for one organisation's needs, showing what a stranger may see of each volunteer (no contact
 //! details, place or DBS status). A request with a key whose scopes do not cover one of its root fields is refused
 //! whole, before it runs.
-pub mod service;
+pub use domain::api_keys::service;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};

@@ -10,16 +10,13 @@ use std::sync::Arc;
 use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::api_keys::ApiKey;
 use crate::error::{ApiResult, AppError, AppResult};
 use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::pagination::{
-    ListConnection, Page, PageRows, SortKey, SortKind, SortValue, TotalCount, connection, fetch_rows,
-};
+use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
 use crate::graphql::{db, loaders, viewer};
 use crate::users::User;
 use entity::audit_event;
@@ -101,8 +98,6 @@ pub struct AuditEventFilter {
 
 pub type AuditEventConnection = ListConnection<AuditEvent>;
 
-const NEWEST: &str = "auditEvents:NEWEST";
-
 #[derive(Default)]
 pub struct AuditQuery;
 
@@ -120,54 +115,13 @@ impl AuditQuery {
         domain::access::require_platform_admin(viewer(ctx)?, "read the audit log")?;
         let page = Page::parse(first, after, None, None)?;
         let filter = filter.unwrap_or_default();
-        let (rows, total) = list(db(ctx)?, &filter, &page).await?;
-        Ok(connection(rows, total, |event| {
-            let cursor = sort_key().cursor(SortValue::Time(event.occurred_at), event.id);
-            (cursor, AuditEvent(event), EmptyFields)
-        }))
+        let user = |field: &str, id: Option<ID>| id.map(|id| decode(field, &id, NodeKind::User)).transpose();
+        let filter = domain::audit::AuditFilter {
+            subject_user_id: user("filter.subjectId", filter.subject_id)?,
+            actor_user_id: user("filter.actorId", filter.actor_id)?,
+            action: filter.action.map(Into::into),
+        };
+        let (rows, count) = domain::audit::list(db(ctx)?, &filter, &page).await?;
+        Ok(connection(rows, TotalCount::of(count), |(cursor, event)| (cursor, AuditEvent(event), EmptyFields)))
     }
-}
-
-fn sort_key() -> SortKey {
-    use audit_event::Column as C;
-    SortKey {
-        name: NEWEST,
-        kind: SortKind::Time,
-        key: Expr::col((audit_event::Entity, C::OccurredAt)),
-        id: Expr::col((audit_event::Entity, C::Id)),
-        descending: true,
-    }
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    filter: &AuditEventFilter,
-    page: &Page,
-) -> AppResult<(PageRows<audit_event::Model>, TotalCount)> {
-    use audit_event::Column as C;
-    let mut select = Query::select();
-    select.columns([
-        C::Id,
-        C::OccurredAt,
-        C::ActorUserId,
-        C::ActorApiKeyId,
-        C::Action,
-        C::SubjectUserId,
-        C::Fields,
-        C::Detail,
-    ]);
-    select.from(audit_event::Entity);
-    if let Some(id) = &filter.subject_id {
-        select.and_where(C::SubjectUserId.eq(decode("filter.subjectId", id, NodeKind::User)?));
-    }
-    if let Some(id) = &filter.actor_id {
-        select.and_where(C::ActorUserId.eq(decode("filter.actorId", id, NodeKind::User)?));
-    }
-    if let Some(action) = filter.action {
-        select.and_where(C::Action.eq(action.as_db()));
-    }
-    let total = TotalCount::of(select.clone());
-    sort_key().apply(&mut select, page)?;
-    let rows: Vec<audit_event::Model> = fetch_rows(db, &select).await?;
-    Ok((PageRows::from_fetched(rows, page), total))
 }

@@ -1,4 +1,6 @@
-//! Partner API keys: what a key may read.
+//! Partner API keys: issued by platform admins, stored only as hashes, with scopes, revocation and a last-used time.
+pub mod service;
+
 crate::db_enum! {
     /// What an API key may read.
     pub enum ApiKeyScope {

@@ -8,11 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::access::Viewer;
 use crate::error::AppResult;
+use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_rows};
 use entity::audit_event;
 
 crate::db_enum! {
@@ -128,4 +130,61 @@ impl ViewLog {
         audit_event::Entity::insert_many(rows).exec(db).await?;
         Ok(())
     }
+}
+
+/// Which entries of the log to list.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Only entries about this user's data.
+    pub subject_user_id: Option<Uuid>,
+    /// Only entries by this user.
+    pub actor_user_id: Option<Uuid>,
+    pub action: Option<AuditAction>,
+}
+
+fn sort_key() -> SortKey {
+    use audit_event::Column as C;
+    SortKey {
+        name: "auditEvents:NEWEST",
+        kind: SortKind::Time,
+        key: Expr::col((audit_event::Entity, C::OccurredAt)),
+        id: Expr::col((audit_event::Entity, C::Id)),
+        descending: true,
+    }
+}
+
+/// A page of the log, newest first, each entry with its cursor, and the statement that counts the whole log.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &AuditFilter,
+    page: &Page,
+) -> AppResult<(PageRows<(Cursor, audit_event::Model)>, SelectStatement)> {
+    use audit_event::Column as C;
+    let mut select = Query::select();
+    select.columns([
+        C::Id,
+        C::OccurredAt,
+        C::ActorUserId,
+        C::ActorApiKeyId,
+        C::Action,
+        C::SubjectUserId,
+        C::Fields,
+        C::Detail,
+    ]);
+    select.from(audit_event::Entity);
+    if let Some(id) = filter.subject_user_id {
+        select.and_where(C::SubjectUserId.eq(id));
+    }
+    if let Some(id) = filter.actor_user_id {
+        select.and_where(C::ActorUserId.eq(id));
+    }
+    if let Some(action) = filter.action {
+        select.and_where(C::Action.eq(action.as_db()));
+    }
+    let count = select.clone();
+    let sort = sort_key();
+    sort.apply(&mut select, page)?;
+    let rows: Vec<audit_event::Model> = fetch_rows(db, &select).await?;
+    let rows = rows.into_iter().map(|e| (sort.cursor(SortValue::Time(e.occurred_at), e.id), e)).collect();
+    Ok((PageRows::from_fetched(rows, page), count))
 }

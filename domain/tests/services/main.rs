@@ -3,3 +3,7 @@
 mod applications;
 mod helpers;
 mod needs;
+mod offers;
+mod organisations;
+mod privacy;
+mod users;

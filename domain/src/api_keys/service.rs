@@ -10,13 +10,12 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::audit::{self, Actor};
+use super::ApiKeyScope;
+use crate::access::ApiKeyCaller;
+use crate::audit::{self, Actor, AuditAction};
 use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::values::bounded_text;
-use domain::access::ApiKeyCaller;
-use domain::api_keys::ApiKeyScope;
-use domain::audit::AuditAction;
 use entity::api_key;
 
 /// Every key starts with this, so a leaked one is recognisable (secret scanners look for such prefixes).
