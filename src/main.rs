@@ -100,7 +100,7 @@ struct SeedArgs {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Schema) = cli.command {
-        print!("{}", api::graphql::sdl());
+        print!("{}", api::schema::sdl());
         return std::process::ExitCode::SUCCESS;
     }
     api::telemetry::init(cli.settings.log_format());
@@ -209,7 +209,7 @@ async fn admin(settings: &Settings, command: AdminCommand) -> Result<(), String>
     println!(
         "platform admin created: {} ({})",
         user.email,
-        api::graphql::ids::encode(api::graphql::ids::NodeKind::User, user.id).0
+        api::kit::ids::encode(api::kit::ids::NodeKind::User, user.id).0
     );
     if let Some(password) = generated {
         println!("password (shown once; change it after signing in): {password}");
@@ -218,7 +218,7 @@ async fn admin(settings: &Settings, command: AdminCommand) -> Result<(), String>
 }
 
 async fn api_key(settings: &Settings, command: ApiKeyCommand) -> Result<(), String> {
-    use api::graphql::ids::{NodeKind, encode};
+    use api::kit::ids::{NodeKind, encode};
     let db = database(settings).await?;
     let show = |k: &entity::api_key::Model| {
         format!(

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::api_keys::service as keys;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
-use crate::graphql::ids::{NodeKind, decode_any};
+use crate::kit::ids::{NodeKind, decode_any};
 use crate::values::{Email, Password, bounded_text};
 use domain::api_keys::ApiKeyScope;
 use domain::users::PlatformRole;

@@ -33,11 +33,12 @@ use crate::audit::{Actor, ViewLog};
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
 use crate::error::AppError;
-use crate::graphql::batch::{LoadQueue, drive};
+use crate::kit::batch::{LoadQueue, drive};
 
-use crate::graphql::{AppSchema, Loaders, SchemaOptions, build_schema};
 use crate::idempotency::{self, Claim};
+use crate::kit::Loaders;
 use crate::matching::index::MatchingIndex;
+use crate::schema::{AppSchema, SchemaOptions, build_schema};
 use domain::store::Reads;
 
 #[derive(Clone)]
@@ -97,9 +98,8 @@ impl ParsedDocuments {
 pub struct RequestLimits {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_user: Option<DefaultKeyedRateLimiter<Uuid>>,
-    /// Sign-in attempts per email address (as typed, normalised), so guessing one account's password is slow
-    /// from any number of addresses. Unregistered addresses are limited alike: the answer reveals nothing.
-    logins: Option<DefaultKeyedRateLimiter<String>>,
+    /// Sign-in attempts per email address (the users area counts them).
+    pub sign_ins: Arc<crate::users::SignInAttempts>,
     /// Each API key's own limit (keys differ, so one direct limiter per key, rebuilt if its rate changes).
     per_key: std::sync::Mutex<std::collections::HashMap<Uuid, (u32, Arc<DefaultDirectRateLimiter>)>>,
     timeout: Duration,
@@ -116,20 +116,11 @@ impl RequestLimits {
         Self {
             per_ip: per_minute(settings.rate_limit_per_ip),
             per_user: per_minute(settings.rate_limit_per_user),
-            logins: NonZeroU32::new(settings.login_attempts_per_hour).map(|n| RateLimiter::keyed(Quota::per_hour(n))),
+            sign_ins: Arc::new(crate::users::SignInAttempts::per_hour(settings.login_attempts_per_hour)),
             per_key: Default::default(),
             timeout: Duration::from_millis(settings.request_timeout_ms),
             max_body_bytes: settings.max_body_bytes,
             cors_origins: settings.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
-        }
-    }
-
-    /// Counts a sign-in attempt for `email`; `RATE_LIMITED` when there have been too many lately.
-    pub fn login_attempt(&self, email: &str) -> Result<(), AppError> {
-        let key = email.trim().to_lowercase();
-        match limited(self.logins.as_ref(), &key) {
-            None => Ok(()),
-            Some(wait) => Err(AppError::RateLimited { retry_after_secs: whole_seconds(wait) }),
         }
     }
 
@@ -159,9 +150,7 @@ impl RequestLimits {
         if let Some(l) = &self.per_user {
             l.retain_recent();
         }
-        if let Some(l) = &self.logins {
-            l.retain_recent();
-        }
+        self.sign_ins.forget_idle();
     }
 }
 
@@ -198,7 +187,7 @@ impl AppState {
             reads.clone(),
             keys.clone(),
             matching.clone(),
-            limits.clone(),
+            limits.sign_ins.clone(),
             mail.clone(),
             options,
         );
@@ -208,7 +197,7 @@ impl AppState {
             reads,
             keys,
             schema,
-            cost_schema: crate::graphql::cost_schema(options),
+            cost_schema: crate::schema::cost_schema(options),
             matching,
             limits,
             mail,
@@ -365,11 +354,11 @@ async fn graphql(
     state.documents.prepare(&mut request);
     let (reads_only, shown) = match request.parsed_query() {
         Ok(document) => {
-            if let Err(error) = crate::graphql::limits::check_shape(document) {
+            if let Err(error) = crate::kit::limits::check_shape(document) {
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
             }
             let reads_only = document.operations.iter().all(|(_, operation)| operation.node.ty == OperationType::Query);
-            (reads_only, crate::graphql::shown::shown_by(document))
+            (reads_only, crate::schema::shown::shown_by(document))
         }
         Err(_) => (false, domain::store::rows::Shown::ALL),
     };
@@ -462,7 +451,7 @@ async fn execute(
                 async_graphql::Response::from_errors(vec![error])
             }
         };
-    if crate::graphql::limits::is_cost_refusal(&response) {
+    if crate::kit::limits::is_cost_refusal(&response) {
         let (query, variables, operation_name) = costing;
         let mut costed = async_graphql::Request::new(query).variables(variables);
         costed.operation_name = operation_name;

@@ -131,7 +131,7 @@ fn is_mutation(request: &mut async_graphql::Request) -> AppResult<bool> {
     });
     let Some((_, operation)) = chosen else { return Ok(false) };
     // Fragments nested too deeply to count the fields are refused as well (the schema would refuse them anyway).
-    let mutations = crate::graphql::root_fields(document, &operation.node.selection_set.node)
+    let mutations = crate::kit::root_fields(document, &operation.node.selection_set.node)
         .map_or(usize::MAX, |fields| fields.iter().filter(|f| **f != "__typename").count());
     if mutations > 1 {
         return Err(AppError::bad_input(

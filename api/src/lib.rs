@@ -6,15 +6,16 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
-pub mod graphql;
 pub mod http;
 pub mod idempotency;
+pub mod kit;
 pub mod mail;
 pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod organisations;
 pub mod privacy;
+pub mod schema;
 pub mod telemetry;
 pub mod users;
 pub mod volunteers;
@@ -134,4 +135,65 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod layers {
+    //! The walls inside this crate, which Cargo cannot see: the kit names no area and nothing above it; areas name
+    //! neither the schema root nor the HTTP server; only the schema root names every area.
+    use std::path::Path;
+
+    const AREAS: [&str; 10] = [
+        "users",
+        "organisations",
+        "needs",
+        "volunteers",
+        "offers",
+        "applications",
+        "matching",
+        "api_keys",
+        "audit",
+        "privacy",
+    ];
+
+    fn sources(dir: &Path) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("a source folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(sources(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push((path.display().to_string(), std::fs::read_to_string(&path).expect("a source file")));
+            }
+        }
+        out
+    }
+
+    fn names(source: &str, module: &str) -> bool {
+        source.contains(&format!("crate::{module}::")) || source.contains(&format!("crate::{module};"))
+    }
+
+    #[test]
+    fn the_kit_names_no_area_and_areas_name_nothing_above_them() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for (file, source) in sources(&src.join("kit")) {
+            for module in AREAS.iter().chain(&["schema", "http"]) {
+                assert!(!names(&source, module), "{file} (the kit) names {module}");
+            }
+        }
+        for area in AREAS {
+            for (file, source) in sources(&src.join(area)) {
+                for above in ["schema", "http"] {
+                    assert!(!names(&source, above), "{file} (an area) names {above}");
+                }
+            }
+        }
+        let everywhere: Vec<String> = sources(&src)
+            .into_iter()
+            .filter(|(_, source)| AREAS.iter().all(|area| names(source, area)))
+            .map(|(file, _)| file)
+            .collect();
+        assert_eq!(everywhere.len(), 1, "only the schema root names every area: {everywhere:?}");
+        assert!(everywhere[0].ends_with("schema/mod.rs"), "{everywhere:?}");
+    }
 }

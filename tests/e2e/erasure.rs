@@ -11,8 +11,8 @@ const PASSWORD: &str = "a long enough passphrase";
 const NEED_APPLICATIONS: &str = "query($id: ID!) { node(id: $id) { ... on Need { placesTaken applications(first: 10) { totalCount edges { node { status message volunteer { displayName bio skills } } } } } } }";
 
 fn user_uuid(global_id: &str) -> uuid::Uuid {
-    match api::graphql::ids::decode_any(global_id) {
-        Some((api::graphql::ids::NodeKind::User, id)) => id,
+    match api::kit::ids::decode_any(global_id) {
+        Some((api::kit::ids::NodeKind::User, id)) => id,
         other => panic!("not a user id: {other:?}"),
     }
 }

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::Actor;
 use crate::error::{ApiResult, AppError, AppResult};
-use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::{db, viewer};
+use crate::kit::ids::{NodeKind, decode, encode};
+use crate::kit::{db, viewer};
 use crate::organisations::Organisation;
 
 crate::graphql_enum! {
@@ -40,7 +40,7 @@ pub fn check_operation(key: &ApiKeyCaller, document: &ExecutableDocument) -> App
         if operation.node.ty != OperationType::Query {
             return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
         }
-        let Some(root) = crate::graphql::root_fields(document, &operation.node.selection_set.node) else {
+        let Some(root) = crate::kit::root_fields(document, &operation.node.selection_set.node) else {
             return Err(AppError::forbidden("fragments are nested too deeply to check this API key's scopes"));
         };
         fields.extend(root);
@@ -79,7 +79,7 @@ impl ApiKey {
     /// The organisation whose matches the key may read.
     async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Option<Organisation>> {
         let Some(id) = self.0.organisation_id else { return Ok(None) };
-        Ok(crate::graphql::loaders(ctx)?.organisations.load_one(id).await?.map(Organisation))
+        Ok(crate::kit::loaders(ctx)?.organisations.load_one(id).await?.map(Organisation))
     }
     /// Requests a minute the key may make, with bursts up to the same number.
     async fn rate_limit_per_minute(&self) -> i32 {

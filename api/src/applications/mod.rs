@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use domain::access;
 
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
-use crate::graphql::eager::Eager;
-use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::pagination::ListConnection;
-use crate::graphql::{boxed, db, loaders, viewer};
+use crate::kit::eager::Eager;
+use crate::kit::ids::{NodeKind, decode, encode};
+use crate::kit::pagination::ListConnection;
+use crate::kit::{boxed, db, loaders, viewer};
 use crate::needs::Need;
 use crate::volunteers::VolunteerProfile;
 

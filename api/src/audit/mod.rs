@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use crate::api_keys::ApiKey;
 use crate::error::{ApiResult, AppError, AppResult};
-use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
-use crate::graphql::{db, loaders, viewer};
+use crate::kit::ids::{NodeKind, decode, encode};
+use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::kit::{db, loaders, viewer};
 use crate::users::User;
 use entity::audit_event;
 
@@ -104,7 +104,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The audit log, newest first. Platform admins only.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, None, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

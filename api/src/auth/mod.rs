@@ -42,7 +42,7 @@ pub async fn account_of(
                 Expr::col((membership::Entity, membership::Column::UserId)).equals((user::Entity, user::Column::Id)),
             );
     }
-    let rows: Vec<AccountRow> = crate::graphql::pagination::read_rows(reads, &select).await?;
+    let rows: Vec<AccountRow> = crate::kit::pagination::read_rows(reads, &select).await?;
     let account = rows.first().map(|r| &r.account).ok_or_else(ended)?;
     if account.deleted_at.is_some() {
         return Err(ended());

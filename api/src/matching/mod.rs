@@ -14,9 +14,9 @@ use sea_orm::EntityTrait;
 use self::scoring::Evaluation;
 use crate::applications::{Application, ApplicationPayload};
 use crate::error::{ApiError, ApiResult, AppError};
-use crate::graphql::ids::{NodeKind, decode};
-use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
-use crate::graphql::{db, matching_index, viewer};
+use crate::kit::ids::{NodeKind, decode};
+use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::kit::{db, matching_index, viewer};
 use crate::needs::Need;
 use crate::offers::Offer;
 use crate::volunteers::VolunteerProfile;
@@ -209,7 +209,7 @@ pub struct MatchingQuery;
 impl MatchingQuery {
     /// Volunteers for a need, best first. Only for members of the need's organisation (and API keys with its
     /// READ_ORGANISATION_MATCHES scope).
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, None, child_complexity)")]
     async fn matches_for_need(
         &self,
         ctx: &Context<'_>,
@@ -245,7 +245,7 @@ impl MatchingQuery {
     }
 
     /// Open needs for the signed-in volunteer, best first.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, None, child_complexity)")]
     async fn recommended_needs(
         &self,
         ctx: &Context<'_>,
@@ -275,7 +275,7 @@ impl MatchingQuery {
     }
 
     /// Active offers (space, introductions, equipment, skills, time) that fit a need, best first.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, None, child_complexity)")]
     async fn matching_offers(
         &self,
         ctx: &Context<'_>,

@@ -9,12 +9,12 @@ use sea_orm::DatabaseConnection;
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
-use crate::graphql::enums::Weekday;
-use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
-use crate::graphql::patch;
-use crate::graphql::{Location, LocationInput, NearInput, boxed, db, loaders, parse_location, reads, shown, viewer};
+use crate::kit::enums::Weekday;
+use crate::kit::ids::{NodeKind, decode, encode};
+use crate::kit::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::kit::patch;
+use crate::kit::{Location, LocationInput, NearInput, boxed, db, loaders, parse_location, reads, shown, viewer};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
 use crate::values::text::json_strings;
@@ -220,7 +220,7 @@ impl Need {
     }
 
     /// Applications to this need, newest first. Only for the organisation's members and platform admins.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn applications(
         &self,
         ctx: &Context<'_>,
@@ -396,7 +396,7 @@ pub struct NeedQuery;
 impl NeedQuery {
     /// One need; null if it does not exist or is a draft the caller may not see.
     async fn need(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Need>> {
-        let id = crate::graphql::ids::decode("id", &id, NodeKind::Need)?;
+        let id = crate::kit::ids::decode("id", &id, NodeKind::Need)?;
         match loaders(ctx)?.needs.load_one(id).await? {
             Some(n) if can_see(db(ctx)?, viewer(ctx)?, &n).await? => Ok(Some(Need(n))),
             _ => Ok(None),
@@ -404,7 +404,7 @@ impl NeedQuery {
     }
 
     /// Needs, filtered and ordered; `distanceKm` is set on each edge when `filter.near` is given.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn needs(
         &self,
         ctx: &Context<'_>,

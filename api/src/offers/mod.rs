@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use domain::access::{self, OfferOwner};
 
 use crate::error::{ApiResult, AppResult};
-use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
-use crate::graphql::{Location, LocationInput, NearInput, db, loaders, parse_location, patch, viewer};
+use crate::kit::ids::{NodeKind, decode, encode};
+use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::kit::{Location, LocationInput, NearInput, db, loaders, parse_location, patch, viewer};
 use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
 use crate::organisations::Organisation;
 use crate::values::{Postcode, TimeWindow};
@@ -235,7 +235,7 @@ pub struct OfferQuery;
 #[Object]
 impl OfferQuery {
     /// Offers, newest first.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn offers(
         &self,
         ctx: &Context<'_>,

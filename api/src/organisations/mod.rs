@@ -6,10 +6,10 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use chrono::{DateTime, Utc};
 
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
-use crate::graphql::ids::{NodeKind, decode, encode};
-use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::{ListConnection, Page, TotalCount, connection};
-use crate::graphql::{Location, LocationInput, NearInput, db, loaders, parse_location, patch, viewer};
+use crate::kit::ids::{NodeKind, decode, encode};
+use crate::kit::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
+use crate::kit::{Location, LocationInput, NearInput, db, loaders, parse_location, patch, viewer};
 use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
 use crate::offers::{Offer, OfferConnection, OfferStatus};
 use crate::users::User;
@@ -102,7 +102,7 @@ impl Organisation {
     }
 
     /// This organisation's needs, newest first. Drafts only for its members.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn needs(
         &self,
         ctx: &Context<'_>,
@@ -130,7 +130,7 @@ impl Organisation {
     }
 
     /// Offers made by this organisation, newest first. Paused and closed ones only for its members.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn offers(
         &self,
         ctx: &Context<'_>,
@@ -157,7 +157,7 @@ impl Organisation {
     }
 
     /// The people who run this organisation. Only for its members and platform admins.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -320,7 +320,7 @@ impl OrganisationQuery {
     ) -> ApiResult<Option<Organisation>> {
         let org = match (id, slug) {
             (Some(id), None) => {
-                let id = crate::graphql::ids::decode("id", &id, NodeKind::Organisation)?;
+                let id = crate::kit::ids::decode("id", &id, NodeKind::Organisation)?;
                 loaders(ctx)?.organisations.load_one(id).await?
             }
             (None, Some(slug)) => service::find_by_slug(db(ctx)?, &slug).await?,
@@ -329,7 +329,7 @@ impl OrganisationQuery {
         Ok(org.map(Organisation))
     }
 
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn organisations(
         &self,
         ctx: &Context<'_>,

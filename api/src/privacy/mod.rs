@@ -7,7 +7,7 @@ use serde_json::Value;
 pub use domain::privacy::{Erased, erase, erase_stale_unverified, export};
 
 use crate::error::ApiResult;
-use crate::graphql::{db, viewer};
+use crate::kit::{db, viewer};
 
 #[derive(InputObject)]
 pub struct DeleteMyAccountInput {

@@ -7,11 +7,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
 use crate::auth::sessions::{self, IssuedRefresh};
-use crate::error::{ApiError, ApiResult, AppError};
-use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::Page;
-use crate::graphql::{db, loaders, viewer};
+use std::sync::Arc;
+
+use crate::error::{ApiError, ApiResult, AppError, AppResult};
+use crate::kit::ids::{NodeKind, encode};
+use crate::kit::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::kit::pagination::Page;
+use crate::kit::{db, loaders, viewer};
 use crate::organisations::{Membership, MembershipConnection};
 use crate::volunteers::VolunteerProfile;
 
@@ -95,7 +97,7 @@ impl User {
     }
 
     /// The organisations this user belongs to, most recent first. Only for the user themselves and platform admins.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn memberships(
         &self,
         ctx: &Context<'_>,
@@ -219,7 +221,7 @@ impl UserMutation {
         let refresh = sessions::start(&txn, user.id).await?;
         let answer = payload(ctx, user.clone(), refresh)?;
         txn.commit().await?;
-        let mail = crate::graphql::mail(ctx)?;
+        let mail = crate::kit::mail(ctx)?;
         verification::mail(mail.mailer.as_ref(), &mail.verify_email_url, &user, &code);
         Ok(answer)
     }
@@ -238,7 +240,7 @@ impl UserMutation {
         if user.email_verified_at.is_some() {
             return Ok(RequestEmailVerificationPayload { sent: false });
         }
-        let mail = crate::graphql::mail(ctx)?;
+        let mail = crate::kit::mail(ctx)?;
         verification::send(db, mail.mailer.as_ref(), &mail.verify_email_url, &user).await?;
         Ok(RequestEmailVerificationPayload { sent: true })
     }
@@ -276,7 +278,7 @@ impl UserMutation {
     /// Signs in. A wrong email and a wrong password give the same answer; too many attempts for one email
     /// address (registered or not) are refused for a while with RATE_LIMITED.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
-        crate::graphql::request_limits(ctx)?.login_attempt(&input.email)?;
+        ctx.data::<Arc<SignInAttempts>>().map_err(|_| crate::kit::missing("sign-in limits"))?.attempt(&input.email)?;
         let user = service::login(db(ctx)?, &input.email, input.password).await?;
         session(ctx, user).await.map_err(ApiError::from)
     }
@@ -289,7 +291,7 @@ async fn session(ctx: &Context<'_>, user: entity::user::Model) -> Result<AuthPay
 }
 
 fn payload(ctx: &Context<'_>, user: entity::user::Model, refresh: IssuedRefresh) -> Result<AuthPayload, AppError> {
-    let keys = crate::graphql::token_keys(ctx)?;
+    let keys = crate::kit::token_keys(ctx)?;
     let issued = keys.issue(&service::auth_user(&user))?;
     Ok(AuthPayload {
         access_token: issued.token,
@@ -299,4 +301,37 @@ fn payload(ctx: &Context<'_>, user: entity::user::Model, refresh: IssuedRefresh)
         refresh_token_expires_at: refresh.expires_at,
         user: User { model: user, signed_in: true },
     })
+}
+
+/// Sign-in attempts per email address (as typed, normalised), so guessing one account's password is slow from any
+/// number of addresses. Unregistered addresses are limited alike: the answer reveals nothing.
+pub struct SignInAttempts(Option<governor::DefaultKeyedRateLimiter<String>>);
+
+impl SignInAttempts {
+    /// At most `n` attempts an hour for each address (none: no limit).
+    pub fn per_hour(n: u32) -> Self {
+        Self(std::num::NonZeroU32::new(n).map(|n| governor::RateLimiter::keyed(governor::Quota::per_hour(n))))
+    }
+
+    /// Counts an attempt for `email`; `RATE_LIMITED` when there have been too many lately.
+    pub fn attempt(&self, email: &str) -> AppResult<()> {
+        let Some(limiter) = &self.0 else { return Ok(()) };
+        match limiter.check_key(&email.trim().to_lowercase()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                use governor::clock::Clock;
+                let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+                // Whole seconds, rounded up, as every RATE_LIMITED answer says them.
+                let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+                Err(AppError::RateLimited { retry_after_secs: secs })
+            }
+        }
+    }
+
+    /// Forgets addresses not tried lately (the housekeeping calls it).
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.0 {
+            limiter.retain_recent();
+        }
+    }
 }

@@ -6,27 +6,22 @@
 //! and exact location are for the volunteer and platform admins only.
 pub use domain::volunteers::service;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::access::{self, ProfileAccess, ProfileField};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
-use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::loaders::{ChildFilter, ChildRelation, child_connection};
-use crate::graphql::pagination::{Page, fetch_rows};
-use crate::graphql::{Location, LocationInput, boxed, loaders, viewer};
+use crate::kit::ids::{NodeKind, encode};
+use crate::kit::loaders::{ChildFilter, ChildRelation, child_connection};
+use crate::kit::pagination::Page;
+use crate::kit::{Location, LocationInput, boxed, loaders, viewer};
 use crate::needs::{NeedCategory, TimeWindowInput, TimeWindowView};
 use crate::values::text::json_strings;
 use crate::values::{Postcode, TimeWindow};
-use entity::{application, membership, need, volunteer_profile};
+use entity::volunteer_profile;
 
 crate::graphql_enum! {
     /// Disclosure and Barring Service check levels, lowest to highest.
@@ -153,7 +148,7 @@ impl VolunteerProfile {
     }
 
     /// The volunteer's applications, newest first. Only for the volunteer and platform admins.
-    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn applications(
         &self,
         ctx: &Context<'_>,
@@ -198,7 +193,7 @@ impl UpsertVolunteerProfileInput {
             interests: self.interests.into_iter().map(Into::into).collect(),
             languages: self.languages,
             postcode: Postcode::parse_optional("input.postcode", self.postcode.as_deref())?,
-            location: crate::graphql::parse_location(self.location.as_ref())?,
+            location: crate::kit::parse_location(self.location.as_ref())?,
             travel_radius_km: self.travel_radius_km,
             availability: TimeWindowInput::parse_all("input.availability", &self.availability)?,
             dbs_check: self.dbs_check.map(|d| service::DbsCheckDraft {
@@ -249,91 +244,7 @@ impl VolunteerMutation {
         input: UpsertVolunteerProfileInput,
     ) -> ApiResult<UpsertVolunteerProfilePayload> {
         let actor = viewer(ctx)?.require_user()?;
-        let profile = service::upsert(crate::graphql::db(ctx)?, &actor, input.parse()?).await?;
+        let profile = service::upsert(crate::kit::db(ctx)?, &actor, input.parse()?).await?;
         Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile(Arc::new(profile)) })
-    }
-}
-
-/// Loads profiles by their user's id.
-pub struct ProfileByUser {
-    db: DatabaseConnection,
-}
-
-impl ProfileByUser {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-}
-
-impl Loader<Uuid> for ProfileByUser {
-    type Value = volunteer_profile::Model;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
-        let rows = volunteer_profile::Entity::find()
-            .filter(volunteer_profile::Column::UserId.is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(|p| (p.user_id, p)).collect())
-    }
-}
-
-/// For one caller: which volunteers have applied to a need of an organisation the caller belongs to
-/// (an invitation alone does not count: contact details stay hidden until the volunteer applies or accepts).
-pub struct ContactVisibility {
-    db: DatabaseConnection,
-    viewer: Option<Uuid>,
-}
-
-impl ContactVisibility {
-    pub fn new(db: DatabaseConnection, viewer: Option<Uuid>) -> Self {
-        Self { db, viewer }
-    }
-}
-
-#[derive(sea_orm::FromQueryResult)]
-struct VolunteerIdRow {
-    volunteer_id: Uuid,
-}
-
-pub const CONTACT_REVEALING: [ApplicationStatus; 4] = [
-    ApplicationStatus::Applied,
-    ApplicationStatus::Accepted,
-    ApplicationStatus::Declined,
-    ApplicationStatus::Completed,
-];
-
-impl Loader<Uuid> for ContactVisibility {
-    type Value = bool;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, AppError> {
-        let mut out: HashMap<Uuid, bool> = keys.iter().map(|k| (*k, false)).collect();
-        let Some(viewer) = self.viewer else { return Ok(out) };
-        let select = Query::select()
-            .distinct()
-            .column((application::Entity, application::Column::VolunteerId))
-            .from(application::Entity)
-            .inner_join(
-                need::Entity,
-                Expr::col((need::Entity, need::Column::Id)).equals((application::Entity, application::Column::NeedId)),
-            )
-            .inner_join(
-                membership::Entity,
-                Expr::col((membership::Entity, membership::Column::OrganisationId))
-                    .equals((need::Entity, need::Column::OrganisationId)),
-            )
-            .and_where(Expr::col((membership::Entity, membership::Column::UserId)).eq(viewer))
-            .and_where(Expr::col((application::Entity, application::Column::VolunteerId)).is_in(keys.iter().copied()))
-            .and_where(
-                Expr::col((application::Entity, application::Column::Status))
-                    .is_in(CONTACT_REVEALING.iter().map(|s| s.as_db())),
-            )
-            .to_owned();
-        let rows: Vec<VolunteerIdRow> = fetch_rows(&self.db, &select).await?;
-        for row in rows {
-            out.insert(row.volunteer_id, true);
-        }
-        Ok(out)
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::api_keys::ApiKeyScope;
+use crate::applications::ApplicationStatus;
 use crate::error::{AppError, AppResult};
 use crate::needs::NeedStatus;
 use crate::offers::OfferStatus;
@@ -245,6 +246,54 @@ pub fn profile_access(viewer: &Viewer, profile_user_id: Uuid, applied_to_viewers
     } else {
         ProfileAccess::Stranger
     }
+}
+
+/// The application statuses that show a volunteer's contact details, availability and DBS status to the need's
+/// organisation: applying is consent to be contacted; an invitation alone is not (until accepted).
+pub const CONTACT_REVEALING: [ApplicationStatus; 4] = [
+    ApplicationStatus::Applied,
+    ApplicationStatus::Accepted,
+    ApplicationStatus::Declined,
+    ApplicationStatus::Completed,
+];
+
+/// Of `volunteer_ids`, those who have applied (`CONTACT_REVEALING`) to a need of an organisation `viewer` is a
+/// member of: the fact `profile_access` takes as `applied_to_viewers_organisation`. One statement.
+pub async fn applied_to_organisations_of(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    volunteer_ids: &[Uuid],
+) -> AppResult<std::collections::HashSet<Uuid>> {
+    use entity::{application, membership, need};
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    #[derive(sea_orm::FromQueryResult)]
+    struct VolunteerIdRow {
+        volunteer_id: Uuid,
+    }
+    let select = Query::select()
+        .distinct()
+        .column((application::Entity, application::Column::VolunteerId))
+        .from(application::Entity)
+        .inner_join(
+            need::Entity,
+            Expr::col((need::Entity, need::Column::Id)).equals((application::Entity, application::Column::NeedId)),
+        )
+        .inner_join(
+            membership::Entity,
+            Expr::col((membership::Entity, membership::Column::OrganisationId))
+                .equals((need::Entity, need::Column::OrganisationId)),
+        )
+        .and_where(Expr::col((membership::Entity, membership::Column::UserId)).eq(viewer))
+        .and_where(
+            Expr::col((application::Entity, application::Column::VolunteerId)).is_in(volunteer_ids.iter().copied()),
+        )
+        .and_where(
+            Expr::col((application::Entity, application::Column::Status))
+                .is_in(CONTACT_REVEALING.iter().map(|s| s.as_db())),
+        )
+        .to_owned();
+    let rows: Vec<VolunteerIdRow> = crate::store::page::fetch_rows(db, &select).await?;
+    Ok(rows.into_iter().map(|r| r.volunteer_id).collect())
 }
 
 /// Finding a profile by its id (`node`) is not meeting it: only for those who see more of it than a stranger.

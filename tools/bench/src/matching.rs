@@ -25,7 +25,7 @@ use std::path::Path;
 use api::Settings;
 use api::auth::AuthUser;
 use api::auth::token::TokenKeys;
-use api::graphql::ids::{NodeKind, encode};
+use api::kit::ids::{NodeKind, encode};
 use api::matching::index::MatchingIndex;
 use api::needs::NeedStatus;
 use api::values::Coordinates;

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::matching::{ProcStat, measure, sustain};
 use api::Settings;
 use api::auth::AuthUser;
-use api::graphql::ids::{NodeKind, encode};
+use api::kit::ids::{NodeKind, encode};
 use api::values::Coordinates;
 use api::values::geo::KM_PER_DEGREE;
 use domain::users::PlatformRole;

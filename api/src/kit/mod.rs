@@ -1,5 +1,7 @@
-//! The schema: limits, extensions, the merged query and mutation roots, the `Node` interface, shared
-//! types (locations) and the per-request context (viewer, loaders).
+//! The GraphQL kit: what every area's resolvers use and no area owns. Context accessors (the database, the read
+//! connections, the viewer, the loaders), global ids, Relay connections over the store's pages, query limits,
+//! batching, eager lists, the GraphQL faces of domain enums, and the shared location inputs. It imports no area:
+//! the schema root (`crate::schema`) is the one place that names them all.
 pub mod batch;
 pub mod eager;
 pub mod enums;
@@ -7,131 +9,23 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod pagination;
-pub mod shown;
 
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{
-    Context, EmptySubscription, ID, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
-};
+use async_graphql::{Context, InputObject, SimpleObject};
 use sea_orm::DatabaseConnection;
 
-use self::ids::NodeKind;
-use self::loaders::{ById, ChildCounts, ChildRelation, Children};
+use self::loaders::{ById, ChildCounts, ChildRelation, Children, ContactVisibility, ProfileByUser};
 use self::pagination::PageRows;
-use crate::api_keys::{ApiKeyMutation, ApiKeyQuery};
-use crate::applications::{Application, ApplicationMutation};
-use crate::audit::AuditQuery;
 use crate::auth::Viewer;
 use crate::auth::token::TokenKeys;
-use crate::error::{ApiError, ApiResult, AppError, AppResult};
-use crate::http::RequestLimits;
-use crate::matching::index::MatchingIndex;
-use crate::matching::{MatchingMutation, MatchingQuery};
-use crate::needs::{Need, NeedMutation, NeedQuery};
-use crate::offers::{Offer, OfferMutation, OfferQuery};
-use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
-use crate::privacy::{PrivacyMutation, PrivacyQuery};
-use crate::users::{User, UserMutation, UserQuery};
+use crate::error::{AppError, AppResult};
 use crate::values::{Coordinates, RadiusKm};
-use crate::volunteers::{VolunteerMutation, VolunteerProfile};
+use domain::matching::index::MatchingIndex;
 use domain::store::Reads;
 use domain::store::rows::Shown;
-
-#[derive(MergedObject, Default)]
-pub struct Query(
-    NodeQuery,
-    UserQuery,
-    OrganisationQuery,
-    NeedQuery,
-    OfferQuery,
-    MatchingQuery,
-    PrivacyQuery,
-    ApiKeyQuery,
-    AuditQuery,
-);
-
-#[derive(MergedObject, Default)]
-pub struct Mutation(
-    UserMutation,
-    OrganisationMutation,
-    NeedMutation,
-    VolunteerMutation,
-    OfferMutation,
-    ApplicationMutation,
-    MatchingMutation,
-    PrivacyMutation,
-    ApiKeyMutation,
-);
-
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
-
-/// What the schema answers besides queries: introspection and "did you mean" suggestions (see `Settings`).
-#[derive(Clone, Copy, Debug)]
-pub struct SchemaOptions {
-    pub introspection: bool,
-    pub suggestions: bool,
-}
-
-pub fn build_schema(
-    db: DatabaseConnection,
-    reads: Reads,
-    keys: Arc<TokenKeys>,
-    matching: Arc<MatchingIndex>,
-    limits: Arc<RequestLimits>,
-    mail: Arc<crate::mail::Mail>,
-    options: SchemaOptions,
-) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(db)
-        .data(reads)
-        .data(keys)
-        .data(matching)
-        .data(limits)
-        .data(mail)
-        // The shape of a document is checked before it gets here (`limits::check_shape`). Cost is checked in
-        // validation; a document over it is measured again by `cost_schema`, which says by how much.
-        // No extensions at all: with one installed, every field resolved goes through the extension chain (and
-        // the fields of `eager::Eager` objects would not). clippy.toml refuses `SchemaBuilder::extension` for that.
-        // Each request has its span (`http`), and service functions theirs.
-        .limit_complexity(limits::MAX_COST)
-        // Directive overloading (CVE-2024-47614): the same directive repeated on a field.
-        .limit_directives(20);
-    if !options.introspection {
-        builder = builder.disable_introspection();
-    }
-    if !options.suggestions {
-        builder = builder.disable_suggestions();
-    }
-    builder.finish()
-}
-
-/// The same types, used only to state the cost of a document the main schema refused as too costly: its one
-/// extension measures each document and refuses it at validation, so nothing given to it runs.
-pub fn cost_schema(options: SchemaOptions) -> AppSchema {
-    // The same options as the main schema: validation errors it reports alongside must not offer suggestions
-    // where the main schema would not.
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "eager objects bypass extensions, but this schema refuses every document at validation: nothing resolves"
-    )]
-    let mut builder =
-        Schema::build(Query::default(), Mutation::default(), EmptySubscription).extension(limits::CostMeasure);
-    if !options.introspection {
-        builder = builder.disable_introspection();
-    }
-    if !options.suggestions {
-        builder = builder.disable_suggestions();
-    }
-    builder.finish()
-}
-
-/// The schema as SDL, exactly as checked in to `schema.graphql`.
-pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish().sdl()
-}
 
 /// Per-request DataLoaders: every relation resolves through one of these, batched into one statement.
 pub struct Loaders {
@@ -151,8 +45,8 @@ pub struct Loaders {
     pub joined_volunteers: Arc<loaders::Prefetched<entity::volunteer_profile::Model>>,
     pub offers: DataLoader<ById<entity::offer::Entity>>,
     pub applications: DataLoader<ById<entity::application::Entity>>,
-    pub profiles_by_user: DataLoader<crate::volunteers::ProfileByUser>,
-    pub contact_visible: DataLoader<crate::volunteers::ContactVisibility>,
+    pub profiles_by_user: DataLoader<ProfileByUser>,
+    pub contact_visible: DataLoader<ContactVisibility>,
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
     pub organisation_offers: DataLoader<Children<entity::offer::Entity>>,
     pub organisation_members: DataLoader<Children<entity::membership::Entity>>,
@@ -183,8 +77,8 @@ impl Loaders {
             joined_volunteers: volunteers.clone(),
             offers: batched(ById::new(reads.clone()), queue),
             applications: batched(ById::new(reads.clone()), queue),
-            profiles_by_user: batched(crate::volunteers::ProfileByUser::new(db.clone()), queue),
-            contact_visible: batched(crate::volunteers::ContactVisibility::new(db.clone(), viewer.user_id()), queue),
+            profiles_by_user: batched(ProfileByUser::new(db.clone()), queue),
+            contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),
             organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),
             organisation_offers: batched(Children::new(reads.clone(), ChildRelation::OrganisationOffers, shown), queue),
             organisation_members: batched(
@@ -213,7 +107,7 @@ where
     DataLoader::new(loader, queue.spawner()).delay(std::time::Duration::ZERO)
 }
 
-fn missing(what: &str) -> AppError {
+pub fn missing(what: &str) -> AppError {
     AppError::internal(format!("{what} missing from the GraphQL context"))
 }
 
@@ -236,10 +130,6 @@ pub fn reads<'a>(ctx: &Context<'a>) -> AppResult<&'a Reads> {
 
 pub fn matching_index<'a>(ctx: &Context<'a>) -> AppResult<&'a MatchingIndex> {
     ctx.data::<Arc<MatchingIndex>>().map(Arc::as_ref).map_err(|_| missing("matching index"))
-}
-
-pub fn request_limits<'a>(ctx: &Context<'a>) -> AppResult<&'a RequestLimits> {
-    ctx.data::<Arc<RequestLimits>>().map(Arc::as_ref).map_err(|_| missing("request limits"))
 }
 
 pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {
@@ -349,85 +239,4 @@ impl NearInput {
     pub fn parse(&self, field: &str) -> AppResult<(Coordinates, RadiusKm)> {
         Ok((Coordinates::new(field, self.lat, self.lng)?, RadiusKm::new(&format!("{field}.radiusKm"), self.radius_km)?))
     }
-}
-
-/// An object with a global ID that `node(id:)` can fetch.
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
-pub enum Node {
-    User(User),
-    Organisation(Organisation),
-    Need(Need),
-    VolunteerProfile(VolunteerProfile),
-    Offer(Offer),
-    Application(Application),
-}
-
-#[derive(Default)]
-pub struct NodeQuery;
-
-#[Object]
-impl NodeQuery {
-    /// Fetches any object by its global ID; null if it does not exist or the caller may not see it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
-        let (kind, uuid) = ids::decode_any(&id).ok_or_else(|| AppError::bad_input("id", "is not a valid id"))?;
-        resolve_node(ctx, kind, uuid).await.map_err(ApiError::from)
-    }
-
-    /// Fetches several objects by global ID, in the same order; at most 100.
-    #[graphql(complexity = "ids.len().saturating_mul(child_complexity)")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
-        if ids.len() > 100 {
-            return Err(AppError::bad_input("ids", "at most 100 ids at once").into());
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        let parsed = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                ids::decode_any(id).ok_or_else(|| AppError::bad_input(format!("ids[{i}]"), "is not a valid id"))
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        // Resolve concurrently so the loaders batch them.
-        let futures = parsed.into_iter().map(|(kind, uuid)| resolve_node(ctx, kind, uuid));
-        for node in futures::future::join_all(futures).await {
-            out.push(node?);
-        }
-        Ok(out)
-    }
-}
-
-async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Result<Option<Node>, AppError> {
-    let loaders = loaders(ctx)?;
-    let db = db(ctx)?;
-    let viewer = viewer(ctx)?;
-    Ok(match kind {
-        NodeKind::User => {
-            let user = loaders.users.load_one(id).await?;
-            // Users are reachable by id only for themselves and admins; others meet them through memberships.
-            user.filter(|u| viewer.user_id() == Some(u.id) || viewer.is_admin()).map(|u| Node::User(User::new(u)))
-        }
-        NodeKind::Organisation => {
-            loaders.organisations.load_one(id).await?.map(|o| Node::Organisation(Organisation(o)))
-        }
-        NodeKind::Need => match loaders.needs.load_one(id).await? {
-            Some(n) if crate::needs::can_see(db, viewer, &n).await? => Some(Node::Need(Need(n))),
-            _ => None,
-        },
-        NodeKind::VolunteerProfile => match loaders.volunteers.load_one(id).await? {
-            Some(p) if crate::volunteers::can_see_profile(ctx, &p).await? => {
-                Some(Node::VolunteerProfile(VolunteerProfile(Arc::new(p))))
-            }
-            _ => None,
-        },
-        NodeKind::Offer => match loaders.offers.load_one(id).await? {
-            Some(o) if crate::offers::can_see(ctx, &o).await? => Some(Node::Offer(Offer(o))),
-            _ => None,
-        },
-        NodeKind::Application => match loaders.applications.load_one(id).await? {
-            Some(a) if crate::applications::can_see(ctx, &a).await? => Some(Node::Application(Application(a))),
-            _ => None,
-        },
-        NodeKind::ApiKey | NodeKind::AuditEvent => None,
-    })
 }

@@ -521,3 +521,51 @@ where
         (cursor, n, x)
     }))
 }
+
+/// Loads volunteer profiles by their user's id.
+pub struct ProfileByUser {
+    db: DatabaseConnection,
+}
+
+impl ProfileByUser {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<Uuid> for ProfileByUser {
+    type Value = volunteer_profile::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        let rows = volunteer_profile::Entity::find()
+            .filter(sea_orm::ColumnTrait::is_in(&volunteer_profile::Column::UserId, keys.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|p| (p.user_id, p)).collect())
+    }
+}
+
+/// For one caller: which volunteers have applied to a need of an organisation the caller belongs to
+/// (`domain::access::applied_to_organisations_of`), batched across a request's profiles.
+pub struct ContactVisibility {
+    db: DatabaseConnection,
+    viewer: Option<Uuid>,
+}
+
+impl ContactVisibility {
+    pub fn new(db: DatabaseConnection, viewer: Option<Uuid>) -> Self {
+        Self { db, viewer }
+    }
+}
+
+impl Loader<Uuid> for ContactVisibility {
+    type Value = bool;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, AppError> {
+        let Some(viewer) = self.viewer else { return Ok(keys.iter().map(|k| (*k, false)).collect()) };
+        let applied = domain::access::applied_to_organisations_of(&self.db, viewer, keys).await?;
+        Ok(keys.iter().map(|k| (*k, applied.contains(k))).collect())
+    }
+}

@@ -280,21 +280,10 @@ where
 {
 }
 
-/// The objects that connections list, and a volunteer shown on each application.
+/// Marks types as eager objects (the schema root lists them).
 macro_rules! eager_objects {
     ($($object:ty),+ $(,)?) => {
-        $(impl EagerObject for $object {})+
+        $(impl $crate::kit::eager::EagerObject for $object {})+
     };
 }
-eager_objects!(
-    crate::applications::Application,
-    crate::audit::AuditEvent,
-    crate::matching::NeedMatch,
-    crate::matching::OfferMatch,
-    crate::matching::VolunteerMatch,
-    crate::needs::Need,
-    crate::offers::Offer,
-    crate::organisations::Membership,
-    crate::organisations::Organisation,
-    crate::volunteers::VolunteerProfile,
-);
+pub(crate) use eager_objects;

@@ -34,8 +34,8 @@ const MAX_NESTING: usize = 64;
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let size = first
         .or(last)
-        .unwrap_or(crate::graphql::pagination::DEFAULT_PAGE_SIZE)
-        .clamp(1, crate::graphql::pagination::MAX_PAGE_SIZE);
+        .unwrap_or(crate::kit::pagination::DEFAULT_PAGE_SIZE)
+        .clamp(1, crate::kit::pagination::MAX_PAGE_SIZE);
     usize::try_from(size).unwrap_or(100).saturating_mul(child_complexity).saturating_add(1)
 }
 
