@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows, read_rows};
 use crate::error::{AppError, AppResult};
 use domain::store::Reads;
-use domain::store::rows::{ByPosition, Positional, Shown, joined, position, value};
+use domain::store::rows::{ByPosition, Positional, Shown, check, check_joined, checked_value, joined, position, value};
 
 /// A stored row with a UUID primary key and a creation time (what child lists are ordered by).
 pub trait HasId {
@@ -261,6 +261,12 @@ where
             let per_parent = usize::try_from(page.limit + 1).unwrap_or(usize::MAX).min(rows.len());
             if let Some(first) = rows.first() {
                 let at = ChildLayout::of(first)?;
+                // Every row of a result has the first's column types: checked once (see `rows::check`).
+                check::<E::Model>(first, 0, read.0)?;
+                checked_value::<Uuid>(first, at.parent)?;
+                if with_volunteers {
+                    check_joined::<volunteer_profile::Model>(first, at.volunteer, read.1)?;
+                }
                 let mut kept = self.volunteers.as_ref().filter(|_| with_volunteers).map(|store| store.lock());
                 // Each child and volunteer decoded where it is kept: moving them (a few hundred bytes each) through
                 // a vector of whole rows first was 1% of a dashboard. A row that fails to decode fails the batch;

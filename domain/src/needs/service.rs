@@ -394,11 +394,18 @@ impl ListedNeed {
         })
     }
 
-    fn layout(row: &sea_orm::QueryResult) -> ListedLayout {
-        ListedLayout {
+    /// Where the distance and the organisation are, and the first row's types checked (see `rows::check`).
+    fn layout(row: &sea_orm::QueryResult, shown: &Shown) -> Result<ListedLayout, sea_orm::DbErr> {
+        let at = ListedLayout {
             distance_sq: rows::position(row, "distance_sq"),
             organisation: rows::position(row, ORGANISATION_ID),
+        };
+        rows::check::<need::Model>(row, 0, shown.columns::<need::Entity>())?;
+        if let Some(distance) = at.distance_sq {
+            rows::checked_value::<Option<f64>>(row, distance)?;
         }
+        rows::check_joined::<organisation::Model>(row, at.organisation, shown.columns::<organisation::Entity>())?;
+        Ok(at)
     }
 }
 
@@ -613,8 +620,13 @@ pub async fn list(
         sort.order(&mut joined, page);
         paged = joined;
     }
-    let mut rows =
-        fetch_decoded(reads, &paged, ListedNeed::layout, |row, at| ListedNeed::decode(row, at, shown)).await?;
+    let mut rows = fetch_decoded(
+        reads,
+        &paged,
+        |row| ListedNeed::layout(row, shown),
+        |row, at| ListedNeed::decode(row, at, shown),
+    )
+    .await?;
     let organisations = rows.iter_mut().filter_map(|r| r.organisation.take()).collect();
     let rows = rows
         .into_iter()

@@ -250,13 +250,13 @@ pub async fn read_rows<M: FromQueryResult>(reads: &Reads, select: &SelectStateme
 pub async fn fetch_decoded<T, L>(
     reads: &Reads,
     select: &SelectStatement,
-    layout: impl FnOnce(&sea_orm::QueryResult) -> L,
+    layout: impl FnOnce(&sea_orm::QueryResult) -> Result<L, sea_orm::DbErr>,
     decode: impl Fn(&sea_orm::QueryResult, &L) -> Result<T, sea_orm::DbErr>,
 ) -> AppResult<Vec<T>> {
     let rows = reads.query_all(reads.backend().build(select)).await?;
     let Some(first) = rows.first() else { return Ok(Vec::new()) };
     // Every row of a result has the same columns: named ones are looked up once, not once a row.
-    let layout = layout(first);
+    let layout = layout(first)?;
     // Sized up front: collecting `Result`s cannot know the length, and grew the page by copying it.
     let mut decoded = Vec::with_capacity(rows.len());
     for row in &rows {

@@ -3,6 +3,8 @@
 //! the same decoding sea-orm's derived reads use. Those look every column up by name, and format a string for
 //! every prefixed (joined) column and for every NULL: a quarter of a listing's server CPU under load. Listings and
 //! child pages select only the columns the document can show (`Shown`); the others decode as their type's default.
+//! A value of the wrong SQL type is an error (`DbErr::Type`), never a wrong value or a panic: on SQLite every value
+//! is checked, on PostgreSQL the first row of each result (`check`) and every row read by id.
 use sea_orm::sea_query::{Alias, Expr, SelectStatement};
 use sea_orm::sqlx::{self, Column as _, Row as _};
 use sea_orm::{DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
@@ -12,8 +14,45 @@ pub trait ByPosition: Sized {
     /// The columns, in the order they are decoded: the entity's `Column::iter()` order (a test holds them to it).
     const COLUMNS: &'static [&'static str];
 
-    /// The model from the columns starting at `start`, of which only those in `read` were selected.
+    /// The model from the columns starting at `start`, of which only those in `read` were selected. On
+    /// PostgreSQL the values' types are trusted: check them once per result with `decode_checked_at`.
     fn decode_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr>;
+
+    /// The same, checking each value's SQL type against its field's (a mismatch is `DbErr::Type`).
+    fn decode_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr>;
+}
+
+/// Checks the types of a model's columns in a result's first row. On PostgreSQL every row of a result has its
+/// columns' types, so the other rows decode trusted; checking each value cost about a tenth of decoding a page.
+pub fn check<M: ByPosition>(row: &QueryResult, start: usize, read: Columns) -> Result<(), DbErr> {
+    M::decode_checked_at(row, start, read).map(drop)
+}
+
+/// `check` for a joined model whose columns start at `start` (nothing to check where the join found none).
+pub fn check_joined<M: ByPosition>(row: &QueryResult, start: Option<usize>, read: Columns) -> Result<(), DbErr> {
+    match start {
+        Some(start) if checked_value::<Option<uuid::Uuid>>(row, start)?.is_some() => check::<M>(row, start, read),
+        _ => Ok(()),
+    }
+}
+
+/// One value by position, its SQL type checked against `T` (as sqlx's `try_get` does).
+pub fn checked_value<T>(row: &QueryResult, index: usize) -> Result<T, DbErr>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + 'static,
+{
+    let decoded = if let Some(row) = row.try_as_pg_row() {
+        row.try_get::<T, _>(index)
+    } else if let Some(row) = row.try_as_sqlite_row() {
+        row.try_get::<T, _>(index)
+    } else {
+        return Err(DbErr::Custom("rows by position: an unsupported database".into()));
+    };
+    decoded.map_err(|e| DbErr::Type(format!("column {index}: {e}")))
 }
 
 /// One value by position.
@@ -30,19 +69,13 @@ where
     {
         return timestamp;
     }
-    // Unchecked: checking each value's SQL type cost about a tenth of decoding a page. The check is only worth
-    // having if a column's SQL type could differ from its model field's, and the select names the entity's own
-    // columns, whose types match the migrations (sea-orm's checked reads of the same models run through the tests
-    // on both databases). Were they ever to differ, sqlx would decode the bytes as `T` regardless: a wrong value,
-    // or a panic for a fixed-width number of the wrong width, so such a change must come with its model's.
-    let decoded = if let Some(row) = row.try_as_pg_row() {
-        row.try_get_unchecked::<T, _>(index)
-    } else if let Some(row) = row.try_as_sqlite_row() {
-        row.try_get_unchecked::<T, _>(index)
-    } else {
-        return Err(DbErr::Custom("rows by position: an unsupported database".into()));
-    };
-    decoded.map_err(|e| DbErr::Type(format!("column {index}: {e}")))
+    // On PostgreSQL unchecked: checking each value's SQL type cost about a tenth of decoding a page, and every row
+    // of a result has the same column types, which the readers check on its first row (`check`). SQLite types
+    // each value on its own, so there every value is checked.
+    match row.try_as_pg_row() {
+        Some(row) => row.try_get_unchecked::<T, _>(index).map_err(|e| DbErr::Type(format!("column {index}: {e}"))),
+        None => checked_value(row, index),
+    }
 }
 
 /// The microseconds from the Unix epoch to PostgreSQL's, 2000-01-01.
@@ -113,8 +146,9 @@ pub fn joined<M: ByPosition>(row: &QueryResult, start: Option<usize>, read: Colu
 pub struct Positional<M>(pub M);
 
 impl<M: ByPosition> FromQueryResult for Positional<M> {
+    /// Checked: by-id loads and small reads, where knowing which row is a result's first is not worth the trouble.
     fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        M::decode_at(row, 0, Columns::ALL).map(Positional)
+        M::decode_checked_at(row, 0, Columns::ALL).map(Positional)
     }
 }
 
@@ -230,6 +264,21 @@ macro_rules! by_position {
                     let $field = if read.has(index) {
                         at += 1;
                         value(row, at - 1)?
+                    } else {
+                        Default::default()
+                    };
+                    index += 1;
+                )+
+                let _ = (at, index);
+                Ok(Self { $($field),+ })
+            }
+
+            fn decode_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
+                let (mut at, mut index) = (start, 0);
+                $(
+                    let $field = if read.has(index) {
+                        at += 1;
+                        checked_value(row, at - 1)?
                     } else {
                         Default::default()
                     };

@@ -6,4 +6,5 @@ mod needs;
 mod offers;
 mod organisations;
 mod privacy;
+mod store;
 mod users;
