@@ -1,7 +1,9 @@
 //! The domain's services called directly, with no HTTP and no GraphQL: the rules of each command, each denial and
 //! each state change, on a fresh database per test (SQLite, or PostgreSQL when `TEST_DATABASE_URL` is set).
+mod api_keys;
 mod applications;
 mod helpers;
+mod matching;
 mod needs;
 mod offers;
 mod organisations;
