@@ -2,6 +2,7 @@
 pub mod password;
 pub mod service;
 pub mod sessions;
+pub mod verification;
 
 crate::db_enum! {
     /// What a user may do across the whole platform.

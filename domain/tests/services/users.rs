@@ -51,3 +51,18 @@ async fn changing_the_password_ends_every_session() {
     assert!(sessions::rotate(&t.db, &phone.token).await.is_err(), "the old session's refresh token is dead");
     service::login(&t.db, "amara@example.org", "another long passphrase".into()).await.expect("the new one works");
 }
+
+#[tokio::test]
+async fn a_verification_code_works_once() {
+    let t = TestDb::new().await;
+    let user =
+        service::prepare_registration(&t.db, amara()).await.expect("checked").insert(&t.db).await.expect("written");
+    let code = domain::users::verification::issue(&t.db, &user).await.expect("a code");
+    let wrong = domain::users::verification::confirm(&t.db, "not-the-code").await;
+    assert!(matches!(wrong, Err(AppError::BadInput { .. })), "{wrong:?}");
+    let at = domain::users::verification::confirm(&t.db, &format!(" {code} ")).await.expect("verified");
+    let again = domain::users::verification::confirm(&t.db, &code).await;
+    assert!(matches!(again, Err(AppError::BadInput { .. })), "a code works once: {again:?}");
+    let found = service::login(&t.db, "amara@example.org", "a long enough passphrase".into()).await.expect("in");
+    assert_eq!(found.email_verified_at, Some(at));
+}
