@@ -252,33 +252,34 @@ impl Shown {
     }
 }
 
+/// The body `by_position!` writes once for both of `ByPosition`'s decodings.
+trait DecodeFrom: Sized {
+    fn decode_from<const CHECKED: bool>(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr>;
+}
+
 macro_rules! by_position {
     ($($module:ident { $($field:ident),+ $(,)? })+) => {$(
         impl ByPosition for entity::$module::Model {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
 
             fn decode_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
+                Self::decode_from::<false>(row, start, read)
+            }
+
+            fn decode_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
+                Self::decode_from::<true>(row, start, read)
+            }
+        }
+
+        impl DecodeFrom for entity::$module::Model {
+            // One body for both: `CHECKED` is a constant, so each copy compiled has no branch per value.
+            fn decode_from<const CHECKED: bool>(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
                 let (mut at, mut index) = (start, 0);
                 // In the columns' order; a column not read is its type's default.
                 $(
                     let $field = if read.has(index) {
                         at += 1;
-                        value(row, at - 1)?
-                    } else {
-                        Default::default()
-                    };
-                    index += 1;
-                )+
-                let _ = (at, index);
-                Ok(Self { $($field),+ })
-            }
-
-            fn decode_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
-                let (mut at, mut index) = (start, 0);
-                $(
-                    let $field = if read.has(index) {
-                        at += 1;
-                        checked_value(row, at - 1)?
+                        if CHECKED { checked_value(row, at - 1)? } else { value(row, at - 1)? }
                     } else {
                         Default::default()
                     };

@@ -3,13 +3,13 @@
 use domain::applications::ApplicationStatus;
 use domain::applications::service::{self as applications, Opening};
 use domain::error::AppError;
-use domain::needs::service::{self as needs, NewNeed, Schedule};
+use domain::needs::service as needs;
 use domain::needs::{NeedCategory, NeedId, NeedStatus};
 use domain::volunteers::DbsLevel;
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, remote_need};
 
 async fn volunteer_profile(t: &TestDb, user: &domain::access::AuthUser) -> Uuid {
     let now = domain::now();
@@ -52,26 +52,9 @@ async fn one_lifecycle_from_applying_to_applying_again() {
     let coordinator = t.person("Amara").await;
     let volunteer = t.person("Kwame").await;
     let org = t.organisation(&coordinator).await;
-    let need = needs::create(
-        &t.db,
-        &coordinator,
-        NewNeed {
-            organisation_id: org,
-            title: "Befriending calls".into(),
-            description: String::new(),
-            category: NeedCategory::Befriending,
-            required_skills: vec![],
-            languages: vec![],
-            safeguarding: DbsLevel::None,
-            schedule: Schedule::default(),
-            location: None,
-            postcode: None,
-            remote: true,
-            volunteers_needed: 1,
-        },
-    )
-    .await
-    .expect("created");
+    let need = needs::create(&t.db, &coordinator, remote_need(org, "Befriending calls", NeedCategory::Befriending, 1))
+        .await
+        .expect("created");
     // No profile, no application; a draft is not there to apply to.
     let no_profile = applications::apply(&t.db, &volunteer, need.id, "").await;
     assert!(matches!(no_profile, Err(AppError::Forbidden(_))), "{no_profile:?}");
@@ -106,26 +89,9 @@ async fn reopening_a_row_that_changed_meanwhile_is_a_conflict() {
     let volunteer = t.person("Kwame").await;
     let org = t.organisation(&coordinator).await;
     let profile = volunteer_profile(&t, &volunteer).await;
-    let need = needs::create(
-        &t.db,
-        &coordinator,
-        NewNeed {
-            organisation_id: org,
-            title: "Pavilion repaint".into(),
-            description: String::new(),
-            category: NeedCategory::Premises,
-            required_skills: vec![],
-            languages: vec![],
-            safeguarding: DbsLevel::None,
-            schedule: Schedule::default(),
-            location: None,
-            postcode: None,
-            remote: true,
-            volunteers_needed: 2,
-        },
-    )
-    .await
-    .expect("created");
+    let need = needs::create(&t.db, &coordinator, remote_need(org, "Pavilion repaint", NeedCategory::Premises, 2))
+        .await
+        .expect("created");
     let invited = applications::open(&t.db, None, need.id, profile, Opening::Invited).await.expect("invited");
     assert_eq!(status(&invited), Some(ApplicationStatus::Invited));
     assert!(invited.invited_at.is_some() && invited.applied_at.is_none());

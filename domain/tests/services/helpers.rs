@@ -6,6 +6,30 @@ use migration::MigratorTrait;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
 use uuid::Uuid;
 
+/// A remote need with no place, no schedule and no check required: what tests of applying, inviting and erasing
+/// post when the need's details do not matter.
+pub fn remote_need(
+    organisation_id: OrganisationId,
+    title: &str,
+    category: domain::needs::NeedCategory,
+    volunteers_needed: i32,
+) -> domain::needs::service::NewNeed {
+    domain::needs::service::NewNeed {
+        organisation_id,
+        title: title.into(),
+        description: String::new(),
+        category,
+        required_skills: vec![],
+        languages: vec![],
+        safeguarding: domain::volunteers::DbsLevel::None,
+        schedule: domain::needs::service::Schedule::default(),
+        location: None,
+        postcode: None,
+        remote: true,
+        volunteers_needed,
+    }
+}
+
 pub struct TestDb {
     pub db: DatabaseConnection,
     cleanup: Cleanup,

@@ -4,12 +4,11 @@ use domain::applications::ApplicationStatus;
 use domain::error::AppError;
 use domain::matching::index::MatchingIndex;
 use domain::matching::plans::{self, PlanScope};
-use domain::needs::service::{self as needs, NewNeed, Schedule};
+use domain::needs::service as needs;
 use domain::needs::{NeedCategory, NeedId, NeedStatus};
-use domain::volunteers::DbsLevel;
 use domain::volunteers::service as volunteers;
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, remote_need};
 use crate::offers::profile;
 
 #[tokio::test]
@@ -20,26 +19,9 @@ async fn proposals_become_invitations_that_hold_places() {
     let volunteer = t.person("Kwame").await;
     let org = t.organisation(&coordinator).await;
     let mine = volunteers::upsert(&t.db, &volunteer, profile()).await.expect("a profile");
-    let need = needs::create(
-        &t.db,
-        &coordinator,
-        NewNeed {
-            organisation_id: org,
-            title: "Befriending calls".into(),
-            description: String::new(),
-            category: NeedCategory::Befriending,
-            required_skills: vec![],
-            languages: vec![],
-            safeguarding: DbsLevel::None,
-            schedule: Schedule::default(),
-            location: None,
-            postcode: None,
-            remote: true,
-            volunteers_needed: 1,
-        },
-    )
-    .await
-    .expect("created");
+    let need = needs::create(&t.db, &coordinator, remote_need(org, "Befriending calls", NeedCategory::Befriending, 1))
+        .await
+        .expect("created");
     needs::publish(&t.db, &coordinator, NeedId(need.id)).await.expect("published");
     let index = MatchingIndex::new();
     index.refresh(&t.db).await.expect("the index loads");

@@ -6,11 +6,10 @@ use domain::audit::Actor;
 use domain::error::AppError;
 use domain::needs::NeedCategory;
 use domain::needs::NeedId;
-use domain::needs::service::{self as needs, NewNeed, Schedule};
-use domain::volunteers::DbsLevel;
+use domain::needs::service as needs;
 use domain::volunteers::service as volunteers;
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, remote_need};
 use crate::offers::profile;
 
 #[tokio::test]
@@ -20,26 +19,9 @@ async fn erasing_keeps_history_and_frees_places_but_never_orphans_an_organisatio
     let volunteer = t.person("Kwame").await;
     let org = t.organisation(&coordinator).await;
     volunteers::upsert(&t.db, &volunteer, profile()).await.expect("a profile");
-    let need = needs::create(
-        &t.db,
-        &coordinator,
-        NewNeed {
-            organisation_id: org,
-            title: "Befriending calls".into(),
-            description: String::new(),
-            category: NeedCategory::Befriending,
-            required_skills: vec![],
-            languages: vec![],
-            safeguarding: DbsLevel::None,
-            schedule: Schedule::default(),
-            location: None,
-            postcode: None,
-            remote: true,
-            volunteers_needed: 1,
-        },
-    )
-    .await
-    .expect("created");
+    let need = needs::create(&t.db, &coordinator, remote_need(org, "Befriending calls", NeedCategory::Befriending, 1))
+        .await
+        .expect("created");
     needs::publish(&t.db, &coordinator, NeedId(need.id)).await.expect("published");
     let (application, _) = applications::apply(&t.db, &volunteer, need.id, "Tuesdays").await.expect("applied");
     applications::accept(&t.db, &coordinator, application.id).await.expect("accepted");

@@ -1,39 +1,21 @@
 //! The read path decodes by column position; a value of the wrong SQL type is an error, never a panic or a wrong
 //! value, whether the model is read checked (by id) or its result's first row is checked (listings, pages).
 use domain::needs::NeedCategory;
-use domain::needs::service::{self as needs, NewNeed, Schedule};
+use domain::needs::service as needs;
 use domain::store::page::fetch_rows;
 use domain::store::rows::{ByPosition, Columns, Positional, check};
-use domain::volunteers::DbsLevel;
 use sea_orm::{ConnectionTrait, Statement};
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, remote_need};
 
 #[tokio::test]
 async fn a_value_of_the_wrong_type_is_an_error() {
     let t = TestDb::new().await;
     let coordinator = t.person("Amara").await;
     let org = t.organisation(&coordinator).await;
-    let need = needs::create(
-        &t.db,
-        &coordinator,
-        NewNeed {
-            organisation_id: org,
-            title: "Pavilion repaint".into(),
-            description: String::new(),
-            category: NeedCategory::Premises,
-            required_skills: vec![],
-            languages: vec![],
-            safeguarding: DbsLevel::None,
-            schedule: Schedule::default(),
-            location: None,
-            postcode: None,
-            remote: true,
-            volunteers_needed: 3,
-        },
-    )
-    .await
-    .expect("created");
+    let need = needs::create(&t.db, &coordinator, remote_need(org, "Pavilion repaint", NeedCategory::Premises, 3))
+        .await
+        .expect("created");
     // The need's own columns, in order, then the same with a fraction where a whole number of places belongs.
     let columns = entity::need::Model::COLUMNS.join(", ");
     let select = |columns: &str| {
