@@ -212,7 +212,7 @@ async fn every_field_alone_in_a_page_answers_as_it_does_by_id() {
 #[tokio::test]
 async fn rows_read_by_position_match_sea_orm_reads() {
     use chrono::{TimeZone, Utc};
-    use domain::store::rows::{ByPosition, Columns};
+    use domain::store::rows::ByPosition;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryTrait};
 
@@ -242,7 +242,7 @@ async fn rows_read_by_position_match_sea_orm_reads() {
         let select = E::find().into_query();
         let rows = db.query_all_raw(db.get_database_backend().build(&select)).await.expect("rows");
         for row in &rows {
-            let by_position = E::Model::decode_at(row, 0, Columns::ALL).expect("decoded by position");
+            let by_position = E::Model::decode_at(row, 0).expect("decoded by position");
             let by_name = E::Model::from_query_result(row, "").expect("decoded by sea-orm");
             assert_eq!(by_position, by_name);
         }

@@ -4,6 +4,7 @@ pub use domain::applications::service;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::access;
+use domain::store::rows::Read;
 
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::kit::eager::Eager;
@@ -26,80 +27,87 @@ crate::graphql_enum! {
     }
 }
 
-pub struct Application(pub entity::application::Model);
+pub struct Application(pub Read<entity::application::Model>);
 
 pub type ApplicationConnection = ListConnection<Application>;
 
 /// The volunteer who applied, members of the need's organisation, and platform admins.
 /// The facts `domain::access::may_see_application` needs are read only as far as the answer is open.
-pub async fn can_see(ctx: &Context<'_>, application: &entity::application::Model) -> AppResult<bool> {
+pub async fn can_see(ctx: &Context<'_>, application: &Read<entity::application::Model>) -> AppResult<bool> {
     let viewer = viewer(ctx)?;
     if viewer.user.is_none() || viewer.is_admin() {
         return Ok(access::may_see_application(viewer, None, false));
     }
     let loaders = loaders(ctx)?;
-    let applicant = loaders.volunteers.load_one(application.volunteer_id).await?.map(|p| p.user_id);
+    let applicant = loaders.volunteers.load_one(*application.volunteer_id()).await?.map(|p| *p.user_id());
     if access::may_see_application(viewer, applicant, false) {
         return Ok(true);
     }
-    let member = match loaders.needs.load_one(application.need_id).await? {
-        Some(need) => viewer.is_member_of(db(ctx)?, need.organisation_id).await?,
+    let member = match loaders.needs.load_one(*application.need_id()).await? {
+        Some(need) => viewer.is_member_of(db(ctx)?, *need.organisation_id()).await?,
         None => false,
     };
     Ok(access::may_see_application(viewer, applicant, member))
 }
 
+impl From<entity::application::Model> for Application {
+    fn from(application: entity::application::Model) -> Self {
+        Self(Read::whole(application))
+    }
+}
+
 #[Object]
 impl Application {
     pub async fn id(&self) -> ID {
-        encode(NodeKind::Application, self.0.id)
+        encode(NodeKind::Application, *self.0.id())
     }
     async fn need(&self, ctx: &Context<'_>) -> ApiResult<Need> {
-        let need = boxed(loaders(ctx)?.needs.load_one(self.0.need_id)).await?;
+        let need = boxed(loaders(ctx)?.needs.load_one(*self.0.need_id())).await?;
         need.map(Need).ok_or_else(|| AppError::not_found("need")).map_err(ApiError::from)
     }
     async fn volunteer(&self, ctx: &Context<'_>) -> ApiResult<Eager<VolunteerProfile>> {
         let loaders = loaders(ctx)?;
+        let id = *self.0.volunteer_id();
         // Usually joined with the application's page: then no trip through the loader for each of a dashboard's
         // hundreds of applications.
-        let profile = match loaders.joined_volunteers.get(self.0.volunteer_id) {
+        let profile = match loaders.joined_volunteers.get(id) {
             Some(profile) => Some(profile),
-            None => boxed(loaders.volunteers.load_one(self.0.volunteer_id)).await?.map(std::sync::Arc::new),
+            None => boxed(loaders.volunteers.load_one(id)).await?.map(std::sync::Arc::new),
         };
         profile
             .map(|p| Eager(VolunteerProfile(p)))
             .ok_or_else(|| AppError::not_found("volunteer"))
             .map_err(ApiError::from)
     }
-    async fn message(&self) -> &str {
-        &self.0.message
+    async fn message(&self) -> ApiResult<&str> {
+        Ok(self.0.message()?)
     }
     async fn status(&self) -> ApplicationStatus {
-        ApplicationStatus::from_db(&self.0.status).unwrap_or(ApplicationStatus::Withdrawn)
+        ApplicationStatus::from_db(self.0.status()).unwrap_or(ApplicationStatus::Withdrawn)
     }
-    async fn applied_at(&self) -> Option<DateTime<Utc>> {
-        self.0.applied_at
+    async fn applied_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.applied_at()?)
     }
-    async fn invited_at(&self) -> Option<DateTime<Utc>> {
-        self.0.invited_at
+    async fn invited_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.invited_at()?)
     }
-    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.accepted_at
+    async fn accepted_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.accepted_at()?)
     }
-    async fn declined_at(&self) -> Option<DateTime<Utc>> {
-        self.0.declined_at
+    async fn declined_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.declined_at()?)
     }
-    async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
-        self.0.withdrawn_at
+    async fn withdrawn_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.withdrawn_at()?)
     }
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.completed_at
+    async fn completed_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.completed_at()?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        *self.0.created_at()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> ApiResult<DateTime<Utc>> {
+        Ok(*self.0.updated_at()?)
     }
 }
 
@@ -139,7 +147,7 @@ pub struct ApplicationPayload {
 }
 
 fn payload((application, need): (entity::application::Model, entity::need::Model)) -> ApplicationPayload {
-    ApplicationPayload { application: Application(application), need: Need(need) }
+    ApplicationPayload { application: Application::from(application), need: Need::from(need) }
 }
 
 fn application_id(id: &ID) -> AppResult<uuid::Uuid> {

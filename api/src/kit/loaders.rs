@@ -15,27 +15,9 @@ use uuid::Uuid;
 use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows, read_rows};
 use crate::error::{AppError, AppResult};
 use domain::store::Reads;
-use domain::store::rows::{ByPosition, Positional, Shown, check, check_joined, checked_value, joined, position, value};
-
-/// A stored row with a UUID primary key and a creation time (what child lists are ordered by).
-pub trait HasId {
-    fn id(&self) -> Uuid;
-    fn created_at(&self) -> chrono::DateTime<chrono::Utc>;
-}
-
-macro_rules! has_id {
-    ($($module:ident),+) => {
-        $(impl HasId for entity::$module::Model {
-            fn id(&self) -> Uuid {
-                self.id
-            }
-            fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-                self.created_at
-            }
-        })+
-    };
-}
-has_id!(user, organisation, need, volunteer_profile, offer, application, membership);
+use domain::store::rows::{
+    ByPosition, HasId, Positional, Read, Shown, check, check_joined, checked_value, joined, position, value,
+};
 
 /// Rows that another statement of the same request already read (joined in), for a by-id loader to hand out
 /// rather than read again. Shared, not copied: a dashboard hands out hundreds of its volunteers.
@@ -63,17 +45,26 @@ impl<M> Prefetched<M> {
 }
 
 /// Loads rows of `E` by primary key, first from rows prefetched for the request, if it has any.
-pub struct ById<E: EntityTrait> {
+pub struct ById<E: EntityTrait>
+where
+    E::Model: ByPosition,
+{
     reads: Reads,
-    prefetched: Option<Arc<Prefetched<E::Model>>>,
+    prefetched: Option<Arc<Prefetched<Row<E>>>>,
 }
 
-impl<E: EntityTrait> ById<E> {
+/// What reading `E` yields: its model, or a `Read` of it for a table whose listings read only what is shown.
+pub type Row<E> = <<E as EntityTrait>::Model as ByPosition>::Row;
+
+impl<E: EntityTrait> ById<E>
+where
+    E::Model: ByPosition,
+{
     pub fn new(reads: Reads) -> Self {
         Self { reads, prefetched: None }
     }
 
-    pub fn with_prefetched(reads: Reads, prefetched: Arc<Prefetched<E::Model>>) -> Self {
+    pub fn with_prefetched(reads: Reads, prefetched: Arc<Prefetched<Row<E>>>) -> Self {
         Self { reads, prefetched: Some(prefetched) }
     }
 }
@@ -81,22 +72,22 @@ impl<E: EntityTrait> ById<E> {
 impl<E> Loader<Uuid> for ById<E>
 where
     E: EntityTrait,
-    E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
+    E::Model: ByPosition + Send + Sync + 'static,
 {
-    type Value = E::Model;
+    type Value = Row<E>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, AppError> {
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Row<E>>, AppError> {
         let mut found = HashMap::with_capacity(keys.len());
         if let Some(prefetched) = &self.prefetched {
             let kept = prefetched.lock();
-            found.extend(keys.iter().filter_map(|k| Some((*k, E::Model::clone(kept.get(k)?)))));
+            found.extend(keys.iter().filter_map(|k| Some((*k, Row::<E>::clone(kept.get(k)?)))));
         }
         let missing: Vec<Uuid> = keys.iter().copied().filter(|k| !found.contains_key(k)).collect();
         if !missing.is_empty() {
             let select = E::find().filter(Expr::col((E::default(), Alias::new("id"))).is_in(missing)).into_query();
             let rows: Vec<Positional<E::Model>> = read_rows(&self.reads, &select).await?;
-            found.extend(rows.into_iter().map(|Positional(m)| (m.id(), m)));
+            found.extend(rows.into_iter().map(|Positional(m)| (HasId::id(&m), E::Model::whole(m))));
         }
         Ok(found)
     }
@@ -198,7 +189,7 @@ pub struct Children<E> {
     /// The columns the request's document shows (children and their volunteers alike).
     shown: Shown,
     /// Where the volunteers read with the children go, for children with a `volunteer_id` (applications).
-    volunteers: Option<Arc<Prefetched<volunteer_profile::Model>>>,
+    volunteers: Option<Arc<Prefetched<Read<volunteer_profile::Model>>>>,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -212,7 +203,7 @@ impl<E> Children<E> {
         reads: Reads,
         relation: ChildRelation,
         shown: Shown,
-        volunteers: Arc<Prefetched<volunteer_profile::Model>>,
+        volunteers: Arc<Prefetched<Read<volunteer_profile::Model>>>,
     ) -> Self {
         Self { reads, relation, shown, volunteers: Some(volunteers), entity: PhantomData }
     }
@@ -225,9 +216,9 @@ const VOLUNTEER_ID: &str = "v_id";
 impl<E> Loader<ChildKey> for Children<E>
 where
     E: EntityTrait,
-    E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
+    E::Model: ByPosition + Send + Sync + 'static,
 {
-    type Value = ChildPage<E::Model>;
+    type Value = ChildPage<Row<E>>;
     type Error = AppError;
 
     async fn load(&self, keys: &[ChildKey]) -> Result<HashMap<ChildKey, Self::Value>, AppError> {
@@ -256,7 +247,7 @@ where
             }
             let read = (self.shown.columns::<E>(), self.shown.columns::<volunteer_profile::Entity>());
             let rows = self.reads.query_all(backend.build(&outer)).await?;
-            let mut by_parent: HashMap<Uuid, Vec<E::Model>> = HashMap::with_capacity(group.len());
+            let mut by_parent: HashMap<Uuid, Vec<Row<E>>> = HashMap::with_capacity(group.len());
             // Each parent's rows in a vector sized for its page up front: growing 50 of them was 1% of a dashboard.
             let per_parent = usize::try_from(page.limit + 1).unwrap_or(usize::MAX).min(rows.len());
             if let Some(first) = rows.first() {
@@ -273,13 +264,11 @@ where
                 // the volunteers kept before it are whole rows, and harmless to keep.
                 for row in &rows {
                     let children = by_parent.entry(value(row, at.parent)?);
-                    children
-                        .or_insert_with(|| Vec::with_capacity(per_parent))
-                        .push(E::Model::decode_at(row, 0, read.0)?);
+                    children.or_insert_with(|| Vec::with_capacity(per_parent)).push(E::Model::read_at(row, 0, read.0)?);
                     if let Some(kept) = kept.as_mut()
                         && let Some(volunteer) = joined::<volunteer_profile::Model>(row, at.volunteer, read.1)?
                     {
-                        kept.insert(volunteer.id, Arc::new(volunteer));
+                        kept.insert(*volunteer.id(), Arc::new(volunteer));
                     }
                 }
             }
@@ -293,7 +282,7 @@ where
                 });
             }
             // Under the caller's own key, whatever it asked of a loader that cannot join volunteers.
-            let mut pages: HashMap<Uuid, ChildPage<E::Model>> = HashMap::with_capacity(group.len());
+            let mut pages: HashMap<Uuid, ChildPage<Row<E>>> = HashMap::with_capacity(group.len());
             for key in group {
                 let rows = pages.entry(key.parent).or_insert_with(|| {
                     Arc::new(PageRows::from_fetched(by_parent.remove(&key.parent).unwrap_or_default(), page))
@@ -489,11 +478,11 @@ pub fn child_connection<'a, E, N, X>(
     filter: ChildFilter,
     page: Page,
     with_volunteers: bool,
-    node: impl FnMut(E::Model) -> (N, X) + Send + 'a,
+    node: impl FnMut(Row<E>) -> (N, X) + Send + 'a,
 ) -> futures::future::BoxFuture<'a, Result<ChildConnection<N, X>, AppError>>
 where
     E: EntityTrait,
-    E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
+    E::Model: ByPosition + Send + Sync + 'static,
     N: super::eager::EagerObject + Send + 'a,
     X: async_graphql::ObjectType + Send + 'a,
 {
@@ -507,11 +496,11 @@ async fn page_connection<E, N, X>(
     filter: ChildFilter,
     page: Page,
     with_volunteers: bool,
-    mut node: impl FnMut(E::Model) -> (N, X),
+    mut node: impl FnMut(Row<E>) -> (N, X),
 ) -> Result<ChildConnection<N, X>, AppError>
 where
     E: EntityTrait,
-    E::Model: HasId + ByPosition + Clone + Send + Sync + 'static,
+    E::Model: ByPosition + Send + Sync + 'static,
     N: super::eager::EagerObject,
     X: async_graphql::ObjectType,
 {

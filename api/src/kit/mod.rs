@@ -25,7 +25,7 @@ use crate::error::{AppError, AppResult};
 use crate::values::{Coordinates, RadiusKm};
 use domain::matching::index::MatchingIndex;
 use domain::store::Reads;
-use domain::store::rows::Shown;
+use domain::store::rows::{Read, Shown};
 
 /// Per-request DataLoaders: every relation resolves through one of these, batched into one statement.
 pub struct Loaders {
@@ -36,13 +36,13 @@ pub struct Loaders {
     /// The organisations that listings joined (the organisation loader hands them out too). Like the volunteers
     /// below, they hold only the columns the document shows: whatever takes a row from either loader may read only
     /// its always-read columns or those its own fields name (`rows::READ_BY`).
-    pub joined_organisations: Arc<loaders::Prefetched<entity::organisation::Model>>,
+    pub joined_organisations: Arc<loaders::Prefetched<Read<entity::organisation::Model>>>,
     pub needs: DataLoader<ById<entity::need::Entity>>,
     /// Hands out the volunteers pages of applications joined first, with only the columns the document
     /// shows (`rows::Shown`).
     pub volunteers: DataLoader<ById<entity::volunteer_profile::Entity>>,
     /// The volunteers that pages of applications joined (the volunteer loader hands them out too).
-    pub joined_volunteers: Arc<loaders::Prefetched<entity::volunteer_profile::Model>>,
+    pub joined_volunteers: Arc<loaders::Prefetched<Read<entity::volunteer_profile::Model>>>,
     pub offers: DataLoader<ById<entity::offer::Entity>>,
     pub applications: DataLoader<ById<entity::application::Entity>>,
     pub profiles_by_user: DataLoader<ProfileByUser>,

@@ -5,8 +5,6 @@
 //! their home rounded to about a kilometre, to 0.1 km, so a match never pinpoints where anyone lives.
 pub use domain::matching::{assignment, index, plans, scoring, service};
 
-use std::sync::Arc;
-
 use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use sea_orm::EntityTrait;
@@ -219,7 +217,7 @@ impl MatchingQuery {
     ) -> ApiResult<VolunteerMatchConnection> {
         let (db, viewer) = (db(ctx)?, viewer(ctx)?);
         let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
-        if !crate::needs::can_see(db, viewer, &need).await? {
+        if !crate::needs::can_see(db, viewer, &need.status, need.organisation_id).await? {
             return Err(AppError::not_found("need").into());
         }
         if !viewer.may_read_matches_of(db, need.organisation_id).await? {
@@ -238,7 +236,7 @@ impl MatchingQuery {
                 reasons: reasons(&e),
                 matched_skills: e.matched_skills,
                 missing_skills: e.missing_skills,
-                volunteer: VolunteerProfile(Arc::new(profile)),
+                volunteer: VolunteerProfile::from(profile),
             };
             (service::rank_cursor(MATCHES_FOR_NEED, score, id), node, EmptyFields)
         }))
@@ -268,7 +266,7 @@ impl MatchingQuery {
                 reasons: reasons(&e),
                 matched_skills: e.matched_skills,
                 missing_skills: e.missing_skills,
-                need: Need(n),
+                need: Need::from(n),
             };
             (service::rank_cursor(RECOMMENDED_NEEDS, score, id), node, EmptyFields)
         }))
@@ -285,7 +283,7 @@ impl MatchingQuery {
     ) -> ApiResult<OfferMatchConnection> {
         let (db, viewer) = (db(ctx)?, viewer(ctx)?);
         let need = crate::needs::service::get(db, decode("needId", &need_id, NodeKind::Need)?).await?;
-        if !crate::needs::can_see(db, viewer, &need).await? {
+        if !crate::needs::can_see(db, viewer, &need.status, need.organisation_id).await? {
             return Err(AppError::not_found("need").into());
         }
         let page = Page::parse(first, after, None, None)?;
@@ -334,7 +332,7 @@ impl MatchingQuery {
         if !is_volunteer && !viewer.is_member_of(db, need.organisation_id).await? {
             return Err(AppError::forbidden("only the need's organisation and the volunteer can see this").into());
         }
-        if is_volunteer && !crate::needs::can_see(db, viewer, &need).await? {
+        if is_volunteer && !crate::needs::can_see(db, viewer, &need.status, need.organisation_id).await? {
             return Err(AppError::not_found("need").into());
         }
         if profile.deleted_at.is_some() {
@@ -364,8 +362,8 @@ impl MatchingQuery {
             overlap_hours_per_week: e.overlap_hours_per_week,
             matched_skills: e.matched_skills,
             missing_skills: e.missing_skills,
-            need: Need(need),
-            volunteer: VolunteerProfile(Arc::new(profile)),
+            need: Need::from(need),
+            volunteer: VolunteerProfile::from(profile),
         })
     }
 
@@ -400,8 +398,8 @@ async fn propose(ctx: &Context<'_>, input: ProposeAssignmentsInput) -> Result<As
             .proposals
             .into_iter()
             .map(|p| ProposedAssignment {
-                need: Need(p.need),
-                volunteer: VolunteerProfile(Arc::new(p.volunteer)),
+                need: Need::from(p.need),
+                volunteer: VolunteerProfile::from(p.volunteer),
                 score: p.score,
             })
             .collect(),
@@ -410,7 +408,7 @@ async fn propose(ctx: &Context<'_>, input: ProposeAssignmentsInput) -> Result<As
         unmet: plan
             .unmet
             .into_iter()
-            .map(|u| UnmetPlaces { need: Need(u.need), places: u.places, reason: u.reason })
+            .map(|u| UnmetPlaces { need: Need::from(u.need), places: u.places, reason: u.reason })
             .collect(),
     })
 }
@@ -448,7 +446,7 @@ impl MatchingMutation {
             })
             .collect::<Result<Vec<_>, AppError>>()?;
         let applications = plans::confirm(db(ctx)?, &actor, &pairs).await?;
-        Ok(ConfirmAssignmentsPayload { applications: applications.into_iter().map(Application).collect() })
+        Ok(ConfirmAssignmentsPayload { applications: applications.into_iter().map(Application::from).collect() })
     }
 
     /// The invited volunteer accepts (keeping the place) or declines (freeing it).
@@ -461,6 +459,6 @@ impl MatchingMutation {
         let actor = viewer(ctx)?.require_user()?;
         let id = decode("applicationId", &application_id, NodeKind::Application)?;
         let (application, need) = plans::respond(db(ctx)?, &actor, id, accept).await?;
-        Ok(ApplicationPayload { application: Application(application), need: Need(need) })
+        Ok(ApplicationPayload { application: Application::from(application), need: Need::from(need) })
     }
 }

@@ -4,6 +4,7 @@ pub use domain::needs::service;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::access;
+use domain::store::rows::Read;
 use sea_orm::DatabaseConnection;
 
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
@@ -67,15 +68,20 @@ crate::graphql_enum! {
     }
 }
 
-/// Whether the caller may see this need at all.
-pub async fn can_see(db: &DatabaseConnection, viewer: &Viewer, need: &entity::need::Model) -> AppResult<bool> {
-    let status = domain::needs::NeedStatus::from_db(&need.status).unwrap_or(domain::needs::NeedStatus::Draft);
+/// Whether the caller may see a need, of this status and organisation, at all.
+pub async fn can_see(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    status: &str,
+    organisation_id: uuid::Uuid,
+) -> AppResult<bool> {
+    let status = domain::needs::NeedStatus::from_db(status).unwrap_or(domain::needs::NeedStatus::Draft);
     // Memberships are read only for a draft.
     Ok(access::may_see_need(status, false)
-        || access::may_see_need(status, viewer.is_member_of(db, need.organisation_id).await?))
+        || access::may_see_need(status, viewer.is_member_of(db, organisation_id).await?))
 }
 
-pub struct Need(pub entity::need::Model);
+pub struct Need(pub Read<entity::need::Model>);
 
 /// Extra fields on a need's edge in a listing.
 #[derive(SimpleObject)]
@@ -145,78 +151,85 @@ pub struct ScheduleInput {
     pub end_date: Option<NaiveDate>,
 }
 
+impl From<entity::need::Model> for Need {
+    fn from(need: entity::need::Model) -> Self {
+        Self(Read::whole(need))
+    }
+}
+
 #[Object]
 impl Need {
     pub async fn id(&self) -> ID {
-        encode(NodeKind::Need, self.0.id)
+        encode(NodeKind::Need, *self.0.id())
     }
     async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
         let loaders = loaders(ctx)?;
+        let id = *self.0.organisation_id();
         // Usually joined with the listing's page: then no trip through the loader for each need.
-        let org = match loaders.joined_organisations.get(self.0.organisation_id) {
-            Some(org) => Some(entity::organisation::Model::clone(&org)),
-            None => boxed(loaders.organisations.load_one(self.0.organisation_id)).await?,
+        let org = match loaders.joined_organisations.get(id) {
+            Some(org) => Some(Read::clone(&org)),
+            None => boxed(loaders.organisations.load_one(id)).await?,
         };
         org.map(Organisation).ok_or_else(|| AppError::not_found("organisation")).map_err(ApiError::from)
     }
-    async fn title(&self) -> &str {
-        &self.0.title
+    async fn title(&self) -> ApiResult<&str> {
+        Ok(self.0.title()?)
     }
-    async fn description(&self) -> &str {
-        &self.0.description
+    async fn description(&self) -> ApiResult<&str> {
+        Ok(self.0.description()?)
     }
-    async fn category(&self) -> NeedCategory {
-        NeedCategory::from_db(&self.0.category).unwrap_or(NeedCategory::Other)
+    async fn category(&self) -> ApiResult<NeedCategory> {
+        Ok(NeedCategory::from_db(self.0.category()?).unwrap_or(NeedCategory::Other))
     }
     /// Normalised skill tags (lower case).
-    async fn required_skills(&self) -> Vec<String> {
-        json_strings(&self.0.required_skills)
+    async fn required_skills(&self) -> ApiResult<Vec<String>> {
+        Ok(json_strings(self.0.required_skills()?))
     }
     /// Languages that help in this role (lower case).
-    async fn languages(&self) -> Vec<String> {
-        json_strings(&self.0.languages)
+    async fn languages(&self) -> ApiResult<Vec<String>> {
+        Ok(json_strings(self.0.languages()?))
     }
     /// The DBS check level the role needs.
-    async fn safeguarding(&self) -> DbsLevel {
-        DbsLevel::from_db(&self.0.safeguarding).unwrap_or(DbsLevel::None)
+    async fn safeguarding(&self) -> ApiResult<DbsLevel> {
+        Ok(DbsLevel::from_db(self.0.safeguarding()?).unwrap_or(DbsLevel::None))
     }
-    async fn schedule(&self) -> NeedSchedule {
-        NeedSchedule {
-            weekly: TimeWindow::from_json(&self.0.weekly_schedule).into_iter().map(Into::into).collect(),
-            start_date: self.0.start_date,
-            end_date: self.0.end_date,
-        }
+    async fn schedule(&self) -> ApiResult<NeedSchedule> {
+        Ok(NeedSchedule {
+            weekly: TimeWindow::from_json(self.0.weekly_schedule()?).into_iter().map(Into::into).collect(),
+            start_date: *self.0.start_date(),
+            end_date: *self.0.end_date()?,
+        })
     }
-    async fn location(&self) -> Option<Location> {
-        Location::from_stored(self.0.lat, self.0.lng)
+    async fn location(&self) -> ApiResult<Option<Location>> {
+        Ok(Location::from_stored(*self.0.lat()?, *self.0.lng()?))
     }
-    async fn postcode(&self) -> Option<&str> {
-        self.0.postcode.as_deref()
+    async fn postcode(&self) -> ApiResult<Option<&str>> {
+        Ok(self.0.postcode()?.as_deref())
     }
-    async fn remote(&self) -> bool {
-        self.0.remote
+    async fn remote(&self) -> ApiResult<bool> {
+        Ok(*self.0.remote()?)
     }
-    async fn volunteers_needed(&self) -> i32 {
-        self.0.volunteers_needed
+    async fn volunteers_needed(&self) -> ApiResult<i32> {
+        Ok(*self.0.volunteers_needed()?)
     }
     /// Accepted volunteers, plus invitations awaiting an answer (they hold a place).
-    async fn places_taken(&self) -> i32 {
-        self.0.places_taken
+    async fn places_taken(&self) -> ApiResult<i32> {
+        Ok(*self.0.places_taken()?)
     }
-    async fn places_left(&self) -> i32 {
-        (self.0.volunteers_needed - self.0.places_taken).max(0)
+    async fn places_left(&self) -> ApiResult<i32> {
+        Ok((self.0.volunteers_needed()? - self.0.places_taken()?).max(0))
     }
     async fn status(&self) -> NeedStatus {
-        NeedStatus::from_db(&self.0.status).unwrap_or(NeedStatus::Closed)
+        NeedStatus::from_db(self.0.status()).unwrap_or(NeedStatus::Closed)
     }
-    async fn published_at(&self) -> Option<DateTime<Utc>> {
-        self.0.published_at
+    async fn published_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.published_at()?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        *self.0.created_at()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> ApiResult<DateTime<Utc>> {
+        Ok(*self.0.updated_at()?)
     }
 
     /// Applications to this need, newest first. Only for the organisation's members and platform admins.
@@ -230,7 +243,8 @@ impl Need {
         before: Option<String>,
         status: Option<ApplicationStatus>,
     ) -> ApiResult<ApplicationConnection> {
-        if !access::may_see_organisation_private(viewer(ctx)?.is_member_of(db(ctx)?, self.0.organisation_id).await?) {
+        if !access::may_see_organisation_private(viewer(ctx)?.is_member_of(db(ctx)?, *self.0.organisation_id()).await?)
+        {
             return Err(AppError::forbidden("only members of this organisation can see its applications").into());
         }
         let filter = ChildFilter { statuses: status.map(|s| vec![s.as_db().to_owned()]) };
@@ -242,7 +256,7 @@ impl Need {
         child_connection(
             &loaders(ctx)?.need_applications,
             ChildRelation::NeedApplications,
-            self.0.id,
+            *self.0.id(),
             filter,
             page,
             with_volunteers,
@@ -398,7 +412,7 @@ impl NeedQuery {
     async fn need(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Need>> {
         let id = crate::kit::ids::decode("id", &id, NodeKind::Need)?;
         match loaders(ctx)?.needs.load_one(id).await? {
-            Some(n) if can_see(db(ctx)?, viewer(ctx)?, &n).await? => Ok(Some(Need(n))),
+            Some(n) if can_see(db(ctx)?, viewer(ctx)?, n.status(), *n.organisation_id()).await? => Ok(Some(Need(n))),
             _ => Ok(None),
         }
     }
@@ -426,7 +440,7 @@ impl NeedQuery {
             service::list(reads(ctx)?, viewer(ctx)?, filter, order.into(), &page, with_organisations, &shown(ctx))
                 .await?;
         if !listed.organisations.is_empty() {
-            loaders(ctx)?.joined_organisations.keep(listed.organisations.into_iter().map(|o| (o.id, o)));
+            loaders(ctx)?.joined_organisations.keep(listed.organisations.into_iter().map(|o| (*o.id(), o)));
         }
         Ok(connection(listed.rows, TotalCount::of(listed.count), |row| {
             (row.cursor, Need(row.need), NeedEdgeFields { distance_km: row.distance_km })
@@ -442,26 +456,26 @@ impl NeedMutation {
     /// Posts a need as a DRAFT; `publishNeed` opens it.
     async fn create_need(&self, ctx: &Context<'_>, input: CreateNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
-        Ok(NeedPayload { need: Need(service::create(db(ctx)?, &actor, input.parse()?).await?) })
+        Ok(NeedPayload { need: Need::from(service::create(db(ctx)?, &actor, input.parse()?).await?) })
     }
 
     async fn update_need(&self, ctx: &Context<'_>, input: UpdateNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let (id, patch) = input.parse()?;
-        Ok(NeedPayload { need: Need(service::update(db(ctx)?, &actor, id, patch).await?) })
+        Ok(NeedPayload { need: Need::from(service::update(db(ctx)?, &actor, id, patch).await?) })
     }
 
     /// Opens a draft or closed need for applications. Publishing an open need changes nothing.
     async fn publish_need(&self, ctx: &Context<'_>, input: PublishNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let id = NeedId(decode("input.needId", &input.need_id, NodeKind::Need)?);
-        Ok(NeedPayload { need: Need(service::publish(db(ctx)?, &actor, id).await?) })
+        Ok(NeedPayload { need: Need::from(service::publish(db(ctx)?, &actor, id).await?) })
     }
 
     /// Stops taking applications. Accepted volunteers keep their places.
     async fn close_need(&self, ctx: &Context<'_>, input: CloseNeedInput) -> ApiResult<NeedPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let id = NeedId(decode("input.needId", &input.need_id, NodeKind::Need)?);
-        Ok(NeedPayload { need: Need(service::close(db(ctx)?, &actor, id).await?) })
+        Ok(NeedPayload { need: Need::from(service::close(db(ctx)?, &actor, id).await?) })
     }
 }

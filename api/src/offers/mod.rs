@@ -53,7 +53,7 @@ pub async fn is_owner(ctx: &Context<'_>, offer: &entity::offer::Model) -> AppRes
     let (owner, member) = match (offer.organisation_id, offer.volunteer_id) {
         (Some(org), _) => (OfferOwner::Organisation(org), viewer.is_member_of(db(ctx)?, org).await?),
         (None, Some(v)) => match loaders(ctx)?.volunteers.load_one(v).await? {
-            Some(p) => (OfferOwner::Volunteer { user_id: p.user_id }, false),
+            Some(p) => (OfferOwner::Volunteer { user_id: *p.user_id() }, false),
             None => (OfferOwner::Nobody, false),
         },
         (None, None) => (OfferOwner::Nobody, false),

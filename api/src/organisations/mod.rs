@@ -14,6 +14,7 @@ use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
 use crate::offers::{Offer, OfferConnection, OfferStatus};
 use crate::users::User;
 use domain::organisations::OrganisationId;
+use domain::store::rows::Read;
 use domain::values::Postcode;
 
 crate::graphql_enum! {
@@ -49,56 +50,62 @@ crate::graphql_enum! {
     }
 }
 
-pub struct Organisation(pub entity::organisation::Model);
+pub struct Organisation(pub Read<entity::organisation::Model>);
 
 pub type OrganisationConnection = ListConnection<Organisation>;
 pub type MembershipConnection = ListConnection<Membership>;
 
+impl From<entity::organisation::Model> for Organisation {
+    fn from(organisation: entity::organisation::Model) -> Self {
+        Self(Read::whole(organisation))
+    }
+}
+
 #[Object]
 impl Organisation {
     pub async fn id(&self) -> ID {
-        encode(NodeKind::Organisation, self.0.id)
+        encode(NodeKind::Organisation, *self.0.id())
     }
     /// Stable, URL-friendly name, unique across Pitch In.
-    async fn slug(&self) -> &str {
-        &self.0.slug
+    async fn slug(&self) -> ApiResult<&str> {
+        Ok(self.0.slug()?)
     }
-    async fn name(&self) -> &str {
-        &self.0.name
+    async fn name(&self) -> ApiResult<&str> {
+        Ok(self.0.name()?)
     }
-    async fn kind(&self) -> OrganisationKind {
-        OrganisationKind::from_db(&self.0.kind).unwrap_or(OrganisationKind::Other)
+    async fn kind(&self) -> ApiResult<OrganisationKind> {
+        Ok(OrganisationKind::from_db(self.0.kind()?).unwrap_or(OrganisationKind::Other))
     }
-    async fn description(&self) -> &str {
-        &self.0.description
+    async fn description(&self) -> ApiResult<&str> {
+        Ok(self.0.description()?)
     }
-    async fn website(&self) -> Option<&str> {
-        self.0.website.as_deref()
+    async fn website(&self) -> ApiResult<Option<&str>> {
+        Ok(self.0.website()?.as_deref())
     }
     /// The organisation's public contact address.
-    async fn contact_email(&self) -> Option<&str> {
-        self.0.contact_email.as_deref()
+    async fn contact_email(&self) -> ApiResult<Option<&str>> {
+        Ok(self.0.contact_email()?.as_deref())
     }
-    async fn postcode(&self) -> Option<&str> {
-        self.0.postcode.as_deref()
+    async fn postcode(&self) -> ApiResult<Option<&str>> {
+        Ok(self.0.postcode()?.as_deref())
     }
-    async fn location(&self) -> Option<Location> {
-        Location::from_stored(self.0.lat, self.0.lng)
+    async fn location(&self) -> ApiResult<Option<Location>> {
+        Ok(Location::from_stored(*self.0.lat()?, *self.0.lng()?))
     }
     /// Checked by the Pitch In team.
-    async fn verified(&self) -> bool {
-        self.0.verified
+    async fn verified(&self) -> ApiResult<bool> {
+        Ok(*self.0.verified()?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        *self.0.created_at()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> ApiResult<DateTime<Utc>> {
+        Ok(*self.0.updated_at()?)
     }
 
     /// The caller's role here, or null if they are not a member.
     async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<MemberRole>> {
-        Ok(viewer(ctx)?.memberships(db(ctx)?).await?.get(&self.0.id).copied().map(Into::into))
+        Ok(viewer(ctx)?.memberships(db(ctx)?).await?.get(self.0.id()).copied().map(Into::into))
     }
 
     /// This organisation's needs, newest first. Drafts only for its members.
@@ -112,14 +119,14 @@ impl Organisation {
         before: Option<String>,
         status: Option<NeedStatus>,
     ) -> ApiResult<NeedConnection> {
-        let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
+        let member = viewer(ctx)?.is_member_of(db(ctx)?, *self.0.id()).await?;
         let statuses = domain::access::visible_statuses(status.map(Into::into), member);
         let filter = ChildFilter { statuses: Some(statuses.iter().map(|s| s.as_db().to_owned()).collect()) };
         let page = Page::parse(first, after, last, before)?;
         child_connection(
             &loaders(ctx)?.organisation_needs,
             ChildRelation::OrganisationNeeds,
-            self.0.id,
+            *self.0.id(),
             filter,
             page,
             false,
@@ -139,14 +146,14 @@ impl Organisation {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<OfferConnection> {
-        let member = viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?;
+        let member = viewer(ctx)?.is_member_of(db(ctx)?, *self.0.id()).await?;
         let statuses = if member { None } else { Some(vec![OfferStatus::Active.as_db().to_owned()]) };
         let filter = ChildFilter { statuses };
         let page = Page::parse(first, after, last, before)?;
         child_connection(
             &loaders(ctx)?.organisation_offers,
             ChildRelation::OrganisationOffers,
-            self.0.id,
+            *self.0.id(),
             filter,
             page,
             false,
@@ -166,14 +173,14 @@ impl Organisation {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<MembershipConnection> {
-        if !domain::access::may_see_organisation_private(viewer(ctx)?.is_member_of(db(ctx)?, self.0.id).await?) {
+        if !domain::access::may_see_organisation_private(viewer(ctx)?.is_member_of(db(ctx)?, *self.0.id()).await?) {
             return Err(AppError::forbidden("only members of this organisation can see its members").into());
         }
         let page = Page::parse(first, after, last, before)?;
         child_connection(
             &loaders(ctx)?.organisation_members,
             ChildRelation::OrganisationMembers,
-            self.0.id,
+            *self.0.id(),
             ChildFilter::default(),
             page,
             false,
@@ -323,7 +330,7 @@ impl OrganisationQuery {
                 let id = crate::kit::ids::decode("id", &id, NodeKind::Organisation)?;
                 loaders(ctx)?.organisations.load_one(id).await?
             }
-            (None, Some(slug)) => service::find_by_slug(db(ctx)?, &slug).await?,
+            (None, Some(slug)) => service::find_by_slug(db(ctx)?, &slug).await?.map(Read::whole),
             _ => return Err(AppError::bad_input("id", "pass exactly one of id and slug").into()),
         };
         Ok(org.map(Organisation))
@@ -344,7 +351,7 @@ impl OrganisationQuery {
         let filter = filter.unwrap_or_default().parse()?;
         let order = order_by.unwrap_or(OrganisationOrder::Name).into();
         let (rows, count) = service::list(db(ctx)?, filter, order, &page).await?;
-        Ok(connection(rows, TotalCount::of(count), |(cursor, o)| (cursor, Organisation(o), EmptyFields)))
+        Ok(connection(rows, TotalCount::of(count), |(cursor, o)| (cursor, Organisation::from(o), EmptyFields)))
     }
 }
 
@@ -361,7 +368,7 @@ impl OrganisationMutation {
     ) -> ApiResult<OrganisationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let organisation = service::create(db(ctx)?, &actor, input.parse()?).await?;
-        Ok(OrganisationPayload { organisation: Organisation(organisation) })
+        Ok(OrganisationPayload { organisation: Organisation::from(organisation) })
     }
 
     async fn update_organisation(
@@ -372,7 +379,7 @@ impl OrganisationMutation {
         let actor = viewer(ctx)?.require_user()?;
         let (id, patch) = input.parse()?;
         let organisation = service::update(db(ctx)?, &actor, id, patch).await?;
-        Ok(OrganisationPayload { organisation: Organisation(organisation) })
+        Ok(OrganisationPayload { organisation: Organisation::from(organisation) })
     }
 
     async fn add_organisation_member(
@@ -386,7 +393,7 @@ impl OrganisationMutation {
         let (membership, organisation) = service::add_member(db(ctx)?, &actor, id, member).await?;
         Ok(AddOrganisationMemberPayload {
             membership: Membership(membership),
-            organisation: Organisation(organisation),
+            organisation: Organisation::from(organisation),
         })
     }
 }

@@ -178,7 +178,9 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
             loaders.organisations.load_one(id).await?.map(|o| Node::Organisation(Organisation(o)))
         }
         NodeKind::Need => match loaders.needs.load_one(id).await? {
-            Some(n) if crate::needs::can_see(db, viewer, &n).await? => Some(Node::Need(Need(n))),
+            Some(n) if crate::needs::can_see(db, viewer, n.status(), *n.organisation_id()).await? => {
+                Some(Node::Need(Need(n)))
+            }
             _ => None,
         },
         NodeKind::VolunteerProfile => match loaders.volunteers.load_one(id).await? {

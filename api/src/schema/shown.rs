@@ -5,10 +5,9 @@ use domain::store::rows::Shown;
 
 /// The columns a document may leave out, each with the GraphQL fields that read it. A column is read when a field
 /// of one of those names appears anywhere in the document, whatever its type, so at worst a column is read that
-/// nothing shows. Every column not listed is always read: keys, foreign keys, status, deletion, and the dates that
-/// cursors, joins and privacy checks use. A resolver that computes from a listed column must name its field here,
-/// and one that hands its row to code reading many columns (matching's `From<&need::Model>` and
-/// `From<&volunteer_profile::Model>`, say) must read its row afresh: a row from a page may be partial.
+/// nothing shows. Only the columns `domain::store::rows` marks `shown` may be left out, and exactly those are
+/// listed (a test holds the two together); their accessors on a `Read` row are fallible, so a resolver that reads
+/// one its field does not name here gets an internal error in a listing, not a default passed off as data.
 const READ_BY: &[(&str, &str, &[&str])] = &[
     ("needs", "title", &["title"]),
     ("needs", "description", &["description"]),
@@ -108,19 +107,31 @@ mod tests {
         shown.columns::<E>().has(index)
     }
 
-    /// Every column that may be left out is one of its entity's, and named by at least one field.
+    /// Every column that may be left out is one of its entity's, named by at least one field, and marked sheddable
+    /// in domain (so its accessor makes resolvers handle its absence); every sheddable column is listed.
     #[test]
     fn columns_left_out_are_the_entities_own() {
+        use domain::store::rows::ByPosition;
         use entity::*;
+        fn sheddable<M: ByPosition>() -> Vec<&'static str> {
+            M::COLUMNS.iter().zip(M::SHEDDABLE).filter(|(_, shed)| **shed).map(|(c, _)| *c).collect()
+        }
+        let tables = [
+            ("needs", names::<need::Entity>(), sheddable::<need::Model>()),
+            ("organisations", names::<organisation::Entity>(), sheddable::<organisation::Model>()),
+            ("volunteer_profiles", names::<volunteer_profile::Entity>(), sheddable::<volunteer_profile::Model>()),
+            ("applications", names::<application::Entity>(), sheddable::<application::Model>()),
+        ];
+        for (table, names, shed) in &tables {
+            let listed: Vec<&str> = READ_BY.iter().filter(|(t, _, _)| t == table).map(|(_, c, _)| *c).collect();
+            assert_eq!(&listed, shed, "{table}: READ_BY and domain's sheddable columns differ");
+            assert!(listed.iter().all(|c| names.contains(c)), "{table}: {listed:?}");
+        }
         for (table, column, fields) in READ_BY {
-            let names = match *table {
-                "needs" => names::<need::Entity>(),
-                "organisations" => names::<organisation::Entity>(),
-                "volunteer_profiles" => names::<volunteer_profile::Entity>(),
-                "applications" => names::<application::Entity>(),
-                other => panic!("{other} is not a table whose columns a document selects"),
-            };
-            assert!(names.contains(column), "{table}.{column} is not a column");
+            assert!(
+                tables.iter().any(|(t, _, _)| t == table),
+                "{table} is not a table whose columns a document selects"
+            );
             assert!(!fields.is_empty(), "{table}.{column} is read by no field");
             // Pages are cut, ordered and joined by these: left out, they would decode as defaults and pages
             // would silently come out wrong.

@@ -89,11 +89,7 @@ impl User {
         if !self.is_self(ctx)? {
             return Err(AppError::forbidden("only this user can see their own profile here").into());
         }
-        Ok(loaders(ctx)?
-            .profiles_by_user
-            .load_one(self.model.id)
-            .await?
-            .map(|p| VolunteerProfile(std::sync::Arc::new(p))))
+        Ok(loaders(ctx)?.profiles_by_user.load_one(self.model.id).await?.map(VolunteerProfile::from))
     }
 
     /// The organisations this user belongs to, most recent first. Only for the user themselves and platform admins.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::access::{self, ProfileAccess, ProfileField};
+use domain::store::rows::Read;
 
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
@@ -35,30 +36,30 @@ crate::graphql_enum! {
     }
 }
 
-pub struct VolunteerProfile(pub Arc<volunteer_profile::Model>);
+pub struct VolunteerProfile(pub Arc<Read<volunteer_profile::Model>>);
 
 /// How the caller relates to a profile (`domain::access` decides what that lets them see). Whether the volunteer has
 /// applied to one of the caller's organisations is asked only of signed-in callers who are not themselves.
-async fn access(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppResult<ProfileAccess> {
+async fn access(ctx: &Context<'_>, profile: &Read<volunteer_profile::Model>) -> AppResult<ProfileAccess> {
     let viewer = viewer(ctx)?;
-    let me = viewer.user_id() == Some(profile.user_id) || viewer.is_admin();
+    let me = viewer.user_id() == Some(*profile.user_id()) || viewer.is_admin();
     let applied =
-        !me && viewer.user.is_some() && loaders(ctx)?.contact_visible.load_one(profile.id).await?.unwrap_or(false);
-    Ok(access::profile_access(viewer, profile.user_id, applied))
+        !me && viewer.user.is_some() && loaders(ctx)?.contact_visible.load_one(*profile.id()).await?.unwrap_or(false);
+    Ok(access::profile_access(viewer, *profile.user_id(), applied))
 }
 
 /// Lets the caller see one field of a profile's personal data, noting it in the audit log when it is someone else's.
 /// Boxed (see `graphql::boxed`): most of a profile's fields are plain.
 fn require<'a>(
     ctx: &'a Context<'_>,
-    profile: &'a volunteer_profile::Model,
+    profile: &'a Read<volunteer_profile::Model>,
     needed: ProfileField,
     what: &'a str,
     field: &'static str,
 ) -> futures::future::BoxFuture<'a, AppResult<()>> {
     boxed(async move {
         if access::may_see_profile_field(access(ctx, profile).await?, needed) {
-            crate::audit::viewed(ctx, profile.user_id, field)
+            crate::audit::viewed(ctx, *profile.user_id(), field)
         } else {
             Err(AppError::forbidden(format!("you may not see this volunteer's {what}")))
         }
@@ -66,7 +67,7 @@ fn require<'a>(
 }
 
 /// Whether `node(id)` may return this profile.
-pub async fn can_see_profile(ctx: &Context<'_>, profile: &volunteer_profile::Model) -> AppResult<bool> {
+pub async fn can_see_profile(ctx: &Context<'_>, profile: &Read<volunteer_profile::Model>) -> AppResult<bool> {
     Ok(access::may_find_profile(access(ctx, profile).await?))
 }
 
@@ -80,41 +81,47 @@ pub struct DbsCheck {
     pub on_update_service: bool,
 }
 
+impl From<volunteer_profile::Model> for VolunteerProfile {
+    fn from(profile: volunteer_profile::Model) -> Self {
+        Self(Arc::new(Read::whole(profile)))
+    }
+}
+
 #[Object]
 impl VolunteerProfile {
     pub async fn id(&self) -> ID {
-        encode(NodeKind::VolunteerProfile, self.0.id)
+        encode(NodeKind::VolunteerProfile, *self.0.id())
     }
-    async fn display_name(&self) -> &str {
-        &self.0.display_name
+    async fn display_name(&self) -> ApiResult<&str> {
+        Ok(self.0.display_name()?)
     }
-    async fn bio(&self) -> &str {
-        &self.0.bio
+    async fn bio(&self) -> ApiResult<&str> {
+        Ok(self.0.bio()?)
     }
-    async fn skills(&self) -> Vec<String> {
-        json_strings(&self.0.skills)
+    async fn skills(&self) -> ApiResult<Vec<String>> {
+        Ok(json_strings(self.0.skills()?))
     }
     /// Categories of need the volunteer is interested in.
-    async fn interests(&self) -> Vec<NeedCategory> {
-        json_strings(&self.0.interests).iter().filter_map(|c| NeedCategory::from_db(c)).collect()
+    async fn interests(&self) -> ApiResult<Vec<NeedCategory>> {
+        Ok(json_strings(self.0.interests()?).iter().filter_map(|c| NeedCategory::from_db(c)).collect())
     }
-    async fn languages(&self) -> Vec<String> {
-        json_strings(&self.0.languages)
+    async fn languages(&self) -> ApiResult<Vec<String>> {
+        Ok(json_strings(self.0.languages()?))
     }
-    async fn travel_radius_km(&self) -> f64 {
-        self.0.travel_radius_km
+    async fn travel_radius_km(&self) -> ApiResult<f64> {
+        Ok(*self.0.travel_radius_km()?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        *self.0.created_at()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> ApiResult<DateTime<Utc>> {
+        Ok(*self.0.updated_at()?)
     }
 
     /// Contact email. For the volunteer, platform admins, and organisations they have applied to.
     async fn email(&self, ctx: &Context<'_>) -> ApiResult<String> {
         require(ctx, &self.0, ProfileField::Email, "contact details", "volunteerProfile.email").await?;
-        let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
+        let user = loaders(ctx)?.users.load_one(*self.0.user_id()).await?;
         // An erased account's tombstone has no address.
         user.filter(|u| u.deleted_at.is_none())
             .map(|u| u.email)
@@ -124,27 +131,27 @@ impl VolunteerProfile {
     /// When the volunteer is free each week. For the volunteer, platform admins, and organisations they have applied to.
     async fn availability(&self, ctx: &Context<'_>) -> ApiResult<Vec<TimeWindowView>> {
         require(ctx, &self.0, ProfileField::Availability, "availability", "volunteerProfile.availability").await?;
-        Ok(TimeWindow::from_json(&self.0.availability).into_iter().map(Into::into).collect())
+        Ok(TimeWindow::from_json(self.0.availability()?).into_iter().map(Into::into).collect())
     }
     /// For the volunteer, platform admins, and organisations they have applied to.
     async fn dbs_check(&self, ctx: &Context<'_>) -> ApiResult<DbsCheck> {
         require(ctx, &self.0, ProfileField::DbsStatus, "DBS status", "volunteerProfile.dbsCheck").await?;
         Ok(DbsCheck {
-            level: DbsLevel::from_db(&self.0.dbs_level).unwrap_or(DbsLevel::None),
-            issued_on: self.0.dbs_issued_on,
-            recheck_by: self.0.dbs_recheck_by,
-            on_update_service: self.0.dbs_update_service,
+            level: DbsLevel::from_db(self.0.dbs_level()?).unwrap_or(DbsLevel::None),
+            issued_on: *self.0.dbs_issued_on()?,
+            recheck_by: *self.0.dbs_recheck_by()?,
+            on_update_service: *self.0.dbs_update_service()?,
         })
     }
     /// Only for the volunteer and platform admins.
     async fn postcode(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
         require(ctx, &self.0, ProfileField::Postcode, "postcode", "volunteerProfile.postcode").await?;
-        Ok(self.0.postcode.as_deref())
+        Ok(self.0.postcode()?.as_deref())
     }
     /// Only for the volunteer and platform admins.
     async fn location(&self, ctx: &Context<'_>) -> ApiResult<Option<Location>> {
         require(ctx, &self.0, ProfileField::Location, "location", "volunteerProfile.location").await?;
-        Ok(Location::from_stored(self.0.lat, self.0.lng))
+        Ok(Location::from_stored(*self.0.lat()?, *self.0.lng()?))
     }
 
     /// The volunteer's applications, newest first. Only for the volunteer and platform admins.
@@ -164,7 +171,7 @@ impl VolunteerProfile {
         child_connection(
             &loaders(ctx)?.volunteer_applications,
             ChildRelation::VolunteerApplications,
-            self.0.id,
+            *self.0.id(),
             filter,
             page,
             false,
@@ -245,6 +252,6 @@ impl VolunteerMutation {
     ) -> ApiResult<UpsertVolunteerProfilePayload> {
         let actor = viewer(ctx)?.require_user()?;
         let profile = service::upsert(crate::kit::db(ctx)?, &actor, input.parse()?).await?;
-        Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile(Arc::new(profile)) })
+        Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile::from(profile) })
     }
 }

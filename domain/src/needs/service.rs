@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::organisations::OrganisationId;
 use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_decoded};
-use crate::store::rows::{self, ByPosition, Shown};
+use crate::store::rows::{self, ByPosition, Read, Shown};
 use crate::store::{Reads, text_search};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
 use crate::values::{Coordinates, Patch, Postcode, RadiusKm, TimeWindow, bounded_text, tags};
@@ -370,9 +370,9 @@ pub async fn free_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
 /// A need row plus the squared distance selected alongside it for `near` searches, and its organisation when the
 /// caller asked for it to be joined (columns prefixed `o_`).
 struct ListedNeed {
-    need: need::Model,
+    need: Read<need::Model>,
     distance_sq: Option<f64>,
-    organisation: Option<organisation::Model>,
+    organisation: Option<Read<organisation::Model>>,
 }
 
 /// Prefix of the organisation's columns in a listing that joins them, and the first of them.
@@ -388,9 +388,13 @@ impl ListedNeed {
             None => None,
         };
         Ok(Self {
-            need: need::Model::decode_at(row, 0, shown.columns::<need::Entity>())?,
+            need: need::Model::read_at(row, 0, shown.columns::<need::Entity>())?,
             distance_sq,
-            organisation: rows::joined(row, at.organisation, shown.columns::<organisation::Entity>())?,
+            organisation: rows::joined::<organisation::Model>(
+                row,
+                at.organisation,
+                shown.columns::<organisation::Entity>(),
+            )?,
         })
     }
 
@@ -420,12 +424,12 @@ struct ListedLayout {
 pub struct Listed {
     pub rows: PageRows<ListedRow>,
     pub count: SelectStatement,
-    pub organisations: Vec<organisation::Model>,
+    pub organisations: Vec<Read<organisation::Model>>,
 }
 
 /// One need of a page: its row (only the columns `shown`), its cursor, and its distance from `filter.near`.
 pub struct ListedRow {
-    pub need: need::Model,
+    pub need: Read<need::Model>,
     pub cursor: Cursor,
     pub distance_km: Option<f64>,
 }
@@ -633,11 +637,11 @@ pub async fn list(
         .map(|row| {
             let n = row.need;
             let key = match order {
-                NeedOrder::Newest => SortValue::Time(n.created_at),
-                NeedOrder::Soonest => SortValue::Date(n.start_date.or(FAR_FUTURE).unwrap_or_default()),
+                NeedOrder::Newest => SortValue::Time(*n.created_at()),
+                NeedOrder::Soonest => SortValue::Date(n.start_date().or(FAR_FUTURE).unwrap_or_default()),
                 NeedOrder::Nearest => SortValue::Number(row.distance_sq.unwrap_or(f64::MAX)),
             };
-            ListedRow { cursor: sort.cursor(key, n.id), distance_km: row.distance_sq.map(display_km), need: n }
+            ListedRow { cursor: sort.cursor(key, *n.id()), distance_km: row.distance_sq.map(display_km), need: n }
         })
         .collect();
     Ok(Listed { rows: PageRows::from_fetched(rows, page), count, organisations })

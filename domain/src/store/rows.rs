@@ -2,36 +2,124 @@
 //! columns in `Column::iter()` order, so each value can be taken by its position through sqlx's own decoding,
 //! the same decoding sea-orm's derived reads use. Those look every column up by name, and format a string for
 //! every prefixed (joined) column and for every NULL: a quarter of a listing's server CPU under load. Listings and
-//! child pages select only the columns the document can show (`Shown`); the others decode as their type's default.
+//! child pages select only the columns the document can show (`Shown`), and yield `Read` rows whose accessors
+//! refuse a column that was not read.
 //! A value of the wrong SQL type is an error (`DbErr::Type`), never a wrong value or a panic: on SQLite every value
 //! is checked, on PostgreSQL the first row of each result (`check`) and every row read by id.
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::prelude::Json;
 use sea_orm::sea_query::{Alias, Expr, SelectStatement};
 use sea_orm::sqlx::{self, Column as _, Row as _};
 use sea_orm::{DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
 
+use uuid::Uuid;
+
+use crate::error::AppError;
+
 /// A model decoded from consecutive columns of a row, in its entity's column order.
-pub trait ByPosition: Sized {
+pub trait ByPosition: HasId + Sized {
     /// The columns, in the order they are decoded: the entity's `Column::iter()` order (a test holds them to it).
     const COLUMNS: &'static [&'static str];
 
-    /// The model from the columns starting at `start`, of which only those in `read` were selected. On
-    /// PostgreSQL the values' types are trusted: check them once per result with `decode_checked_at`.
-    fn decode_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr>;
+    /// Which of them a listing or child page may leave out when the document shows nothing that reads them
+    /// (`Shown`), in the same order. None, for a table always read whole.
+    const SHEDDABLE: &'static [bool];
+
+    /// What a read of some of the columns yields: a `Read` of the model, for a table with sheddable columns, whose
+    /// accessors make the caller handle a column that was not read; the model itself for a table read whole.
+    type Row: HasId + Clone + Send + Sync + 'static;
+
+    /// The model from all its columns, starting at `start`. On PostgreSQL the values' types are trusted: check
+    /// them once per result with `decode_checked_at`.
+    fn decode_at(row: &QueryResult, start: usize) -> Result<Self, DbErr>;
 
     /// The same, checking each value's SQL type against its field's (a mismatch is `DbErr::Type`).
-    fn decode_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr>;
+    fn decode_checked_at(row: &QueryResult, start: usize) -> Result<Self, DbErr>;
+
+    /// The row from the columns starting at `start`, of which only those in `read` were selected (types trusted
+    /// on PostgreSQL, as `decode_at`).
+    fn read_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self::Row, DbErr>;
+
+    /// The same, checking each value's type.
+    fn read_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self::Row, DbErr>;
+
+    /// The row of a whole model (from a service, or read by id).
+    fn whole(model: Self) -> Self::Row;
+}
+
+/// A stored row's primary key and creation time: what child pages are ordered by, and by-id loads keyed by.
+/// Always read, whatever a document shows.
+pub trait HasId {
+    fn id(&self) -> Uuid;
+    fn created_at(&self) -> DateTime<Utc>;
+}
+
+/// A row of a table whose listings read only the columns a document shows: the model, and which columns were read.
+/// Its accessors (written by `by_position!`) give the always-read columns as they are and the sheddable ones as a
+/// `Result`, so a resolver cannot read a column its query left out as if it were data: it gets an internal error
+/// instead, which a test of its field then shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Read<M> {
+    model: M,
+    read: Columns,
+}
+
+impl<M: ByPosition> Read<M> {
+    /// Every column read.
+    pub fn whole(model: M) -> Self {
+        Self { model, read: Columns::ALL }
+    }
+
+    /// The whole model, if every column was read (for code that uses many of them, such as matching's scoring).
+    pub fn as_whole(&self) -> Option<&M> {
+        (0..M::COLUMNS.len()).all(|i| self.read.has(i)).then_some(&self.model)
+    }
+
+    /// A sheddable column's value, if it was read.
+    fn shown<'a, T>(&'a self, index: usize, value: &'a T) -> Result<&'a T, AppError> {
+        if self.read.has(index) {
+            Ok(value)
+        } else {
+            Err(AppError::Internal(format!("column {} was not read for this document", M::COLUMNS[index])))
+        }
+    }
+}
+
+impl<M: ByPosition> From<M> for Read<M> {
+    fn from(model: M) -> Self {
+        Self::whole(model)
+    }
+}
+
+/// Where `name` is in `names` (at compile time, for the accessors' column indexes).
+const fn index_of(names: &[&str], name: &str) -> usize {
+    let mut i = 0;
+    while i < names.len() {
+        let (a, b) = (names[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no such column")
 }
 
 /// Checks the types of a model's columns in a result's first row. On PostgreSQL every row of a result has its
 /// columns' types, so the other rows decode trusted; checking each value cost about a tenth of decoding a page.
 pub fn check<M: ByPosition>(row: &QueryResult, start: usize, read: Columns) -> Result<(), DbErr> {
-    M::decode_checked_at(row, start, read).map(drop)
+    M::read_checked_at(row, start, read).map(drop)
 }
 
 /// `check` for a joined model whose columns start at `start` (nothing to check where the join found none).
 pub fn check_joined<M: ByPosition>(row: &QueryResult, start: Option<usize>, read: Columns) -> Result<(), DbErr> {
     match start {
-        Some(start) if checked_value::<Option<uuid::Uuid>>(row, start)?.is_some() => check::<M>(row, start, read),
+        Some(start) if checked_value::<Option<Uuid>>(row, start)?.is_some() => check::<M>(row, start, read),
         _ => Ok(()),
     }
 }
@@ -134,12 +222,12 @@ pub fn position(row: &QueryResult, name: &str) -> Option<usize> {
 
 /// A joined entity whose columns start at `start` (where its prefixed id is, found with `position`), if the row
 /// has them and they are not a left join's NULLs.
-pub fn joined<M: ByPosition>(row: &QueryResult, start: Option<usize>, read: Columns) -> Result<Option<M>, DbErr> {
+pub fn joined<M: ByPosition>(row: &QueryResult, start: Option<usize>, read: Columns) -> Result<Option<M::Row>, DbErr> {
     let Some(start) = start else { return Ok(None) };
-    if value::<Option<uuid::Uuid>>(row, start)?.is_none() {
+    if value::<Option<Uuid>>(row, start)?.is_none() {
         return Ok(None);
     }
-    M::decode_at(row, start, read).map(Some)
+    M::read_at(row, start, read).map(Some)
 }
 
 /// A whole row that is one model, for `fetch_rows`.
@@ -148,7 +236,7 @@ pub struct Positional<M>(pub M);
 impl<M: ByPosition> FromQueryResult for Positional<M> {
     /// Checked: by-id loads and small reads, where knowing which row is a result's first is not worth the trouble.
     fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        M::decode_checked_at(row, 0, Columns::ALL).map(Positional)
+        M::decode_checked_at(row, 0).map(Positional)
     }
 }
 
@@ -163,16 +251,21 @@ impl Columns {
         index < 64 && self.0 & (1 << index) != 0
     }
 
+    /// Whether the first `n` columns are all here.
+    fn covers(self, n: usize) -> bool {
+        (0..n).all(|i| self.has(i))
+    }
+
     fn without(self, index: usize) -> Columns {
         Columns(self.0 & !(1 << index))
     }
 }
 
 /// Which columns a request's document can show, of the tables its listings and child pages read (the api's
-/// `READ_BY` says which fields read which column). Those reads select only these columns and decode the others as
-/// their type's default. Everything else
-/// (services, mutations, by-id loads) reads whole rows, but the organisation and volunteer loaders also hand out
-/// the rows listings and pages joined, which is why the rule is by field name across the whole document.
+/// `READ_BY` says which fields read which column). Those reads select only these columns, of the ones
+/// `by_position!` marks sheddable, and yield `Read` rows that know it. Everything else (services, mutations,
+/// by-id loads) reads whole rows, but the organisation and volunteer loaders also hand out the rows listings and
+/// pages joined, which is why the rule is by field name across the whole document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shown {
     needs: Columns,
@@ -192,14 +285,20 @@ impl Shown {
 
     /// The same without one column of a table (a table other than the four is left as it is).
     pub fn without(mut self, table: &str, column: &str) -> Shown {
-        let (columns, names) = match table {
-            "needs" => (&mut self.needs, entity::need::Model::COLUMNS),
-            "organisations" => (&mut self.organisations, entity::organisation::Model::COLUMNS),
-            "volunteer_profiles" => (&mut self.volunteers, entity::volunteer_profile::Model::COLUMNS),
-            "applications" => (&mut self.applications, entity::application::Model::COLUMNS),
+        use entity::{application, need, organisation, volunteer_profile};
+        let (columns, names, sheddable) = match table {
+            "needs" => (&mut self.needs, need::Model::COLUMNS, need::Model::SHEDDABLE),
+            "organisations" => (&mut self.organisations, organisation::Model::COLUMNS, organisation::Model::SHEDDABLE),
+            "volunteer_profiles" => {
+                (&mut self.volunteers, volunteer_profile::Model::COLUMNS, volunteer_profile::Model::SHEDDABLE)
+            }
+            "applications" => (&mut self.applications, application::Model::COLUMNS, application::Model::SHEDDABLE),
             _ => return self,
         };
-        if let Some(index) = names.iter().position(|name| *name == column) {
+        // Only a sheddable column: the others have accessors that assume them read.
+        if let Some(index) = names.iter().position(|name| *name == column)
+            && sheddable.get(index).copied().unwrap_or(false)
+        {
             *columns = columns.without(index);
         }
         self
@@ -257,25 +356,17 @@ trait DecodeFrom: Sized {
     fn decode_from<const CHECKED: bool>(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr>;
 }
 
+/// Implements `ByPosition` for entities' models. `whole` tables are always read whole (their row is the model);
+/// `partial` ones list every column with its type, each `always` (read whatever the document shows: keys, status,
+/// the dates cursors and privacy checks use) or `shown` (left out unless the document shows it), and get accessors
+/// on `Read` of their model: `&T` for an always-read column, `AppResult<&T>` for a shown one.
 macro_rules! by_position {
-    ($($module:ident { $($field:ident),+ $(,)? })+) => {$(
-        impl ByPosition for entity::$module::Model {
-            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
-
-            fn decode_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
-                Self::decode_from::<false>(row, start, read)
-            }
-
-            fn decode_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
-                Self::decode_from::<true>(row, start, read)
-            }
-        }
-
+    (@body $module:ident { $($field:ident),+ }) => {
         impl DecodeFrom for entity::$module::Model {
             // One body for both: `CHECKED` is a constant, so each copy compiled has no branch per value.
             fn decode_from<const CHECKED: bool>(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
                 let (mut at, mut index) = (start, 0);
-                // In the columns' order; a column not read is its type's default.
+                // In the columns' order; a column not read is its type's default, for `Read` to refuse.
                 $(
                     let $field = if read.has(index) {
                         at += 1;
@@ -289,25 +380,147 @@ macro_rules! by_position {
                 Ok(Self { $($field),+ })
             }
         }
-    )+};
+    };
+    (@shed always) => { false };
+    (@shed shown) => { true };
+    (@get $module:ident always $field:ident: $ty:ty) => {
+        pub fn $field(&self) -> &$ty {
+            &self.model.$field
+        }
+    };
+    (@get $module:ident shown $field:ident: $ty:ty) => {
+        pub fn $field(&self) -> Result<&$ty, AppError> {
+            const INDEX: usize = index_of(<entity::$module::Model as ByPosition>::COLUMNS, stringify!($field));
+            self.shown(INDEX, &self.model.$field)
+        }
+    };
+    (whole $module:ident { $($field:ident),+ $(,)? } $($rest:tt)*) => {
+        by_position!(@body $module { $($field),+ });
+        impl ByPosition for entity::$module::Model {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+            const SHEDDABLE: &'static [bool] = &[];
+            type Row = Self;
+
+            fn decode_at(row: &QueryResult, start: usize) -> Result<Self, DbErr> {
+                Self::decode_from::<false>(row, start, Columns::ALL)
+            }
+            fn decode_checked_at(row: &QueryResult, start: usize) -> Result<Self, DbErr> {
+                Self::decode_from::<true>(row, start, Columns::ALL)
+            }
+            fn read_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
+                whole_read::<Self>(read)?;
+                Self::decode_at(row, start)
+            }
+            fn read_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Self, DbErr> {
+                whole_read::<Self>(read)?;
+                Self::decode_checked_at(row, start)
+            }
+            fn whole(model: Self) -> Self {
+                model
+            }
+        }
+        impl HasId for entity::$module::Model {
+            fn id(&self) -> Uuid {
+                self.id
+            }
+            fn created_at(&self) -> DateTime<Utc> {
+                self.created_at
+            }
+        }
+        by_position!($($rest)*);
+    };
+    (partial $module:ident { $($mode:ident $field:ident: $ty:ty),+ $(,)? } $($rest:tt)*) => {
+        by_position!(@body $module { $($field),+ });
+        impl ByPosition for entity::$module::Model {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+            const SHEDDABLE: &'static [bool] = &[$(by_position!(@shed $mode)),+];
+            type Row = Read<Self>;
+
+            fn decode_at(row: &QueryResult, start: usize) -> Result<Self, DbErr> {
+                Self::decode_from::<false>(row, start, Columns::ALL)
+            }
+            fn decode_checked_at(row: &QueryResult, start: usize) -> Result<Self, DbErr> {
+                Self::decode_from::<true>(row, start, Columns::ALL)
+            }
+            fn read_at(row: &QueryResult, start: usize, read: Columns) -> Result<Read<Self>, DbErr> {
+                Ok(Read { model: Self::decode_from::<false>(row, start, read)?, read })
+            }
+            fn read_checked_at(row: &QueryResult, start: usize, read: Columns) -> Result<Read<Self>, DbErr> {
+                Ok(Read { model: Self::decode_from::<true>(row, start, read)?, read })
+            }
+            fn whole(model: Self) -> Read<Self> {
+                Read::whole(model)
+            }
+        }
+        impl HasId for entity::$module::Model {
+            fn id(&self) -> Uuid {
+                self.id
+            }
+            fn created_at(&self) -> DateTime<Utc> {
+                self.created_at
+            }
+        }
+        impl HasId for Read<entity::$module::Model> {
+            fn id(&self) -> Uuid {
+                self.model.id
+            }
+            fn created_at(&self) -> DateTime<Utc> {
+                self.model.created_at
+            }
+        }
+        impl Read<entity::$module::Model> {
+            $(by_position!(@get $module $mode $field: $ty);)+
+        }
+        by_position!($($rest)*);
+    };
+    () => {};
+}
+
+/// A table read whole is never read in part: its accessors-free model would hold defaults as data.
+fn whole_read<M: ByPosition>(read: Columns) -> Result<(), DbErr> {
+    if read.covers(M::COLUMNS.len()) {
+        Ok(())
+    } else {
+        Err(DbErr::Custom("a table that is always read whole was read in part".into()))
+    }
 }
 
 by_position! {
-    user { id, email, password_hash, display_name, role, created_at, updated_at, email_verified_at, deleted_at,
+    whole user { id, email, password_hash, display_name, role, created_at, updated_at, email_verified_at, deleted_at,
         sessions_valid_from }
-    organisation { id, slug, name, kind, description, website, contact_email, postcode, lat, lng, verified,
-        created_at, updated_at }
-    offer { id, volunteer_id, organisation_id, kind, title, description, category, postcode, lat, lng, remote,
+    whole offer { id, volunteer_id, organisation_id, kind, title, description, category, postcode, lat, lng, remote,
         availability, status, created_at, updated_at }
-    membership { id, organisation_id, user_id, role, created_at }
-    application { id, need_id, volunteer_id, message, status, applied_at, invited_at, accepted_at, declined_at,
-        withdrawn_at, completed_at, created_at, updated_at }
-    need { id, organisation_id, title, description, category, required_skills, languages, safeguarding,
-        weekly_schedule, schedule_mask, start_date, end_date, postcode, lat, lng, remote, volunteers_needed,
-        places_taken, status, published_at, created_at, updated_at }
-    volunteer_profile { id, user_id, display_name, bio, skills, interests, languages, postcode, lat, lng,
-        travel_radius_km, availability, availability_mask, dbs_level, dbs_issued_on, dbs_recheck_by,
-        dbs_update_service, created_at, updated_at, deleted_at }
+    whole membership { id, organisation_id, user_id, role, created_at }
+    partial organisation {
+        always id: Uuid, shown slug: String, shown name: String, shown kind: String, shown description: String,
+        shown website: Option<String>, shown contact_email: Option<String>, shown postcode: Option<String>,
+        shown lat: Option<f64>, shown lng: Option<f64>, shown verified: bool, always created_at: DateTime<Utc>,
+        shown updated_at: DateTime<Utc>,
+    }
+    partial application {
+        always id: Uuid, always need_id: Uuid, always volunteer_id: Uuid, shown message: String,
+        always status: String, shown applied_at: Option<DateTime<Utc>>, shown invited_at: Option<DateTime<Utc>>,
+        shown accepted_at: Option<DateTime<Utc>>, shown declined_at: Option<DateTime<Utc>>,
+        shown withdrawn_at: Option<DateTime<Utc>>, shown completed_at: Option<DateTime<Utc>>,
+        always created_at: DateTime<Utc>, shown updated_at: DateTime<Utc>,
+    }
+    partial need {
+        always id: Uuid, always organisation_id: Uuid, shown title: String, shown description: String,
+        shown category: String, shown required_skills: Json, shown languages: Json, shown safeguarding: String,
+        shown weekly_schedule: Json, always schedule_mask: i64, always start_date: Option<NaiveDate>,
+        shown end_date: Option<NaiveDate>, shown postcode: Option<String>, shown lat: Option<f64>,
+        shown lng: Option<f64>, shown remote: bool, shown volunteers_needed: i32, shown places_taken: i32,
+        always status: String, shown published_at: Option<DateTime<Utc>>, always created_at: DateTime<Utc>,
+        shown updated_at: DateTime<Utc>,
+    }
+    partial volunteer_profile {
+        always id: Uuid, always user_id: Uuid, shown display_name: String, shown bio: String, shown skills: Json,
+        shown interests: Json, shown languages: Json, shown postcode: Option<String>, shown lat: Option<f64>,
+        shown lng: Option<f64>, shown travel_radius_km: f64, shown availability: Json,
+        always availability_mask: i64, shown dbs_level: String, shown dbs_issued_on: Option<NaiveDate>,
+        shown dbs_recheck_by: Option<NaiveDate>, shown dbs_update_service: bool, always created_at: DateTime<Utc>,
+        shown updated_at: DateTime<Utc>, always deleted_at: Option<DateTime<Utc>>,
+    }
 }
 
 #[cfg(test)]

@@ -162,7 +162,7 @@ async fn drafts_are_listed_only_for_their_organisation() {
                 service::list(&reads, &viewer, NeedFilter::default(), NeedOrder::Newest, &page, false, &Shown::ALL)
                     .await
                     .expect("listed");
-            listed.rows.rows.into_iter().map(|r| r.need.id).collect::<Vec<_>>()
+            listed.rows.rows.into_iter().map(|r| *r.need.id()).collect::<Vec<_>>()
         }
     };
     assert_eq!(listed(Viewer::anonymous()).await, vec![open.id]);
