@@ -97,6 +97,10 @@ pub struct Settings {
     #[arg(long, env = "PITCHIN_UNVERIFIED_ACCOUNT_DAYS", default_value_t = 30)]
     pub unverified_account_days: u32,
 
+    /// The address the public reaches this API at (scheme, host, any path prefix): the start of every absolute
+    /// link in pages, widgets, feeds and calendars.
+    #[arg(long, env = "PITCHIN_PUBLIC_URL", default_value = "http://localhost:8000")]
+    pub public_url: String,
     /// The frontend page that confirms an email address; verification mails link to it with `?token=`.
     #[arg(long, env = "PITCHIN_VERIFY_EMAIL_URL", default_value = "http://localhost:3000/verify-email")]
     pub verify_email_url: String,
@@ -126,6 +130,7 @@ impl std::fmt::Debug for Settings {
             .field("login_attempts_per_hour", &self.login_attempts_per_hour)
             .field("unverified_account_days", &self.unverified_account_days)
             .field("verify_email_url", &self.verify_email_url)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -154,7 +159,13 @@ impl Settings {
             login_attempts_per_hour: 0,
             unverified_account_days: 30,
             verify_email_url: "http://localhost:3000/verify-email".to_owned(),
+            public_url: "http://localhost:8000".to_owned(),
         }
+    }
+
+    /// `public_url` without a trailing slash, so that links join it with one.
+    pub fn public_url(&self) -> &str {
+        self.public_url.trim().trim_end_matches('/')
     }
 
     pub fn production(&self) -> bool {

@@ -11,6 +11,7 @@ mod journey;
 mod limits;
 mod listing;
 mod matching;
+mod pages;
 mod places;
 mod privacy;
 mod schema;

@@ -1,4 +1,6 @@
-//! The HTTP edge: routes, the bearer token → `Viewer` step, health checks.
+//! The HTTP edge: routes, the bearer token → `Viewer` step, health checks, and the pages (`pages`).
+pub mod pages;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub limits: Arc<RequestLimits>,
     pub mail: Arc<crate::mail::Mail>,
     pub documents: Arc<ParsedDocuments>,
+    /// The address the public reaches Pitch In at, without a trailing slash: every absolute link starts with it.
+    pub public_url: Arc<str>,
 }
 
 /// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
@@ -202,6 +206,7 @@ impl AppState {
             limits,
             mail,
             documents,
+            public_url: Arc::from(settings.public_url()),
         }
     }
 }
@@ -213,6 +218,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).merge(execute))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(pages::routes())
         // The GraphQL extractor reads the raw body, so axum's default limit does not apply: this one does.
         .layer(RequestBodyLimitLayer::new(state.limits.max_body_bytes));
     if let Some(cors) = cors_layer(&state.limits.cors_origins) {

@@ -1,0 +1,1 @@
+(function(){function s(){parent.postMessage({pitchin:"height",height:Math.ceil(document.documentElement.scrollHeight)},"*")}addEventListener("load",s);addEventListener("resize",s);if(window.ResizeObserver)new ResizeObserver(s).observe(document.body)})();
