@@ -33,6 +33,9 @@ pub struct NeedView {
     pub paragraphs: Vec<String>,
     /// Why the need no longer takes volunteers, if it does not.
     pub notice: Option<&'static str>,
+    /// How to reach the organisation: its public website and contact address.
+    pub website: Option<String>,
+    pub email: Option<String>,
 }
 
 #[derive(Template)]
@@ -114,6 +117,8 @@ pub fn view(
             NeedStatus::Filled => Some("Every place is taken: this need no longer needs volunteers."),
             _ => None,
         },
+        website: super::web_link(organisation.website.as_deref()),
+        email: organisation.contact_email.clone(),
     }
 }
 
