@@ -63,7 +63,13 @@ pub async fn issue_key(
         Some(o) => Some(find_organisation(db, o).await?),
         None => None,
     };
-    let new = keys::NewApiKey { name: name.to_owned(), scopes, organisation_id, rate_limit_per_minute };
+    let new = keys::NewApiKey {
+        name: name.to_owned(),
+        scopes,
+        organisation_id,
+        rate_limit_per_minute,
+        partner: Default::default(),
+    };
     keys::issue(db, Actor::PLATFORM, new).await
 }
 

@@ -22,6 +22,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// Comma-separated origins that may frame the partner's widget; empty: any site.
+    pub allowed_origins: String,
+    /// The partner's own page for applying to a need (`{needId}` stands for the need's id).
+    pub apply_url: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -16,6 +16,7 @@ mod m20261130_000012_create_refresh_tokens;
 mod m20261130_000013_account_lifecycle;
 mod m20261130_000014_create_api_keys;
 mod m20261130_000015_create_audit_events;
+mod m20261203_000016_partner_settings;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_account_lifecycle::Migration),
             Box::new(m20261130_000014_create_api_keys::Migration),
             Box::new(m20261130_000015_create_audit_events::Migration),
+            Box::new(m20261203_000016_partner_settings::Migration),
         ]
     }
 }

@@ -262,3 +262,79 @@ async fn embed_js_is_small_and_cacheable() {
     let etag = header_of(&script, header::ETAG).to_owned();
     assert_eq!(get(&app, "/embed.js", Some(&etag)).await.status, 304);
 }
+
+#[tokio::test]
+async fn a_partners_widget_is_framed_only_by_its_sites_and_sends_people_to_its_page() {
+    let w = world().await;
+    let admin = w.app.admin().await;
+    let issued = w
+        .app
+        .gql_as(
+            Some(&admin.token),
+            r#"mutation { issueApiKey(input: {name: "Roehampton Library", scopes: [READ_PUBLIC_LISTINGS],
+                allowedOrigins: ["https://library.example", "http://localhost:8301"],
+                applyUrl: "https://library.example/volunteer?need={needId}&x=\"1\""}) { apiKey { id allowedOrigins applyUrl } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(crate::helpers::error_code(&issued), "BAD_USER_INPUT", "quotes are refused in an apply URL: {issued}");
+    let issued = w
+        .app
+        .gql_as(
+            Some(&admin.token),
+            r#"mutation { issueApiKey(input: {name: "Roehampton Library", scopes: [READ_PUBLIC_LISTINGS],
+                allowedOrigins: ["https://library.example", "http://localhost:8301"],
+                applyUrl: "https://library.example/volunteer?need={needId}"}) { apiKey { id allowedOrigins applyUrl } } }"#,
+            json!({}),
+        )
+        .await;
+    let key = &data(&issued)["issueApiKey"]["apiKey"];
+    assert_eq!(key["allowedOrigins"], json!(["http://localhost:8301", "https://library.example"]));
+    let partner = key["id"].as_str().expect("an id").to_owned();
+
+    let widget = get(&w.app, &format!("/embed/needs?partner={partner}"), None).await;
+    assert_eq!(widget.status, 200, "{}", widget.body);
+    let policy = header_of(&widget, header::CONTENT_SECURITY_POLICY);
+    assert!(policy.contains("frame-ancestors http://localhost:8301 https://library.example"), "{policy}");
+    assert!(
+        widget.body.contains(&format!("href=\"https://library.example/volunteer?need={}\"", w.need_id)),
+        "{}",
+        widget.body
+    );
+
+    // Without an apply page, the need's page, with the partner as the referrer; any site may frame it again.
+    let updated = w
+        .app
+        .gql_as(
+            Some(&admin.token),
+            "mutation($id: ID!) { updateApiKey(input: {id: $id}) { allowedOrigins applyUrl } }",
+            json!({"id": partner}),
+        )
+        .await;
+    assert_eq!(data(&updated)["updateApiKey"], json!({"allowedOrigins": [], "applyUrl": null}));
+    let widget = get(&w.app, &format!("/embed/needs?partner={partner}"), None).await;
+    assert!(header_of(&widget, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors *"));
+    assert!(widget.body.contains(&format!("href=\"{PUBLIC}/needs/{}?ref={partner}\"", w.need_id)), "{}", widget.body);
+
+    // Only platform admins set these; a revoked key is no partner.
+    let stranger = w
+        .app
+        .gql_as(
+            Some(&w.owner.token),
+            "mutation($id: ID!) { updateApiKey(input: {id: $id}) { id } }",
+            json!({"id": partner}),
+        )
+        .await;
+    assert_eq!(crate::helpers::error_code(&stranger), "FORBIDDEN");
+    w.app
+        .gql_as(
+            Some(&admin.token),
+            "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { id } }",
+            json!({"id": partner}),
+        )
+        .await;
+    let revoked = get(&w.app, &format!("/embed/needs?partner={partner}"), None).await;
+    assert_eq!(revoked.status, 400);
+    assert!(revoked.body.contains("<code>partner</code>"), "{}", revoked.body);
+    assert_eq!(get(&w.app, &format!("/embed/needs?partner={}", w.need_id), None).await.status, 400);
+}

@@ -95,6 +95,15 @@ impl ApiKey {
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
+    /// Origins that may frame the partner's widget (`/embed/needs?partner=<this id>`); empty: any site.
+    async fn allowed_origins(&self) -> Vec<String> {
+        service::allowed_origins(&self.0)
+    }
+    /// The partner's own page for applying, where its widget's "I can help" links lead (`{needId}` stands for the
+    /// need's id); null: the need's public page.
+    async fn apply_url(&self) -> Option<&str> {
+        self.0.apply_url.as_deref()
+    }
 }
 
 #[derive(InputObject)]
@@ -106,6 +115,20 @@ pub struct IssueApiKeyInput {
     pub organisation_id: Option<ID>,
     /// Default 600.
     pub rate_limit_per_minute: Option<i32>,
+    /// Origins that may frame the partner's widget, such as `https://library.example`; none: any site.
+    #[graphql(default)]
+    pub allowed_origins: Vec<String>,
+    /// The partner's own page for applying; `{needId}` stands for the need's id, else `need=` is added.
+    pub apply_url: Option<String>,
+}
+
+/// A key's partner settings, replaced whole.
+#[derive(InputObject)]
+pub struct UpdateApiKeyInput {
+    pub id: ID,
+    #[graphql(default)]
+    pub allowed_origins: Vec<String>,
+    pub apply_url: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -156,9 +179,19 @@ impl ApiKeyMutation {
             scopes: input.scopes.into_iter().map(Into::into).collect(),
             organisation_id,
             rate_limit_per_minute: input.rate_limit_per_minute,
+            partner: service::PartnerSettings { allowed_origins: input.allowed_origins, apply_url: input.apply_url },
         };
         let (model, key) = service::issue(db(ctx)?, actor, new).await?;
         Ok(IssueApiKeyPayload { api_key: ApiKey(model), key })
+    }
+
+    /// Replaces a key's partner settings (the origins that may frame its widget, its page for applying). Platform
+    /// admins only.
+    async fn update_api_key(&self, ctx: &Context<'_>, input: UpdateApiKeyInput) -> ApiResult<ApiKey> {
+        let actor = require_admin(ctx)?;
+        let id = decode("input.id", &input.id, NodeKind::ApiKey)?;
+        let settings = service::PartnerSettings { allowed_origins: input.allowed_origins, apply_url: input.apply_url };
+        Ok(ApiKey(service::update_partner(db(ctx)?, actor, id, settings).await?))
     }
 
     /// Revokes a key at once. Platform admins only.

@@ -34,6 +34,8 @@ crate::graphql_enum! {
         KeyIssued => "KEY_ISSUED",
         /// A platform admin revoked an API key.
         KeyRevoked => "KEY_REVOKED",
+        /// A platform admin changed an API key's partner settings.
+        KeyChanged => "KEY_CHANGED",
     }
 }
 

@@ -37,6 +37,121 @@ pub struct NewApiKey {
     pub scopes: Vec<ApiKeyScope>,
     pub organisation_id: Option<Uuid>,
     pub rate_limit_per_minute: Option<i32>,
+    pub partner: PartnerSettings,
+}
+
+/// What a key says about its partner's site, unparsed.
+#[derive(Clone, Debug, Default)]
+pub struct PartnerSettings {
+    /// Origins that may frame the partner's widget (`https://library.example`); none: any site.
+    pub allowed_origins: Vec<String>,
+    /// The partner's own page for applying; `{needId}` stands for the need's id, else it is added as `need=`.
+    pub apply_url: Option<String>,
+}
+
+/// At most this many origins a key: a partner is a few sites, not a directory.
+const MAX_ORIGINS: usize = 20;
+
+/// An origin as browsers send it: `https://host` or `http://host:port`, lower case, no path.
+fn parse_origin(field: &str, raw: &str) -> AppResult<String> {
+    let origin = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bad = || AppError::bad_input(field, "must be an origin such as https://library.example (no path)");
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")).ok_or_else(bad)?;
+    let (host, port) = rest.split_once(':').unwrap_or((rest, ""));
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if !host_ok || !(port.is_empty() || port.parse::<u16>().is_ok()) {
+        return Err(bad());
+    }
+    Ok(origin)
+}
+
+/// A web address for applying: http(s), no spaces or quotes, at most 500 characters.
+fn parse_apply_url(field: &str, raw: &str) -> AppResult<String> {
+    let url = raw.trim();
+    let lower = url.to_ascii_lowercase();
+    let web = lower.starts_with("https://") || lower.starts_with("http://");
+    if !web
+        || url.len() > 500
+        || url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+    {
+        return Err(AppError::bad_input(field, "must be a web address starting https://, at most 500 characters"));
+    }
+    Ok(url.to_owned())
+}
+
+/// The settings as stored: origins comma-separated.
+fn parse_partner(field: &str, settings: &PartnerSettings) -> AppResult<(String, Option<String>)> {
+    if settings.allowed_origins.len() > MAX_ORIGINS {
+        return Err(AppError::bad_input(format!("{field}.allowedOrigins"), format!("at most {MAX_ORIGINS} origins")));
+    }
+    let mut origins = settings
+        .allowed_origins
+        .iter()
+        .enumerate()
+        .map(|(i, o)| parse_origin(&format!("{field}.allowedOrigins[{i}]"), o))
+        .collect::<AppResult<Vec<_>>>()?;
+    origins.sort();
+    origins.dedup();
+    let apply = settings
+        .apply_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| parse_apply_url(&format!("{field}.applyUrl"), u))
+        .transpose()?;
+    Ok((origins.join(","), apply))
+}
+
+/// A key's partner settings, read back.
+pub fn allowed_origins(key: &api_key::Model) -> Vec<String> {
+    key.allowed_origins.split(',').filter(|o| !o.is_empty()).map(str::to_owned).collect()
+}
+
+/// Where the partner sends people to apply to a need, if it has its own page: `{needId}` replaced, or `need=`
+/// added to the query.
+pub fn apply_url_for(key: &api_key::Model, need_id: &str) -> Option<String> {
+    let url = key.apply_url.as_deref()?;
+    Some(if url.contains("{needId}") {
+        url.replace("{needId}", need_id)
+    } else if url.contains('?') {
+        format!("{url}&need={need_id}")
+    } else {
+        format!("{url}?need={need_id}")
+    })
+}
+
+/// The key a widget names as its partner, if it exists and is not revoked.
+pub async fn partner(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<api_key::Model>> {
+    Ok(api_key::Entity::find_by_id(id).one(db).await?.filter(|k| k.revoked_at.is_none()))
+}
+
+/// Replaces a key's partner settings.
+#[tracing::instrument(skip_all)]
+pub async fn update_partner(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    changed_by: Actor,
+    id: Uuid,
+    settings: PartnerSettings,
+) -> AppResult<api_key::Model> {
+    let (origins, apply) = parse_partner("input", &settings)?;
+    let txn = db.begin().await?;
+    let key = api_key::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("API key"))?;
+    let mut active: api_key::ActiveModel = key.into();
+    active.allowed_origins = Set(origins);
+    active.apply_url = Set(apply);
+    let key = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        changed_by,
+        AuditAction::KeyChanged,
+        None,
+        &[],
+        format!("API key {} ({}): partner settings", key.key_prefix, key.name),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(key)
 }
 
 /// Issues a key; returns its row and the key itself, which is never stored and cannot be shown again.
@@ -74,6 +189,7 @@ pub async fn issue(
     {
         return Err(AppError::not_found("organisation"));
     }
+    let (allowed_origins, apply_url) = parse_partner("input", &new.partner)?;
     let rate = new.rate_limit_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE);
     if !(1..=MAX_RATE_PER_MINUTE).contains(&rate) {
         return Err(AppError::bad_input(
@@ -97,6 +213,8 @@ pub async fn issue(
         created_at: Set(now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        allowed_origins: Set(allowed_origins),
+        apply_url: Set(apply_url),
     }
     .insert(&txn)
     .await?;

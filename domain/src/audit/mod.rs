@@ -30,6 +30,8 @@ crate::db_enum! {
         KeyIssued => "KEY_ISSUED",
         /// A platform admin revoked an API key.
         KeyRevoked => "KEY_REVOKED",
+        /// A platform admin changed an API key's partner settings.
+        KeyChanged => "KEY_CHANGED",
     }
 }
 

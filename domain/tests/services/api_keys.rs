@@ -14,6 +14,7 @@ fn listings_key() -> NewApiKey {
         scopes: vec![ApiKeyScope::ReadPublicListings],
         organisation_id: None,
         rate_limit_per_minute: None,
+        partner: Default::default(),
     }
 }
 
@@ -44,4 +45,39 @@ async fn a_key_works_until_it_is_revoked_and_the_log_says_who_did_what() {
     .expect("the log");
     let actions: Vec<_> = log.rows.iter().map(|(_, e)| AuditAction::from_db(&e.action)).collect();
     assert_eq!(actions, vec![Some(AuditAction::KeyRevoked), Some(AuditAction::KeyIssued)], "newest first");
+}
+
+#[tokio::test]
+async fn a_partner_names_its_origins_and_apply_page_and_bad_ones_are_refused() {
+    use domain::api_keys::service::{PartnerSettings, allowed_origins, apply_url_for, update_partner};
+    let t = TestDb::new().await;
+    let field = |result: Result<_, AppError>| match result {
+        Err(AppError::BadInput { field, .. }) => field,
+        other => panic!("{:?}", other.map(|_: entity::api_key::Model| ())),
+    };
+    let partner = |origins: &[&str], apply: Option<&str>| PartnerSettings {
+        allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+        apply_url: apply.map(str::to_owned),
+    };
+    let bad = NewApiKey { partner: partner(&["https://library.example/volunteer"], None), ..listings_key() };
+    assert_eq!(field(service::issue(&t.db, Actor::PLATFORM, bad).await.map(|(k, _)| k)), "input.allowedOrigins[0]");
+    let bad = NewApiKey { partner: partner(&[], Some("javascript:alert(1)")), ..listings_key() };
+    assert_eq!(field(service::issue(&t.db, Actor::PLATFORM, bad).await.map(|(k, _)| k)), "input.applyUrl");
+
+    let good = NewApiKey {
+        partner: partner(
+            &["HTTPS://Library.example/", "http://localhost:8301"],
+            Some("https://library.example/help?id={needId}"),
+        ),
+        ..listings_key()
+    };
+    let (key, _) = service::issue(&t.db, Actor::PLATFORM, good).await.expect("issued");
+    assert_eq!(allowed_origins(&key), ["http://localhost:8301", "https://library.example"]);
+    assert_eq!(apply_url_for(&key, "TmVlZDp4").as_deref(), Some("https://library.example/help?id=TmVlZDp4"));
+
+    let key = update_partner(&t.db, Actor::PLATFORM, key.id, partner(&[], Some("https://library.example/help")))
+        .await
+        .expect("updated");
+    assert!(allowed_origins(&key).is_empty(), "any site again");
+    assert_eq!(apply_url_for(&key, "x").as_deref(), Some("https://library.example/help?need=x"));
 }

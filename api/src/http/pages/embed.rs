@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
 use domain::access::Viewer;
+use domain::api_keys::service as keys;
 use domain::needs::service::NeedFilter;
 use domain::needs::{NeedCategory, NeedOrder, NeedStatus};
 use domain::organisations::OrganisationId;
@@ -22,6 +23,7 @@ use super::need::need_url;
 use super::{Framing, Page, problem, render, words};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::kit::ids::{NodeKind, decode_any, encode};
 
 /// The parameters the widget takes; any other is refused, so that a misspelt one is not silently ignored.
 const PARAMETERS: [&str; 15] = [
@@ -119,6 +121,8 @@ impl Colour {
 struct Request {
     filter: NeedFilter,
     organisation_slug: Option<String>,
+    /// The partner's API key id, as given.
+    partner: Option<String>,
     order: NeedOrder,
     keyset: Keyset,
     accent: Colour,
@@ -231,6 +235,7 @@ impl Request {
         Ok(Request {
             filter,
             organisation_slug: get("organisation").map(str::to_owned),
+            partner: get("partner").map(str::to_owned),
             order,
             keyset,
             accent,
@@ -283,6 +288,18 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
             .ok_or_else(|| bad("organisation", "names no organisation (give its slug, as in its page's address)"))?;
         request.filter.organisation_id = Some(OrganisationId(organisation.id));
     }
+    // A partner's key says which sites may frame its widget and where "I can help" leads.
+    let partner = match &request.partner {
+        None => None,
+        Some(raw) => {
+            let id = match decode_any(raw) {
+                Some((NodeKind::ApiKey, id)) => id,
+                _ => return Err(bad("partner", "is not a partner's key id (the ApiKey id Pitch In gave the partner)")),
+            };
+            let key = keys::partner(&state.db, id).await?;
+            Some((raw.as_str(), key.ok_or_else(|| bad("partner", "names no partner: no such key, or a revoked one"))?))
+        }
+    };
     let listed = domain::needs::service::list(
         &state.reads,
         &Viewer::anonymous(),
@@ -300,7 +317,15 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
     let mut needs = Vec::with_capacity(listed.rows.rows.len());
     for row in &listed.rows.rows {
         let need = &row.need;
-        let url = need_url(base, *need.id());
+        let help_url = match &partner {
+            None => need_url(base, *need.id()),
+            Some((partner_id, key)) => {
+                keys::apply_url_for(key, encode(NodeKind::Need, *need.id()).as_str()).unwrap_or_else(|| {
+                    // Counted for the partner by where people came from, never by who they are.
+                    format!("{}?ref={partner_id}", need_url(base, *need.id()))
+                })
+            }
+        };
         needs.push(Entry {
             title: need.title()?.clone(),
             organisation: organisations.get(need.organisation_id()).cloned().unwrap_or_default(),
@@ -315,7 +340,7 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
             distance: row.distance_km.map(words::distance),
             places: words::places_left((need.volunteers_needed()? - need.places_taken()?).max(0)),
             safeguarding: words::safeguarding(DbsLevel::from_db(need.safeguarding()?).unwrap_or(DbsLevel::None)),
-            help_url: url,
+            help_url,
         });
     }
     // "Show more" is this request after the page's last row.
@@ -337,7 +362,10 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
         status: StatusCode::OK,
         body,
         max_age: Some(MAX_AGE_SECS),
-        framing: Framing::Anyone,
+        framing: match partner.map(|(_, key)| keys::allowed_origins(&key)) {
+            Some(origins) if !origins.is_empty() => Framing::Origins(origins),
+            _ => Framing::Anyone,
+        },
         script: Some(HEIGHT_SCRIPT),
         style,
     })
