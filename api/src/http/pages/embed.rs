@@ -374,10 +374,7 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
 /// The script partners paste: no dependencies, cached for an hour.
 pub async fn script(request: HeaderMap) -> Response {
     let etag = format!("\"{}\"", super::hash(SCRIPT).trim_matches('\''));
-    let fresh = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let fresh = super::holds(&request, &etag);
     let mut response = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { SCRIPT.into_response() };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));

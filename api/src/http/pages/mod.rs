@@ -72,6 +72,16 @@ pub struct Page {
     pub style: String,
 }
 
+/// Whether `request`'s `If-None-Match` names `etag` (or any version, `*`): then it gets 304.
+pub fn holds(request: &HeaderMap, etag: &str) -> bool {
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == etag || tag.trim() == "*")
+}
+
 fn hash(text: &str) -> String {
     format!("'sha256-{}'", STANDARD.encode(Sha256::digest(text.as_bytes())))
 }
@@ -95,13 +105,7 @@ impl Page {
             Some(seconds) => format!("public, max-age={seconds}"),
             None => "no-store".to_owned(),
         };
-        let fresh = self.status == StatusCode::OK
-            && request
-                .get_all(header::IF_NONE_MATCH)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .any(|tag| tag.trim() == etag || tag.trim() == "*");
+        let fresh = self.status == StatusCode::OK && holds(request, &etag);
         let mut response =
             if fresh { StatusCode::NOT_MODIFIED.into_response() } else { (self.status, self.body).into_response() };
         let headers = response.headers_mut();
