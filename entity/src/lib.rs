@@ -2,6 +2,7 @@
 pub mod api_key;
 pub mod application;
 pub mod audit_event;
+pub mod calendar_feed;
 pub mod email_verification;
 pub mod idempotency_key;
 pub mod membership;

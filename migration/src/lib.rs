@@ -17,6 +17,7 @@ mod m20261130_000013_account_lifecycle;
 mod m20261130_000014_create_api_keys;
 mod m20261130_000015_create_audit_events;
 mod m20261203_000016_partner_settings;
+mod m20261204_000017_create_calendar_feeds;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_create_api_keys::Migration),
             Box::new(m20261130_000015_create_audit_events::Migration),
             Box::new(m20261203_000016_partner_settings::Migration),
+            Box::new(m20261204_000017_create_calendar_feeds::Migration),
         ]
     }
 }

@@ -301,6 +301,29 @@ impl Drop for TestApp {
     }
 }
 
+/// A plain GET's answer, for the pages and feeds.
+pub struct Got {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+pub async fn get(app: &TestApp, path: &str, etag: Option<&str>) -> Got {
+    let mut request = Request::get(path);
+    if let Some(etag) = etag {
+        request = request.header(header::IF_NONE_MATCH, etag);
+    }
+    let response = app.send(request.body(Body::empty()).expect("request")).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    Got { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+pub fn header_of(got: &Got, name: header::HeaderName) -> &str {
+    got.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
 /// Overwrites `base`'s fields with those of `extra` (both JSON objects).
 pub fn merge(base: &mut Value, extra: &Value) {
     if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {

@@ -2,6 +2,7 @@
 mod access;
 mod api_keys;
 mod audit;
+mod calendars;
 mod columns;
 mod erasure;
 mod faults;
@@ -17,5 +18,6 @@ mod privacy;
 mod schema;
 mod sessions;
 mod shapes;
+mod standards;
 mod statements;
 mod validation;

@@ -1,38 +1,14 @@
 //! The public pages and the embeddable widget: what they show, what they never show, how they escape what users
 //! wrote, and the headers that make them safe to embed and cheap to cache.
-use axum::body::Body;
-use axum::http::{Request, header};
-use http_body_util::BodyExt;
+use axum::http::header;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, data};
+use crate::helpers::{TestApp, data, get, header_of};
 
 const PUBLIC: &str = "https://pitchin.example";
 
 async fn app() -> TestApp {
     TestApp::spawn_with(|s| s.public_url = format!("{PUBLIC}/")).await
-}
-
-struct Got {
-    status: u16,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-async fn get(app: &TestApp, path: &str, etag: Option<&str>) -> Got {
-    let mut request = Request::get(path);
-    if let Some(etag) = etag {
-        request = request.header(header::IF_NONE_MATCH, etag);
-    }
-    let response = app.send(request.body(Body::empty()).expect("request")).await;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    Got { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
-}
-
-fn header_of(got: &Got, name: header::HeaderName) -> &str {
-    got.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
 /// The page's JSON-LD, parsed.

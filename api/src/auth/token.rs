@@ -35,6 +35,8 @@ struct Claims {
 }
 
 pub struct TokenKeys {
+    /// Calendar feed URLs' keys, derived from the same secrets.
+    pub calendar: CalendarKeys,
     kid: String,
     encoding: EncodingKey,
     /// Every key a token may name: the current one and the previous ones.
@@ -85,6 +87,7 @@ impl TokenKeys {
             .map(|s| (key_id(s), DecodingKey::from_secret(s.as_bytes())))
             .collect();
         Ok(Self {
+            calendar: CalendarKeys::new(std::iter::once(&secret).chain(&settings.jwt_previous_secrets)),
             kid: key_id(&secret),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding,
@@ -131,6 +134,69 @@ impl TokenKeys {
     }
 }
 
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// Private calendar feed URLs. A URL's token is the feed's token id (stored) followed by an HMAC-SHA256 of the id
+/// (stored nowhere) under a key derived from the signing secret; a URL made under a previous secret still opens
+/// its feed, and rotating the feed's id ends every URL made from the old one.
+pub struct CalendarKeys {
+    /// The current key first.
+    keys: Vec<[u8; 32]>,
+}
+
+impl CalendarKeys {
+    /// 32 hex digits: `domain::volunteers::calendar::new_token_id`.
+    const ID_LEN: usize = 32;
+    /// 192 bits of the MAC: past guessing, and the whole token stays at 64 characters.
+    const MAC_LEN: usize = 24;
+
+    fn new<'a>(secrets: impl Iterator<Item = &'a String>) -> Self {
+        use hmac::Mac;
+        let keys = secrets
+            .filter_map(|secret| {
+                let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).ok()?;
+                mac.update(b"pitchin calendar feed keys v1");
+                Some(mac.finalize().into_bytes().into())
+            })
+            .collect();
+        Self { keys }
+    }
+
+    fn mac(key: &[u8; 32], token_id: &str) -> Option<HmacSha256> {
+        use hmac::Mac;
+        let mut mac = HmacSha256::new_from_slice(key).ok()?;
+        mac.update(token_id.as_bytes());
+        Some(mac)
+    }
+
+    /// The URL token for a feed's id, under the current key.
+    pub fn token(&self, token_id: &str) -> AppResult<String> {
+        use base64::Engine;
+        use hmac::Mac;
+        let key = self.keys.first().ok_or_else(|| AppError::internal("no calendar key"))?;
+        let tag = Self::mac(key, token_id).ok_or_else(|| AppError::internal("calendar key"))?.finalize().into_bytes();
+        Ok(format!("{token_id}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..Self::MAC_LEN])))
+    }
+
+    /// The feed id a URL token was made for, if one of the keys made it (compared in constant time).
+    pub fn token_id<'t>(&self, token: &'t str) -> Option<&'t str> {
+        use base64::Engine;
+        use hmac::Mac;
+        let (id, tag) = token.split_at_checked(Self::ID_LEN)?;
+        if !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return None;
+        }
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tag).ok()?;
+        if tag.len() != Self::MAC_LEN {
+            return None;
+        }
+        self.keys
+            .iter()
+            .any(|key| Self::mac(key, id).is_some_and(|mac| mac.verify_truncated_left(&tag).is_ok()))
+            .then_some(id)
+    }
+}
+
 fn random_secret() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 48];
@@ -144,6 +210,31 @@ mod tests {
 
     fn keys() -> TokenKeys {
         TokenKeys::from_settings(&Settings::for_database("sqlite::memory:")).expect("keys")
+    }
+
+    #[test]
+    fn calendar_tokens_open_their_feed_only_under_our_keys() {
+        let keys = keys();
+        let id = "0123456789abcdef0123456789abcdef";
+        let token = keys.calendar.token(id).expect("a token");
+        assert_eq!(token.len(), 64);
+        assert_eq!(keys.calendar.token_id(&token), Some(id));
+        // Another feed's id with this MAC, a changed MAC, a cut-off token, and another server's token all fail.
+        let other = format!("f{}", &token[1..]);
+        assert_eq!(keys.calendar.token_id(&other), None);
+        let last = if token.ends_with('A') { 'B' } else { 'A' };
+        assert_eq!(keys.calendar.token_id(&format!("{}{last}", &token[..63])), None);
+        assert_eq!(keys.calendar.token_id(&token[..60]), None);
+        assert_eq!(keys.calendar.token_id("not a token at all"), None);
+        let mut settings = Settings::for_database("sqlite::memory:");
+        let old_secret = settings.jwt_secret.replace("a-brand-new-secret-of-at-least-32-bytes!".into());
+        let elsewhere = TokenKeys::from_settings(&settings).expect("keys");
+        assert_eq!(elsewhere.calendar.token_id(&token), None);
+        // After a key rotation that keeps the old secret, the old URL still opens the feed; new URLs differ.
+        settings.jwt_previous_secrets = old_secret.into_iter().collect();
+        let rotated = TokenKeys::from_settings(&settings).expect("keys");
+        assert_eq!(rotated.calendar.token_id(&token), Some(id));
+        assert_ne!(rotated.calendar.token(id).expect("a token"), token);
     }
 
     #[test]

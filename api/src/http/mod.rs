@@ -1,4 +1,6 @@
-//! The HTTP edge: routes, the bearer token → `Viewer` step, health checks, and the pages (`pages`).
+//! The HTTP edge: routes, the bearer token → `Viewer` step, health checks, the pages (`pages`) and calendars
+//! (`calendar`).
+pub mod calendar;
 pub mod pages;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -193,6 +195,7 @@ impl AppState {
             matching.clone(),
             limits.sign_ins.clone(),
             mail.clone(),
+            Arc::from(settings.public_url()),
             options,
         );
         let documents = Arc::new(ParsedDocuments::default());
@@ -219,6 +222,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(pages::routes())
+        .merge(calendar::routes())
         // The GraphQL extractor reads the raw body, so axum's default limit does not apply: this one does.
         .layer(RequestBodyLimitLayer::new(state.limits.max_body_bytes));
     if let Some(cors) = cors_layer(&state.limits.cors_origins) {
@@ -311,6 +315,31 @@ fn whole_seconds(wait: Duration) -> u64 {
 
 fn rate_limited(wait: Duration) -> Response {
     refusal(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests: slow down", Some(whole_seconds(wait)))
+}
+
+/// The HTTP status that says what `error` says, for the endpoints outside GraphQL.
+pub fn http_status(error: &AppError) -> StatusCode {
+    match error {
+        AppError::BadInput { .. } => StatusCode::BAD_REQUEST,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Forbidden(_) | AppError::Unauthenticated(_) => StatusCode::FORBIDDEN,
+        AppError::Conflict(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// An error from a feed (calendars, open data): GraphQL's error shape, `{"errors": [{message, extensions: {code}}]}`,
+/// with its HTTP status, so that one client reads both.
+pub fn error_response(error: &AppError) -> Response {
+    if matches!(error, AppError::Internal(_) | AppError::Conflict(_)) {
+        tracing::error!(?error, "a feed failed");
+    }
+    let mut error_json = json!({ "message": error.public_message(), "extensions": { "code": error.code() } });
+    if let AppError::BadInput { field, .. } = error {
+        error_json["extensions"]["field"] = json!(field);
+    }
+    (http_status(error), Json(json!({ "errors": [error_json] }))).into_response()
 }
 
 /// A refusal before execution: a GraphQL error body with a code, and the HTTP status that says the same.

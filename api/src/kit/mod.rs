@@ -154,6 +154,13 @@ pub fn token_keys<'a>(ctx: &Context<'a>) -> AppResult<&'a TokenKeys> {
     ctx.data::<Arc<TokenKeys>>().map(|k| k.as_ref()).map_err(|_| missing("token keys"))
 }
 
+/// The address the public reaches Pitch In at (`Settings::public_url`), for absolute links in answers.
+pub struct PublicUrl(pub Arc<str>);
+
+pub fn public_url<'a>(ctx: &Context<'a>) -> AppResult<&'a str> {
+    ctx.data::<PublicUrl>().map(|u| u.0.as_ref()).map_err(|_| missing("public url"))
+}
+
 /// A loaded page, copied out of the loader's shared cache.
 pub fn cloned_rows<M: Clone>(page: &PageRows<M>) -> PageRows<M> {
     PageRows { rows: page.rows.clone(), has_previous: page.has_previous, has_next: page.has_next }

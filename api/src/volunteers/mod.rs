@@ -4,6 +4,7 @@
 //! its display name, bio, skills, interests and languages. Contact details, availability and DBS status
 //! are for the volunteer, platform admins, and organisations the volunteer has applied to. The postcode
 //! and exact location are for the volunteer and platform admins only.
+use domain::volunteers::calendar;
 pub use domain::volunteers::service;
 
 use std::sync::Arc;
@@ -154,6 +155,18 @@ impl VolunteerProfile {
         Ok(Location::from_stored(*self.0.lat()?, *self.0.lng()?))
     }
 
+    /// The address of the volunteer's private calendar feed (iCalendar): the needs they are invited to or accepted
+    /// on, for a phone's calendar to subscribe to. Only for the volunteer themself, not even platform admins: the
+    /// address is the secret that opens the feed. `rotateCalendarToken` replaces it. Null only for a profile made
+    /// without a feed (rotating makes one).
+    async fn calendar_url(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        if !access::may_see_calendar_url(viewer(ctx)?, *self.0.user_id()) {
+            return Err(AppError::forbidden("only the volunteer may see their calendar's address").into());
+        }
+        let Some(token_id) = calendar::token_id(crate::kit::db(ctx)?, *self.0.id()).await? else { return Ok(None) };
+        calendar_url(ctx, &token_id).map(Some).map_err(ApiError::from)
+    }
+
     /// The volunteer's applications, newest first. Only for the volunteer and platform admins.
     #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn applications(
@@ -239,6 +252,19 @@ pub struct UpsertVolunteerProfilePayload {
     pub volunteer_profile: VolunteerProfile,
 }
 
+#[derive(SimpleObject)]
+pub struct RotateCalendarTokenPayload {
+    pub volunteer_profile: VolunteerProfile,
+    /// The new address; the old one no longer opens the feed.
+    pub calendar_url: String,
+}
+
+/// The address of a volunteer's private feed (served by `http::calendar`).
+fn calendar_url(ctx: &Context<'_>, token_id: &str) -> AppResult<String> {
+    let token = crate::kit::token_keys(ctx)?.calendar.token(token_id)?;
+    Ok(format!("{}/calendar/{token}.ics", crate::kit::public_url(ctx)?))
+}
+
 #[derive(Default)]
 pub struct VolunteerMutation;
 
@@ -253,5 +279,16 @@ impl VolunteerMutation {
         let actor = viewer(ctx)?.require_user()?;
         let profile = service::upsert(crate::kit::db(ctx)?, &actor, input.parse()?).await?;
         Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile::from(profile) })
+    }
+
+    /// Gives the signed-in volunteer's calendar feed a new address: the old one stops working at once (for a
+    /// phone that was lost, or an address shared by mistake).
+    async fn rotate_calendar_token(&self, ctx: &Context<'_>) -> ApiResult<RotateCalendarTokenPayload> {
+        let actor = viewer(ctx)?.require_user()?;
+        let (profile, token_id) = calendar::rotate(crate::kit::db(ctx)?, &actor).await?;
+        Ok(RotateCalendarTokenPayload {
+            calendar_url: calendar_url(ctx, &token_id)?,
+            volunteer_profile: VolunteerProfile::from(profile),
+        })
     }
 }

@@ -248,6 +248,12 @@ pub fn profile_access(viewer: &Viewer, profile_user_id: Uuid, applied_to_viewers
     }
 }
 
+/// A volunteer's private calendar feed address is a secret that opens their feed without signing in: only the
+/// volunteer sees it, not even platform admins (who can see what it shows through the volunteer's applications).
+pub fn may_see_calendar_url(viewer: &Viewer, profile_user_id: Uuid) -> bool {
+    viewer.user_id() == Some(profile_user_id)
+}
+
 /// The application statuses that show a volunteer's contact details, availability and DBS status to the need's
 /// organisation: applying is consent to be contacted; an invitation alone is not (until accepted).
 pub const CONTACT_REVEALING: [ApplicationStatus; 4] = [

@@ -133,6 +133,8 @@ async fn erase_if(
             .exec(&txn)
             .await?;
         offer::Entity::delete_many().filter(offer::Column::VolunteerId.eq(profile.id)).exec(&txn).await?;
+        // The calendar feed's URL stops working with the account.
+        entity::calendar_feed::Entity::delete_by_id(profile.id).exec(&txn).await?;
         let empty = json!([]);
         let mut tombstone: volunteer_profile::ActiveModel = profile.into();
         tombstone.display_name = Set("Deleted volunteer".into());

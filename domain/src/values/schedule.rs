@@ -1,4 +1,5 @@
 //! Weekly time windows, e.g. "Tuesdays 19:00–21:00", used by needs' schedules and volunteers' availability.
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
@@ -23,6 +24,85 @@ pub struct TimeWindow {
     pub day: Weekday,
     pub start: u16,
     pub end: u16,
+}
+
+/// The clock schedules keep: UK projects meet at the time on the wall, GMT in winter and BST in summer.
+pub const TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::London;
+
+/// A wall-clock time in `TIME_ZONE` as an instant. In the hour the clocks go forward a wall time does not exist:
+/// it is read as the same time an hour later (01:30 as 02:30 BST); in the hour they go back it happens twice: the
+/// first is taken.
+pub fn local_instant(local: NaiveDateTime) -> DateTime<Utc> {
+    let at = |t: NaiveDateTime| TIME_ZONE.from_local_datetime(&t).earliest().map(|t| t.with_timezone(&Utc));
+    at(local).or_else(|| at(local + chrono::Duration::hours(1))).unwrap_or_else(|| Utc.from_utc_datetime(&local))
+}
+
+impl Weekday {
+    pub fn to_chrono(self) -> chrono::Weekday {
+        match self {
+            Self::Monday => chrono::Weekday::Mon,
+            Self::Tuesday => chrono::Weekday::Tue,
+            Self::Wednesday => chrono::Weekday::Wed,
+            Self::Thursday => chrono::Weekday::Thu,
+            Self::Friday => chrono::Weekday::Fri,
+            Self::Saturday => chrono::Weekday::Sat,
+            Self::Sunday => chrono::Weekday::Sun,
+        }
+    }
+}
+
+/// One weekly window's run of sessions, as a calendar states it: the first session's date, the window's wall-clock
+/// times, and the last date a session may fall on (none: it goes on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Series {
+    pub window: TimeWindow,
+    pub first: NaiveDate,
+    pub last: Option<NaiveDate>,
+}
+
+impl Series {
+    /// The runs of a schedule: each window from its first day on or after `start` (or `posted`, when the schedule
+    /// names no start) up to `end`. A window whose day does not come round by `end` has no run.
+    pub fn of(weekly: &[TimeWindow], start: Option<NaiveDate>, end: Option<NaiveDate>, posted: NaiveDate) -> Vec<Self> {
+        let from = start.unwrap_or(posted);
+        let mut runs: Vec<Self> = weekly
+            .iter()
+            .filter_map(|window| {
+                let ahead =
+                    (7 + window.day.to_chrono().num_days_from_monday() - from.weekday().num_days_from_monday()) % 7;
+                let first = from.checked_add_days(Days::new(u64::from(ahead)))?;
+                end.is_none_or(|end| first <= end).then_some(Self { window: *window, first, last: end })
+            })
+            .collect();
+        runs.sort_by_key(|r| (r.first, r.window.start));
+        runs
+    }
+
+    /// Whether the run has one session only (its last date comes before the window's day comes round again).
+    pub fn is_single(&self) -> bool {
+        self.last.is_some_and(|last| last < self.first + Days::new(7))
+    }
+
+    /// The first session's start, on the wall clock.
+    pub fn starts(&self) -> NaiveDateTime {
+        self.first.and_time(wall_time(self.window.start))
+    }
+
+    /// The first session's end, on the wall clock (24:00 is the next day's midnight).
+    pub fn ends(&self) -> NaiveDateTime {
+        self.first.and_time(NaiveTime::MIN) + chrono::Duration::minutes(i64::from(self.window.end))
+    }
+
+    /// The last instant a session may start: the end of the last date on the wall clock, as RFC 5545's `UNTIL`
+    /// wants it (in UTC, since the start names a time zone).
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        let next_day = self.last?.checked_add_days(Days::new(1))?;
+        Some(local_instant(next_day.and_time(NaiveTime::MIN)) - chrono::Duration::seconds(1))
+    }
+}
+
+fn wall_time(minutes: u16) -> NaiveTime {
+    NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0).unwrap_or(NaiveTime::MIN)
 }
 
 pub const MAX_WINDOWS: usize = 28;
@@ -149,6 +229,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a date")
+    }
+
+    #[test]
+    fn a_series_starts_on_the_first_of_its_days_and_ends_with_the_last_date() {
+        let tuesdays = TimeWindow { day: Weekday::Tuesday, start: 19 * 60, end: 24 * 60 };
+        let saturdays = TimeWindow { day: Weekday::Saturday, start: 600, end: 720 };
+        // Wednesday 6 January 2027: the first Tuesday is the 12th, the first Saturday the 9th.
+        let runs =
+            Series::of(&[tuesdays, saturdays], Some(date(2027, 1, 6)), Some(date(2027, 3, 31)), date(2026, 1, 1));
+        assert_eq!(runs.iter().map(|r| r.first).collect::<Vec<_>>(), [date(2027, 1, 9), date(2027, 1, 12)]);
+        assert_eq!(runs[1].ends(), date(2027, 1, 13).and_time(NaiveTime::MIN), "24:00 is the next midnight");
+        // 31 March 2027 is in BST: the end of that day is 22:59:59 UTC.
+        assert_eq!(runs[0].until().map(|u| u.to_rfc3339()), Some("2027-03-31T22:59:59+00:00".into()));
+        // Starting on the window's own day, and a run whose day never comes round.
+        let only = Series::of(&[tuesdays], Some(date(2027, 1, 12)), Some(date(2027, 1, 12)), date(2026, 1, 1));
+        assert_eq!((only[0].first, only[0].is_single()), (date(2027, 1, 12), true));
+        assert!(
+            Series::of(&[saturdays], Some(date(2027, 1, 12)), Some(date(2027, 1, 14)), date(2026, 1, 1)).is_empty()
+        );
+        let open = Series::of(&[tuesdays], None, None, date(2026, 12, 3));
+        assert_eq!((open[0].first, open[0].until(), open[0].is_single()), (date(2026, 12, 8), None, false));
+    }
+
+    #[test]
+    fn wall_clock_times_follow_the_uk_clock_changes() {
+        let at = |y, m, d, h| local_instant(date(y, m, d).and_hms_opt(h, 30, 0).expect("a time")).to_rfc3339();
+        assert_eq!(at(2027, 1, 12, 19), "2027-01-12T19:30:00+00:00", "GMT in winter");
+        assert_eq!(at(2027, 6, 8, 19), "2027-06-08T18:30:00+00:00", "BST in summer");
+        // 28 March 2027: 01:00–02:00 does not exist; 31 October 2027: 01:00–02:00 happens twice.
+        assert_eq!(at(2027, 3, 28, 1), "2027-03-28T01:30:00+00:00", "read as 02:30 BST");
+        assert_eq!(at(2027, 10, 31, 1), "2027-10-31T00:30:00+00:00", "the first 01:30, in BST");
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! Volunteers' profiles and their safeguarding checks.
+pub mod calendar;
 pub mod service;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};

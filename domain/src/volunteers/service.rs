@@ -1,6 +1,6 @@
 //! Volunteer profile rules.
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionSession, TransactionTrait};
 use uuid::Uuid;
 
 use super::{DbsLevel, find_for_user};
@@ -73,7 +73,7 @@ fn json_list(values: impl IntoIterator<Item = String>) -> serde_json::Value {
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
 pub async fn upsert(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
     input: VolunteerProfileDraft,
 ) -> AppResult<volunteer_profile::Model> {
@@ -119,6 +119,13 @@ pub async fn upsert(
             model.created_at = sea_orm::ActiveValue::NotSet;
             model.update(db).await?
         }
-        None => model.insert(db).await?,
+        None => {
+            // The profile and its calendar feed, together.
+            let txn = db.begin().await?;
+            let profile = model.insert(&txn).await?;
+            super::calendar::create(&txn, profile.id).await?;
+            txn.commit().await?;
+            profile
+        }
     })
 }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::helpers::{TestDb, remote_need};
 
-async fn volunteer_profile(t: &TestDb, user: &domain::access::AuthUser) -> Uuid {
+/// A profile written straight to its table, as data from before a service existed would be.
+pub async fn volunteer_profile(t: &TestDb, user: &domain::access::AuthUser) -> Uuid {
     let now = domain::now();
     let id = Uuid::now_v7();
     entity::volunteer_profile::ActiveModel {

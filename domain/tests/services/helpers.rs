@@ -42,6 +42,11 @@ enum Cleanup {
 
 impl TestDb {
     pub async fn new() -> Self {
+        Self::migrated(None).await
+    }
+
+    /// A database with only the first `steps` migrations applied (all with `None`), for testing a migration.
+    pub async fn migrated(steps: Option<u32>) -> Self {
         let name = format!("pitchin_d_{}", Uuid::new_v4().simple());
         let (url, cleanup) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin_url) => {
@@ -57,7 +62,7 @@ impl TestDb {
             }
         };
         let db = Database::connect(url.as_str()).await.expect("connect to the test database");
-        migration::Migrator::up(&db, None).await.expect("migrations");
+        migration::Migrator::up(&db, steps).await.expect("migrations");
         Self { db, cleanup }
     }
 

@@ -2,6 +2,7 @@
 //! each state change, on a fresh database per test (SQLite, or PostgreSQL when `TEST_DATABASE_URL` is set).
 mod api_keys;
 mod applications;
+mod calendars;
 mod helpers;
 mod matching;
 mod needs;

@@ -5,6 +5,7 @@
 //! into its `Content-Security-Policy`.
 pub mod embed;
 mod need;
+pub use need::need_url;
 mod organisation;
 pub mod words;
 
@@ -139,13 +140,14 @@ struct Problem<'a> {
 
 /// A page that says what went wrong, with the error's code (also in `data-code` on `<main>`, for programs).
 pub fn problem(error: &AppError) -> Page {
-    let (status, heading) = match error {
-        AppError::BadInput { .. } => (StatusCode::BAD_REQUEST, "That request was not quite right"),
-        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
-        AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
-        AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Pitch In is busy"),
-        AppError::Forbidden(_) | AppError::Unauthenticated(_) => (StatusCode::FORBIDDEN, "Not available"),
-        AppError::Conflict(_) | AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),
+    let status = super::http_status(error);
+    let heading = match error {
+        AppError::BadInput { .. } => "That request was not quite right",
+        AppError::NotFound(_) => "Not found",
+        AppError::RateLimited { .. } => "Too many requests",
+        AppError::Unavailable(_) => "Pitch In is busy",
+        AppError::Forbidden(_) | AppError::Unauthenticated(_) => "Not available",
+        AppError::Conflict(_) | AppError::Internal(_) => "Something went wrong",
     };
     if matches!(error, AppError::Internal(_) | AppError::Conflict(_)) {
         tracing::error!(?error, "a page failed");
