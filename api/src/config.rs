@@ -101,6 +101,11 @@ pub struct Settings {
     /// link in pages, widgets, feeds and calendars.
     #[arg(long, env = "PITCHIN_PUBLIC_URL", default_value = "http://localhost:8000")]
     pub public_url: String,
+    /// How far behind now the open data feeds stop, in milliseconds: longer than any transaction stays open between
+    /// taking its timestamp and committing, so that no consumer pages past a change still to commit (see
+    /// `domain::store::changes`). Default: the request timeout and 5 s more.
+    #[arg(long, env = "PITCHIN_FEED_SETTLE_MS")]
+    pub feed_settle_ms: Option<u64>,
     /// The frontend page that confirms an email address; verification mails link to it with `?token=`.
     #[arg(long, env = "PITCHIN_VERIFY_EMAIL_URL", default_value = "http://localhost:3000/verify-email")]
     pub verify_email_url: String,
@@ -131,6 +136,7 @@ impl std::fmt::Debug for Settings {
             .field("unverified_account_days", &self.unverified_account_days)
             .field("verify_email_url", &self.verify_email_url)
             .field("public_url", &self.public_url)
+            .field("feed_settle_ms", &self.feed_settle_ms)
             .finish()
     }
 }
@@ -160,7 +166,13 @@ impl Settings {
             unverified_account_days: 30,
             verify_email_url: "http://localhost:3000/verify-email".to_owned(),
             public_url: "http://localhost:8000".to_owned(),
+            feed_settle_ms: None,
         }
+    }
+
+    /// `feed_settle_ms`, or its default.
+    pub fn feed_settle(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.feed_settle_ms.unwrap_or(self.request_timeout_ms.saturating_add(5_000)))
     }
 
     /// `public_url` without a trailing slash, so that links join it with one.

@@ -18,6 +18,7 @@ mod m20261130_000014_create_api_keys;
 mod m20261130_000015_create_audit_events;
 mod m20261203_000016_partner_settings;
 mod m20261204_000017_create_calendar_feeds;
+mod m20261204_000018_index_change_feeds;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_create_audit_events::Migration),
             Box::new(m20261203_000016_partner_settings::Migration),
             Box::new(m20261204_000017_create_calendar_feeds::Migration),
+            Box::new(m20261204_000018_index_change_feeds::Migration),
         ]
     }
 }

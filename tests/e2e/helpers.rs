@@ -106,6 +106,13 @@ impl TestApp {
         Self { router, db, mail, statements, cleanup }
     }
 
+    /// Serves the app over HTTP on `listener` (bound first, so that `public_url` can name its port), for the
+    /// validators that fetch what they check.
+    pub fn serve(&self, listener: tokio::net::TcpListener) {
+        let service = self.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await });
+    }
+
     /// SQL statements run since the app started (or since the last `reset_statements`).
     pub fn statements(&self) -> usize {
         self.statement_texts().len()

@@ -6,6 +6,7 @@ mod calendars;
 mod columns;
 mod erasure;
 mod faults;
+mod feeds;
 mod helpers;
 mod idempotency;
 mod journey;

@@ -1,5 +1,6 @@
-//! The standards' own validators, run from the tests: PyPI packages installed on first use under Cargo's target
-//! directory (from `tests/standards/requirements.txt`), so that `cargo test` needs only Python 3 with pip.
+//! The standards' own validators, run from the tests: PyPI and npm packages installed on first use under Cargo's
+//! target directory (from `tests/standards/requirements.txt` and `package.json`), so that `cargo test` needs only
+//! Python 3 with pip and Node.js with npm.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -40,14 +41,47 @@ fn python_packages() -> &'static Path {
     })
 }
 
+/// Where the npm validators are installed, installing them the first time (or when `package.json` changes).
+fn node_packages() -> &'static Path {
+    static PACKAGES: OnceLock<PathBuf> = OnceLock::new();
+    PACKAGES.get_or_init(|| {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("standards-node");
+        let wanted = std::fs::read_to_string(standards().join("package.json")).expect("tests/standards/package.json");
+        let marker = target.join(".installed");
+        if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+            return target.join("node_modules");
+        }
+        let _ = std::fs::remove_dir_all(&target);
+        std::fs::create_dir_all(&target).expect("a directory");
+        std::fs::write(target.join("package.json"), &wanted).expect("package.json");
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&target)
+            .output()
+            .expect("npm runs the standards' validators");
+        assert!(
+            out.status.success(),
+            "installing the validators failed: npm install (tests/standards/package.json)\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&marker, wanted).expect("marker");
+        target.join("node_modules")
+    })
+}
+
+/// Runs `tests/standards/<script>` with Node.js and returns what it printed, as JSON. Blocking: call it from
+/// `spawn_blocking` while a test server answers it.
+pub fn node(script: &str, args: &[&str]) -> Value {
+    run(Command::new("node").env("NODE_PATH", node_packages()), script, args)
+}
+
 /// Runs `tests/standards/<script>` with `args` and returns what it printed, as JSON.
 pub fn python(script: &str, args: &[&str]) -> Value {
-    let out = Command::new("python3")
-        .arg(standards().join(script))
-        .args(args)
-        .env("PYTHONPATH", python_packages())
-        .output()
-        .expect("python3 runs");
+    run(Command::new("python3").env("PYTHONPATH", python_packages()), script, args)
+}
+
+fn run(interpreter: &mut Command, script: &str, args: &[&str]) -> Value {
+    let out = interpreter.arg(standards().join(script)).args(args).output().expect("the interpreter runs");
     assert!(
         out.status.success(),
         "{script} failed:\n{}\n{}",

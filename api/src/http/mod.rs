@@ -1,6 +1,7 @@
-//! The HTTP edge: routes, the bearer token → `Viewer` step, health checks, the pages (`pages`) and calendars
-//! (`calendar`).
+//! The HTTP edge: routes, the bearer token → `Viewer` step, health checks, the pages (`pages`), calendars
+//! (`calendar`) and open data feeds (`feeds`).
 pub mod calendar;
+pub mod feeds;
 pub mod pages;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -61,6 +62,8 @@ pub struct AppState {
     pub documents: Arc<ParsedDocuments>,
     /// The address the public reaches Pitch In at, without a trailing slash: every absolute link starts with it.
     pub public_url: Arc<str>,
+    /// How far behind now the open data feeds stop (`Settings::feed_settle`).
+    pub feed_settle: Duration,
 }
 
 /// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
@@ -210,6 +213,7 @@ impl AppState {
             mail,
             documents,
             public_url: Arc::from(settings.public_url()),
+            feed_settle: settings.feed_settle(),
         }
     }
 }
@@ -223,6 +227,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(pages::routes())
         .merge(calendar::routes())
+        .merge(feeds::routes())
         // The GraphQL extractor reads the raw body, so axum's default limit does not apply: this one does.
         .layer(RequestBodyLimitLayer::new(state.limits.max_body_bytes));
     if let Some(cors) = cors_layer(&state.limits.cors_origins) {

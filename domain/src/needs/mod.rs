@@ -1,4 +1,5 @@
 //! Needs: what organisations need people (or space, or introductions) for.
+pub mod feed;
 pub mod service;
 
 use uuid::Uuid;

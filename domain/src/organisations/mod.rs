@@ -10,6 +10,26 @@ use crate::error::{AppError, AppResult};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OrganisationId(pub Uuid);
 
+/// The organisations' change feed (`store::changes`). Organisations are never removed today, so none is a
+/// tombstone.
+pub async fn feed_page(
+    db: &impl ConnectionTrait,
+    after: Option<crate::store::changes::Cursor>,
+    horizon: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> AppResult<Vec<entity::organisation::Model>> {
+    use entity::organisation::{Column, Entity};
+    crate::store::changes::page::<Entity>(
+        db,
+        sea_orm::Condition::all(),
+        (Column::UpdatedAt, Column::Id),
+        after,
+        horizon,
+        limit,
+    )
+    .await
+}
+
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<entity::organisation::Model> {
     entity::organisation::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("organisation"))
 }

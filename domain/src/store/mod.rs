@@ -1,5 +1,6 @@
-//! The read path: keyset pages (`page`), rows decoded by position with only the columns a caller shows (`rows`),
+//! The read path: keyset pages (`page`), change feeds (`changes`), rows decoded by position with only the columns a caller shows (`rows`),
 //! the read connections (`reads`), and text search.
+pub mod changes;
 pub mod page;
 pub mod reads;
 pub mod rows;

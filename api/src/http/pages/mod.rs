@@ -5,8 +5,9 @@
 //! into its `Content-Security-Policy`.
 pub mod embed;
 mod need;
-pub use need::need_url;
 mod organisation;
+pub use need::{need_url, schema_org as need_schema_org};
+pub use organisation::schema_org as organisation_schema_org;
 pub mod words;
 
 use askama::Template;

@@ -72,7 +72,7 @@ async fn build(state: &AppState, id: &str) -> AppResult<Page> {
     let head = Head {
         title: format!("{} — {}", need.title, organisation.name),
         summary,
-        json_ld: json_ld(&schema_org(&need, &organisation, status, &canonical, &organisation_url)),
+        json_ld: json_ld(&schema_org(&need, &organisation, status, base)),
         canonical,
         home: base.to_string(),
         style: STYLE,
@@ -143,14 +143,10 @@ fn time(minutes: u16) -> String {
 }
 
 /// The need as a schema.org `JobPosting` (a volunteering role), and its weekly sessions as an `Event` with a
-/// `Schedule` for each weekly window, in one `@graph`.
-fn schema_org(
-    need: &need::Model,
-    organisation: &organisation::Model,
-    status: NeedStatus,
-    canonical: &str,
-    organisation_url: &str,
-) -> Value {
+/// `Schedule` for each weekly window, in one `@graph`: the page's JSON-LD and the needs feed's `data`.
+pub fn schema_org(need: &need::Model, organisation: &organisation::Model, status: NeedStatus, base: &str) -> Value {
+    let canonical = &need_url(base, need.id);
+    let organisation_url = &format!("{base}/organisations/{}", organisation.slug);
     let kind = OrganisationKind::from_db(&organisation.kind).unwrap_or(OrganisationKind::Other);
     let mut hiring = json!({"@type": organisation_type(kind), "name": organisation.name, "url": organisation_url});
     if let Some(website) = super::web_link(organisation.website.as_deref()) {

@@ -11,7 +11,8 @@ use domain::organisations::{OrganisationId, OrganisationKind};
 use domain::store::page::Page as Keyset;
 use domain::store::rows::Shown;
 use domain::values::{Postcode, TimeWindow};
-use serde_json::json;
+use entity::organisation;
+use serde_json::{Value, json};
 
 use super::need::{need_url, organisation_type};
 use super::{Framing, Head, Page, STYLE, json_ld, paragraphs, problem, render, web_link, words};
@@ -89,25 +90,7 @@ async fn build(state: &AppState, slug: &str) -> AppResult<Page> {
     let kind = OrganisationKind::from_db(&organisation.kind).unwrap_or(OrganisationKind::Other);
     let canonical = format!("{base}/organisations/{}", organisation.slug);
     let website = web_link(organisation.website.as_deref());
-    let mut described = json!({
-        "@context": "https://schema.org",
-        "@type": organisation_type(kind),
-        "name": organisation.name,
-        "url": canonical,
-    });
-    if !organisation.description.trim().is_empty() {
-        described["description"] = json!(organisation.description);
-    }
-    if let Some(website) = &website {
-        described["sameAs"] = json!(website);
-    }
-    if let Some(email) = &organisation.contact_email {
-        described["email"] = json!(email);
-    }
-    if let Some(postcode) = &organisation.postcode {
-        described["address"] =
-            json!({"@type": "PostalAddress", "postalCode": Postcode::district(postcode), "addressCountry": "GB"});
-    }
+    let described = schema_org(&organisation, base);
     let summary = match needs.len() {
         0 => format!("{} on Pitch In", words::organisation_kind(kind)),
         1 => format!("{} on Pitch In · 1 need open", words::organisation_kind(kind)),
@@ -138,4 +121,30 @@ async fn build(state: &AppState, slug: &str) -> AppResult<Page> {
         script: None,
         style: STYLE.to_owned(),
     })
+}
+
+/// The organisation as a schema.org `NGO`, `GovernmentOrganization` or `Organization`: the page's JSON-LD and the
+/// organisations feed's `data`.
+pub fn schema_org(organisation: &organisation::Model, base: &str) -> Value {
+    let kind = OrganisationKind::from_db(&organisation.kind).unwrap_or(OrganisationKind::Other);
+    let mut described = json!({
+        "@context": "https://schema.org",
+        "@type": organisation_type(kind),
+        "name": organisation.name,
+        "url": format!("{base}/organisations/{}", organisation.slug),
+    });
+    if !organisation.description.trim().is_empty() {
+        described["description"] = json!(organisation.description);
+    }
+    if let Some(website) = web_link(organisation.website.as_deref()) {
+        described["sameAs"] = json!(website);
+    }
+    if let Some(email) = &organisation.contact_email {
+        described["email"] = json!(email);
+    }
+    if let Some(postcode) = &organisation.postcode {
+        described["address"] =
+            json!({"@type": "PostalAddress", "postalCode": Postcode::district(postcode), "addressCountry": "GB"});
+    }
+    described
 }
