@@ -11,12 +11,15 @@ async fn app() -> TestApp {
     TestApp::spawn_with(|s| s.public_url = format!("{PUBLIC}/")).await
 }
 
-/// The page's JSON-LD, parsed.
+/// The page's JSON-LD, as PyPI's extruct (a real HTML and JSON-LD parser, as search engines use) reads it.
 fn json_ld(body: &str) -> Value {
-    let start = body.find("<script type=\"application/ld+json\">").expect("a JSON-LD block")
-        + "<script type=\"application/ld+json\">".len();
-    let end = start + body[start..].find("</script>").expect("the block's end");
-    serde_json::from_str(&body[start..end]).expect("JSON-LD parses")
+    structured_data(body)["json-ld"][0].clone()
+}
+
+/// What extruct finds in a page: its JSON-LD and Open Graph.
+fn structured_data(body: &str) -> Value {
+    let path = crate::standards::file("page.html", body);
+    crate::standards::python("structured_data.py", &[path.to_str().expect("a path"), PUBLIC])
 }
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -80,7 +83,15 @@ async fn a_need_page_shows_its_public_fields_previews_well_and_escapes_what_user
     ));
     assert!(page.body.contains("<meta name=\"twitter:card\" content=\"summary\">"));
 
-    let ld = json_ld(&page.body);
+    let found = structured_data(&page.body);
+    let og = &found["opengraph"][0];
+    assert_eq!(
+        og["og:title"],
+        format!("{HOSTILE} — Roehampton English Club"),
+        "a preview shows the text as text: {og}"
+    );
+    assert_eq!(og["og:url"], canonical);
+    let ld = found["json-ld"][0].clone();
     let graph = ld["@graph"].as_array().expect("a graph");
     let posting = &graph[0];
     assert_eq!(posting["@type"], "JobPosting");
