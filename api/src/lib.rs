@@ -97,6 +97,18 @@ pub async fn serve(
             }
         }
     });
+    // Partners' counts reach the table every 10 s: at most that much is lost if the process dies.
+    let (partners, db) = (state.partners.clone(), state.db.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            every.tick().await;
+            if let Err(err) = partners.flush(&db).await {
+                tracing::warn!(error = ?err, "could not write partners' counts; kept for the next try");
+            }
+        }
+    });
+    let (last_partners, last_db) = (state.partners.clone(), state.db.clone());
     // Load the matching index now rather than in the first match request (about a second at city scale).
     let (matching, db) = (state.matching.clone(), state.db.clone());
     tokio::spawn(async move {
@@ -109,10 +121,16 @@ pub async fn serve(
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     tracing::info!("GraphiQL on http://{}/graphql", settings.bind);
     // With the peer's address, for the rate limit per IP.
-    axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    let served =
+        axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| format!("server error: {e}"));
+    // What was counted since the last write, on a clean stop.
+    if let Err(err) = last_partners.flush(&last_db).await {
+        tracing::warn!(error = ?err, "could not write partners' last counts");
+    }
+    served
 }
 
 async fn shutdown_signal() {

@@ -10,6 +10,7 @@ pub mod need;
 pub mod need_skill;
 pub mod offer;
 pub mod organisation;
+pub mod partner_day;
 pub mod refresh_token;
 pub mod user;
 pub mod volunteer_profile;

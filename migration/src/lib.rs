@@ -19,6 +19,7 @@ mod m20261130_000015_create_audit_events;
 mod m20261203_000016_partner_settings;
 mod m20261204_000017_create_calendar_feeds;
 mod m20261204_000018_index_change_feeds;
+mod m20261204_000019_create_partner_days;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_partner_settings::Migration),
             Box::new(m20261204_000017_create_calendar_feeds::Migration),
             Box::new(m20261204_000018_index_change_feeds::Migration),
+            Box::new(m20261204_000019_create_partner_days::Migration),
         ]
     }
 }

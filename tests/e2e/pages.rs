@@ -283,11 +283,12 @@ async fn a_partners_widget_is_framed_only_by_its_sites_and_sends_people_to_its_p
     assert_eq!(widget.status, 200, "{}", widget.body);
     let policy = header_of(&widget, header::CONTENT_SECURITY_POLICY);
     assert!(policy.contains("frame-ancestors http://localhost:8301 https://library.example"), "{policy}");
-    assert!(
-        widget.body.contains(&format!("href=\"https://library.example/volunteer?need={}\"", w.need_id)),
-        "{}",
-        widget.body
-    );
+    // "I can help" goes through Pitch In, which counts the click, to the partner's page.
+    let click = format!("/embed/click?partner={partner}&need={}", w.need_id);
+    assert!(widget.body.contains(&format!("href=\"{PUBLIC}{}\"", click.replace('&', "&#38;"))), "{}", widget.body);
+    let sent = get(&w.app, &click, None).await;
+    assert_eq!(sent.status, 303);
+    assert_eq!(header_of(&sent, header::LOCATION), format!("https://library.example/volunteer?need={}", w.need_id));
 
     // Without an apply page, the need's page, with the partner as the referrer; any site may frame it again.
     let updated = w
@@ -301,7 +302,10 @@ async fn a_partners_widget_is_framed_only_by_its_sites_and_sends_people_to_its_p
     assert_eq!(data(&updated)["updateApiKey"], json!({"allowedOrigins": [], "applyUrl": null}));
     let widget = get(&w.app, &format!("/embed/needs?partner={partner}"), None).await;
     assert!(header_of(&widget, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors *"));
-    assert!(widget.body.contains(&format!("href=\"{PUBLIC}/needs/{}?ref={partner}\"", w.need_id)), "{}", widget.body);
+    let sent = get(&w.app, &click, None).await;
+    assert_eq!(header_of(&sent, header::LOCATION), format!("{PUBLIC}/needs/{}?ref={partner}", w.need_id));
+    // The destination is the key's, whatever else the request says.
+    assert_eq!(get(&w.app, &format!("{click}&to=https://evil.example"), None).await.status, 400);
 
     // Only platform admins set these; a revoked key is no partner.
     let stranger = w
@@ -324,4 +328,61 @@ async fn a_partners_widget_is_framed_only_by_its_sites_and_sends_people_to_its_p
     assert_eq!(revoked.status, 400);
     assert!(revoked.body.contains("<code>partner</code>"), "{}", revoked.body);
     assert_eq!(get(&w.app, &format!("/embed/needs?partner={}", w.need_id), None).await.status, 400);
+}
+
+#[tokio::test]
+async fn a_partner_sees_its_views_clicks_and_applications_by_day_and_nobody_else_does() {
+    let w = world().await;
+    let admin = w.app.admin().await;
+    let issued = w
+        .app
+        .gql_as(
+            Some(&admin.token),
+            "mutation($org: ID!) { issueApiKey(input: {name: \"Roehampton Library\", scopes: [READ_PUBLIC_LISTINGS, READ_ORGANISATION_MATCHES], organisationId: $org}) { apiKey { id } } }",
+            json!({"org": w.org_id}),
+        )
+        .await;
+    let partner = data(&issued)["issueApiKey"]["apiKey"]["id"].as_str().expect("an id").to_owned();
+    // Three views (a revalidated one counts: someone saw it), two clicks, one application through the link.
+    let widget = format!("/embed/needs?partner={partner}");
+    let first = get(&w.app, &widget, None).await;
+    get(&w.app, &widget, None).await;
+    assert_eq!(get(&w.app, &widget, Some(header_of(&first, header::ETAG))).await.status, 304);
+    let click = format!("/embed/click?partner={partner}&need={}", w.need_id);
+    for _ in 0..2 {
+        assert_eq!(get(&w.app, &click, None).await.status, 303);
+    }
+    let apply =
+        "mutation($need: ID!, $ref: ID) { applyToNeed(input: {needId: $need, ref: $ref}) { application { status } } }";
+    let (amira, _) = w.app.volunteer("amira@example.org", "Amira", json!({})).await;
+    let bad = w.app.gql_as(Some(&amira.token), apply, json!({"need": w.need_id, "ref": "not-a-key"})).await;
+    assert_eq!(crate::helpers::error_code(&bad), "BAD_USER_INPUT", "a malformed ref is refused before applying");
+    let applied = w.app.gql_as(Some(&amira.token), apply, json!({"need": w.need_id, "ref": partner})).await;
+    assert_eq!(data(&applied)["applyToNeed"]["application"]["status"], "APPLIED");
+    let (kwame, _) = w.app.volunteer("kwame@example.org", "Kwame", json!({})).await;
+    let direct = w.app.gql_as(Some(&kwame.token), apply, json!({"need": w.need_id, "ref": null})).await;
+    assert_eq!(
+        data(&direct)["applyToNeed"]["application"]["status"],
+        "APPLIED",
+        "applying without a ref counts for nobody"
+    );
+
+    let today = domain::api_keys::stats::today();
+    let (from, to) = (today - chrono::Days::new(2), today + chrono::Days::new(1));
+    let stats = "query($key: ID!, $from: NaiveDate!, $to: NaiveDate!) { partnerStats(apiKeyId: $key, from: $from, to: $to) { day widgetViews clicks applications } }";
+    let range = json!({"key": partner, "from": from.to_string(), "to": to.to_string()});
+    // Platform admins and the key's organisation see the counts, every day of the range.
+    for who in [&admin, &w.owner] {
+        let resp = w.app.gql_as(Some(&who.token), stats, range.clone()).await;
+        let days = data(&resp)["partnerStats"].as_array().cloned().unwrap_or_default();
+        assert_eq!(days.len(), 4, "{resp}");
+        assert_eq!(days[0], json!({"day": from.to_string(), "widgetViews": 0, "clicks": 0, "applications": 0}));
+        let total = |field: &str| days.iter().filter_map(|d| d[field].as_i64()).sum::<i64>();
+        assert_eq!((total("widgetViews"), total("clicks"), total("applications")), (3, 2, 1), "{resp}");
+    }
+    // Nobody else: not a volunteer, not anonymous callers; and the range must make sense.
+    assert_eq!(crate::helpers::error_code(&w.app.gql_as(Some(&amira.token), stats, range.clone()).await), "FORBIDDEN");
+    assert_eq!(crate::helpers::error_code(&w.app.gql(stats, range).await), "UNAUTHENTICATED");
+    let backwards = json!({"key": partner, "from": to.to_string(), "to": from.to_string()});
+    assert_eq!(crate::helpers::error_code(&w.app.gql_as(Some(&admin.token), stats, backwards).await), "BAD_USER_INPUT");
 }

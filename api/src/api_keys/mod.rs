@@ -10,7 +10,8 @@ pub use domain::api_keys::service;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::api_keys::stats;
 
 use crate::audit::Actor;
 use crate::error::{ApiResult, AppError, AppResult};
@@ -149,6 +150,18 @@ fn require_admin(ctx: &Context<'_>) -> AppResult<Actor> {
     Ok(Actor::of(viewer))
 }
 
+/// One day of what a partner's links brought about (days on the UK's calendar). Counts only: nothing about who.
+#[derive(SimpleObject)]
+pub struct PartnerDay {
+    pub day: NaiveDate,
+    /// Widget pages served that named the key as `partner`.
+    pub widget_views: i64,
+    /// "I can help" followed from the partner's widget.
+    pub clicks: i64,
+    /// Applications whose `applyToNeed` named the key as `ref`.
+    pub applications: i64,
+}
+
 #[derive(Default)]
 pub struct ApiKeyQuery;
 
@@ -158,6 +171,41 @@ impl ApiKeyQuery {
     async fn api_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiKey>> {
         require_admin(ctx)?;
         Ok(service::list(db(ctx)?).await?.into_iter().map(ApiKey).collect())
+    }
+
+    /// A partner key's counts for each day from `from` to `to` (both included, at most 366 days), quiet days as
+    /// zeros. For platform admins and members of the key's organisation.
+    async fn partner_stats(
+        &self,
+        ctx: &Context<'_>,
+        api_key_id: ID,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<Vec<PartnerDay>> {
+        let viewer = viewer(ctx)?;
+        viewer.require_user()?;
+        let db = db(ctx)?;
+        let id = decode("apiKeyId", &api_key_id, NodeKind::ApiKey)?;
+        let key = service::get(db, id).await?;
+        let member = match key.organisation_id {
+            Some(organisation) => viewer.is_member_of(db, organisation).await?,
+            None => false,
+        };
+        if !domain::access::may_see_partner_stats(viewer, member) {
+            return Err(AppError::forbidden("only platform admins and the key's organisation see its counts").into());
+        }
+        // This server's counts not yet written, so that the answer is up to now here.
+        crate::kit::partner_tally(ctx)?.flush(db).await?;
+        Ok(stats::days(db, id, from, to)
+            .await?
+            .into_iter()
+            .map(|d| PartnerDay {
+                day: d.day,
+                widget_views: d.widget_views,
+                clicks: d.clicks,
+                applications: d.applications,
+            })
+            .collect())
     }
 }
 

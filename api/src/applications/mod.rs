@@ -117,6 +117,10 @@ pub struct ApplyToNeedInput {
     /// A note to the organisation, up to 2,000 characters.
     #[graphql(default)]
     pub message: String,
+    /// The partner whose link brought the volunteer: the `ref` of the need's page (an `ApiKey` id). Counted for
+    /// the partner (`partnerStats`), never stored with the application; a revoked or unknown key is not counted.
+    #[graphql(name = "ref")]
+    pub referrer: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -163,7 +167,14 @@ impl ApplicationMutation {
     async fn apply_to_need(&self, ctx: &Context<'_>, input: ApplyToNeedInput) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let need_id = decode("input.needId", &input.need_id, NodeKind::Need)?;
-        service::apply(db(ctx)?, &actor, need_id, &input.message).await.map(payload).map_err(ApiError::from)
+        let referrer = input.referrer.as_ref().map(|r| decode("input.ref", r, NodeKind::ApiKey)).transpose()?;
+        let applied = service::apply(db(ctx)?, &actor, need_id, &input.message).await?;
+        if let Some(key) = referrer
+            && domain::api_keys::service::partner(db(ctx)?, key).await?.is_some()
+        {
+            crate::kit::partner_tally(ctx)?.count(key, domain::api_keys::stats::Counted::Application);
+        }
+        Ok(payload(applied))
     }
 
     /// The volunteer withdraws; an accepted place is given back.

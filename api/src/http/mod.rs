@@ -64,6 +64,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// How far behind now the open data feeds stop (`Settings::feed_settle`).
     pub feed_settle: Duration,
+    /// Partners' counts not yet written (`domain::api_keys::stats`).
+    pub partners: Arc<domain::api_keys::stats::Tally>,
 }
 
 /// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
@@ -186,6 +188,7 @@ impl AppState {
         let mail = Arc::new(mail);
         let options =
             SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
+        let partners = Arc::new(domain::api_keys::stats::Tally::default());
         let reads = Reads::new(
             &db,
             settings.connection_budget().reads as usize,
@@ -199,6 +202,7 @@ impl AppState {
             limits.sign_ins.clone(),
             mail.clone(),
             Arc::from(settings.public_url()),
+            partners.clone(),
             options,
         );
         let documents = Arc::new(ParsedDocuments::default());
@@ -214,6 +218,7 @@ impl AppState {
             documents,
             public_url: Arc::from(settings.public_url()),
             feed_settle: settings.feed_settle(),
+            partners,
         }
     }
 }

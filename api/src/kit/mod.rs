@@ -161,6 +161,11 @@ pub fn public_url<'a>(ctx: &Context<'a>) -> AppResult<&'a str> {
     ctx.data::<PublicUrl>().map(|u| u.0.as_ref()).map_err(|_| missing("public url"))
 }
 
+/// Partners' counts not yet written (`domain::api_keys::stats`).
+pub fn partner_tally<'a>(ctx: &Context<'a>) -> AppResult<&'a domain::api_keys::stats::Tally> {
+    ctx.data::<Arc<domain::api_keys::stats::Tally>>().map(Arc::as_ref).map_err(|_| missing("partner tally"))
+}
+
 /// A loaded page, copied out of the loader's shared cache.
 pub fn cloned_rows<M: Clone>(page: &PageRows<M>) -> PageRows<M> {
     PageRows { rows: page.rows.clone(), has_previous: page.has_previous, has_next: page.has_next }

@@ -68,6 +68,7 @@ pub fn build_schema(
     sign_ins: Arc<SignInAttempts>,
     mail: Arc<crate::mail::Mail>,
     public_url: Arc<str>,
+    partners: Arc<domain::api_keys::stats::Tally>,
     options: SchemaOptions,
 ) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
@@ -78,6 +79,7 @@ pub fn build_schema(
         .data(sign_ins)
         .data(mail)
         .data(crate::kit::PublicUrl(public_url))
+        .data(partners)
         // The shape of a document is checked before it gets here (`limits::check_shape`). Cost is checked in
         // validation; a document over it is measured again by `cost_schema`, which says by how much.
         // No extensions at all: with one installed, every field resolved goes through the extension chain (and

@@ -248,6 +248,12 @@ pub fn profile_access(viewer: &Viewer, profile_user_id: Uuid, applied_to_viewers
     }
 }
 
+/// A partner key's counts (`partnerStats`): for platform admins, and for members of the organisation the key is
+/// scoped to. A key without an organisation is the platform's to read.
+pub fn may_see_partner_stats(viewer: &Viewer, member_of_keys_organisation: bool) -> bool {
+    viewer.is_admin() || (viewer.user.is_some() && member_of_keys_organisation)
+}
+
 /// A volunteer's private calendar feed address is a secret that opens their feed without signing in: only the
 /// volunteer sees it, not even platform admins (who can see what it shows through the volunteer's applications).
 pub fn may_see_calendar_url(viewer: &Viewer, profile_user_id: Uuid) -> bool {

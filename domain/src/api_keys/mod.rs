@@ -1,5 +1,6 @@
 //! Partner API keys: issued by platform admins, stored only as hashes, with scopes, revocation and a last-used time.
 pub mod service;
+pub mod stats;
 
 crate::db_enum! {
     /// What an API key may read.

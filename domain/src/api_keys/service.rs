@@ -121,6 +121,11 @@ pub fn apply_url_for(key: &api_key::Model, need_id: &str) -> Option<String> {
     })
 }
 
+/// A key, revoked or not.
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<api_key::Model> {
+    api_key::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("API key"))
+}
+
 /// The key a widget names as its partner, if it exists and is not revoked.
 pub async fn partner(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<api_key::Model>> {
     Ok(api_key::Entity::find_by_id(id).one(db).await?.filter(|k| k.revoked_at.is_none()))

@@ -81,3 +81,34 @@ async fn a_partner_names_its_origins_and_apply_page_and_bad_ones_are_refused() {
     assert!(allowed_origins(&key).is_empty(), "any site again");
     assert_eq!(apply_url_for(&key, "x").as_deref(), Some("https://library.example/help?need=x"));
 }
+
+#[tokio::test]
+async fn partners_counts_from_several_servers_add_up_by_day() {
+    use domain::api_keys::stats::{self, Counted, Tally};
+    let t = TestDb::new().await;
+    let admin = t.person("Admin").await;
+    let (key, _) = service::issue(&t.db, Actor::user(admin.id), listings_key()).await.expect("issued");
+    // Two servers count for the same key on the same day; each adds its own counts, twice over for one of them.
+    let (one, two) = (Tally::default(), Tally::default());
+    for _ in 0..3 {
+        one.count(key.id, Counted::View);
+    }
+    one.count(key.id, Counted::Click);
+    two.count(key.id, Counted::View);
+    two.count(key.id, Counted::Application);
+    one.flush(&t.db).await.expect("written");
+    two.flush(&t.db).await.expect("written");
+    one.count(key.id, Counted::View);
+    one.flush(&t.db).await.expect("written again");
+    one.flush(&t.db).await.expect("nothing left to write");
+    let today = stats::today();
+    let days = stats::days(&t.db, key.id, today, today).await.expect("read");
+    assert_eq!(
+        (days[0].widget_views, days[0].clicks, days[0].applications),
+        (5, 1, 1),
+        "each count once, whichever server made it"
+    );
+    assert!(stats::days(&t.db, key.id, today, today - chrono::Days::new(1)).await.is_err(), "a backwards range");
+    let year_on = today + chrono::Days::new(stats::MAX_DAYS);
+    assert!(stats::days(&t.db, key.id, today, year_on).await.is_err(), "more than 366 days");
+}

@@ -2,6 +2,7 @@
 //! (found beside this executable, or given with `--server`) on the database in `DATABASE_URL`, loading the default
 //! synthetic data set into an empty one first. How to read the figures: `docs/performance.md`.
 mod matching;
+mod partners;
 mod reads;
 
 use std::path::PathBuf;
@@ -35,6 +36,16 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         load_seconds: u64,
         /// Concurrent connections for the sustained load.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+    /// What partners call: the widget uncached and revalidated (304), the needs feed walked end to end, beside
+    /// the GraphQL Q1 listing, all at the same concurrency.
+    Partners {
+        /// Seconds each load lasts.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent connections.
         #[arg(long, default_value_t = 32)]
         connections: usize,
     },
@@ -97,6 +108,10 @@ async fn run(cli: Cli) -> Result<String, String> {
         Command::Matching { requests, seed, load_seconds, connections } => {
             let options = matching::BenchOptions { requests, seed, load_seconds, connections };
             Ok(matching::report(&matching::run(&cli.settings, &pitchin, options).await?))
+        }
+        Command::Partners { seconds, connections } => {
+            let options = partners::PartnerBenchOptions { seconds, connections };
+            Ok(partners::report(&partners::run(&cli.settings, &pitchin, options).await?))
         }
         Command::Reads { seconds, connections, single, seed, only, no_floor, rounds } => {
             let options =

@@ -359,6 +359,11 @@ async fn load(url: String, mix: Arc<Vec<LoadRequest>>, connections: usize, durat
             timing
         }));
     }
+    gather(workers).await
+}
+
+/// The load workers' timings as one (a worker that panicked counts as an error).
+pub(crate) async fn gather(workers: Vec<tokio::task::JoinHandle<Timing>>) -> Timing {
     let mut all = Timing { name: String::new(), samples: Vec::new(), errors: 0 };
     for worker in workers {
         match worker.await {
@@ -537,6 +542,8 @@ impl Server {
             .env("DATABASE_URL", &settings.database_url)
             .env("JWT_SECRET", secret)
             .env("PITCHIN_BIND", addr.to_string())
+            // Absolute links (the feeds' `next`) lead back to this server.
+            .env("PITCHIN_PUBLIC_URL", format!("http://{addr}"))
             .env("PITCHIN_DB_MAX_CONNECTIONS", settings.db_max_connections.to_string())
             .env("RUST_LOG", "warn")
             // One client from one address, on purpose: the bench measures speed, not the abuse limits.

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
 use domain::access::Viewer;
 use domain::api_keys::service as keys;
+use domain::api_keys::stats::Counted;
 use domain::needs::service::NeedFilter;
 use domain::needs::{NeedCategory, NeedOrder, NeedStatus};
 use domain::organisations::OrganisationId;
@@ -319,11 +320,9 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
         let need = &row.need;
         let help_url = match &partner {
             None => need_url(base, *need.id()),
-            Some((partner_id, key)) => {
-                keys::apply_url_for(key, encode(NodeKind::Need, *need.id()).as_str()).unwrap_or_else(|| {
-                    // Counted for the partner by where people came from, never by who they are.
-                    format!("{}?ref={partner_id}", need_url(base, *need.id()))
-                })
+            // Through `/embed/click`, which counts the click for the partner and sends the person on.
+            Some((partner_id, _)) => {
+                format!("{base}/embed/click?partner={partner_id}&need={}", encode(NodeKind::Need, *need.id()).as_str())
             }
         };
         needs.push(Entry {
@@ -358,6 +357,9 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
     let gap = if request.compact { "0.5rem" } else { "1rem" };
     let style = format!(":root{{--accent:{};--font:{};--gap:{gap}}}\n{STYLE}", request.accent.hex(), request.font);
     let body = render(&Widget { style: style.clone(), script: HEIGHT_SCRIPT, needs, more, home: base.to_string() })?;
+    if let Some((_, key)) = &partner {
+        state.partners.count(key.id, Counted::View);
+    }
     Ok(Page {
         status: StatusCode::OK,
         body,
@@ -369,6 +371,54 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
         script: Some(HEIGHT_SCRIPT),
         style,
     })
+}
+
+/// "I can help" in a partner's widget: counts the click for the partner (nothing about who) and sends the person to
+/// the partner's own apply page, or to the need's page with `?ref=` so that an app applying from it can say where
+/// they came from. The destination comes from the key, never from the request: this is no open redirect.
+pub async fn click(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    request: HeaderMap,
+) -> Response {
+    match destination(&state, query).await {
+        Ok(to) => {
+            let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+            response
+        }
+        Err(error) => problem(&error).respond(&request),
+    }
+}
+
+async fn destination(
+    state: &AppState,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> AppResult<String> {
+    let Query(pairs) = query.map_err(|_| bad("query", "could not be read as URL-encoded parameters"))?;
+    let mut given: HashMap<&str, &str> = HashMap::new();
+    for (name, value) in &pairs {
+        if !matches!(name.as_str(), "partner" | "need") {
+            return Err(bad(name, "is not a parameter here (it takes partner and need)"));
+        }
+        if given.insert(name, value).is_some() {
+            return Err(bad(name, "is given more than once"));
+        }
+    }
+    let partner_id = *given.get("partner").ok_or_else(|| bad("partner", "is needed"))?;
+    let need_id = *given.get("need").ok_or_else(|| bad("need", "is needed"))?;
+    let Some((NodeKind::ApiKey, key_id)) = decode_any(partner_id) else {
+        return Err(bad("partner", "is not a partner's key id"));
+    };
+    let Some((NodeKind::Need, need)) = decode_any(need_id) else { return Err(bad("need", "is not a need's id")) };
+    let key = keys::partner(&state.db, key_id)
+        .await?
+        .ok_or_else(|| bad("partner", "names no partner: no such key, or a revoked one"))?;
+    state.partners.count(key.id, Counted::Click);
+    Ok(keys::apply_url_for(&key, need_id)
+        .unwrap_or_else(|| format!("{}?ref={partner_id}", need_url(&state.public_url, need))))
 }
 
 /// The script partners paste: no dependencies, cached for an hour.

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/needs/{id}", get(need::page))
         .route("/organisations/{slug}", get(organisation::page))
         .route("/embed/needs", get(embed::widget))
+        .route("/embed/click", get(embed::click))
         .route("/embed.js", get(embed::script))
 }
 
