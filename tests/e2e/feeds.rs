@@ -121,6 +121,18 @@ async fn the_needs_feed_lists_published_needs_in_order_tombstones_closed_ones_an
 async fn bad_cursors_are_refused_with_the_parameter_named() {
     let app = app(0).await;
     let id = Uuid::new_v4();
+    // Cursors before 1970 or past 9999 are the feed's start and its end, on both databases (not errors).
+    let owner = app.register("owner@example.org", "Owner").await;
+    let org = app.organisation(&owner, "Roehampton English Club").await;
+    app.open_need(&owner, &org, "Tuesday conversation club", json!({})).await;
+    let (start, _) = page(&app, &format!("/feeds/needs?afterTimestamp=-9223372036854775808&afterId={id}")).await;
+    assert_eq!(items(&start).len(), 1);
+    let end_url = format!("/feeds/needs?afterTimestamp=9223372036854775807&afterId={id}");
+    let (end, cache) = page(&app, &end_url).await;
+    assert_eq!(
+        (items(&end).len(), end["next"].as_str(), cache.as_str()),
+        (0, Some(format!("{PUBLIC}{end_url}").as_str()), "public, max-age=8")
+    );
     for (query, field) in [
         (format!("afterId={id}"), "afterTimestamp"),
         ("afterTimestamp=1".to_owned(), "afterId"),

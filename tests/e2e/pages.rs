@@ -306,6 +306,11 @@ async fn a_partners_widget_is_framed_only_by_its_sites_and_sends_people_to_its_p
     assert_eq!(header_of(&sent, header::LOCATION), format!("{PUBLIC}/needs/{}?ref={partner}", w.need_id));
     // The destination is the key's, whatever else the request says.
     assert_eq!(get(&w.app, &format!("{click}&to=https://evil.example"), None).await.status, 400);
+    // Only ids reach the Location header, made from what they decode to: a line break sent with one goes nowhere.
+    let sent = get(&w.app, &format!("{click}%0D%0ASet-Cookie:%20x=1"), None).await;
+    assert_eq!(sent.status, 400, "an id followed by anything else is no id");
+    let sent = get(&w.app, &format!("{click}%0D%0A"), None).await;
+    assert_eq!((sent.status, header_of(&sent, header::LOCATION).contains('\r')), (303, false));
 
     // Only platform admins set these; a revoked key is no partner.
     let stranger = w

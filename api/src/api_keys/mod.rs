@@ -194,8 +194,11 @@ impl ApiKeyQuery {
         if !domain::access::may_see_partner_stats(viewer, member) {
             return Err(AppError::forbidden("only platform admins and the key's organisation see its counts").into());
         }
-        // This server's counts not yet written, so that the answer is up to now here.
-        crate::kit::partner_tally(ctx)?.flush(db).await?;
+        // This server's counts not yet written, so that the answer is up to now here; if they cannot be written
+        // now, the answer is the table's and they are written later.
+        if let Err(error) = crate::kit::partner_tally(ctx)?.flush(db).await {
+            tracing::warn!(?error, "partnerStats: could not write this server's counts first");
+        }
         Ok(stats::days(db, id, from, to)
             .await?
             .into_iter()

@@ -168,10 +168,13 @@ impl ApplicationMutation {
         let actor = viewer(ctx)?.require_user()?;
         let need_id = decode("input.needId", &input.need_id, NodeKind::Need)?;
         let referrer = input.referrer.as_ref().map(|r| decode("input.ref", r, NodeKind::ApiKey)).transpose()?;
+        // Looked up first: once the application is made, nothing about counting it may fail the answer.
+        let partner = match referrer {
+            Some(key) => domain::api_keys::service::partner(db(ctx)?, key).await?.map(|k| k.id),
+            None => None,
+        };
         let applied = service::apply(db(ctx)?, &actor, need_id, &input.message).await?;
-        if let Some(key) = referrer
-            && domain::api_keys::service::partner(db(ctx)?, key).await?.is_some()
-        {
+        if let Some(key) = partner {
             crate::kit::partner_tally(ctx)?.count(key, domain::api_keys::stats::Counted::Application);
         }
         Ok(payload(applied))

@@ -79,7 +79,7 @@ async fn volunteer_body(state: &AppState, path: &str) -> AppResult<String> {
     let entries = domain::volunteers::calendar::entries(&state.db, volunteer).await?;
     let writer = Writer::new(&state.public_url);
     let events: Vec<Event> =
-        entries.iter().flat_map(|e| writer.events(&e.need, &e.organisation, Some(e.status))).collect();
+        entries.iter().flat_map(|e| writer.events(&e.need, &e.organisation, Some((e.status, e.changed_at)))).collect();
     Ok(writer.calendar("Pitch In: my volunteering", &events))
 }
 
@@ -150,17 +150,17 @@ impl<'a> Writer<'a> {
         text
     }
 
-    /// The need's events; `status` is where the volunteer stands, in their own feed.
+    /// The need's events; `standing` is where the volunteer stands and since when, in their own feed.
     fn events(
         &self,
         need: &need::Model,
         organisation: &organisation::Model,
-        status: Option<ApplicationStatus>,
+        standing: Option<(ApplicationStatus, DateTime<Utc>)>,
     ) -> Vec<Event> {
         let weekly = TimeWindow::from_json(&need.weekly_schedule);
         let posted = need.published_at.unwrap_or(need.created_at).date_naive();
         let url = need_url(self.base, need.id);
-        let details = Details::of(need, organisation, status, &url);
+        let details = Details::of(need, organisation, standing, &url);
         let local = |at: NaiveDateTime| CalendarDateTime::WithTimezone { date_time: at, tzid: TIME_ZONE.name().into() };
         let mut events: Vec<Event> = Series::of(&weekly, need.start_date, need.end_date, posted)
             .iter()
@@ -204,9 +204,10 @@ impl Details {
     fn of(
         need: &need::Model,
         organisation: &organisation::Model,
-        status: Option<ApplicationStatus>,
+        standing: Option<(ApplicationStatus, DateTime<Utc>)>,
         url: &str,
     ) -> Self {
+        let status = standing.map(|(status, _)| status);
         let mut description = format!("With {}.", organisation.name);
         if status == Some(ApplicationStatus::Invited) {
             description.push_str(" You are invited: accept in Pitch In to keep your place.");
@@ -218,8 +219,8 @@ impl Details {
         description.push_str("\n\n");
         description.push_str(url);
         Self {
-            summary: need.title.clone(),
-            description,
+            summary: text(&need.title),
+            description: text(&description),
             location: words::place(need.remote, need.postcode.as_deref()),
             url: url.to_owned(),
             category: words::category(NeedCategory::from_db(&need.category).unwrap_or(NeedCategory::Other)),
@@ -229,7 +230,8 @@ impl Details {
             } else {
                 EventStatus::Confirmed
             },
-            modified: need.updated_at,
+            // The later of the need's last change and the application's, so clients see either as an update.
+            modified: standing.map_or(need.updated_at, |(_, changed)| changed.max(need.updated_at)),
         }
     }
 
@@ -250,6 +252,12 @@ impl Details {
         event.add_property("CATEGORIES", self.category);
         event
     }
+}
+
+/// User-written text as an iCalendar TEXT value may hold it: line breaks as `\n` (the writer escapes those),
+/// carriage returns and other control characters dropped, since a bare one would break the line.
+fn text(written: &str) -> String {
+    written.replace("\r\n", "\n").chars().filter(|c| *c == '\n' || !c.is_control()).collect()
 }
 
 /// `Europe/London` since 1996: BST from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of

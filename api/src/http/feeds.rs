@@ -36,6 +36,8 @@ const LICENSE: &str = "https://creativecommons.org/licenses/by/4.0/";
 /// RPDE's cache lifetimes: a full page never changes; the last one soon gains items.
 const PAGE_MAX_AGE: u32 = 3600;
 const LAST_PAGE_MAX_AGE: u32 = 8;
+/// 9999-12-31T23:59:59.999999Z, in microseconds: the latest cursor kept as given.
+const LATEST_MICROS: i64 = 253_402_300_799_999_999;
 
 fn bad(parameter: &str, message: impl Into<String>) -> AppError {
     AppError::bad_input(parameter, message)
@@ -59,12 +61,10 @@ fn cursor(query: Params) -> AppResult<Option<Cursor>> {
         (Some(timestamp), Some(id)) => {
             let micros: i64 =
                 timestamp.parse().map_err(|_| bad("afterTimestamp", "must be a whole number: an item's `modified`"))?;
-            // Past any time a row can have (RPDE's validator asks for 2^53 - 1): after everything.
-            let modified = DateTime::from_timestamp_micros(micros).unwrap_or(if micros < 0 {
-                DateTime::<Utc>::MIN_UTC
-            } else {
-                DateTime::<Utc>::MAX_UTC
-            });
+            // Clamped to 1970–9999, which both databases compare correctly (PostgreSQL refuses years before
+            // 4713 BC; SQLite compares times as text, and chrono writes years past 9999 with a sign): before
+            // 1970 is the start, after 9999 (RPDE's validator asks for 2^53 - 1) is after everything.
+            let modified = DateTime::from_timestamp_micros(micros.clamp(0, LATEST_MICROS)).unwrap_or_default();
             let id = Uuid::parse_str(id).map_err(|_| bad("afterId", "must be an item's `id`"))?;
             Ok(Some(Cursor { modified, id }))
         }

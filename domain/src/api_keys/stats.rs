@@ -61,31 +61,36 @@ impl Tally {
         }
     }
 
-    /// Adds what has been counted to the table. Counts that could not be written are kept for the next time.
+    /// Adds what has been counted to the table. Counts not written, because a statement failed or because the
+    /// caller stopped waiting (a request that timed out, a server shutting down), are kept for the next time.
     pub async fn flush(&self, db: &impl ConnectionTrait) -> AppResult<()> {
-        let pending: Vec<((Uuid, NaiveDate), PartnerDay)> = self.lock().drain().collect();
-        let mut failed = None;
-        let mut left = Vec::new();
-        for (key, counts) in pending {
-            if failed.is_some() {
-                left.push((key, counts));
-                continue;
-            }
-            if let Err(error) = add(db, key.0, counts).await {
-                failed = Some(error);
-                left.push((key, counts));
-            }
+        let mut unwritten = Unwritten { tally: self, counts: self.lock().drain().collect() };
+        while let Some(&((api_key_id, _), counts)) = unwritten.counts.last() {
+            add(db, api_key_id, counts).await?;
+            unwritten.counts.pop();
         }
-        if !left.is_empty() {
-            let mut counts = self.lock();
-            for (key, more) in left {
-                let entry = counts.entry(key).or_insert(PartnerDay { day: key.1, ..PartnerDay::default() });
-                entry.widget_views += more.widget_views;
-                entry.clicks += more.clicks;
-                entry.applications += more.applications;
-            }
+        Ok(())
+    }
+}
+
+/// Counts taken out of a `Tally` to be written: whatever is left when it is dropped goes back.
+struct Unwritten<'a> {
+    tally: &'a Tally,
+    counts: Vec<((Uuid, NaiveDate), PartnerDay)>,
+}
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        if self.counts.is_empty() {
+            return;
         }
-        failed.map_or(Ok(()), Err)
+        let mut counts = self.tally.lock();
+        for (key, more) in self.counts.drain(..) {
+            let entry = counts.entry(key).or_insert(PartnerDay { day: key.1, ..PartnerDay::default() });
+            entry.widget_views += more.widget_views;
+            entry.clicks += more.clicks;
+            entry.applications += more.applications;
+        }
     }
 }
 

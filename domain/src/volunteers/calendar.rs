@@ -78,6 +78,8 @@ pub struct Entry {
     pub need: need::Model,
     pub organisation: organisation::Model,
     pub status: ApplicationStatus,
+    /// When the application last changed (an invitation accepted changes the event as much as an edit does).
+    pub changed_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What a volunteer's feed shows, soonest-starting need first. Three statements, however many needs.
@@ -106,7 +108,7 @@ pub async fn entries(db: &impl ConnectionTrait, volunteer_id: Uuid) -> AppResult
         .filter_map(|a| {
             let need = needs.get(&a.need_id)?.clone();
             let organisation = organisations.get(&need.organisation_id)?.clone();
-            Some(Entry { need, organisation, status: ApplicationStatus::from_db(&a.status)? })
+            Some(Entry { need, organisation, status: ApplicationStatus::from_db(&a.status)?, changed_at: a.updated_at })
         })
         .collect();
     entries.sort_by_key(|e| (e.need.start_date, e.need.id));

@@ -417,8 +417,11 @@ async fn destination(
         .await?
         .ok_or_else(|| bad("partner", "names no partner: no such key, or a revoked one"))?;
     state.partners.count(key.id, Counted::Click);
-    Ok(keys::apply_url_for(&key, need_id)
-        .unwrap_or_else(|| format!("{}?ref={partner_id}", need_url(&state.public_url, need))))
+    // Made from the decoded ids, not the request's text: nothing but an id reaches the Location header.
+    let need_id = encode(NodeKind::Need, need);
+    Ok(keys::apply_url_for(&key, need_id.as_str()).unwrap_or_else(|| {
+        format!("{}?ref={}", need_url(&state.public_url, need), encode(NodeKind::ApiKey, key.id).as_str())
+    }))
 }
 
 /// The script partners paste: no dependencies, cached for an hour.
