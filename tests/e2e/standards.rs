@@ -11,61 +11,55 @@ fn standards() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standards")
 }
 
-/// Where the validators are installed, installing them the first time (or when the requirements change).
+/// `tests/standards/<manifest>` installed into `<target tmp>/<folder>` by `install` (given the folder), once: a
+/// marker holding the manifest says it is done, and a changed manifest installs afresh.
+fn installed(folder: &str, manifest: &str, install: impl FnOnce(&Path, &Path) -> Command) -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(folder);
+    let manifest_path = standards().join(manifest);
+    let wanted = std::fs::read_to_string(&manifest_path).expect("the validators' manifest in tests/standards");
+    let marker = target.join(".installed");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return target;
+    }
+    let _ = std::fs::remove_dir_all(&target);
+    std::fs::create_dir_all(&target).expect("a directory");
+    let out = install(&target, &manifest_path).output().expect("the package manager runs");
+    assert!(
+        out.status.success(),
+        "installing the validators of tests/standards/{manifest} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&marker, wanted).expect("marker");
+    target
+}
+
+/// The PyPI validators (`requirements.txt`), installed the first time.
 fn python_packages() -> &'static Path {
     static PACKAGES: OnceLock<PathBuf> = OnceLock::new();
     PACKAGES.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("standards-python");
-        let requirements = standards().join("requirements.txt");
-        let wanted = std::fs::read_to_string(&requirements).expect("tests/standards/requirements.txt");
-        let marker = target.join(".installed");
-        if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
-            return target;
-        }
-        let _ = std::fs::remove_dir_all(&target);
-        let out = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-script-location"])
-            .arg("--target")
-            .arg(&target)
-            .arg("-r")
-            .arg(&requirements)
-            .output()
-            .expect("python3 (with pip) runs the standards' validators");
-        assert!(
-            out.status.success(),
-            "installing the validators failed: python3 -m pip install -r tests/standards/requirements.txt\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&marker, wanted).expect("marker");
-        target
+        installed("standards-python", "requirements.txt", |target, requirements| {
+            let mut pip = Command::new("python3");
+            pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-script-location"])
+                .arg("--target")
+                .arg(target)
+                .arg("-r")
+                .arg(requirements);
+            pip
+        })
     })
 }
 
-/// Where the npm validators are installed, installing them the first time (or when `package.json` changes).
+/// The npm validators (`package.json`), installed the first time.
 fn node_packages() -> &'static Path {
     static PACKAGES: OnceLock<PathBuf> = OnceLock::new();
     PACKAGES.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("standards-node");
-        let wanted = std::fs::read_to_string(standards().join("package.json")).expect("tests/standards/package.json");
-        let marker = target.join(".installed");
-        if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
-            return target.join("node_modules");
-        }
-        let _ = std::fs::remove_dir_all(&target);
-        std::fs::create_dir_all(&target).expect("a directory");
-        std::fs::write(target.join("package.json"), &wanted).expect("package.json");
-        let out = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-            .arg(&target)
-            .output()
-            .expect("npm runs the standards' validators");
-        assert!(
-            out.status.success(),
-            "installing the validators failed: npm install (tests/standards/package.json)\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&marker, wanted).expect("marker");
-        target.join("node_modules")
+        installed("standards-node", "package.json", |target, manifest| {
+            std::fs::copy(manifest, target.join("package.json")).expect("package.json");
+            let mut npm = Command::new("npm");
+            npm.args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"]).arg(target);
+            npm
+        })
+        .join("node_modules")
     })
 }
 

@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::applications::ApplicationStatus;
-use domain::needs::{NeedCategory, NeedStatus};
+use domain::needs::NeedCategory;
 use domain::values::schedule::{Series, TIME_ZONE};
 use domain::values::{TimeWindow, Weekday};
 use entity::{need, organisation};
@@ -26,7 +26,6 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::pages::{holds, need_url, words};
 use crate::error::{AppError, AppResult};
-use crate::kit::ids::{NodeKind, decode_any};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -50,14 +49,7 @@ async fn need_calendar(State(state): State<AppState>, Path(id): Path<String>, re
 }
 
 async fn need_body(state: &AppState, id: &str) -> AppResult<String> {
-    let not_found = || AppError::not_found("need");
-    let Some((NodeKind::Need, uuid)) = decode_any(id) else { return Err(not_found()) };
-    let need = domain::needs::service::get(&state.db, uuid).await?;
-    let status = NeedStatus::from_db(&need.status).unwrap_or(NeedStatus::Draft);
-    if !domain::access::may_see_need(status, false) {
-        return Err(not_found());
-    }
-    let organisation = domain::organisations::get(&state.db, need.organisation_id).await?;
+    let (need, organisation, _) = super::pages::public_need(state, id).await?;
     let writer = Writer::new(&state.public_url);
     let events = writer.events(&need, &organisation, None);
     Ok(writer.calendar(&format!("{} — {}", need.title, organisation.name), &events))

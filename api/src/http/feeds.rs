@@ -47,15 +47,7 @@ fn bad(parameter: &str, message: impl Into<String>) -> AppError {
 /// misspelt parameter is not silently read as "from the start".
 fn cursor(query: Params) -> AppResult<Option<Cursor>> {
     let Query(pairs) = query.map_err(|_| bad("query", "could not be read as URL-encoded parameters"))?;
-    let mut given: HashMap<&str, &str> = HashMap::new();
-    for (name, value) in &pairs {
-        if !matches!(name.as_str(), "afterTimestamp" | "afterId") {
-            return Err(bad(name, "is not a parameter of the feed (it takes afterTimestamp and afterId)"));
-        }
-        if given.insert(name, value).is_some() {
-            return Err(bad(name, "is given more than once"));
-        }
-    }
+    let given = super::parameters(&pairs, &["afterTimestamp", "afterId"], "the feed")?;
     match (given.get("afterTimestamp"), given.get("afterId")) {
         (None, None) => Ok(None),
         (Some(timestamp), Some(id)) => {

@@ -327,6 +327,28 @@ fn rate_limited(wait: Duration) -> Response {
     refusal(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests: slow down", Some(whole_seconds(wait)))
 }
 
+/// A query string as its pairs, each name once and only those `allowed`: a misspelt parameter is refused, never
+/// silently ignored. `what` names the endpoint in the error ("the widget", "the feed").
+pub fn parameters<'q>(
+    pairs: &'q [(String, String)],
+    allowed: &[&str],
+    what: &str,
+) -> Result<std::collections::HashMap<&'q str, &'q str>, AppError> {
+    let mut given = std::collections::HashMap::new();
+    for (name, value) in pairs {
+        if !allowed.contains(&name.as_str()) {
+            return Err(AppError::bad_input(
+                name.as_str(),
+                format!("is not a parameter of {what} (it takes {})", allowed.join(", ")),
+            ));
+        }
+        if given.insert(name.as_str(), value.as_str()).is_some() {
+            return Err(AppError::bad_input(name.as_str(), "is given more than once"));
+        }
+    }
+    Ok(given)
+}
+
 /// The HTTP status that says what `error` says, for the endpoints outside GraphQL.
 pub fn http_status(error: &AppError) -> StatusCode {
     match error {

@@ -145,18 +145,7 @@ fn list(raw: &str) -> Vec<String> {
 
 impl Request {
     fn parse(pairs: &[(String, String)]) -> AppResult<Request> {
-        let mut given: HashMap<&str, &str> = HashMap::new();
-        for (name, value) in pairs {
-            if !PARAMETERS.contains(&name.as_str()) {
-                return Err(bad(
-                    name,
-                    format!("is not a parameter of the widget (it takes {})", PARAMETERS.join(", ")),
-                ));
-            }
-            if given.insert(name, value).is_some() {
-                return Err(bad(name, "is given more than once"));
-            }
-        }
+        let given = crate::http::parameters(pairs, &PARAMETERS, "the widget")?;
         let get = |name: &str| given.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let mut filter = NeedFilter { status: Some(NeedStatus::Open), ..NeedFilter::default() };
         if let Some(raw) = get("categories") {
@@ -398,15 +387,7 @@ async fn destination(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> AppResult<String> {
     let Query(pairs) = query.map_err(|_| bad("query", "could not be read as URL-encoded parameters"))?;
-    let mut given: HashMap<&str, &str> = HashMap::new();
-    for (name, value) in &pairs {
-        if !matches!(name.as_str(), "partner" | "need") {
-            return Err(bad(name, "is not a parameter here (it takes partner and need)"));
-        }
-        if given.insert(name, value).is_some() {
-            return Err(bad(name, "is given more than once"));
-        }
-    }
+    let given = crate::http::parameters(&pairs, &["partner", "need"], "this link")?;
     let partner_id = *given.get("partner").ok_or_else(|| bad("partner", "is needed"))?;
     let need_id = *given.get("need").ok_or_else(|| bad("need", "is needed"))?;
     let Some((NodeKind::ApiKey, key_id)) = decode_any(partner_id) else {

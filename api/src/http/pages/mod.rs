@@ -6,7 +6,7 @@
 pub mod embed;
 mod need;
 mod organisation;
-pub use need::{need_url, schema_org as need_schema_org};
+pub use need::{need_url, public as public_need, schema_org as need_schema_org};
 pub use organisation::schema_org as organisation_schema_org;
 pub mod words;
 

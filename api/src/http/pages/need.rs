@@ -49,8 +49,9 @@ pub async fn page(State(state): State<AppState>, Path(id): Path<String>, request
     build(&state, &id).await.unwrap_or_else(|e| problem(&e)).respond(&request)
 }
 
-/// The need's id in the path is its GraphQL id; anything else, and drafts, are not found.
-async fn build(state: &AppState, id: &str) -> AppResult<Page> {
+/// The need a public address names, with its organisation: the id in the path is its GraphQL id; anything else,
+/// and drafts, are not found. For the need's page and its calendar.
+pub async fn public(state: &AppState, id: &str) -> AppResult<(need::Model, organisation::Model, NeedStatus)> {
     let not_found = || AppError::not_found("need");
     let uuid = match decode_any(id) {
         Some((NodeKind::Need, uuid)) => uuid,
@@ -63,6 +64,11 @@ async fn build(state: &AppState, id: &str) -> AppResult<Page> {
         return Err(not_found());
     }
     let organisation = domain::organisations::get(&state.db, need.organisation_id).await?;
+    Ok((need, organisation, status))
+}
+
+async fn build(state: &AppState, id: &str) -> AppResult<Page> {
+    let (need, organisation, status) = public(state, id).await?;
     let base = &state.public_url;
     let canonical = need_url(base, need.id);
     let organisation_url = format!("{base}/organisations/{}", organisation.slug);
