@@ -109,6 +109,13 @@ pub struct Settings {
     /// The frontend page that confirms an email address; verification mails link to it with `?token=`.
     #[arg(long, env = "PITCHIN_VERIFY_EMAIL_URL", default_value = "http://localhost:3000/verify-email")]
     pub verify_email_url: String,
+    /// The wait before a failed webhook delivery's first retry, in milliseconds; each later wait is four times
+    /// the last, up to 5,760 times this (ten attempts over about a day with the default).
+    #[arg(long, env = "PITCHIN_WEBHOOK_RETRY_MS", default_value_t = 5_000)]
+    pub webhook_retry_ms: u64,
+    /// How long one webhook delivery attempt may take, in milliseconds, before it counts as failed.
+    #[arg(long, env = "PITCHIN_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -137,6 +144,8 @@ impl std::fmt::Debug for Settings {
             .field("verify_email_url", &self.verify_email_url)
             .field("public_url", &self.public_url)
             .field("feed_settle_ms", &self.feed_settle_ms)
+            .field("webhook_retry_ms", &self.webhook_retry_ms)
+            .field("webhook_timeout_ms", &self.webhook_timeout_ms)
             .finish()
     }
 }
@@ -167,7 +176,16 @@ impl Settings {
             verify_email_url: "http://localhost:3000/verify-email".to_owned(),
             public_url: "http://localhost:8000".to_owned(),
             feed_settle_ms: None,
+            webhook_retry_ms: 5_000,
+            webhook_timeout_ms: 10_000,
         }
+    }
+
+    /// Where webhooks may be sent: in production only HTTPS and public addresses; development allows loopback
+    /// (and plain HTTP) so that a receiver on this machine can be tried.
+    pub fn webhook_targets(&self) -> domain::webhooks::targets::TargetPolicy {
+        use domain::webhooks::targets::TargetPolicy;
+        if self.production() { TargetPolicy::PRODUCTION } else { TargetPolicy::DEVELOPMENT }
     }
 
     /// `feed_settle_ms`, or its default.

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod telemetry;
 pub mod users;
 pub mod volunteers;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +87,11 @@ pub async fn serve(
             if let Err(err) = idempotency::forget_old(&housekeeping_db).await {
                 tracing::warn!(error = ?err, "could not forget old idempotency keys");
             }
+            // Webhook deliveries done with are kept 30 days, for partners to look back on.
+            if let Err(err) = domain::webhooks::outbox::forget_old(&housekeeping_db, chrono::TimeDelta::days(30)).await
+            {
+                tracing::warn!(error = ?err, "could not forget old webhook deliveries");
+            }
             if let Some(after) = retention
                 && minute % 60 == 0
             {
@@ -109,6 +115,9 @@ pub async fn serve(
         }
     });
     let (last_partners, last_db) = (state.partners.clone(), state.db.clone());
+    // Webhook deliveries, sent from every server: claims keep two servers from sending the same attempt.
+    let dispatcher = webhooks::sender::Dispatcher::new(state.db.clone(), &settings).map_err(|e| format!("{e:?}"))?;
+    let delivering = tokio::spawn(dispatcher.run());
     // Load the matching index now rather than in the first match request (about a second at city scale).
     let (matching, db) = (state.matching.clone(), state.db.clone());
     tokio::spawn(async move {
@@ -126,6 +135,8 @@ pub async fn serve(
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"));
+    // An attempt cut short here is sent again when its claim lapses (at least once).
+    delivering.abort();
     // What was counted since the last write, on a clean stop.
     if let Err(err) = last_partners.flush(&last_db).await {
         tracing::warn!(error = ?err, "could not write partners' last counts");
@@ -161,7 +172,7 @@ mod layers {
     //! neither the schema root nor the HTTP server; only the schema root names every area.
     use std::path::Path;
 
-    const AREAS: [&str; 10] = [
+    const AREAS: [&str; 11] = [
         "users",
         "organisations",
         "needs",
@@ -172,6 +183,7 @@ mod layers {
         "api_keys",
         "audit",
         "privacy",
+        "webhooks",
     ];
 
     fn sources(dir: &Path) -> Vec<(String, String)> {

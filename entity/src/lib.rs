@@ -14,3 +14,5 @@ pub mod partner_day;
 pub mod refresh_token;
 pub mod user;
 pub mod volunteer_profile;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -20,6 +20,7 @@ mod m20261203_000016_partner_settings;
 mod m20261204_000017_create_calendar_feeds;
 mod m20261204_000018_index_change_feeds;
 mod m20261204_000019_create_partner_days;
+mod m20261206_000020_create_webhooks;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_create_calendar_feeds::Migration),
             Box::new(m20261204_000018_index_change_feeds::Migration),
             Box::new(m20261204_000019_create_partner_days::Migration),
+            Box::new(m20261206_000020_create_webhooks::Migration),
         ]
     }
 }

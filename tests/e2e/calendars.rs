@@ -2,6 +2,7 @@
 //! expanded by `recurring-ical-events` across the UK's clock changes; who may see a feed's address, and how it
 //! stops working.
 use axum::http::header;
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde_json::{Value, json};
 
 use crate::helpers::{Got, Session, TestApp, data, error_code, header_of};
@@ -11,6 +12,40 @@ const PUBLIC: &str = "https://pitchin.example";
 
 async fn get(app: &TestApp, path: &str) -> Got {
     crate::helpers::get(app, path, None).await
+}
+
+/// Dates in next year, so that no need here has ended whenever the tests run, found by weekday as each test needs.
+struct Year(i32);
+
+impl Year {
+    fn next() -> Self {
+        Self(chrono::Utc::now().year() + 1)
+    }
+
+    fn day(&self, month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.0, month, day).expect("a date")
+    }
+
+    /// The first `weekday` on or after `month`/`day`.
+    fn on_or_after(&self, month: u32, day: u32, weekday: Weekday) -> NaiveDate {
+        let date = self.day(month, day);
+        let ahead = (7 + weekday.num_days_from_monday() - date.weekday().num_days_from_monday()) % 7;
+        date + Days::new(u64::from(ahead))
+    }
+
+    /// The last Sunday of a month: the UK's clocks change on March's and October's.
+    fn last_sunday(&self, month: u32) -> NaiveDate {
+        let last = NaiveDate::from_ymd_opt(self.0, month + 1, 1).expect("a date") - Days::new(1);
+        last - Days::new(u64::from(last.weekday().num_days_from_sunday()))
+    }
+}
+
+fn ymd(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn plus(date: NaiveDate, days: i64) -> String {
+    ymd(date + chrono::TimeDelta::days(days))
 }
 
 /// The path of a URL under `PUBLIC`.
@@ -49,6 +84,9 @@ async fn a_needs_weekly_sessions_keep_their_wall_clock_time_across_the_clock_cha
     let org = app.organisation(&owner, "Roehampton English Club").await;
     // Commas, semicolons and a line break must survive iCalendar's TEXT escaping; markup is only text here.
     let title = "English; conversation, <b>Tuesdays</b>";
+    let year = Year::next();
+    // The first Tuesday from 5 January to the last on or before 21 December.
+    let (first, last) = (year.on_or_after(1, 5, Weekday::Tue), year.on_or_after(12, 15, Weekday::Tue));
     let need = app
         .open_need(
             &owner,
@@ -56,7 +94,7 @@ async fn a_needs_weekly_sessions_keep_their_wall_clock_time_across_the_clock_cha
             title,
             json!({"description": "Bring a friend.\nTea, biscuits; a warm room.",
                 "schedule": {"weekly": [{"day": "TUESDAY", "start": "19:00", "end": "21:00"}],
-                    "startDate": "2027-01-05", "endDate": "2027-12-21"}}),
+                    "startDate": ymd(first), "endDate": ymd(last)}}),
         )
         .await;
     let got = get(&app, &format!("/needs/{need}/calendar.ics")).await;
@@ -65,14 +103,16 @@ async fn a_needs_weekly_sessions_keep_their_wall_clock_time_across_the_clock_cha
     assert_eq!(header_of(&got, header::CACHE_CONTROL), "public, max-age=300");
     assert_rfc5545_lines(&got.body);
     let unfolded = got.body.replace("\r\n ", "");
-    assert!(unfolded.contains("RRULE:FREQ=WEEKLY;BYDAY=TU;UNTIL=20271221T235959Z"), "{unfolded}");
-    assert!(unfolded.contains("DTSTART;TZID=Europe/London:20270105T190000"), "{unfolded}");
+    let until = format!("RRULE:FREQ=WEEKLY;BYDAY=TU;UNTIL={}T235959Z", last.format("%Y%m%d"));
+    assert!(unfolded.contains(&until), "{unfolded}");
+    let start = format!("DTSTART;TZID=Europe/London:{}T190000", first.format("%Y%m%d"));
+    assert!(unfolded.contains(&start), "{unfolded}");
     assert!(unfolded.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/London"), "{unfolded}");
 
-    // Either side of the last Sunday of March (28 March 2027) and of October (31 October 2027): 19:00 each time,
-    // GMT before the spring change and after the autumn one, BST between.
-    for (from, to, offsets) in [("2027-03-20", "2027-04-04", [0, 60]), ("2027-10-24", "2027-11-07", [60, 0])] {
-        let parsed = expand(&got.body, from, to);
+    // The Tuesdays either side of the last Sunday of March and of October: 19:00 each time, GMT before the spring
+    // change and after the autumn one, BST between.
+    for (change, offsets) in [(year.last_sunday(3), [0, 60]), (year.last_sunday(10), [60, 0])] {
+        let parsed = expand(&got.body, &plus(change, -6), &plus(change, 4));
         assert_eq!(parsed["timeZones"], json!(["Europe/London"]));
         let sessions = occurrences(&parsed);
         assert_eq!(sessions.len(), 2, "{parsed}");
@@ -85,13 +125,14 @@ async fn a_needs_weekly_sessions_keep_their_wall_clock_time_across_the_clock_cha
             assert!(session["description"].as_str().is_some_and(|d| d.contains("Tea, biscuits; a warm room.")));
         }
     }
-    // UNTIL is inclusive: the last session is 21 December, and none follows.
-    let end = occurrences(&expand(&got.body, "2027-12-14", "2028-01-31"));
+    // UNTIL is inclusive: the last session is on the end date, and none follows.
+    let end = occurrences(&expand(&got.body, &plus(last, -7), &ymd(Year(year.0 + 1).day(1, 31))));
     let starts: Vec<&str> = end.iter().filter_map(|s| s["start"].as_str()).map(|s| &s[..10]).collect();
-    assert_eq!(starts, ["2027-12-14", "2027-12-21"]);
+    assert_eq!(starts, [plus(last, -7), ymd(last)]);
 
     // UIDs stay when the need's text changes, so calendars update the event rather than add another.
-    let uid = occurrences(&expand(&got.body, "2027-01-01", "2027-01-10"))[0]["uid"].clone();
+    let (january, mid_january) = (ymd(year.day(1, 1)), ymd(year.day(1, 12)));
+    let uid = occurrences(&expand(&got.body, &january, &mid_january))[0]["uid"].clone();
     let renamed = app
         .gql_as(
             Some(&owner.token),
@@ -101,7 +142,7 @@ async fn a_needs_weekly_sessions_keep_their_wall_clock_time_across_the_clock_cha
         .await;
     assert_eq!(data(&renamed)["updateNeed"]["need"]["title"], "Conversation club");
     let again =
-        occurrences(&expand(&get(&app, &format!("/needs/{need}/calendar.ics")).await.body, "2027-01-01", "2027-01-10"));
+        occurrences(&expand(&get(&app, &format!("/needs/{need}/calendar.ics")).await.body, &january, &mid_january));
     assert_eq!((again[0]["uid"].clone(), again[0]["summary"].clone()), (uid, json!("Conversation club")));
 }
 
@@ -110,36 +151,44 @@ async fn one_off_needs_are_single_events_and_drafts_have_no_calendar() {
     let app = app().await;
     let owner = app.register("owner@example.org", "Owner").await;
     let org = app.organisation(&owner, "Putney Pavilion Friends").await;
-    // Saturday 5 June 2027, 10:00–13:00 (BST); and a day with no times, which is all day.
+    // A Saturday in June, 10:00–13:00 (BST); and a day with no times, which is all day.
+    let year = Year::next();
+    let saturday = ymd(year.on_or_after(6, 5, Weekday::Sat));
     let repaint = app
         .open_need(
             &owner,
             &org,
             "Pavilion repaint",
             json!({"schedule": {"weekly": [{"day": "SATURDAY", "start": "10:00", "end": "13:00"}],
-                "startDate": "2027-06-05", "endDate": "2027-06-05"}}),
+                "startDate": saturday, "endDate": saturday}}),
         )
         .await;
     let body = get(&app, &format!("/needs/{repaint}/calendar.ics")).await.body;
     assert!(!body.contains("RRULE:FREQ=WEEKLY"), "a one-off does not repeat: {body}");
-    let parsed = expand(&body, "2027-01-01", "2027-12-31");
+    let parsed = expand(&body, &ymd(year.day(1, 1)), &ymd(year.day(12, 31)));
     let sessions = occurrences(&parsed);
     assert_eq!(sessions.len(), 1, "{parsed}");
-    assert_eq!(sessions[0]["start"], "2027-06-05T10:00:00+01:00");
-    assert_eq!(sessions[0]["end"], "2027-06-05T13:00:00+01:00");
+    assert_eq!(sessions[0]["start"], format!("{saturday}T10:00:00+01:00"));
+    assert_eq!(sessions[0]["end"], format!("{saturday}T13:00:00+01:00"));
 
     let fair = app
         .open_need(
             &owner,
             &org,
             "Summer fair stalls",
-            json!({"schedule": {"weekly": [], "startDate": "2027-07-10", "endDate": "2027-07-10"}}),
+            json!({"schedule": {"weekly": [], "startDate": ymd(year.day(7, 10)), "endDate": ymd(year.day(7, 10))}}),
         )
         .await;
-    let all_day =
-        occurrences(&expand(&get(&app, &format!("/needs/{fair}/calendar.ics")).await.body, "2027-07-01", "2027-07-31"));
+    let all_day = occurrences(&expand(
+        &get(&app, &format!("/needs/{fair}/calendar.ics")).await.body,
+        &ymd(year.day(7, 1)),
+        &ymd(year.day(7, 31)),
+    ));
     assert_eq!(all_day.len(), 1);
-    assert_eq!((all_day[0]["start"].clone(), all_day[0]["end"].clone()), (json!("2027-07-10"), json!("2027-07-11")));
+    assert_eq!(
+        (all_day[0]["start"].clone(), all_day[0]["end"].clone()),
+        (json!(ymd(year.day(7, 10))), json!(ymd(year.day(7, 11))))
+    );
 
     // A draft is its organisation's business, and a wrong id is nothing: both 404, with a code.
     let draft = app.draft_need(&owner, &org, "Not yet", json!({})).await;
@@ -168,7 +217,9 @@ async fn a_volunteers_feed_holds_the_needs_they_are_accepted_on_and_only_they_se
     let app = app().await;
     let owner = app.register("owner@example.org", "Owner").await;
     let org = app.organisation(&owner, "Roehampton English Club").await;
-    let schedule = |day: &str| json!({"schedule": {"weekly": [{"day": day, "start": "19:00", "end": "21:00"}], "startDate": "2027-01-04"}});
+    // From a Monday early next year: a Tuesday, a Saturday and a Tuesday follow in the nine days from it.
+    let monday = Year::next().on_or_after(1, 4, Weekday::Mon);
+    let schedule = |day: &str| json!({"schedule": {"weekly": [{"day": day, "start": "19:00", "end": "21:00"}], "startDate": ymd(monday)}});
     let accepted_need = app.open_need(&owner, &org, "Tuesday conversation club", schedule("TUESDAY")).await;
     let applied_need = app.open_need(&owner, &org, "Thursday homework club", schedule("THURSDAY")).await;
     let free = json!({"availability": [{"day": "TUESDAY", "start": "18:00", "end": "22:00"},
@@ -206,13 +257,13 @@ async fn a_volunteers_feed_holds_the_needs_they_are_accepted_on_and_only_they_se
     assert_eq!(header_of(&got, header::CACHE_CONTROL), "private, no-cache", "never in a shared cache");
     assert_eq!(header_of(&got, header::REFERRER_POLICY), "no-referrer");
     assert_rfc5545_lines(&got.body);
-    let parsed = expand(&got.body, "2027-01-01", "2027-01-14");
+    let parsed = expand(&got.body, &ymd(monday), &plus(monday, 9));
     let seen: Vec<(String, String)> = occurrences(&parsed)
         .iter()
         .map(|o| (o["summary"].as_str().unwrap_or("").to_owned(), o["status"].as_str().unwrap_or("").to_owned()))
         .collect();
     let seen: Vec<(&str, &str)> = seen.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    // Tuesdays 5 and 12 January and Saturday 9 January; the application still waiting for an answer is not there.
+    // Two Tuesdays and the Saturday between; the application still waiting for an answer is not there.
     let (tuesday, saturday) = (("Tuesday conversation club", "CONFIRMED"), ("Saturday drop-in", "TENTATIVE"));
     assert_eq!(seen, [tuesday, saturday, tuesday], "{parsed}");
     assert!(!got.body.contains("Amira") && !got.body.contains("amira@"), "the feed names no one");

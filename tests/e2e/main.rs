@@ -22,3 +22,4 @@ mod shapes;
 mod standards;
 mod statements;
 mod validation;
+mod webhooks;

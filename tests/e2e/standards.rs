@@ -69,6 +69,11 @@ pub fn node(script: &str, args: &[&str]) -> Value {
     run(Command::new("node").env("NODE_PATH", node_packages()), script, args)
 }
 
+/// Where the PyPI validators are installed, for a test that runs one itself (to see it refuse).
+pub fn python_path() -> &'static Path {
+    python_packages()
+}
+
 /// Runs `tests/standards/<script>` with `args` and returns what it printed, as JSON.
 pub fn python(script: &str, args: &[&str]) -> Value {
     run(Command::new("python3").env("PYTHONPATH", python_packages()), script, args)

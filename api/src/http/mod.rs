@@ -186,8 +186,11 @@ impl AppState {
         let matching = Arc::new(MatchingIndex::new());
         let limits = Arc::new(RequestLimits::new(settings));
         let mail = Arc::new(mail);
-        let options =
-            SchemaOptions { introspection: settings.introspection, suggestions: settings.field_suggestions() };
+        let options = SchemaOptions {
+            introspection: settings.introspection,
+            suggestions: settings.field_suggestions(),
+            webhook_targets: settings.webhook_targets(),
+        };
         let partners = Arc::new(domain::api_keys::stats::Tally::default());
         let reads = Reads::new(
             &db,

@@ -17,6 +17,8 @@ pub enum NodeKind {
     /// Not `Node`s (`node(id)` answers null): admin-only records with opaque ids all the same.
     ApiKey,
     AuditEvent,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl NodeKind {
@@ -30,6 +32,8 @@ impl NodeKind {
             Self::Application => "Application",
             Self::ApiKey => "ApiKey",
             Self::AuditEvent => "AuditEvent",
+            Self::WebhookEndpoint => "WebhookEndpoint",
+            Self::WebhookDelivery => "WebhookDelivery",
         }
     }
 
@@ -43,6 +47,8 @@ impl NodeKind {
             Self::Application,
             Self::ApiKey,
             Self::AuditEvent,
+            Self::WebhookEndpoint,
+            Self::WebhookDelivery,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -105,6 +111,8 @@ mod tests {
             NodeKind::Application,
             NodeKind::ApiKey,
             NodeKind::AuditEvent,
+            NodeKind::WebhookEndpoint,
+            NodeKind::WebhookDelivery,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

@@ -22,6 +22,7 @@ use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery
 use crate::privacy::{PrivacyMutation, PrivacyQuery};
 use crate::users::{SignInAttempts, User, UserMutation, UserQuery};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
+use crate::webhooks::{WebhookMutation, WebhookQuery};
 use domain::matching::index::MatchingIndex;
 use domain::store::Reads;
 
@@ -36,6 +37,7 @@ pub struct Query(
     PrivacyQuery,
     ApiKeyQuery,
     AuditQuery,
+    WebhookQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -49,6 +51,7 @@ pub struct Mutation(
     MatchingMutation,
     PrivacyMutation,
     ApiKeyMutation,
+    WebhookMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -58,6 +61,8 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct SchemaOptions {
     pub introspection: bool,
     pub suggestions: bool,
+    /// Where webhook endpoints may point (`Settings::webhook_targets`).
+    pub webhook_targets: domain::webhooks::targets::TargetPolicy,
 }
 
 pub fn build_schema(
@@ -80,6 +85,7 @@ pub fn build_schema(
         .data(mail)
         .data(crate::kit::PublicUrl(public_url))
         .data(partners)
+        .data(options.webhook_targets)
         // The shape of a document is checked before it gets here (`limits::check_shape`). Cost is checked in
         // validation; a document over it is measured again by `cost_schema`, which says by how much.
         // No extensions at all: with one installed, every field resolved goes through the extension chain (and
@@ -201,7 +207,7 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
             Some(a) if crate::applications::can_see(ctx, &a).await? => Some(Node::Application(Application(a))),
             _ => None,
         },
-        NodeKind::ApiKey | NodeKind::AuditEvent => None,
+        NodeKind::ApiKey | NodeKind::AuditEvent | NodeKind::WebhookEndpoint | NodeKind::WebhookDelivery => None,
     })
 }
 
@@ -218,4 +224,5 @@ crate::kit::eager::eager_objects!(
     crate::organisations::Membership,
     crate::organisations::Organisation,
     crate::volunteers::VolunteerProfile,
+    crate::webhooks::WebhookDelivery,
 );

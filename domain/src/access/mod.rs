@@ -163,6 +163,29 @@ pub fn can_grant(actor: &AuthUser, role: Option<MemberRole>, granted: MemberRole
     }
 }
 
+/// A partner key's webhooks (endpoints, their secrets, deliveries): platform admins, and owners and admins of the
+/// organisation the key is scoped to. A key without an organisation is the platform's; the key itself never
+/// manages them (API keys are read-only).
+pub fn can_manage_webhooks(actor: &AuthUser, role_in_keys_organisation: Option<MemberRole>) -> bool {
+    can_manage_organisation(actor, role_in_keys_organisation)
+}
+
+pub async fn require_webhook_manager(
+    db: &impl ConnectionTrait,
+    actor: &AuthUser,
+    keys_organisation: Option<Uuid>,
+) -> AppResult<()> {
+    let role = match keys_organisation {
+        Some(organisation_id) => member_role(db, actor, organisation_id).await?,
+        None => None,
+    };
+    if can_manage_webhooks(actor, role) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("only platform admins and the admins of the key's organisation manage its webhooks"))
+    }
+}
+
 pub async fn require_coordinator(db: &impl ConnectionTrait, actor: &AuthUser, organisation_id: Uuid) -> AppResult<()> {
     let role = member_role(db, actor, organisation_id).await?;
     if can_coordinate(actor, role) {

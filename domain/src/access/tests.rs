@@ -164,6 +164,15 @@ fn rows() -> Vec<Row> {
             sees: |w, c| require_platform_admin(&w.viewer(c), "read the audit log").is_ok(),
             who: ADMINS,
         },
+        Row {
+            // The organisation's members here are coordinators; its owners and admins: `organisation_roles`.
+            data: "a key's webhook endpoints and deliveries",
+            sees: |w, c| {
+                let role = (c != Caller::PlatformAdmin && w.member(c)).then_some(MemberRole::Coordinator);
+                w.viewer(c).require_user().is_ok_and(|user| can_manage_webhooks(&user, role))
+            },
+            who: ADMINS,
+        },
     ]
 }
 
@@ -208,6 +217,12 @@ fn organisation_roles() {
     assert!(can_grant(&member, Some(MemberRole::Owner), MemberRole::Owner));
     assert!(can_grant(&member, Some(MemberRole::Admin), MemberRole::Coordinator));
     assert!(can_grant(&admin, None, MemberRole::Owner));
+    // A key's webhooks: the platform's admins, and the owners and admins of the key's organisation.
+    assert!(can_manage_webhooks(&admin, None));
+    assert!(can_manage_webhooks(&member, Some(MemberRole::Owner)));
+    assert!(can_manage_webhooks(&member, Some(MemberRole::Admin)));
+    assert!(!can_manage_webhooks(&member, Some(MemberRole::Coordinator)));
+    assert!(!can_manage_webhooks(&member, None));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use crate::needs::NeedStatus;
 use crate::needs::service as needs;
 use crate::now;
 use crate::values::bounded_text;
+use crate::webhooks::{WebhookEvent, outbox};
 use entity::{application, need};
 
 type Decided = (application::Model, need::Model);
@@ -52,10 +53,17 @@ pub async fn apply(
             reopened
         }
         Some(_) => return Err(AppError::conflict("you have already applied to this need")),
-        None => open(db, None, need_id, profile.id, Opening::Applied { message }).await.map_err(|e| match e {
-            AppError::Conflict(_) => AppError::conflict("you have already applied to this need"),
-            other => other,
-        })?,
+        None => {
+            // The application and its webhooks' outbox rows commit together.
+            let txn = db.begin().await?;
+            let opened =
+                open(&txn, None, need_id, profile.id, Opening::Applied { message }).await.map_err(|e| match e {
+                    AppError::Conflict(_) => AppError::conflict("you have already applied to this need"),
+                    other => other,
+                })?;
+            txn.commit().await?;
+            opened
+        }
     };
     Ok((application, need))
 }
@@ -97,7 +105,7 @@ pub async fn open(
     }
     let now = now();
     let stamp = Some(now);
-    Ok(application::ActiveModel {
+    let created = application::ActiveModel {
         id: Set(Uuid::now_v7()),
         need_id: Set(need_id),
         volunteer_id: Set(volunteer_id),
@@ -113,7 +121,9 @@ pub async fn open(
         updated_at: Set(now),
     }
     .insert(db)
-    .await?)
+    .await?;
+    outbox::application_event(db, WebhookEvent::ApplicationCreated, &created, None).await?;
+    Ok(created)
 }
 
 /// Moves an application from one of `from` to `to`, stamping the decision time; CONFLICT if it was not in `from`.
@@ -149,7 +159,11 @@ async fn transition(
             to.as_db().to_lowercase()
         )));
     }
-    get(db, id).await
+    let changed = get(db, id).await?;
+    // Every caller moves from one status it read, so that one is the previous status.
+    let previous = if let [was] = from { Some(*was) } else { None };
+    outbox::application_event(db, WebhookEvent::ApplicationStatusChanged, &changed, previous).await?;
+    Ok(changed)
 }
 
 /// Reads the application and its need, and checks the actor may decide for the need's organisation.
@@ -284,14 +298,18 @@ async fn audit_decision(
     .await
 }
 
-/// Moves an application from exactly `from` to `to` (CONFLICT if it is no longer `from`).
+/// Moves an application from exactly `from` to `to` (CONFLICT if it is no longer `from`), with its webhooks'
+/// outbox rows in one transaction.
 pub async fn transition_once(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     id: Uuid,
     from: ApplicationStatus,
     to: ApplicationStatus,
 ) -> AppResult<application::Model> {
-    transition(db, id, &[from], to).await
+    let txn = db.begin().await?;
+    let changed = transition(&txn, id, &[from], to).await?;
+    txn.commit().await?;
+    Ok(changed)
 }
 
 /// Ends an application as `to` from whatever live status it is in, giving back any place it held.

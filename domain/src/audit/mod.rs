@@ -32,6 +32,8 @@ crate::db_enum! {
         KeyRevoked => "KEY_REVOKED",
         /// A platform admin changed an API key's partner settings.
         KeyChanged => "KEY_CHANGED",
+        /// Someone made, changed or removed a partner's webhook endpoint, or sent a delivery again.
+        WebhookChanged => "WEBHOOK_CHANGED",
     }
 }
 

@@ -18,6 +18,7 @@ use crate::store::{Reads, text_search};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
 use crate::values::{Coordinates, Patch, Postcode, RadiusKm, TimeWindow, bounded_text, tags};
 use crate::volunteers::DbsLevel;
+use crate::webhooks::{WebhookEvent, outbox};
 use entity::{need, need_skill, organisation};
 
 /// A need as its organisation posts it (as a DRAFT). Text and tags are checked here; places, locations and
@@ -252,6 +253,9 @@ pub async fn update(
         set_places(&txn, id, n).await?;
     }
     let need = get(&txn, id).await?;
+    if need.status != NeedStatus::Draft.as_db() {
+        outbox::need_event(&txn, WebhookEvent::NeedUpdated, &need).await?;
+    }
     txn.commit().await?;
     Ok(need)
 }
@@ -281,7 +285,11 @@ fn status_for_places(full: SimpleExpr) -> SimpleExpr {
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
-pub async fn publish(db: &impl ConnectionTrait, actor: &AuthUser, NeedId(id): NeedId) -> AppResult<need::Model> {
+pub async fn publish(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    NeedId(id): NeedId,
+) -> AppResult<need::Model> {
     use need::Column as C;
     let need = get(db, id).await?;
     access::require_coordinator(db, actor, need.organisation_id).await?;
@@ -292,19 +300,29 @@ pub async fn publish(db: &impl ConnectionTrait, actor: &AuthUser, NeedId(id): Ne
     }
     let now = now();
     let full = Expr::col(C::PlacesTaken).gte(Expr::col(C::VolunteersNeeded));
-    need::Entity::update_many()
+    let txn = db.begin().await?;
+    let published = need::Entity::update_many()
         .col_expr(C::Status, Expr::case(full, NeedStatus::Filled.as_db()).finally(NeedStatus::Open.as_db()).into())
         .col_expr(C::PublishedAt, Expr::value(now))
         .col_expr(C::UpdatedAt, Expr::value(now))
         .filter(C::Id.eq(id))
         .filter(C::Status.is_in([NeedStatus::Draft.as_db(), NeedStatus::Closed.as_db()]))
-        .exec(db)
+        .exec_with_returning(&txn)
         .await?;
+    // Publishing a need already public changes nothing, and says nothing.
+    if let Some(need) = published.first() {
+        outbox::need_event(&txn, WebhookEvent::NeedPublished, need).await?;
+    }
+    txn.commit().await?;
     get(db, id).await
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
-pub async fn close(db: &impl ConnectionTrait, actor: &AuthUser, NeedId(id): NeedId) -> AppResult<need::Model> {
+pub async fn close(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    NeedId(id): NeedId,
+) -> AppResult<need::Model> {
     use need::Column as C;
     let need = get(db, id).await?;
     access::require_coordinator(db, actor, need.organisation_id).await?;
@@ -312,13 +330,18 @@ pub async fn close(db: &impl ConnectionTrait, actor: &AuthUser, NeedId(id): Need
     if need.status == NeedStatus::Draft.as_db() {
         return Err(AppError::conflict("this need is a draft: publish it, or leave it as a draft"));
     }
-    need::Entity::update_many()
+    let txn = db.begin().await?;
+    let closed = need::Entity::update_many()
         .col_expr(C::Status, Expr::value(NeedStatus::Closed.as_db()))
         .col_expr(C::UpdatedAt, Expr::value(now()))
         .filter(C::Id.eq(id))
         .filter(C::Status.is_in([NeedStatus::Open.as_db(), NeedStatus::Filled.as_db()]))
-        .exec(db)
+        .exec_with_returning(&txn)
         .await?;
+    if let Some(need) = closed.first() {
+        outbox::need_event(&txn, WebhookEvent::NeedClosed, need).await?;
+    }
+    txn.commit().await?;
     get(db, id).await
 }
 
@@ -340,18 +363,19 @@ pub async fn take_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
         .filter(C::Id.eq(need_id))
         .filter(C::Status.eq(NeedStatus::Open.as_db()))
         .filter(Expr::col(C::PlacesTaken).lt(Expr::col(C::VolunteersNeeded)))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    if result.rows_affected == 0 {
+    let Some(need) = result.first() else {
         return Err(AppError::conflict("this need has no places left or is not open"));
-    }
-    Ok(())
+    };
+    // Places left is public, and shown by partners' listings.
+    outbox::need_event(db, WebhookEvent::NeedUpdated, need).await
 }
 
 /// Gives a place back; a FILLED need reopens.
 pub async fn free_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<()> {
     use need::Column as C;
-    need::Entity::update_many()
+    let result = need::Entity::update_many()
         .col_expr(C::PlacesTaken, Expr::col(C::PlacesTaken).sub(1))
         .col_expr(
             C::Status,
@@ -362,9 +386,14 @@ pub async fn free_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
         .col_expr(C::UpdatedAt, Expr::value(now()))
         .filter(C::Id.eq(need_id))
         .filter(C::PlacesTaken.gt(0))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(())
+    match result.first() {
+        Some(need) if need.status != NeedStatus::Draft.as_db() => {
+            outbox::need_event(db, WebhookEvent::NeedUpdated, need).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A need row plus the squared distance selected alongside it for `near` searches, and its organisation when the

@@ -11,3 +11,4 @@ mod organisations;
 mod privacy;
 mod store;
 mod users;
+mod webhooks;
