@@ -87,8 +87,10 @@ pub async fn serve(
             if let Err(err) = idempotency::forget_old(&housekeeping_db).await {
                 tracing::warn!(error = ?err, "could not forget old idempotency keys");
             }
-            // Webhook deliveries done with are kept 30 days, for partners to look back on.
-            if let Err(err) = domain::webhooks::outbox::forget_old(&housekeeping_db, chrono::TimeDelta::days(30)).await
+            // Webhook deliveries done with are kept 30 days, for partners to look back on; swept hourly.
+            if minute % 60 == 30
+                && let Err(err) =
+                    domain::webhooks::outbox::forget_old(&housekeeping_db, chrono::TimeDelta::days(30)).await
             {
                 tracing::warn!(error = ?err, "could not forget old webhook deliveries");
             }

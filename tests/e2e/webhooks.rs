@@ -10,7 +10,7 @@ use api::Settings;
 use api::webhooks::sender::Dispatcher;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp, data, error_code};
@@ -46,6 +46,8 @@ struct Inbox {
     answers: Mutex<VecDeque<u16>>,
     /// How long to take before answering.
     delay: Mutex<Duration>,
+    /// Requests answered (those still being held are in `got` but not counted here).
+    answered: std::sync::atomic::AtomicUsize,
 }
 
 /// A partner's receiver on a loopback port.
@@ -67,6 +69,7 @@ impl Receiver {
             let delay = *inbox.delay.lock().expect("lock");
             tokio::time::sleep(delay).await;
             let status = inbox.answers.lock().expect("lock").pop_front().unwrap_or(200);
+            inbox.answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             StatusCode::from_u16(status).expect("as the test set up")
         }
         let router = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(inbox.clone());
@@ -207,8 +210,8 @@ async fn a_restart_mid_retry_loses_nothing() {
     let organisation = app.organisation(&owner, "Jobs Club").await;
     app.open_need(&owner, &organisation, "CV mentor", json!({})).await;
 
-    // The first server tries once, fails, and stops.
-    let first = dispatcher(&app);
+    // The first server tries once, fails, and stops; its retry is a minute away.
+    let first = dispatcher_with(&app, 60_000, 2_000);
     deliver_until(&first, || receiver.got().len() == 1).await;
     drop(first);
     // Another need, claimed by a server that dies before sending it: its claim lapses, nobody records it.
@@ -217,6 +220,14 @@ async fn a_restart_mid_retry_loses_nothing() {
         .await
         .expect("as the test set up");
     assert_eq!(claimed.len(), 1, "the second need's delivery (the first waits for its retry)");
+    // The minute passes.
+    entity::webhook_delivery::Entity::update_many()
+        .col_expr(entity::webhook_delivery::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(domain::now()))
+        .filter(entity::webhook_delivery::Column::Attempts.eq(1))
+        .filter(entity::webhook_delivery::Column::ClaimedUntil.is_null())
+        .exec(&app.db)
+        .await
+        .expect("as the test set up");
 
     // A new server on the same database finishes both: the retry, and the attempt that died.
     let second = dispatcher(&app);
@@ -529,28 +540,29 @@ async fn delivery_checks_the_address_again_and_a_slow_receiver_slows_no_request(
     let (_, endpoint_id, _) = endpoint(&app, &admin, public_key(), &receiver.url, &["NEED_PUBLISHED"]).await;
     let owner = app.register("owner@slow.example", "Owner").await;
     let organisation = app.organisation(&owner, "Defibrillator Fund").await;
-    // Retries 5 s apart, attempts cut off after 300 ms.
-    let running = tokio::spawn(dispatcher_with(&app, 5_000, 300).run());
+    // A server whose attempts may take 20 s, against a receiver that holds each request for 30 s.
+    let patient = tokio::spawn(dispatcher_with(&app, 5_000, 20_000).run());
     app.open_need(&owner, &organisation, "Defibrillator trainer", json!({})).await;
-    // While the receiver holds the dispatcher's request, requests are answered as ever.
-    for _ in 0..200 {
+    for _ in 0..400 {
         if !receiver.got().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(receiver.got().len(), 1, "the delivery was being sent");
+    assert_eq!(receiver.got().len(), 1, "the delivery is being sent");
+    // Requests are answered while it is: had publishing waited for its delivery, the attempt's outcome would be
+    // recorded (after 20 s) before the next request could be made.
     app.open_need(&owner, &organisation, "Defibrillator guardian", json!({})).await;
-    // The attempt times out and is recorded as such.
-    let mut listed = Vec::new();
-    for _ in 0..200 {
-        listed = deliveries(&app, &admin, &endpoint_id).await;
-        if listed.iter().any(|d| d["lastError"].as_str().is_some_and(|e| e.contains("timed out"))) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    running.abort();
+    let listed = deliveries(&app, &admin, &endpoint_id).await;
+    let first = listed.iter().find(|d| d["attempts"] == 1).expect("the attempt under way");
+    assert!(first["lastError"].is_null() && first["lastStatusCode"].is_null(), "{listed:?}");
+    assert_eq!(receiver.inbox.answered.load(std::sync::atomic::Ordering::SeqCst), 0);
+    patient.abort();
+
+    // A server with a 300 ms limit takes the other delivery: its attempt times out and is recorded as such.
+    let hasty = dispatcher_with(&app, 5_000, 300);
+    hasty.deliver_due().await.expect("as the test set up");
+    let listed = deliveries(&app, &admin, &endpoint_id).await;
     assert!(listed.iter().any(|d| d["lastError"].as_str().is_some_and(|e| e.contains("timed out"))), "{listed:?}");
 
     // An endpoint whose address became internal is refused at delivery, before anything is sent.
@@ -568,11 +580,73 @@ async fn delivery_checks_the_address_again_and_a_slow_receiver_slows_no_request(
         .exec(&app.db)
         .await
         .expect("as the test set up");
-    dispatcher_with(&app, 5_000, 300).deliver_due().await.expect("as the test set up");
+    hasty.deliver_due().await.expect("as the test set up");
     assert_eq!(receiver.got().len(), before);
     let listed = deliveries(&app, &admin, &endpoint_id).await;
     assert!(
         listed.iter().any(|d| d["lastError"].as_str().is_some_and(|e| e.contains("address refused"))),
         "{listed:?}"
     );
+}
+
+/// A name is checked on the addresses it resolves to, at every connection (so a name that comes to resolve inside
+/// the network reaches nothing): here the machine's own name, where it resolves only to loopback, in production.
+#[tokio::test]
+async fn a_name_that_resolves_inside_the_network_is_refused_at_delivery() {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim().to_owned();
+    let resolved: Vec<std::net::SocketAddr> =
+        tokio::net::lookup_host((host.as_str(), 443)).await.map(Iterator::collect).unwrap_or_default();
+    if host.is_empty() || resolved.is_empty() || !resolved.iter().all(|a| a.ip().is_loopback()) {
+        eprintln!("skipped: this machine's name ({host:?}) does not resolve to loopback alone: {resolved:?}");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start(&[]).await;
+    let port = receiver.url.rsplit(':').next().and_then(|p| p.split('/').next()).expect("a port").to_owned();
+    let (_, endpoint_id, _) = endpoint(&app, &admin, public_key(), &receiver.url, &["NEED_PUBLISHED"]).await;
+    // The address as production would take it (HTTPS, a name): only what it resolves to gives it away.
+    let row = entity::webhook_endpoint::Entity::find()
+        .one(&app.db)
+        .await
+        .expect("as the test set up")
+        .expect("as the test set up");
+    let mut row = row.into_active_model();
+    row.url = Set(format!("https://{host}:{port}/hook"));
+    row.update(&app.db).await.expect("as the test set up");
+    let owner = app.register("owner@rebind.example", "Owner").await;
+    let organisation = app.organisation(&owner, "Speed Watch").await;
+    app.open_need(&owner, &organisation, "Speed gun operator", json!({})).await;
+    let mut settings = Settings::for_database("sqlite::memory:");
+    settings.environment = api::config::Environment::Production;
+    Dispatcher::new(app.db.clone(), &settings).expect("a dispatcher").deliver_due().await.expect("deliveries");
+    assert!(receiver.got().is_empty());
+    let listed = deliveries(&app, &admin, &endpoint_id).await;
+    let error = listed[0]["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains("could not connect") && error.contains("loopback"), "{listed:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_keys_endpoints_send_nothing_more() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start(&[]).await;
+    let (key_id, endpoint_id, _) = endpoint(&app, &admin, public_key(), &receiver.url, &["NEED_PUBLISHED"]).await;
+    let owner = app.register("owner@revoked.example", "Owner").await;
+    let organisation = app.organisation(&owner, "Village Hall").await;
+    app.open_need(&owner, &organisation, "Hall caretaker", json!({})).await;
+    let revoke = "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { revokedAt } }";
+    data(&app.gql_as(Some(&admin.token), revoke, json!({ "id": key_id })).await);
+    // What was waiting stays unsent, and nothing new is written for it.
+    dispatcher(&app).deliver_due().await.expect("deliveries");
+    assert!(receiver.got().is_empty());
+    app.open_need(&owner, &organisation, "Hall gardener", json!({})).await;
+    let listed = deliveries(&app, &admin, &endpoint_id).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["status"], "PENDING");
+    let disable =
+        "mutation($id: ID!, $on: Boolean!) { updateWebhookEndpoint(input: {id: $id, enabled: $on}) { enabled } }";
+    data(&app.gql_as(Some(&admin.token), disable, json!({ "id": endpoint_id, "on": false })).await);
+    let resp = app.gql_as(Some(&admin.token), disable, json!({ "id": endpoint_id, "on": true })).await;
+    assert_eq!(error_code(&resp), "CONFLICT", "a revoked key's endpoint cannot be turned back on");
 }

@@ -24,9 +24,15 @@ use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::kit::ids::{NodeKind, encode};
 
-/// Deliveries claimed at a time, and sent at once: enough that one slow receiver does not hold up the rest.
-const BATCH: u64 = 16;
-const CONCURRENT: usize = 8;
+/// Deliveries claimed at a time, all sent at once: each is sent as soon as it is claimed, so its claim (the
+/// timeout and 30 s more) cannot lapse while it waits for a slot. A failing endpoint's other deliveries wait for
+/// its retry (`outbox::record`), so one dead receiver does not fill the batch.
+const BATCH: u64 = 8;
+/// Longest an attempt may take, and longest first wait, whatever the settings say.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_FIRST_RETRY_MS: u64 = 3_600_000;
+/// How long a name may take to resolve when an endpoint is registered.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The dispatcher looks for due deliveries at least this often (a change's delivery waits at most this long).
 const POLL: Duration = Duration::from_millis(500);
 
@@ -67,14 +73,18 @@ async fn resolve_allowed(host: &str, port: u16, policy: TargetPolicy) -> Result<
 
 /// Checks, when an endpoint is registered or moved, that its name resolves and that every address it resolves to
 /// may be reached (at delivery the forbidden ones are only dropped; here a mixed answer is refused outright).
+/// Call it only for someone allowed to register the endpoint: it looks the name up. The answer says what kind of
+/// address was refused, never the address itself.
 pub async fn check_resolves(field: &str, target: &Target, policy: TargetPolicy) -> AppResult<()> {
     let Some(host) = target.domain() else { return Ok(()) };
-    let addresses = tokio::net::lookup_host((host, target.port()))
+    let unresolved = || AppError::bad_input(field, "names a host that does not resolve");
+    let addresses = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, target.port())))
         .await
-        .map_err(|_| AppError::bad_input(field, "names a host that does not resolve"))?;
+        .map_err(|_| unresolved())?
+        .map_err(|_| unresolved())?;
     for address in addresses {
         targets::allowed(address.ip(), policy)
-            .map_err(|why| AppError::bad_input(field, format!("resolves to {}, which {why}", address.ip())))?;
+            .map_err(|why| AppError::bad_input(field, format!("resolves to an address that {why}")))?;
     }
     Ok(())
 }
@@ -93,7 +103,7 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(db: DatabaseConnection, settings: &Settings) -> AppResult<Self> {
-        let timeout = Duration::from_millis(settings.webhook_timeout_ms.max(1));
+        let timeout = Duration::from_millis(settings.webhook_timeout_ms.max(1)).min(MAX_TIMEOUT);
         let policy = settings.webhook_targets();
         let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -116,7 +126,9 @@ impl Dispatcher {
             db,
             client,
             policy,
-            backoff: Backoff { first: TimeDelta::milliseconds(settings.webhook_retry_ms.max(1) as i64) },
+            backoff: Backoff {
+                first: TimeDelta::milliseconds(settings.webhook_retry_ms.clamp(1, MAX_FIRST_RETRY_MS) as i64),
+            },
             lease,
             public_url: Arc::from(settings.public_url()),
         })
@@ -131,19 +143,29 @@ impl Dispatcher {
                 return Ok(attempts);
             }
             attempts += claimed.len();
-            let results: Vec<AppResult<Recorded>> =
-                futures::stream::iter(claimed).map(|c| self.attempt(c)).buffer_unordered(CONCURRENT).collect().await;
+            let results: Vec<AppResult<Recorded>> = futures::stream::iter(claimed)
+                .map(|c| self.attempt(c))
+                .buffer_unordered(BATCH as usize)
+                .collect()
+                .await;
             for result in results {
                 result?;
             }
         }
     }
 
-    /// Runs until the task is dropped: sends what is due, then waits for more.
+    /// Runs until the task is dropped: sends what is due, then waits for more. It looks with a read (the index's
+    /// smallest due time) and claims, a write, only when something is due: an idle server takes no write lock.
     pub async fn run(self) {
         loop {
-            if let Err(error) = self.deliver_due().await {
-                tracing::warn!(?error, "webhook deliveries: will try again");
+            match outbox::next_due(&self.db).await {
+                Ok(Some(due)) if due <= domain::now() => {
+                    if let Err(error) = self.deliver_due().await {
+                        tracing::warn!(?error, "webhook deliveries: will try again");
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(?error, "webhook deliveries: cannot look for due ones; will try again"),
             }
             tokio::time::sleep(POLL).await;
         }
@@ -176,15 +198,22 @@ impl Dispatcher {
             Ok(target) => target,
             Err(error) => return failed(format!("address refused: {}", error.public_message())),
         };
+        // What went wrong inside is logged; the endpoint's managers read only that it did.
         let body = match body(&claimed.delivery, &self.public_url) {
             Ok(body) => body,
-            Err(error) => return failed(format!("could not write the body: {error:?}")),
+            Err(error) => {
+                tracing::error!(?error, delivery = %claimed.delivery.id, "cannot write a webhook body");
+                return failed("could not prepare the delivery".to_owned());
+            }
         };
         let id = signing::message_id(claimed.delivery.id);
         let timestamp = chrono::Utc::now().timestamp();
         let signature = match signing::sign(&claimed.endpoint.secret, &id, timestamp, &body) {
             Ok(signature) => signature,
-            Err(error) => return failed(format!("could not sign: {error:?}")),
+            Err(error) => {
+                tracing::error!(?error, endpoint = %claimed.endpoint.id, "cannot sign a webhook");
+                return failed("could not prepare the delivery".to_owned());
+            }
         };
         let request = self
             .client

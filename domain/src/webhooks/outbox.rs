@@ -194,6 +194,12 @@ pub async fn claim(db: &impl ConnectionTrait, limit: u64, lease: TimeDelta) -> A
             webhook_endpoint::Entity,
             Expr::col((webhook_endpoint::Entity, E::Id)).equals((deliveries.clone(), D::EndpointId)),
         )
+        .inner_join(
+            api_key::Entity,
+            Expr::col((api_key::Entity, api_key::Column::Id)).equals((webhook_endpoint::Entity, E::ApiKeyId)),
+        )
+        // A revoked key's partner hears nothing more, not even what was waiting.
+        .and_where(Expr::col((api_key::Entity, api_key::Column::RevokedAt)).is_null())
         .and_where(Expr::col((deliveries.clone(), D::Status)).eq(DeliveryStatus::Pending.as_db()))
         .and_where(Expr::col((deliveries.clone(), D::NextAttemptAt)).lte(now))
         .and_where(
@@ -295,6 +301,18 @@ pub async fn record(
     if update.exec(&txn).await?.rows_affected == 0 {
         return Ok(Recorded::Stale);
     }
+    if let Recorded::Retrying(next) = recorded {
+        // The endpoint is failing: its other deliveries wait for the same retry rather than each spending an
+        // attempt (and a send slot, up to the timeout) on it meanwhile, so one dead receiver holds up nobody else.
+        webhook_delivery::Entity::update_many()
+            .col_expr(D::NextAttemptAt, Expr::value(next))
+            .filter(D::EndpointId.eq(delivery.endpoint_id))
+            .filter(D::Status.eq(DeliveryStatus::Pending.as_db()))
+            .filter(D::NextAttemptAt.lt(next))
+            .filter(D::ClaimedUntil.is_null().or(D::ClaimedUntil.lt(now)))
+            .exec(&txn)
+            .await?;
+    }
     if recorded == Recorded::GaveUp {
         use webhook_endpoint::Column as E;
         let why = format!(
@@ -317,27 +335,63 @@ pub async fn record(
     Ok(recorded)
 }
 
-/// When the next delivery falls due (of an enabled endpoint), so a dispatcher can sleep until then.
+/// An endpoint's deliveries still pending start again from their first attempt, now (it was enabled again).
+pub async fn restart_pending(db: &impl ConnectionTrait, endpoint_id: Uuid) -> AppResult<()> {
+    use webhook_delivery::Column as D;
+    webhook_delivery::Entity::update_many()
+        .col_expr(D::Attempts, Expr::value(0))
+        .col_expr(D::NextAttemptAt, Expr::value(now()))
+        .filter(D::EndpointId.eq(endpoint_id))
+        .filter(D::Status.eq(DeliveryStatus::Pending.as_db()))
+        .filter(D::ClaimedUntil.is_null().or(D::ClaimedUntil.lt(now())))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// When the next delivery of an enabled endpoint falls due, if any is pending: a read, so that a dispatcher
+/// claims (a write) only when there is something to claim.
 pub async fn next_due(db: &impl ConnectionTrait) -> AppResult<Option<DateTime<Utc>>> {
     use webhook_delivery::Column as D;
+    use webhook_endpoint::Column as E;
     #[derive(FromQueryResult)]
     struct Due {
         due: Option<DateTime<Utc>>,
     }
     let mut select = Query::select();
     select
-        .expr_as(Expr::col(D::NextAttemptAt).min(), Alias::new("due"))
+        .expr_as(Expr::col((webhook_delivery::Entity, D::NextAttemptAt)).min(), Alias::new("due"))
         .from(webhook_delivery::Entity)
-        .and_where(Expr::col(D::Status).eq(DeliveryStatus::Pending.as_db()));
+        .inner_join(
+            webhook_endpoint::Entity,
+            Expr::col((webhook_endpoint::Entity, E::Id)).equals((webhook_delivery::Entity, D::EndpointId)),
+        )
+        .inner_join(
+            api_key::Entity,
+            Expr::col((api_key::Entity, api_key::Column::Id)).equals((webhook_endpoint::Entity, E::ApiKeyId)),
+        )
+        .and_where(Expr::col((webhook_delivery::Entity, D::Status)).eq(DeliveryStatus::Pending.as_db()))
+        .and_where(Expr::col((webhook_endpoint::Entity, E::Enabled)).eq(true))
+        .and_where(Expr::col((api_key::Entity, api_key::Column::RevokedAt)).is_null())
+        // A delivery another server is sending is not due here until its claim lapses.
+        .and_where(
+            Expr::col((webhook_delivery::Entity, D::ClaimedUntil)).is_null().or(Expr::col((
+                webhook_delivery::Entity,
+                D::ClaimedUntil,
+            ))
+            .lt(crate::now())),
+        );
     Ok(fetch_rows::<Due>(db, &select).await?.into_iter().next().and_then(|d| d.due))
 }
 
-/// Deliveries done with (delivered or given up) and older than `age` are forgotten.
+/// Deliveries done with (delivered or given up) whose last attempt is older than `age` are forgotten.
 pub async fn forget_old(db: &impl ConnectionTrait, age: TimeDelta) -> AppResult<u64> {
     use webhook_delivery::Column as D;
+    let cutoff = now() - age;
     let result = webhook_delivery::Entity::delete_many()
         .filter(D::Status.ne(DeliveryStatus::Pending.as_db()))
-        .filter(D::CreatedAt.lt(now() - age))
+        .filter(D::CreatedAt.lt(cutoff))
+        .filter(D::LastAttemptAt.is_null().or(D::LastAttemptAt.lt(cutoff)))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -406,6 +460,9 @@ pub async fn redeliver(
         .await?
         .ok_or_else(|| AppError::not_found("webhook delivery"))?;
     let (endpoint, key) = managed(db, actor, delivery.endpoint_id).await?;
+    if key.revoked_at.is_some() {
+        return Err(AppError::conflict("this endpoint's API key is revoked"));
+    }
     if !endpoint.enabled {
         return Err(AppError::conflict("this endpoint is disabled: enable it first"));
     }
@@ -434,7 +491,12 @@ pub async fn redeliver(
         AuditAction::WebhookChanged,
         None,
         &[],
-        format!("webhook delivery {} to {} of API key {}: sent again", delivery.id, endpoint.url, key.key_prefix),
+        format!(
+            "webhook delivery {} to {} of API key {}: sent again",
+            delivery.id,
+            super::targets::without_query(&endpoint.url),
+            key.key_prefix
+        ),
     )
     .await?;
     txn.commit().await?;

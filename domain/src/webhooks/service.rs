@@ -62,8 +62,9 @@ fn check_events(field: &str, events: Vec<WebhookEvent>, key: &api_key::Model) ->
     Ok(events)
 }
 
-/// The key, if the actor may manage its webhooks.
-async fn managed_key(db: &impl ConnectionTrait, actor: &AuthUser, api_key_id: Uuid) -> AppResult<api_key::Model> {
+/// The key, if the actor may manage its webhooks. The transport asks this before it resolves an address, so that
+/// nobody without the right can make the server look names up.
+pub async fn managed_key(db: &impl ConnectionTrait, actor: &AuthUser, api_key_id: Uuid) -> AppResult<api_key::Model> {
     let key = api_key::Entity::find_by_id(api_key_id).one(db).await?.ok_or_else(|| AppError::not_found("API key"))?;
     access::require_webhook_manager(db, actor, key.organisation_id).await?;
     Ok(key)
@@ -91,7 +92,8 @@ async fn audit(
     endpoint: &webhook_endpoint::Model,
     what: &str,
 ) -> AppResult<()> {
-    let detail = format!("webhook endpoint {} of API key {} ({}): {what}", endpoint.url, key.key_prefix, key.name);
+    let url = super::targets::without_query(&endpoint.url);
+    let detail = format!("webhook endpoint {url} of API key {} ({}): {what}", key.key_prefix, key.name);
     audit::record(db, Actor::user(actor.id), AuditAction::WebhookChanged, None, &[], detail).await
 }
 
@@ -143,6 +145,10 @@ pub async fn update(
     patch: EndpointPatch,
 ) -> AppResult<webhook_endpoint::Model> {
     let (endpoint, key) = managed(db, actor, id).await?;
+    let reenabled = patch.enabled == Some(true) && !endpoint.enabled;
+    if reenabled && key.revoked_at.is_some() {
+        return Err(AppError::conflict("this endpoint's API key is revoked"));
+    }
     let mut active: webhook_endpoint::ActiveModel = endpoint.into();
     if let Some(url) = patch.url {
         active.url = Set(url.as_str().to_owned());
@@ -160,6 +166,11 @@ pub async fn update(
     active.updated_at = Set(now());
     let txn = db.begin().await?;
     let endpoint = active.update(&txn).await?;
+    if reenabled {
+        // What waited while it was off starts afresh: a delivery that had used its attempts before the endpoint
+        // was disabled would otherwise get one try and disable it again.
+        super::outbox::restart_pending(&txn, endpoint.id).await?;
+    }
     audit(&txn, actor, &key, &endpoint, "changed").await?;
     txn.commit().await?;
     Ok(endpoint)
@@ -170,6 +181,11 @@ pub async fn update(
 pub async fn delete(db: &(impl ConnectionTrait + TransactionTrait), actor: &AuthUser, id: Uuid) -> AppResult<()> {
     let (endpoint, key) = managed(db, actor, id).await?;
     let txn = db.begin().await?;
+    // Deliveries before their endpoint: the order `outbox::record` locks them in, so the two cannot deadlock.
+    entity::webhook_delivery::Entity::delete_many()
+        .filter(entity::webhook_delivery::Column::EndpointId.eq(endpoint.id))
+        .exec(&txn)
+        .await?;
     webhook_endpoint::Entity::delete_by_id(endpoint.id).exec(&txn).await?;
     audit(&txn, actor, &key, &endpoint, "removed").await?;
     txn.commit().await?;

@@ -127,23 +127,28 @@ fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
+/// IPv6 hosts are global unicast (2000::/3) or nothing: every other block is local, special or a way to write
+/// some other address. Within it, the IETF's own blocks (2001::/23: Teredo, benchmarking, ORCHID), documentation
+/// (2001:db8::/32) and 6to4 (2002::/16, which carries an IPv4 address) are refused too.
 fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
-    if ip.is_unspecified() || ip.is_multicast() {
-        Some("must not be an unspecified or multicast address")
-    } else if first & 0xfe00 == 0xfc00 {
+    let [first, second, ..] = ip.segments();
+    if first & 0xfe00 == 0xfc00 {
         // Unique local addresses (fc00::/7), where clouds put their IPv6 metadata service too.
         Some("must not be a private address")
     } else if first & 0xffc0 == 0xfe80 {
         Some("must not be a link-local address")
-    } else if first == 0x2001 && ip.segments()[1] == 0x0db8 {
-        Some("must not be a reserved address")
-    } else if ip.segments()[..6] == [0; 6] {
-        // IPv4-compatible addresses (::a.b.c.d), deprecated and never a real host.
-        Some("must not be a reserved address")
+    } else if first & 0xe000 != 0x2000 {
+        Some("must not be an unspecified, multicast, site-local or otherwise special address")
+    } else if (first == 0x2001 && (second < 0x0200 || second == 0x0db8)) || first == 0x2002 {
+        Some("must not be a reserved, tunnelled or documentation address")
     } else {
         None
     }
+}
+
+/// An endpoint's address for the audit log and errors: without its query, where a partner may keep a token.
+pub fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 #[cfg(test)]
@@ -174,6 +179,14 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "::127.0.0.1",
+            "fec0::1",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b:1::a9fe:a9fe",
+            "::ffff:0:a9fe:a9fe",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "100::1",
+            "ff02::1",
         ] {
             let ip: IpAddr = address.parse().unwrap();
             assert!(allowed(ip, PROD).is_err(), "{address} allowed in production");

@@ -4,7 +4,10 @@ use chrono::TimeDelta;
 use domain::access::AuthUser;
 use domain::api_keys::ApiKeyScope;
 use domain::api_keys::service::{self as keys, NewApiKey};
+use domain::applications::ApplicationStatus;
+use domain::applications::service as applications;
 use domain::audit::Actor;
+use domain::error::AppError;
 use domain::needs::NeedCategory;
 use domain::needs::service as needs;
 use domain::users::PlatformRole;
@@ -12,7 +15,7 @@ use domain::webhooks::outbox::{self, Backoff, Outcome, Recorded};
 use domain::webhooks::service::{self, NewEndpoint};
 use domain::webhooks::targets::{Target, TargetPolicy};
 use domain::webhooks::{DeliveryStatus, WebhookEvent};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 
 use crate::helpers::{TestDb, remote_need};
 
@@ -47,22 +50,49 @@ async fn deliveries(t: &TestDb) -> Vec<entity::webhook_delivery::Model> {
 #[tokio::test]
 async fn an_event_commits_with_its_change_or_not_at_all() {
     let t = TestDb::new().await;
-    setting_up(&t).await;
+    let (coordinator, organisation) = setting_up(&t).await;
     let written = deliveries(&t).await;
     assert_eq!(written.len(), 1, "publishing wrote one delivery");
     assert_eq!(written[0].event, WebhookEvent::NeedPublished.as_db());
     assert_eq!(written[0].status, DeliveryStatus::Pending.as_db());
-    let need = entity::need::Entity::find().one(&t.db).await.expect("read").expect("the need");
 
-    // An event written in a transaction that is rolled back is gone with it.
-    let txn = t.db.begin().await.expect("a transaction");
-    outbox::need_event(&txn, WebhookEvent::NeedUpdated, &need).await.expect("written");
-    txn.rollback().await.expect("rolled back");
-    assert_eq!(deliveries(&t).await.len(), 1);
-    let txn = t.db.begin().await.expect("a transaction");
-    outbox::need_event(&txn, WebhookEvent::NeedUpdated, &need).await.expect("written");
-    txn.commit().await.expect("committed");
-    assert_eq!(deliveries(&t).await.len(), 2);
+    // The organisation's own key hears its applications. A need with one place and two applicants: accepting the
+    // second moves its application (and writes that event) before it finds no place left, and all of it rolls back.
+    let admin = AuthUser { id: t.person("Root").await.id, role: PlatformRole::Admin };
+    let key = NewApiKey {
+        name: "CRM".into(),
+        scopes: vec![ApiKeyScope::ReadOrganisationMatches],
+        organisation_id: Some(organisation.0),
+        rate_limit_per_minute: None,
+        partner: Default::default(),
+    };
+    let (key, _) = keys::issue(&t.db, Actor::user(admin.id), key).await.expect("a key");
+    let url = Target::parse("url", "http://127.0.0.1:9/crm", TargetPolicy::DEVELOPMENT).expect("an address");
+    let events = vec![WebhookEvent::ApplicationCreated, WebhookEvent::ApplicationStatusChanged];
+    service::create(&t.db, &admin, NewEndpoint { api_key_id: key.id, url, events }).await.expect("an endpoint");
+    let need = needs::create(&t.db, &coordinator, remote_need(organisation, "Mentor", NeedCategory::Mentoring, 1))
+        .await
+        .expect("a need");
+    needs::publish(&t.db, &coordinator, domain::needs::NeedId(need.id)).await.expect("published");
+    let mut applications = Vec::new();
+    for name in ["Ali", "Bea"] {
+        let volunteer = t.person(name).await;
+        crate::applications::volunteer_profile(&t, &volunteer).await;
+        let (application, _) = applications::apply(&t.db, &volunteer, need.id, "").await.expect("applied");
+        applications.push(application);
+    }
+    let count = |event: WebhookEvent| {
+        let t = &t;
+        async move { deliveries(t).await.iter().filter(|d| d.event == event.as_db()).count() }
+    };
+    assert_eq!(count(WebhookEvent::ApplicationCreated).await, 2);
+    applications::accept(&t.db, &coordinator, applications[0].id).await.expect("accepted");
+    assert_eq!(count(WebhookEvent::ApplicationStatusChanged).await, 1);
+    let refused = applications::accept(&t.db, &coordinator, applications[1].id).await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    assert_eq!(count(WebhookEvent::ApplicationStatusChanged).await, 1, "no event for an acceptance rolled back");
+    let second = applications::get(&t.db, applications[1].id).await.expect("read");
+    assert_eq!(second.status, ApplicationStatus::Applied.as_db());
 }
 
 #[tokio::test]
