@@ -543,7 +543,7 @@ async fn delivery_checks_the_address_again_and_a_slow_receiver_slows_no_request(
     // A server whose attempts may take 20 s, against a receiver that holds each request for 30 s.
     let patient = tokio::spawn(dispatcher_with(&app, 5_000, 20_000).run());
     app.open_need(&owner, &organisation, "Defibrillator trainer", json!({})).await;
-    for _ in 0..400 {
+    for _ in 0..1_000 {
         if !receiver.got().is_empty() {
             break;
         }
