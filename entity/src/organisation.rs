@@ -20,6 +20,10 @@ pub struct Model {
     pub verified: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Its registered charity number, as the register prints it (`1234567`, `SC012345`, `NIC100001`).
+    pub charity_number: Option<String>,
+    /// Its Companies House number, eight characters.
+    pub company_number: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -13,6 +13,7 @@ mod journey;
 mod limits;
 mod listing;
 mod matching;
+mod organisations;
 mod pages;
 mod places;
 mod privacy;

@@ -15,7 +15,7 @@ use crate::offers::{Offer, OfferConnection, OfferStatus};
 use crate::users::User;
 use domain::organisations::OrganisationId;
 use domain::store::rows::Read;
-use domain::values::Postcode;
+use domain::values::{CharityNumber, CompanyNumber, Postcode};
 
 crate::graphql_enum! {
     pub enum OrganisationKind as domain::organisations::OrganisationKind {
@@ -95,6 +95,14 @@ impl Organisation {
     /// Checked by the Pitch In team.
     async fn verified(&self) -> ApiResult<bool> {
         Ok(*self.0.verified()?)
+    }
+    /// Its registered charity number, as the register prints it (`1234567`, `SC012345`, `NIC100001`).
+    async fn charity_number(&self) -> ApiResult<Option<&str>> {
+        Ok(self.0.charity_number()?.as_deref())
+    }
+    /// Its Companies House number (eight characters).
+    async fn company_number(&self) -> ApiResult<Option<&str>> {
+        Ok(self.0.company_number()?.as_deref())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         *self.0.created_at()
@@ -222,6 +230,11 @@ pub struct CreateOrganisationInput {
     pub contact_email: Option<String>,
     pub postcode: Option<String>,
     pub location: Option<LocationInput>,
+    /// A registered charity number: 6 or 7 digits (England and Wales), SC and 6 digits (Scotland), NIC and 6
+    /// digits (Northern Ireland).
+    pub charity_number: Option<String>,
+    /// A Companies House number: 8 digits, or 2 letters and 6 digits.
+    pub company_number: Option<String>,
 }
 
 /// Fields left out are unchanged; `null` clears an optional field.
@@ -237,6 +250,8 @@ pub struct UpdateOrganisationInput {
     pub location: MaybeUndefined<LocationInput>,
     /// Platform admins only.
     pub verified: Option<bool>,
+    pub charity_number: MaybeUndefined<String>,
+    pub company_number: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]
@@ -266,6 +281,18 @@ impl CreateOrganisationInput {
             contact_email: self.contact_email,
             postcode: Postcode::parse_optional("input.postcode", self.postcode.as_deref())?,
             location: parse_location(self.location.as_ref())?,
+            charity_number: self
+                .charity_number
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| CharityNumber::parse("input.charityNumber", n))
+                .transpose()?,
+            company_number: self
+                .company_number
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| CompanyNumber::parse("input.companyNumber", n))
+                .transpose()?,
         })
     }
 }
@@ -286,6 +313,10 @@ impl UpdateOrganisationInput {
                     .flatten(),
                 location: patch(self.location).try_map(|l| l.parse("input.location"))?,
                 verified: self.verified,
+                charity_number: patch(self.charity_number)
+                    .try_map(|n| CharityNumber::parse("input.charityNumber", &n))?,
+                company_number: patch(self.company_number)
+                    .try_map(|n| CompanyNumber::parse("input.companyNumber", &n))?,
             },
         ))
     }

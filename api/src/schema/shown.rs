@@ -36,6 +36,8 @@ const READ_BY: &[(&str, &str, &[&str])] = &[
     ("organisations", "lng", &["location"]),
     ("organisations", "verified", &["verified"]),
     ("organisations", "updated_at", &["updatedAt"]),
+    ("organisations", "charity_number", &["charityNumber"]),
+    ("organisations", "company_number", &["companyNumber"]),
     ("volunteer_profiles", "display_name", &["displayName"]),
     ("volunteer_profiles", "bio", &["bio"]),
     ("volunteer_profiles", "skills", &["skills"]),

@@ -13,7 +13,9 @@ use crate::now;
 use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_rows};
 use crate::store::text_search;
 use crate::values::geo::near_condition;
-use crate::values::{Coordinates, Email, Patch, Postcode, RadiusKm, bounded_text, optional_text};
+use crate::values::{
+    CharityNumber, CompanyNumber, Coordinates, Email, Patch, Postcode, RadiusKm, bounded_text, optional_text,
+};
 use entity::{membership, organisation};
 
 pub use super::get;
@@ -29,6 +31,8 @@ pub struct NewOrganisation {
     pub contact_email: Option<String>,
     pub postcode: Option<Postcode>,
     pub location: Option<Coordinates>,
+    pub charity_number: Option<CharityNumber>,
+    pub company_number: Option<CompanyNumber>,
 }
 
 /// A change to an organisation; `verified` only by platform admins.
@@ -42,6 +46,8 @@ pub struct OrganisationPatch {
     pub postcode: Patch<Postcode>,
     pub location: Patch<Coordinates>,
     pub verified: Option<bool>,
+    pub charity_number: Patch<CharityNumber>,
+    pub company_number: Patch<CompanyNumber>,
 }
 
 /// Someone with an account, added to an organisation in a role.
@@ -94,6 +100,8 @@ pub async fn create(
         verified: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
+        charity_number: Set(input.charity_number.map(CharityNumber::into_inner)),
+        company_number: Set(input.company_number.map(CompanyNumber::into_inner)),
     }
     .insert(&txn)
     .await
@@ -150,6 +158,16 @@ pub async fn update(
     active.postcode = Set(postcode);
     if let Some(verified) = input.verified {
         active.verified = Set(verified);
+    }
+    match input.charity_number {
+        Patch::Keep => {}
+        Patch::Clear => active.charity_number = Set(None),
+        Patch::Set(number) => active.charity_number = Set(Some(number.into_inner())),
+    }
+    match input.company_number {
+        Patch::Keep => {}
+        Patch::Clear => active.company_number = Set(None),
+        Patch::Set(number) => active.company_number = Set(Some(number.into_inner())),
     }
     active.updated_at = Set(now());
     Ok(active.update(db).await?)

@@ -106,6 +106,8 @@ impl TestDb {
             verified: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
+            charity_number: Set(None),
+            company_number: Set(None),
         }
         .insert(&self.db)
         .await

@@ -2,7 +2,7 @@
 use domain::error::AppError;
 use domain::organisations::service::{self, NewMember, NewOrganisation, OrganisationPatch};
 use domain::organisations::{MemberRole, OrganisationKind};
-use domain::values::{Coordinates, Patch, Postcode};
+use domain::values::{CharityNumber, CompanyNumber, Coordinates, Patch, Postcode};
 
 use crate::helpers::TestDb;
 
@@ -15,6 +15,8 @@ fn jobs_club() -> NewOrganisation {
         contact_email: Some(" Hello@JobsClub.example.org ".into()),
         postcode: Some(Postcode::parse("postcode", "SW15 4HR").expect("a postcode")),
         location: Some(Coordinates::new("location", 51.452, -0.245).expect("a place")),
+        charity_number: Some(CharityNumber::parse("charityNumber", "1123456").expect("a charity number")),
+        company_number: None,
     }
 }
 
@@ -83,4 +85,32 @@ async fn a_patch_changes_what_it_names_and_verifying_is_for_platform_admins() {
     assert!(changed.lat.is_some(), "the location was left as it was");
     assert_eq!(changed.name, "Roehampton Jobs & Skills Club");
     assert_eq!(changed.slug, org.slug, "the slug stays, so links keep working");
+}
+
+#[tokio::test]
+async fn register_numbers_are_kept_as_the_registers_print_them_and_can_be_cleared() {
+    let t = TestDb::new().await;
+    let founder = t.person("Ada").await;
+    let org = service::create(&t.db, &founder, jobs_club()).await.expect("created");
+    assert_eq!((org.charity_number.as_deref(), org.company_number.as_deref()), (Some("1123456"), None));
+    let id = domain::organisations::OrganisationId(org.id);
+    let registered = OrganisationPatch {
+        company_number: Patch::Set(CompanyNumber::parse("companyNumber", "sc 123456").expect("a company number")),
+        charity_number: Patch::Clear,
+        ..OrganisationPatch::default()
+    };
+    let org = service::update(&t.db, &founder, id, registered).await.expect("updated");
+    assert_eq!((org.charity_number.as_deref(), org.company_number.as_deref()), (None, Some("SC123456")));
+    // Someone who only coordinates may not change them.
+    let coordinator = t.person("Cy").await;
+    let member = NewMember { email: email_of(&t, &coordinator).await, role: MemberRole::Coordinator };
+    service::add_member(&t.db, &founder, id, member).await.expect("added");
+    let refused = service::update(
+        &t.db,
+        &coordinator,
+        id,
+        OrganisationPatch { company_number: Patch::Clear, ..OrganisationPatch::default() },
+    )
+    .await;
+    assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
 }

@@ -52,6 +52,8 @@ async fn erasing_keeps_history_and_frees_places_but_never_orphans_an_organisatio
             contact_email: None,
             postcode: None,
             location: None,
+            charity_number: None,
+            company_number: None,
         },
     )
     .await
