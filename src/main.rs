@@ -31,6 +31,15 @@ enum Command {
     /// Partner API keys (sent as the X-Api-Key header).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Load reference data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Council wards from a CSV file (columns in the README): all of them, or none with every bad line reported.
+    Wards { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +120,7 @@ async fn main() -> std::process::ExitCode {
         Command::Schema => Ok(()),
         Command::Admin(command) => admin(&cli.settings, command).await,
         Command::ApiKey(command) => api_key(&cli.settings, command).await,
+        Command::Import(command) => import(&cli.settings, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -215,6 +225,24 @@ async fn admin(settings: &Settings, command: AdminCommand) -> Result<(), String>
         println!("password (shown once; change it after signing in): {password}");
     }
     Ok(())
+}
+
+async fn import(settings: &Settings, command: ImportCommand) -> Result<(), String> {
+    let ImportCommand::Wards { file } = command;
+    let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let db = database(settings).await?;
+    match domain::wards::import::import_csv(&db, &bytes).await.map_err(refused)? {
+        Ok(done) => {
+            println!("wards imported from {}: {} new, {} updated", file.display(), done.created, done.updated);
+            Ok(())
+        }
+        Err(lines) => {
+            for line in &lines {
+                eprintln!("{}: {line}", file.display());
+            }
+            Err(format!("nothing imported: {} problem(s) in {}", lines.len(), file.display()))
+        }
+    }
 }
 
 async fn api_key(settings: &Settings, command: ApiKeyCommand) -> Result<(), String> {

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod telemetry;
 pub mod users;
 pub mod volunteers;
+pub mod wards;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -174,7 +175,7 @@ mod layers {
     //! neither the schema root nor the HTTP server; only the schema root names every area.
     use std::path::Path;
 
-    const AREAS: [&str; 11] = [
+    const AREAS: [&str; 12] = [
         "users",
         "organisations",
         "needs",
@@ -186,6 +187,7 @@ mod layers {
         "audit",
         "privacy",
         "webhooks",
+        "wards",
     ];
 
     fn sources(dir: &Path) -> Vec<(String, String)> {

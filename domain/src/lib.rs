@@ -18,6 +18,7 @@ pub mod store;
 pub mod users;
 pub mod values;
 pub mod volunteers;
+pub mod wards;
 pub mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -14,5 +14,6 @@ pub mod partner_day;
 pub mod refresh_token;
 pub mod user;
 pub mod volunteer_profile;
+pub mod ward;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -22,6 +22,7 @@ mod m20261204_000018_index_change_feeds;
 mod m20261204_000019_create_partner_days;
 mod m20261206_000020_create_webhooks;
 mod m20261206_000021_add_organisation_numbers;
+mod m20261206_000022_create_wards;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_create_partner_days::Migration),
             Box::new(m20261206_000020_create_webhooks::Migration),
             Box::new(m20261206_000021_add_organisation_numbers::Migration),
+            Box::new(m20261206_000022_create_wards::Migration),
         ]
     }
 }

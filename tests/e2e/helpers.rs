@@ -15,6 +15,8 @@ use uuid::Uuid;
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    /// The test database's address, for the command line to reach it.
+    pub database_url: String,
     /// Mail the app sent, in order.
     pub mail: Arc<CapturedMail>,
     /// The SQL of every statement run (since the last `reset_statements`).
@@ -103,7 +105,7 @@ impl TestApp {
             log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(statement.sql.clone());
         });
         let router = build_router(state);
-        Self { router, db, mail, statements, cleanup }
+        Self { router, db, database_url: url, mail, statements, cleanup }
     }
 
     /// Serves the app over HTTP on `listener` (bound first, so that `public_url` can name its port), for the

@@ -23,4 +23,5 @@ mod shapes;
 mod standards;
 mod statements;
 mod validation;
+mod wards;
 mod webhooks;

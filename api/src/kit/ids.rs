@@ -19,6 +19,7 @@ pub enum NodeKind {
     AuditEvent,
     WebhookEndpoint,
     WebhookDelivery,
+    Ward,
 }
 
 impl NodeKind {
@@ -34,6 +35,7 @@ impl NodeKind {
             Self::AuditEvent => "AuditEvent",
             Self::WebhookEndpoint => "WebhookEndpoint",
             Self::WebhookDelivery => "WebhookDelivery",
+            Self::Ward => "Ward",
         }
     }
 
@@ -49,6 +51,7 @@ impl NodeKind {
             Self::AuditEvent,
             Self::WebhookEndpoint,
             Self::WebhookDelivery,
+            Self::Ward,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -113,6 +116,7 @@ mod tests {
             NodeKind::AuditEvent,
             NodeKind::WebhookEndpoint,
             NodeKind::WebhookDelivery,
+            NodeKind::Ward,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

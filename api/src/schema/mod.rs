@@ -22,6 +22,7 @@ use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery
 use crate::privacy::{PrivacyMutation, PrivacyQuery};
 use crate::users::{SignInAttempts, User, UserMutation, UserQuery};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
+use crate::wards::{Ward, WardQuery};
 use crate::webhooks::{WebhookMutation, WebhookQuery};
 use domain::matching::index::MatchingIndex;
 use domain::store::Reads;
@@ -38,6 +39,7 @@ pub struct Query(
     ApiKeyQuery,
     AuditQuery,
     WebhookQuery,
+    WardQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -138,6 +140,7 @@ pub enum Node {
     VolunteerProfile(VolunteerProfile),
     Offer(Offer),
     Application(Application),
+    Ward(Ward),
 }
 
 #[derive(Default)]
@@ -207,6 +210,8 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
             Some(a) if crate::applications::can_see(ctx, &a).await? => Some(Node::Application(Application(a))),
             _ => None,
         },
+        // Wards are public facts about places.
+        NodeKind::Ward => loaders.wards.load_one(id).await?.map(|w| Node::Ward(Ward(w))),
         NodeKind::ApiKey | NodeKind::AuditEvent | NodeKind::WebhookEndpoint | NodeKind::WebhookDelivery => None,
     })
 }
@@ -224,5 +229,6 @@ crate::kit::eager::eager_objects!(
     crate::organisations::Membership,
     crate::organisations::Organisation,
     crate::volunteers::VolunteerProfile,
+    crate::wards::Ward,
     crate::webhooks::WebhookDelivery,
 );

@@ -491,6 +491,8 @@ by_position! {
     whole offer { id, volunteer_id, organisation_id, kind, title, description, category, postcode, lat, lng, remote,
         availability, status, created_at, updated_at }
     whole membership { id, organisation_id, user_id, role, created_at }
+    whole ward { id, gss_code, name, council_id, partnership_id, population, imd_decile, figures_illustrative,
+        created_at, updated_at }
     partial organisation {
         always id: Uuid, shown slug: String, shown name: String, shown kind: String, shown description: String,
         shown website: Option<String>, shown contact_email: Option<String>, shown postcode: Option<String>,
@@ -542,6 +544,7 @@ mod tests {
         assert_eq!(organisation::Model::COLUMNS, names::<organisation::Entity>());
         assert_eq!(offer::Model::COLUMNS, names::<offer::Entity>());
         assert_eq!(membership::Model::COLUMNS, names::<membership::Entity>());
+        assert_eq!(ward::Model::COLUMNS, names::<ward::Entity>());
         assert_eq!(application::Model::COLUMNS, names::<application::Entity>());
         assert_eq!(need::Model::COLUMNS, names::<need::Entity>());
         assert_eq!(volunteer_profile::Model::COLUMNS, names::<volunteer_profile::Entity>());

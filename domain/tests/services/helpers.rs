@@ -30,6 +30,24 @@ pub fn remote_need(
     }
 }
 
+/// An organisation as registered with nothing but its name and kind.
+pub fn new_organisation(
+    name: &str,
+    kind: domain::organisations::OrganisationKind,
+) -> domain::organisations::service::NewOrganisation {
+    domain::organisations::service::NewOrganisation {
+        name: name.into(),
+        kind,
+        description: String::new(),
+        website: None,
+        contact_email: None,
+        postcode: None,
+        location: None,
+        charity_number: None,
+        company_number: None,
+    }
+}
+
 pub struct TestDb {
     pub db: DatabaseConnection,
     cleanup: Cleanup,

@@ -11,4 +11,5 @@ mod organisations;
 mod privacy;
 mod store;
 mod users;
+mod wards;
 mod webhooks;

@@ -44,17 +44,7 @@ async fn erasing_keeps_history_and_frees_places_but_never_orphans_an_organisatio
     let owned = domain::organisations::service::create(
         &t.db,
         &founder,
-        domain::organisations::service::NewOrganisation {
-            name: "Village Hall".into(),
-            kind: domain::organisations::OrganisationKind::CommunityGroup,
-            description: String::new(),
-            website: None,
-            contact_email: None,
-            postcode: None,
-            location: None,
-            charity_number: None,
-            company_number: None,
-        },
+        crate::helpers::new_organisation("Village Hall", domain::organisations::OrganisationKind::CommunityGroup),
     )
     .await
     .expect("created");
