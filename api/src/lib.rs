@@ -14,6 +14,7 @@ pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod organisations;
+pub mod partnerships;
 pub mod privacy;
 pub mod schema;
 pub mod telemetry;
@@ -175,7 +176,7 @@ mod layers {
     //! neither the schema root nor the HTTP server; only the schema root names every area.
     use std::path::Path;
 
-    const AREAS: [&str; 12] = [
+    const AREAS: [&str; 13] = [
         "users",
         "organisations",
         "needs",
@@ -188,6 +189,7 @@ mod layers {
         "privacy",
         "webhooks",
         "wards",
+        "partnerships",
     ];
 
     fn sources(dir: &Path) -> Vec<(String, String)> {

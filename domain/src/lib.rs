@@ -13,6 +13,7 @@ pub mod matching;
 pub mod needs;
 pub mod offers;
 pub mod organisations;
+pub mod partnerships;
 pub mod privacy;
 pub mod store;
 pub mod users;

@@ -23,6 +23,7 @@ mod m20261204_000019_create_partner_days;
 mod m20261206_000020_create_webhooks;
 mod m20261206_000021_add_organisation_numbers;
 mod m20261206_000022_create_wards;
+mod m20261206_000023_create_partnerships;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_create_webhooks::Migration),
             Box::new(m20261206_000021_add_organisation_numbers::Migration),
             Box::new(m20261206_000022_create_wards::Migration),
+            Box::new(m20261206_000023_create_partnerships::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ mod listing;
 mod matching;
 mod organisations;
 mod pages;
+mod partnerships;
 mod places;
 mod privacy;
 mod schema;

@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, data, error_code};
 use crate::standards;
 
 /// Runs `pitchin import wards FILE` against the test's database.
-fn import(app: &TestApp, csv: &str) -> (bool, String) {
+pub fn import(app: &TestApp, csv: &str) -> (bool, String) {
     let file = standards::file("wards.csv", csv);
     let out = Command::new(env!("CARGO_BIN_EXE_pitchin"))
         .args(["import", "wards"])

@@ -20,6 +20,7 @@ pub enum NodeKind {
     WebhookEndpoint,
     WebhookDelivery,
     Ward,
+    PartnershipMember,
 }
 
 impl NodeKind {
@@ -36,6 +37,7 @@ impl NodeKind {
             Self::WebhookEndpoint => "WebhookEndpoint",
             Self::WebhookDelivery => "WebhookDelivery",
             Self::Ward => "Ward",
+            Self::PartnershipMember => "PartnershipMember",
         }
     }
 
@@ -52,6 +54,7 @@ impl NodeKind {
             Self::WebhookEndpoint,
             Self::WebhookDelivery,
             Self::Ward,
+            Self::PartnershipMember,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -117,6 +120,7 @@ mod tests {
             NodeKind::WebhookEndpoint,
             NodeKind::WebhookDelivery,
             NodeKind::Ward,
+            NodeKind::PartnershipMember,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

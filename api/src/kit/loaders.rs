@@ -93,6 +93,51 @@ where
     }
 }
 
+/// Every child of each of many parents, in one `IN (...)` statement, for relations small enough to show whole (a
+/// partnership's seats, a dozen or two): `parent` names the children's column that points at the parent, `order`
+/// the column they are listed by (then their id).
+pub struct Grouped<E> {
+    reads: Reads,
+    parent: &'static str,
+    order: &'static str,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Grouped<E> {
+    pub fn new(reads: Reads, parent: &'static str, order: &'static str) -> Self {
+        Self { reads, parent, order, entity: PhantomData }
+    }
+}
+
+impl<E> Loader<Uuid> for Grouped<E>
+where
+    E: EntityTrait,
+    E::Model: ByPosition + Send + Sync + 'static,
+{
+    type Value = Arc<Vec<Row<E>>>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        use sea_orm::{ModelTrait, QueryOrder};
+        let parent: E::Column =
+            self.parent.parse().map_err(|_| AppError::internal(format!("no column {} to group by", self.parent)))?;
+        let select = E::find()
+            .filter(Expr::col((E::default(), Alias::new(self.parent))).is_in(keys.iter().copied()))
+            .order_by(Expr::col((E::default(), Alias::new(self.order))), Order::Asc)
+            .order_by(Expr::col((E::default(), Alias::new("id"))), Order::Asc)
+            .into_query();
+        let rows: Vec<Positional<E::Model>> = read_rows(&self.reads, &select).await?;
+        let mut groups: HashMap<Uuid, Vec<Row<E>>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for Positional(model) in rows {
+            let sea_orm::Value::Uuid(Some(key)) = model.get(parent) else {
+                return Err(AppError::internal(format!("{} is not a uuid", self.parent)));
+            };
+            groups.entry(key).or_default().push(E::Model::whole(model));
+        }
+        Ok(groups.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+    }
+}
+
 /// The one-to-many relations that are paged per parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ChildRelation {

@@ -46,6 +46,10 @@ pub struct Loaders {
     pub offers: DataLoader<ById<entity::offer::Entity>>,
     pub applications: DataLoader<ById<entity::application::Entity>>,
     pub wards: DataLoader<ById<entity::ward::Entity>>,
+    /// A partnership's seats, oldest first.
+    pub partnership_members: DataLoader<loaders::Grouped<entity::partnership_member::Entity>>,
+    /// A partnership's wards, by name.
+    pub partnership_wards: DataLoader<loaders::Grouped<entity::ward::Entity>>,
     pub profiles_by_user: DataLoader<ProfileByUser>,
     pub contact_visible: DataLoader<ContactVisibility>,
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
@@ -79,6 +83,8 @@ impl Loaders {
             offers: batched(ById::new(reads.clone()), queue),
             applications: batched(ById::new(reads.clone()), queue),
             wards: batched(ById::new(reads.clone()), queue),
+            partnership_members: batched(loaders::Grouped::new(reads.clone(), "partnership_id", "created_at"), queue),
+            partnership_wards: batched(loaders::Grouped::new(reads.clone(), "partnership_id", "name"), queue),
             profiles_by_user: batched(ProfileByUser::new(db.clone()), queue),
             contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),
             organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),

@@ -19,6 +19,7 @@ use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
+use crate::partnerships::{PartnershipMutation, PartnershipQuery};
 use crate::privacy::{PrivacyMutation, PrivacyQuery};
 use crate::users::{SignInAttempts, User, UserMutation, UserQuery};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
@@ -40,6 +41,7 @@ pub struct Query(
     AuditQuery,
     WebhookQuery,
     WardQuery,
+    PartnershipQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct Mutation(
     PrivacyMutation,
     ApiKeyMutation,
     WebhookMutation,
+    PartnershipMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -212,7 +215,11 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
         },
         // Wards are public facts about places.
         NodeKind::Ward => loaders.wards.load_one(id).await?.map(|w| Node::Ward(Ward(w))),
-        NodeKind::ApiKey | NodeKind::AuditEvent | NodeKind::WebhookEndpoint | NodeKind::WebhookDelivery => None,
+        NodeKind::ApiKey
+        | NodeKind::AuditEvent
+        | NodeKind::WebhookEndpoint
+        | NodeKind::WebhookDelivery
+        | NodeKind::PartnershipMember => None,
     })
 }
 

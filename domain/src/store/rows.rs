@@ -491,6 +491,7 @@ by_position! {
     whole offer { id, volunteer_id, organisation_id, kind, title, description, category, postcode, lat, lng, remote,
         availability, status, created_at, updated_at }
     whole membership { id, organisation_id, user_id, role, created_at }
+    whole partnership_member { id, partnership_id, user_id, role, ward_id, organisation_id, votes, created_at }
     whole ward { id, gss_code, name, council_id, partnership_id, population, imd_decile, figures_illustrative,
         created_at, updated_at }
     partial organisation {
@@ -545,6 +546,7 @@ mod tests {
         assert_eq!(offer::Model::COLUMNS, names::<offer::Entity>());
         assert_eq!(membership::Model::COLUMNS, names::<membership::Entity>());
         assert_eq!(ward::Model::COLUMNS, names::<ward::Entity>());
+        assert_eq!(partnership_member::Model::COLUMNS, names::<partnership_member::Entity>());
         assert_eq!(application::Model::COLUMNS, names::<application::Entity>());
         assert_eq!(need::Model::COLUMNS, names::<need::Entity>());
         assert_eq!(volunteer_profile::Model::COLUMNS, names::<volunteer_profile::Entity>());

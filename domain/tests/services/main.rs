@@ -8,6 +8,7 @@ mod matching;
 mod needs;
 mod offers;
 mod organisations;
+mod partnerships;
 mod privacy;
 mod store;
 mod users;

@@ -1,0 +1,199 @@
+//! Community partnerships: tied to their council by someone who manages both, seats managed by the partnership's
+//! or the council's owners and admins, ward members on the partnership's own wards, the seat balance's warning,
+//! and a council's partnerships listed with their seats and wards in a fixed number of statements.
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, data, error_code};
+use crate::wards::import;
+
+const CREATE: &str =
+    "mutation($input: CreateOrganisationInput!) { createOrganisation(input: $input) { organisation { id slug } } }";
+const TIE: &str = "mutation($p: ID!, $c: ID!) { setPartnershipCouncil(input: {partnershipId: $p, councilId: $c}) { name council { name } } }";
+const ADD: &str = "mutation($input: AddPartnershipMemberInput!) { addPartnershipMember(input: $input) { member { id role votes ward { name } user { displayName } } partnership { seatBalance { seats electedSeats warning } } } }";
+const LISTING: &str = "query($c: ID!) { communityPartnerships(councilId: $c) { name council { name } wards { name } members { role votes user { displayName } ward { name } organisation { name } } seatBalance { seats electedSeats warning byRole { role seats votes } } } }";
+
+async fn organisation(app: &TestApp, who: &Session, name: &str, kind: &str) -> (String, String) {
+    let resp = app.gql_as(Some(&who.token), CREATE, json!({ "input": { "name": name, "kind": kind } })).await;
+    let made = &data(&resp)["createOrganisation"]["organisation"];
+    (made["id"].as_str().expect("an id").to_owned(), made["slug"].as_str().expect("a slug").to_owned())
+}
+
+/// A council's partnerships, and the statements it took.
+async fn listing(app: &TestApp, council: &str) -> (usize, Value) {
+    app.reset_statements();
+    let resp = app.gql(LISTING, json!({ "c": council })).await;
+    (app.statements(), resp)
+}
+
+fn member(partnership: &str, email: &str, role: &str, extra: Value) -> Value {
+    let mut input = json!({ "partnershipId": partnership, "email": email, "role": role });
+    crate::helpers::merge(&mut input, &extra);
+    json!({ "input": input })
+}
+
+#[tokio::test]
+async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate() {
+    let app = TestApp::spawn().await;
+    let officer = app.register("officer@eastsuffolk.example", "Council Officer").await;
+    let (council, council_slug) = organisation(&app, &officer, "East Suffolk Council", "COUNCIL").await;
+    let (peninsula, peninsula_slug) =
+        organisation(&app, &officer, "Felixstowe Peninsula", "COMMUNITY_PARTNERSHIP").await;
+    let rival = app.register("rival@example.org", "Rival").await;
+    let (elsewhere, elsewhere_slug) =
+        organisation(&app, &rival, "Somewhere Else Partnership", "COMMUNITY_PARTNERSHIP").await;
+
+    // Tying a partnership to a council takes managing both.
+    assert_eq!(
+        error_code(&app.gql_as(Some(&rival.token), TIE, json!({ "p": elsewhere, "c": council })).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(error_code(&app.gql(TIE, json!({ "p": peninsula, "c": council })).await), "UNAUTHENTICATED");
+    let wrong_kind = app.gql_as(Some(&officer.token), TIE, json!({ "p": peninsula, "c": peninsula })).await;
+    assert_eq!(error_code(&wrong_kind), "BAD_USER_INPUT");
+    let tied = app.gql_as(Some(&officer.token), TIE, json!({ "p": peninsula, "c": council })).await;
+    assert_eq!(data(&tied)["setPartnershipCouncil"]["council"]["name"], "East Suffolk Council");
+
+    let wards = format!(
+        "gss_code,name,council,partnership\nE05099921,Eastern Felixstowe,{council_slug},{peninsula_slug}\n\
+         E05099922,Western Felixstowe,{council_slug},{peninsula_slug}\nE05099923,Kesgrave,{council_slug},{elsewhere_slug}\n"
+    );
+    let (ok, said) = import(&app, &wards);
+    assert!(ok, "{said}");
+    let ward_ids: Value =
+        data(&app.gql("{ wards(first: 10) { edges { node { id name } } } }", json!({})).await)["wards"]["edges"]
+            .clone();
+    let ward = |name: &str| {
+        ward_ids.as_array().expect("wards").iter().find(|e| e["node"]["name"] == name).expect("a ward")["node"]["id"]
+            .clone()
+    };
+
+    let mut people = Vec::new();
+    for (email, name) in [
+        ("ann@example.org", "Cllr Ann"),
+        ("bob@example.org", "Cllr Bob"),
+        ("cat@example.org", "Cllr Cat"),
+        ("pc@example.org", "PC Dan"),
+        ("yo@example.org", "Youth Rep"),
+        ("biz@example.org", "Business Rep"),
+    ] {
+        people.push((email, app.register(email, name).await));
+    }
+    // Denials first: strangers, ward members without their ward (or with another partnership's), wards for
+    // others, too many votes, no account, a second seat.
+    let stranger_try =
+        member(&peninsula, "ann@example.org", "WARD_MEMBER", json!({ "wardId": ward("Eastern Felixstowe") }));
+    assert_eq!(error_code(&app.gql_as(Some(&rival.token), ADD, stranger_try).await), "FORBIDDEN");
+    for (input, field) in [
+        (member(&peninsula, "ann@example.org", "WARD_MEMBER", json!({})), "input.wardId"),
+        (member(&peninsula, "ann@example.org", "WARD_MEMBER", json!({ "wardId": ward("Kesgrave") })), "input.wardId"),
+        (
+            member(&peninsula, "pc@example.org", "POLICE", json!({ "wardId": ward("Eastern Felixstowe") })),
+            "input.wardId",
+        ),
+        (member(&peninsula, "pc@example.org", "POLICE", json!({ "votes": 11 })), "input.votes"),
+    ] {
+        let resp = app.gql_as(Some(&officer.token), ADD, input).await;
+        assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
+        assert_eq!(resp["errors"][0]["extensions"]["field"], field);
+    }
+    let nobody =
+        app.gql_as(Some(&officer.token), ADD, member(&peninsula, "nobody@example.org", "COMMUNITY", json!({}))).await;
+    assert_eq!(error_code(&nobody), "NOT_FOUND");
+
+    // Three ward members and the police: elected members hold three seats of four.
+    let mut last = Value::Null;
+    for (email, role, extra) in [
+        ("ann@example.org", "WARD_MEMBER", json!({ "wardId": ward("Eastern Felixstowe") })),
+        ("bob@example.org", "WARD_MEMBER", json!({ "wardId": ward("Western Felixstowe") })),
+        ("cat@example.org", "COUNTY_COUNCILLOR", json!({})),
+        ("pc@example.org", "POLICE", json!({ "votes": 2 })),
+    ] {
+        last = app.gql_as(Some(&officer.token), ADD, member(&peninsula, email, role, extra)).await;
+        data(&last);
+    }
+    let balance = &data(&last)["addPartnershipMember"]["partnership"]["seatBalance"];
+    assert_eq!((balance["seats"].clone(), balance["electedSeats"].clone()), (json!(4), json!(3)));
+    assert!(balance["warning"].as_str().is_some_and(|w| w.contains("3 of 4")), "{balance}");
+    let twice =
+        app.gql_as(Some(&officer.token), ADD, member(&peninsula, "pc@example.org", "COMMUNITY", json!({}))).await;
+    assert_eq!(error_code(&twice), "CONFLICT");
+    // Youth and business join, for the local youth club: now half are elected, which is not more than half.
+    let (club, _) = organisation(&app, &people[4].1, "Felixstowe Youth Club", "COMMUNITY_GROUP").await;
+    for (email, role) in [("yo@example.org", "YOUTH"), ("biz@example.org", "BUSINESS")] {
+        last = app
+            .gql_as(Some(&officer.token), ADD, member(&peninsula, email, role, json!({ "organisationId": club })))
+            .await;
+        data(&last);
+    }
+    assert!(data(&last)["addPartnershipMember"]["partnership"]["seatBalance"]["warning"].is_null());
+
+    // A council's partnerships, with seats and wards, for anyone, in the same number of statements for one
+    // partnership as for two.
+    let (one, resp) = listing(&app, &council).await;
+    let listed = &data(&resp)["communityPartnerships"][0];
+    assert_eq!(listed["wards"], json!([{ "name": "Eastern Felixstowe" }, { "name": "Western Felixstowe" }]));
+    assert_eq!(
+        listed["members"][0],
+        json!({ "role": "WARD_MEMBER", "votes": 1, "user": { "displayName": "Cllr Ann" }, "ward": { "name": "Eastern Felixstowe" }, "organisation": null })
+    );
+    assert_eq!(listed["members"][5]["organisation"]["name"], "Felixstowe Youth Club");
+    let police = listed["seatBalance"]["byRole"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["role"] == "POLICE")
+        .expect("police")
+        .clone();
+    assert_eq!(police, json!({ "role": "POLICE", "seats": 1, "votes": 2 }));
+    app.register("officer2@eastsuffolk.example", "Officer Two").await;
+    let add = "mutation($input: AddOrganisationMemberInput!) { addOrganisationMember(input: $input) { __typename } }";
+    data(
+        &app.gql_as(
+            Some(&officer.token),
+            add,
+            json!({ "input": { "organisationId": council, "email": "rival@example.org", "role": "ADMIN" } }),
+        )
+        .await,
+    );
+    let tied = app.gql_as(Some(&rival.token), TIE, json!({ "p": elsewhere, "c": council })).await;
+    data(&tied);
+    data(
+        &app.gql_as(
+            Some(&rival.token),
+            ADD,
+            member(&elsewhere, "officer2@eastsuffolk.example", "COUNCIL_OFFICER", json!({})),
+        )
+        .await,
+    );
+    let (two, resp) = listing(&app, &council).await;
+    assert_eq!(data(&resp)["communityPartnerships"].as_array().map(Vec::len), Some(2));
+    assert_eq!(one, two, "statements must not grow with the partnerships listed");
+    // Members' own account details stay theirs.
+    let emails = app.gql(&LISTING.replace("displayName", "displayName email"), json!({ "c": council })).await;
+    assert!(!emails.to_string().contains("ann@example.org"), "{emails}");
+
+    // Removing a seat: the council's admins may; a member who only coordinates the partnership may not.
+    let seat = data(&last)["addPartnershipMember"]["member"]["id"].clone();
+    let remove = "mutation($id: ID!) { removePartnershipMember(input: {memberId: $id}) { removedId partnership { seatBalance { seats } } } }";
+    let coordinator = app.register("coord@example.org", "Coordinator").await;
+    data(
+        &app.gql_as(
+            Some(&officer.token),
+            add,
+            json!({ "input": { "organisationId": peninsula, "email": "coord@example.org", "role": "COORDINATOR" } }),
+        )
+        .await,
+    );
+    assert_eq!(error_code(&app.gql_as(Some(&coordinator.token), remove, json!({ "id": seat })).await), "FORBIDDEN");
+    let removed = app.gql_as(Some(&rival.token), remove, json!({ "id": seat })).await;
+    assert_eq!(data(&removed)["removePartnershipMember"]["partnership"]["seatBalance"]["seats"], 5);
+    assert_eq!(error_code(&app.gql_as(Some(&rival.token), remove, json!({ "id": seat })).await), "NOT_FOUND");
+
+    // Only partnerships are partnerships.
+    let by_slug = "query($s: String!) { communityPartnership(slug: $s) { name } }";
+    assert_eq!(
+        data(&app.gql(by_slug, json!({ "s": peninsula_slug })).await)["communityPartnership"]["name"],
+        "Felixstowe Peninsula"
+    );
+    assert!(data(&app.gql(by_slug, json!({ "s": council_slug })).await)["communityPartnership"].is_null());
+}
