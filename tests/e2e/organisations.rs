@@ -64,4 +64,16 @@ async fn charity_and_company_numbers_are_checked_kept_and_public() {
         )
         .await;
     assert_eq!(data(&read)["node"], json!({ "charityNumber": "SC012345", "companyNumber": null }));
+    // A blank number clears it, as on creation.
+    let blank = json!({ "input": { "organisationId": id, "charityNumber": " " } });
+    let resp = app.gql_as(Some(&owner.token), UPDATE, blank).await;
+    assert_eq!(data(&resp)["updateOrganisation"]["organisation"]["charityNumber"], json!(null));
+    // Read back.
+    let read = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on Organisation { charityNumber companyNumber } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data(&read)["node"], json!({ "charityNumber": null, "companyNumber": null }));
 }

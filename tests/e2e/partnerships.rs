@@ -1,6 +1,7 @@
-//! Community partnerships: tied to their council by someone who manages both, seats managed by the partnership's
-//! or the council's owners and admins, ward members on the partnership's own wards, the seat balance's warning,
-//! and a council's partnerships listed with their seats and wards in a fixed number of statements.
+//! Community partnerships: tied to their council by someone who manages both (and moved only by its present
+//! council's managers too), seats managed by the partnership's or the council's owners and admins, ward members on
+//! the partnership's own wards, the seat balance's warning, what strangers see of a seat, seats gone with an erased
+//! account, and a council's partnerships listed with their seats and wards in a fixed number of statements.
 use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp, data, error_code};
@@ -9,8 +10,10 @@ use crate::wards::import;
 const CREATE: &str =
     "mutation($input: CreateOrganisationInput!) { createOrganisation(input: $input) { organisation { id slug } } }";
 const TIE: &str = "mutation($p: ID!, $c: ID!) { setPartnershipCouncil(input: {partnershipId: $p, councilId: $c}) { name council { name } } }";
-const ADD: &str = "mutation($input: AddPartnershipMemberInput!) { addPartnershipMember(input: $input) { member { id role votes ward { name } user { displayName } } partnership { seatBalance { seats electedSeats warning } } } }";
-const LISTING: &str = "query($c: ID!) { communityPartnerships(councilId: $c) { name council { name } wards { name } members { role votes user { displayName } ward { name } organisation { name } } seatBalance { seats electedSeats warning byRole { role seats votes } } } }";
+const ADD: &str = "mutation($input: AddPartnershipMemberInput!) { addPartnershipMember(input: $input) { member { id role votes ward { name } displayName } partnership { seatBalance { seats electedSeats votes electedVotes warning } } } }";
+const ADD_MEMBER: &str =
+    "mutation($input: AddOrganisationMemberInput!) { addOrganisationMember(input: $input) { __typename } }";
+const LISTING: &str = "query($c: ID!) { communityPartnerships(councilId: $c) { name council { name } wards { name } members { role votes displayName ward { name } organisation { name } } seatBalance { seats electedSeats warning byRole { role seats votes } } } }";
 
 async fn organisation(app: &TestApp, who: &Session, name: &str, kind: &str) -> (String, String) {
     let resp = app.gql_as(Some(&who.token), CREATE, json!({ "input": { "name": name, "kind": kind } })).await;
@@ -31,6 +34,11 @@ fn member(partnership: &str, email: &str, role: &str, extra: Value) -> Value {
     json!({ "input": input })
 }
 
+async fn make_admin(app: &TestApp, by: &Session, organisation: &str, email: &str) {
+    let input = json!({ "input": { "organisationId": organisation, "email": email, "role": "ADMIN" } });
+    data(&app.gql_as(Some(&by.token), ADD_MEMBER, input).await);
+}
+
 #[tokio::test]
 async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate() {
     let app = TestApp::spawn().await;
@@ -39,8 +47,7 @@ async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate(
     let (peninsula, peninsula_slug) =
         organisation(&app, &officer, "Felixstowe Peninsula", "COMMUNITY_PARTNERSHIP").await;
     let rival = app.register("rival@example.org", "Rival").await;
-    let (elsewhere, elsewhere_slug) =
-        organisation(&app, &rival, "Somewhere Else Partnership", "COMMUNITY_PARTNERSHIP").await;
+    let (elsewhere, elsewhere_slug) = organisation(&app, &rival, "Kesgrave Partnership", "COMMUNITY_PARTNERSHIP").await;
 
     // Tying a partnership to a council takes managing both.
     assert_eq!(
@@ -52,6 +59,8 @@ async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate(
     assert_eq!(error_code(&wrong_kind), "BAD_USER_INPUT");
     let tied = app.gql_as(Some(&officer.token), TIE, json!({ "p": peninsula, "c": council })).await;
     assert_eq!(data(&tied)["setPartnershipCouncil"]["council"]["name"], "East Suffolk Council");
+    make_admin(&app, &officer, &council, "rival@example.org").await;
+    data(&app.gql_as(Some(&rival.token), TIE, json!({ "p": elsewhere, "c": council })).await);
 
     let wards = format!(
         "gss_code,name,council,partnership\nE05099921,Eastern Felixstowe,{council_slug},{peninsula_slug}\n\
@@ -78,11 +87,13 @@ async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate(
     ] {
         people.push((email, app.register(email, name).await));
     }
+    let (club, _) = organisation(&app, &people[4].1, "Felixstowe Youth Club", "COMMUNITY_GROUP").await;
     // Denials first: strangers, ward members without their ward (or with another partnership's), wards for
-    // others, too many votes, no account, a second seat.
+    // others, too many votes, representing an organisation one has nothing to do with, no account, a second seat.
+    let stranger = app.register("stranger@example.org", "Stranger").await;
     let stranger_try =
         member(&peninsula, "ann@example.org", "WARD_MEMBER", json!({ "wardId": ward("Eastern Felixstowe") }));
-    assert_eq!(error_code(&app.gql_as(Some(&rival.token), ADD, stranger_try).await), "FORBIDDEN");
+    assert_eq!(error_code(&app.gql_as(Some(&stranger.token), ADD, stranger_try).await), "FORBIDDEN");
     for (input, field) in [
         (member(&peninsula, "ann@example.org", "WARD_MEMBER", json!({})), "input.wardId"),
         (member(&peninsula, "ann@example.org", "WARD_MEMBER", json!({ "wardId": ward("Kesgrave") })), "input.wardId"),
@@ -91,6 +102,7 @@ async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate(
             "input.wardId",
         ),
         (member(&peninsula, "pc@example.org", "POLICE", json!({ "votes": 11 })), "input.votes"),
+        (member(&peninsula, "biz@example.org", "BUSINESS", json!({ "organisationId": club })), "input.organisationId"),
     ] {
         let resp = app.gql_as(Some(&officer.token), ADD, input).await;
         assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
@@ -100,7 +112,7 @@ async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate(
         app.gql_as(Some(&officer.token), ADD, member(&peninsula, "nobody@example.org", "COMMUNITY", json!({}))).await;
     assert_eq!(error_code(&nobody), "NOT_FOUND");
 
-    // Three ward members and the police: elected members hold three seats of four.
+    // Three elected members and the police: elected members hold three seats of four.
     let mut last = Value::Null;
     for (email, role, extra) in [
         ("ann@example.org", "WARD_MEMBER", json!({ "wardId": ward("Eastern Felixstowe") })),
@@ -117,77 +129,87 @@ async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate(
     let twice =
         app.gql_as(Some(&officer.token), ADD, member(&peninsula, "pc@example.org", "COMMUNITY", json!({}))).await;
     assert_eq!(error_code(&twice), "CONFLICT");
-    // Youth and business join, for the local youth club: now half are elected, which is not more than half.
-    let (club, _) = organisation(&app, &people[4].1, "Felixstowe Youth Club", "COMMUNITY_GROUP").await;
-    for (email, role) in [("yo@example.org", "YOUTH"), ("biz@example.org", "BUSINESS")] {
-        last = app
-            .gql_as(Some(&officer.token), ADD, member(&peninsula, email, role, json!({ "organisationId": club })))
-            .await;
+    // Youth (for their own club) and business join: half the seats and half the votes are elected, no more.
+    for (email, role, extra) in
+        [("yo@example.org", "YOUTH", json!({ "organisationId": club })), ("biz@example.org", "BUSINESS", json!({}))]
+    {
+        last = app.gql_as(Some(&officer.token), ADD, member(&peninsula, email, role, extra)).await;
         data(&last);
     }
-    assert!(data(&last)["addPartnershipMember"]["partnership"]["seatBalance"]["warning"].is_null());
+    let balance = &data(&last)["addPartnershipMember"]["partnership"]["seatBalance"];
+    assert_eq!(
+        (balance["votes"].clone(), balance["electedVotes"].clone(), balance["warning"].clone()),
+        (json!(7), json!(3), Value::Null)
+    );
 
-    // A council's partnerships, with seats and wards, for anyone, in the same number of statements for one
-    // partnership as for two.
-    let (one, resp) = listing(&app, &council).await;
+    // A council's partnerships, with seats and wards, for anyone, in as many statements for two partnerships as
+    // for three.
+    let (two, resp) = listing(&app, &council).await;
     let listed = &data(&resp)["communityPartnerships"][0];
+    assert_eq!(listed["name"], "Felixstowe Peninsula");
     assert_eq!(listed["wards"], json!([{ "name": "Eastern Felixstowe" }, { "name": "Western Felixstowe" }]));
     assert_eq!(
         listed["members"][0],
-        json!({ "role": "WARD_MEMBER", "votes": 1, "user": { "displayName": "Cllr Ann" }, "ward": { "name": "Eastern Felixstowe" }, "organisation": null })
+        json!({ "role": "WARD_MEMBER", "votes": 1, "displayName": "Cllr Ann", "ward": { "name": "Eastern Felixstowe" }, "organisation": null })
     );
-    assert_eq!(listed["members"][5]["organisation"]["name"], "Felixstowe Youth Club");
-    let police = listed["seatBalance"]["byRole"]
-        .as_array()
-        .expect("roles")
-        .iter()
-        .find(|r| r["role"] == "POLICE")
-        .expect("police")
-        .clone();
-    assert_eq!(police, json!({ "role": "POLICE", "seats": 1, "votes": 2 }));
-    app.register("officer2@eastsuffolk.example", "Officer Two").await;
-    let add = "mutation($input: AddOrganisationMemberInput!) { addOrganisationMember(input: $input) { __typename } }";
-    data(
-        &app.gql_as(
-            Some(&officer.token),
-            add,
-            json!({ "input": { "organisationId": council, "email": "rival@example.org", "role": "ADMIN" } }),
-        )
-        .await,
+    assert_eq!(listed["members"][4]["organisation"]["name"], "Felixstowe Youth Club");
+    let roles = listed["seatBalance"]["byRole"].as_array().expect("roles");
+    let police = roles.iter().find(|r| r["role"] == "POLICE").expect("police");
+    assert_eq!(police, &json!({ "role": "POLICE", "seats": 1, "votes": 2 }));
+    let (third, _) = organisation(&app, &officer, "Woodbridge Partnership", "COMMUNITY_PARTNERSHIP").await;
+    data(&app.gql_as(Some(&officer.token), TIE, json!({ "p": third, "c": council })).await);
+    let (three, resp) = listing(&app, &council).await;
+    assert_eq!(data(&resp)["communityPartnerships"].as_array().map(Vec::len), Some(3));
+    assert_eq!(two, three, "statements must not grow with the partnerships listed");
+    // A seat shows its holder's name; the account behind it is theirs and the platform admins' to see.
+    let accounts =
+        app.gql(&LISTING.replace("displayName", "displayName user { id email }"), json!({ "c": council })).await;
+    assert_eq!(error_code(&accounts), "FORBIDDEN", "{accounts}");
+    assert!(!accounts.to_string().contains("ann@example.org"), "{accounts}");
+
+    // Moving a partnership needs its present council's managers too; a partnership or council with wards and
+    // seats keeps its kind; a ward members sit for keeps its partnership.
+    let mover = app.register("mover@example.org", "Mover").await;
+    let (fake, _) = organisation(&app, &mover, "Made Up Council", "COUNCIL").await;
+    make_admin(&app, &officer, &peninsula, "mover@example.org").await;
+    assert_eq!(
+        error_code(&app.gql_as(Some(&mover.token), TIE, json!({ "p": peninsula, "c": fake })).await),
+        "FORBIDDEN"
     );
-    let tied = app.gql_as(Some(&rival.token), TIE, json!({ "p": elsewhere, "c": council })).await;
-    data(&tied);
-    data(
-        &app.gql_as(
-            Some(&rival.token),
-            ADD,
-            member(&elsewhere, "officer2@eastsuffolk.example", "COUNCIL_OFFICER", json!({})),
-        )
-        .await,
-    );
-    let (two, resp) = listing(&app, &council).await;
-    assert_eq!(data(&resp)["communityPartnerships"].as_array().map(Vec::len), Some(2));
-    assert_eq!(one, two, "statements must not grow with the partnerships listed");
-    // Members' own account details stay theirs.
-    let emails = app.gql(&LISTING.replace("displayName", "displayName email"), json!({ "c": council })).await;
-    assert!(!emails.to_string().contains("ann@example.org"), "{emails}");
+    let rekind = "mutation($id: ID!) { updateOrganisation(input: {organisationId: $id, kind: COMMUNITY_GROUP}) { organisation { kind } } }";
+    assert_eq!(error_code(&app.gql_as(Some(&officer.token), rekind, json!({ "id": peninsula })).await), "CONFLICT");
+    assert_eq!(error_code(&app.gql_as(Some(&officer.token), rekind, json!({ "id": council })).await), "CONFLICT");
+    let moved =
+        format!("gss_code,name,council,partnership\nE05099921,Eastern Felixstowe,{council_slug},{elsewhere_slug}\n");
+    let (ok, said) = import(&app, &moved);
+    assert!(!ok && said.contains("line 2:") && said.contains("ward members sitting for it"), "{said}");
 
     // Removing a seat: the council's admins may; a member who only coordinates the partnership may not.
     let seat = data(&last)["addPartnershipMember"]["member"]["id"].clone();
     let remove = "mutation($id: ID!) { removePartnershipMember(input: {memberId: $id}) { removedId partnership { seatBalance { seats } } } }";
     let coordinator = app.register("coord@example.org", "Coordinator").await;
-    data(
-        &app.gql_as(
-            Some(&officer.token),
-            add,
-            json!({ "input": { "organisationId": peninsula, "email": "coord@example.org", "role": "COORDINATOR" } }),
-        )
-        .await,
-    );
+    let input =
+        json!({ "input": { "organisationId": peninsula, "email": "coord@example.org", "role": "COORDINATOR" } });
+    data(&app.gql_as(Some(&officer.token), ADD_MEMBER, input).await);
     assert_eq!(error_code(&app.gql_as(Some(&coordinator.token), remove, json!({ "id": seat })).await), "FORBIDDEN");
     let removed = app.gql_as(Some(&rival.token), remove, json!({ "id": seat })).await;
     assert_eq!(data(&removed)["removePartnershipMember"]["partnership"]["seatBalance"]["seats"], 5);
     assert_eq!(error_code(&app.gql_as(Some(&rival.token), remove, json!({ "id": seat })).await), "NOT_FOUND");
+
+    // A member's seat is in their export, and goes when they erase their account.
+    let ann = &people[0].1;
+    let export = app.gql_as(Some(&ann.token), "{ exportMyData }", json!({})).await;
+    assert_eq!(data(&export)["exportMyData"]["partnershipSeats"][0]["role"], "WARD_MEMBER");
+    let erase = "mutation { deleteMyAccount(input: {password: \"a long enough passphrase\"}) { erasedAt } }";
+    data(&app.gql_as(Some(&ann.token), erase, json!({})).await);
+    let (_, resp) = listing(&app, &council).await;
+    let names: Vec<&str> = data(&resp)["communityPartnerships"][0]["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["displayName"].as_str())
+        .collect();
+    assert_eq!(names, ["Cllr Bob", "Cllr Cat", "PC Dan", "Youth Rep"]);
 
     // Only partnerships are partnerships.
     let by_slug = "query($s: String!) { communityPartnership(slug: $s) { name } }";

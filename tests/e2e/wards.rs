@@ -48,6 +48,13 @@ async fn wards_import_whole_or_not_at_all_and_anyone_reads_them() {
         made.push(data(&resp)["createOrganisation"]["organisation"].clone());
     }
     let (council, partnership) = (made[0]["slug"].as_str().expect("slug"), made[1]["slug"].as_str().expect("slug"));
+    // A ward's partnership serves the ward's council: tied first.
+    let tie =
+        "mutation($p: ID!, $c: ID!) { setPartnershipCouncil(input: {partnershipId: $p, councilId: $c}) { name } }";
+    let (ok, said) =
+        import(&app, &format!("gss_code,name,council,partnership\nE05099909,Loose,{council},{partnership}\n"));
+    assert!(!ok && said.contains("is not tied to the council"), "{said}");
+    data(&app.gql_as(Some(&officer.token), tie, json!({ "p": made[1]["id"], "c": made[0]["id"] })).await);
 
     // Every bad line is reported, and nothing is imported.
     let bad = format!(
@@ -108,6 +115,13 @@ async fn wards_import_whole_or_not_at_all_and_anyone_reads_them() {
         )
         .await;
     assert_eq!(names(&rest), ["Western Felixstowe"]);
+    // A file without the optional columns changes only what it names: population and partnership stay.
+    let (ok, said) = import(&app, &format!("gss_code,name,council\nE05099903,Kirkley & Pakefield,{council}\n"));
+    assert!(ok && said.contains("0 new, 1 updated"), "{said}");
+    let again = app.gql(WARDS, json!({ "filter": { "councilId": council_id } })).await;
+    let kirkley = &data(&again)["wards"]["edges"][1]["node"];
+    assert_eq!((kirkley["name"].clone(), kirkley["population"].clone()), (json!("Kirkley & Pakefield"), json!(11200)));
+    assert_eq!(names(&app.gql(WARDS, json!({ "filter": { "partnershipId": made[1]["id"] } })).await).len(), 2);
     let wrong = app.gql(WARDS, json!({ "filter": { "councilId": "not-an-id" } })).await;
     assert_eq!(error_code(&wrong), "BAD_USER_INPUT");
     assert_eq!(wrong["errors"][0]["extensions"]["field"], "filter.councilId");

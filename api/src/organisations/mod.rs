@@ -313,10 +313,17 @@ impl UpdateOrganisationInput {
                     .flatten(),
                 location: patch(self.location).try_map(|l| l.parse("input.location"))?,
                 verified: self.verified,
+                // A blank number clears it, as on creation.
                 charity_number: patch(self.charity_number)
-                    .try_map(|n| CharityNumber::parse("input.charityNumber", &n))?,
+                    .try_map(|n| {
+                        (!n.trim().is_empty()).then(|| CharityNumber::parse("input.charityNumber", &n)).transpose()
+                    })?
+                    .flatten(),
                 company_number: patch(self.company_number)
-                    .try_map(|n| CompanyNumber::parse("input.companyNumber", &n))?,
+                    .try_map(|n| {
+                        (!n.trim().is_empty()).then(|| CompanyNumber::parse("input.companyNumber", &n)).transpose()
+                    })?
+                    .flatten(),
             },
         ))
     }

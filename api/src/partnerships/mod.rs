@@ -69,6 +69,8 @@ impl CommunityPartnership {
         Ok(SeatBalance {
             seats: count(balance.seats),
             elected_seats: count(balance.elected_seats),
+            votes: count(balance.votes),
+            elected_votes: count(balance.elected_votes),
             by_role: balance
                 .by_role
                 .iter()
@@ -87,7 +89,18 @@ impl PartnershipMember {
     async fn id(&self) -> ID {
         encode(NodeKind::PartnershipMember, self.0.id)
     }
+    /// The name they sit under: public, as the seat is.
+    async fn display_name(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
+        Ok(user.map(|u| u.display_name).unwrap_or_default())
+    }
+    /// Their account: only for them and platform admins (the seat shows their name, not who they are on Pitch In).
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
+        if !domain::access::may_see_account(viewer(ctx)?, self.0.user_id) {
+            return Err(
+                AppError::forbidden("only this person and platform admins see the account behind a seat").into()
+            );
+        }
         let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
         user.map(User::new).ok_or_else(|| AppError::not_found("user")).map_err(ApiError::from)
     }
@@ -126,9 +139,11 @@ pub struct SeatBalance {
     pub seats: i32,
     /// Ward members and county councillors.
     pub elected_seats: i32,
+    pub votes: i32,
+    pub elected_votes: i32,
     /// Every role, with 0 where no one holds it.
     pub by_role: Vec<RoleSeats>,
-    /// Said when elected members hold more than half of the seats.
+    /// Said when elected members hold more than half of the seats or of the votes.
     pub warning: Option<String>,
 }
 

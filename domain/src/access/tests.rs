@@ -165,6 +165,12 @@ fn rows() -> Vec<Row> {
             who: ADMINS,
         },
         Row {
+            // A seat shows its holder's name, role and ward to anyone; the account behind it is theirs.
+            data: "the account behind a partnership seat",
+            sees: |w, c| may_see_account(&w.viewer(c), w.volunteer),
+            who: THEMSELVES,
+        },
+        Row {
             // The organisation's members here are coordinators; its owners and admins: `organisation_roles`.
             data: "a key's webhook endpoints and deliveries",
             sees: |w, c| {

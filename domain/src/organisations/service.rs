@@ -132,11 +132,21 @@ pub async fn update(
         return Err(AppError::forbidden("only platform admins may verify organisations"));
     }
     let (current_location, current_postcode) = (Coordinates::from_stored(org.lat, org.lng), org.postcode.clone());
+    let current_kind = org.kind.clone();
     let mut active = org.into_active_model();
     if let Some(name) = &input.name {
         active.name = Set(bounded_text("input.name", name, 2, 120)?);
     }
     if let Some(kind) = input.kind {
+        let placed = [OrganisationKind::Council.as_db(), OrganisationKind::CommunityPartnership.as_db()];
+        if kind.as_db() != current_kind
+            && placed.contains(&current_kind.as_str())
+            && crate::partnerships::service::holds_places(db, id).await?
+        {
+            return Err(AppError::conflict(
+                "this organisation has wards, a council tie or seats: its kind cannot change while it does",
+            ));
+        }
         active.kind = Set(kind.as_db().to_owned());
     }
     if let Some(description) = &input.description {

@@ -40,9 +40,12 @@ pub struct RoleSeats {
 pub struct SeatBalance {
     pub seats: i64,
     pub elected_seats: i64,
+    pub votes: i64,
+    pub elected_votes: i64,
     /// Every role, in the enum's order, with none where no one holds it.
     pub by_role: Vec<RoleSeats>,
-    /// Said when elected members hold more than half of the seats: the partnership is meant to hear the rest.
+    /// Said when elected members hold more than half of the seats or of the votes: the partnership is meant to hear
+    /// the rest.
     pub warning: Option<String>,
 }
 
@@ -57,12 +60,20 @@ pub fn seat_balance(members: &[(PartnershipRole, i32)]) -> SeatBalance {
         .collect();
     let seats = members.len() as i64;
     let elected_seats = by_role.iter().filter(|r| r.role.is_elected()).map(|r| r.seats).sum::<i64>();
-    let warning = (elected_seats * 2 > seats).then(|| {
-        format!(
+    let votes = by_role.iter().map(|r| r.votes).sum::<i64>();
+    let elected_votes = by_role.iter().filter(|r| r.role.is_elected()).map(|r| r.votes).sum::<i64>();
+    let warning = if elected_seats * 2 > seats {
+        Some(format!(
             "elected members hold {elected_seats} of {seats} seats: more than half, so other voices are outnumbered"
-        )
-    });
-    SeatBalance { seats, elected_seats, by_role, warning }
+        ))
+    } else if elected_votes * 2 > votes {
+        Some(format!(
+            "elected members hold {elected_votes} of {votes} votes: more than half, so other voices are outvoted"
+        ))
+    } else {
+        None
+    };
+    SeatBalance { seats, elected_seats, votes, elected_votes, by_role, warning }
 }
 
 #[cfg(test)]
@@ -80,5 +91,8 @@ mod tests {
         let elected = seat_balance(&[(R::WardMember, 1), (R::WardMember, 1), (R::Business, 1)]);
         assert!(elected.warning.is_some_and(|w| w.contains("2 of 3")));
         assert_eq!(seat_balance(&[]).warning, None);
+        // Half the seats, but most of the votes.
+        let weighted = seat_balance(&[(R::WardMember, 3), (R::Police, 1)]);
+        assert!(weighted.warning.is_some_and(|w| w.contains("3 of 4 votes")));
     }
 }

@@ -2,14 +2,14 @@
 //! officers on Pitch In) and the partnership's own owners and admins manage the seats; tying a partnership to a
 //! council takes the right to manage both.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::PartnershipRole;
 use crate::access::{self, AuthUser};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, AuditAction};
 use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::organisations::OrganisationKind;
@@ -59,6 +59,7 @@ pub async fn of_council(db: &impl ConnectionTrait, council_id: Uuid) -> AppResul
         .await?;
     let organisations = organisation::Entity::find()
         .filter(organisation::Column::Id.is_in(ties.iter().map(|t| t.organisation_id)))
+        .filter(organisation::Column::Kind.eq(OrganisationKind::CommunityPartnership.as_db()))
         .order_by_asc(organisation::Column::Name)
         .all(db)
         .await?;
@@ -99,6 +100,23 @@ pub async fn set_council(
     if !(manages(db, actor, partnership_id).await? && manages(db, actor, council_id).await?) {
         return Err(AppError::forbidden("only someone who manages both the partnership and the council may tie them"));
     }
+    // Taking a partnership from its council is the council's business too.
+    if let Some(current) = partnership.council_id
+        && current != council_id
+        && !manages(db, actor, current).await?
+    {
+        return Err(AppError::forbidden("only someone who also manages its present council may move a partnership"));
+    }
+    let elsewhere = ward::Entity::find()
+        .filter(ward::Column::PartnershipId.eq(partnership_id))
+        .filter(ward::Column::CouncilId.ne(council_id))
+        .count(db)
+        .await?;
+    if elsewhere > 0 {
+        return Err(AppError::conflict(format!(
+            "{elsewhere} of this partnership's wards belong to another council: import them with this one first"
+        )));
+    }
     let tie = community_partnership::ActiveModel {
         organisation_id: Set(partnership_id),
         council_id: Set(council_id),
@@ -107,7 +125,12 @@ pub async fn set_council(
     let upsert = sea_orm::sea_query::OnConflict::column(community_partnership::Column::OrganisationId)
         .update_column(community_partnership::Column::CouncilId)
         .to_owned();
-    community_partnership::Entity::insert(tie).on_conflict(upsert).exec(db).await?;
+    let txn = db.begin().await?;
+    community_partnership::Entity::insert(tie).on_conflict(upsert).exec(&txn).await?;
+    let detail = format!("community partnership {} tied to {}", partnership.organisation.name, council.name);
+    audit::record(&txn, Actor::user(actor.id), AuditAction::Changed, None, &["communityPartnership.council"], detail)
+        .await?;
+    txn.commit().await?;
     Ok(Partnership { council_id: Some(council_id), ..partnership })
 }
 
@@ -149,13 +172,23 @@ pub async fn add_member(
         }
         (_, None) => {}
     }
-    if let Some(organisation_id) = new.organisation_id {
-        crate::organisations::get(db, organisation_id).await?;
-    }
     let email = Email::parse("input.email", &new.email)?;
     let user = crate::users::service::find_by_email(db, &email)
         .await?
         .ok_or_else(|| AppError::NotFound("no account uses that email address; ask them to register first".into()))?;
+    // Nobody is shown as speaking for an organisation without it: they belong to it, or the actor runs it.
+    if let Some(organisation_id) = new.organisation_id {
+        crate::organisations::get(db, organisation_id).await?;
+        let seated = crate::users::service::auth_user(&user);
+        if access::member_role(db, &seated, organisation_id).await?.is_none()
+            && !manages(db, actor, organisation_id).await?
+        {
+            return Err(AppError::bad_input(
+                "input.organisationId",
+                "they must be a member of the organisation they represent, or you must manage it",
+            ));
+        }
+    }
     let txn = db.begin().await?;
     let member = partnership_member::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -203,4 +236,31 @@ pub async fn remove_member(
 /// The members' roles and votes, for `super::seat_balance`.
 pub fn seats(members: &[partnership_member::Model]) -> Vec<(PartnershipRole, i32)> {
     members.iter().filter_map(|m| Some((PartnershipRole::from_db(&m.role)?, m.votes))).collect()
+}
+
+/// Whether an organisation holds wards, a council tie or seats as a council or a partnership, which a change of its
+/// kind would leave pointing at the wrong kind of organisation.
+pub async fn holds_places(db: &impl ConnectionTrait, organisation_id: Uuid) -> AppResult<bool> {
+    use sea_orm::Condition;
+    let wards = ward::Entity::find()
+        .filter(
+            Condition::any()
+                .add(ward::Column::CouncilId.eq(organisation_id))
+                .add(ward::Column::PartnershipId.eq(organisation_id)),
+        )
+        .count(db)
+        .await?;
+    let ties = community_partnership::Entity::find()
+        .filter(
+            Condition::any()
+                .add(community_partnership::Column::OrganisationId.eq(organisation_id))
+                .add(community_partnership::Column::CouncilId.eq(organisation_id)),
+        )
+        .count(db)
+        .await?;
+    let seats = partnership_member::Entity::find()
+        .filter(partnership_member::Column::PartnershipId.eq(organisation_id))
+        .count(db)
+        .await?;
+    Ok(wards + ties + seats > 0)
 }

@@ -158,6 +158,11 @@ async fn erase_if(
         tombstone.update(&txn).await?;
     }
     membership::Entity::delete_many().filter(membership::Column::UserId.eq(user_id)).exec(&txn).await?;
+    // A seat on a community partnership is a named person's: it goes with them.
+    entity::partnership_member::Entity::delete_many()
+        .filter(entity::partnership_member::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
     refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
     email_verification::Entity::delete_many().filter(email_verification::Column::UserId.eq(user_id)).exec(&txn).await?;
     // Stored responses of the user's retried requests hold their data.
@@ -224,7 +229,13 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
         .order_by_asc(membership::Column::CreatedAt)
         .all(db)
         .await?;
-    let org_ids: Vec<Uuid> = memberships.iter().map(|m| m.organisation_id).collect();
+    let seats = entity::partnership_member::Entity::find()
+        .filter(entity::partnership_member::Column::UserId.eq(actor.id))
+        .order_by_asc(entity::partnership_member::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let org_ids: Vec<Uuid> =
+        memberships.iter().map(|m| m.organisation_id).chain(seats.iter().map(|s| s.partnership_id)).collect();
     let organisations = organisation::Entity::find().filter(organisation::Column::Id.is_in(org_ids)).all(db).await?;
     let org_name = |id: Uuid| organisations.iter().find(|o| o.id == id).map(|o| o.name.clone());
 
@@ -288,6 +299,15 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
             "organisation": org_name(m.organisation_id),
             "role": m.role,
             "since": m.created_at,
+        })).collect::<Vec<_>>(),
+        "partnershipSeats": seats.iter().map(|s| json!({
+            "partnershipId": s.partnership_id,
+            "partnership": org_name(s.partnership_id),
+            "role": s.role,
+            "wardId": s.ward_id,
+            "organisationId": s.organisation_id,
+            "votes": s.votes,
+            "since": s.created_at,
         })).collect::<Vec<_>>(),
         "applications": applications.iter().map(|a| {
             let for_need = needs.iter().find(|n| n.id == a.need_id);

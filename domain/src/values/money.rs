@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pence(pub i64);
 
-/// The most pence an amount may be written with: £10 trillion, far beyond any fund, and far inside `i64`.
+/// The most pence an amount may be written with (10^18, £10 quadrillion): far beyond any fund, inside `i64`.
 const MAX_PENCE: i64 = 1_000_000_000_000_000;
 
 impl Pence {

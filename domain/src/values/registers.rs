@@ -72,14 +72,15 @@ impl CompanyNumber {
             )
         };
         if digits(&number) && number.len() <= 8 {
+            if number.bytes().all(|b| b == b'0') {
+                return Err(bad());
+            }
             return Ok(Self(format!("{number:0>8}")));
         }
         let (prefix, rest) = number.split_at_checked(2).ok_or_else(bad)?;
-        if prefix.bytes().all(|b| b.is_ascii_uppercase()) && digits(rest) && rest.len() == 6 {
-            Ok(Self(number))
-        } else {
-            Err(bad())
-        }
+        // Two letters (SC, NI, OC…), or R0 (Northern Ireland's oldest companies).
+        let prefix_ok = prefix.bytes().all(|b| b.is_ascii_uppercase()) || prefix == "R0";
+        if prefix_ok && digits(rest) && rest.len() == 6 { Ok(Self(number)) } else { Err(bad()) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -119,14 +120,31 @@ mod tests {
 
     #[test]
     fn company_numbers_are_eight_characters() {
-        for (typed, stored) in
-            [("1234567", "01234567"), ("01234567", "01234567"), ("sc123456", "SC123456"), ("OC 301234", "OC301234")]
-        {
+        for (typed, stored) in [
+            ("1234567", "01234567"),
+            ("01234567", "01234567"),
+            ("sc123456", "SC123456"),
+            ("OC 301234", "OC301234"),
+            ("R0012345", "R0012345"),
+        ] {
             let number = CompanyNumber::parse("input.companyNumber", typed).unwrap();
             assert_eq!(number.as_str(), stored, "{typed}");
             assert_eq!(number.org_id(), format!("GB-COH-{stored}"));
         }
-        for bad in ["", "123456789", "S1234567", "SC1234567", "SC12345", "12AB3456", "é1234567"] {
+        for bad in [
+            "",
+            "0",
+            "00000000",
+            "123456789",
+            "S1234567",
+            "SC1234567",
+            "SC12345",
+            "12AB3456",
+            "é1234567",
+            "1A123456",
+            "S1234567",
+            "R1123456",
+        ] {
             assert_eq!(CompanyNumber::parse("input.companyNumber", bad).unwrap_err().code(), "BAD_USER_INPUT", "{bad}");
         }
     }

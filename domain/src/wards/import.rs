@@ -54,14 +54,16 @@ struct Row {
     figures_illustrative: bool,
 }
 
-/// The rows that parse, and what is wrong with the others (a bad header row stops it there).
-fn parse(csv_bytes: &[u8]) -> (Vec<Row>, Vec<LineError>) {
+/// The rows that parse, and what is wrong with the others (a bad header row stops it there), and the optional
+/// columns the file has: a column left out keeps what is stored; an empty cell clears it.
+fn parse(csv_bytes: &[u8]) -> (Vec<Row>, Vec<LineError>, Vec<&'static str>) {
     let mut errors = Vec::new();
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_bytes);
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|c| c.to_ascii_lowercase()).collect(),
         Err(e) => {
-            return (Vec::new(), vec![LineError { line: 1, message: format!("the header row cannot be read: {e}") }]);
+            let error = LineError { line: 1, message: format!("the header row cannot be read: {e}") };
+            return (Vec::new(), vec![error], Vec::new());
         }
     };
     for column in &headers {
@@ -75,12 +77,15 @@ fn parse(csv_bytes: &[u8]) -> (Vec<Row>, Vec<LineError>) {
         }
     }
     if !errors.is_empty() {
-        return (Vec::new(), errors);
+        return (Vec::new(), errors, Vec::new());
     }
+    let present: Vec<&'static str> = OPTIONAL.iter().copied().filter(|c| headers.iter().any(|h| h == c)).collect();
     let at = |name: &str| headers.iter().position(|h| h == name);
     let mut rows = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut read = 0usize;
     for record in reader.records() {
+        read += 1;
         let record = match record {
             Ok(record) => record,
             Err(e) => {
@@ -90,7 +95,7 @@ fn parse(csv_bytes: &[u8]) -> (Vec<Row>, Vec<LineError>) {
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        if rows.len() + errors.len() >= MAX_ROWS {
+        if read > MAX_ROWS {
             errors.push(LineError { line, message: format!("a file holds at most {MAX_ROWS} wards") });
             break;
         }
@@ -154,7 +159,7 @@ fn parse(csv_bytes: &[u8]) -> (Vec<Row>, Vec<LineError>) {
             _ => errors.extend(problems.into_iter().map(|message| LineError { line, message })),
         }
     }
-    (rows, errors)
+    (rows, errors, present)
 }
 
 /// Imports the wards in `csv_bytes`: every one, in one transaction, or none (the bad lines, each with its line).
@@ -164,7 +169,7 @@ pub async fn import_csv(
     csv_bytes: &[u8],
 ) -> AppResult<Result<Imported, Vec<LineError>>> {
     // Every problem at once: the rows' own, then the organisations they name.
-    let (rows, mut errors) = parse(csv_bytes);
+    let (rows, mut errors, present) = parse(csv_bytes);
     // The organisations the file names, in one statement.
     let slugs: HashSet<&str> =
         rows.iter().flat_map(|r| std::iter::once(r.council.as_str()).chain(r.partnership.as_deref())).collect();
@@ -174,6 +179,34 @@ pub async fn import_csv(
         .await?
         .into_iter()
         .map(|o| (o.slug.clone(), o))
+        .collect();
+    // Which council each partnership is tied to, the wards already stored, and which of those members sit for.
+    let partnership_ids: Vec<Uuid> = organisations
+        .values()
+        .filter(|o| o.kind == OrganisationKind::CommunityPartnership.as_db())
+        .map(|o| o.id)
+        .collect();
+    let ties: HashMap<Uuid, Uuid> = entity::community_partnership::Entity::find()
+        .filter(entity::community_partnership::Column::OrganisationId.is_in(partnership_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.organisation_id, t.council_id))
+        .collect();
+    let codes: Vec<&str> = rows.iter().map(|r| r.gss_code.as_str()).collect();
+    let stored: HashMap<String, ward::Model> = ward::Entity::find()
+        .filter(ward::Column::GssCode.is_in(codes))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.gss_code.clone(), w))
+        .collect();
+    let seated: HashSet<Uuid> = entity::partnership_member::Entity::find()
+        .filter(entity::partnership_member::Column::WardId.is_in(stored.values().map(|w| w.id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| m.ward_id)
         .collect();
     let of_kind = |slug: &str, kind: OrganisationKind| -> Result<Uuid, String> {
         match organisations.get(slug) {
@@ -188,6 +221,25 @@ pub async fn import_csv(
         let council = of_kind(&row.council, OrganisationKind::Council);
         let partnership =
             row.partnership.as_deref().map(|p| of_kind(p, OrganisationKind::CommunityPartnership)).transpose();
+        // A ward's partnership serves the ward's council; a ward its members sit for keeps its partnership.
+        let partnership = match (&council, partnership) {
+            (Ok(council_id), Ok(Some(partnership_id))) if ties.get(&partnership_id) != Some(council_id) => {
+                Err(format!(
+                    "\"{}\" is not tied to the council \"{}\" (setPartnershipCouncil)",
+                    row.partnership.as_deref().unwrap_or_default(),
+                    row.council
+                ))
+            }
+            (_, partnership) => partnership,
+        };
+        let partnership = match (partnership, stored.get(row.gss_code.as_str())) {
+            (Ok(new), Some(old))
+                if present.contains(&"partnership") && old.partnership_id != new && seated.contains(&old.id) =>
+            {
+                Err(format!("{} has ward members sitting for it: remove their seats before moving it", old.gss_code))
+            }
+            (partnership, _) => partnership,
+        };
         match (council, partnership) {
             (Ok(council_id), Ok(partnership_id)) => models.push(ward::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -212,22 +264,23 @@ pub async fn import_csv(
         errors.sort_by_key(|e| e.line);
         return Ok(Err(errors));
     }
+    let mut updated = vec![ward::Column::Name, ward::Column::CouncilId, ward::Column::UpdatedAt];
+    for (name, column) in [
+        ("partnership", ward::Column::PartnershipId),
+        ("population", ward::Column::Population),
+        ("imd_decile", ward::Column::ImdDecile),
+        ("figures_illustrative", ward::Column::FiguresIllustrative),
+    ] {
+        if present.contains(&name) {
+            updated.push(column);
+        }
+    }
     let codes: Vec<&str> = rows.iter().map(|r| r.gss_code.as_str()).collect();
     let txn = db.begin().await?;
     let existing = ward::Entity::find().filter(ward::Column::GssCode.is_in(codes)).all(&txn).await?.len();
     // 500 rows of 10 values a statement: well inside SQLite's 32,766 parameters.
     for chunk in models.chunks(500) {
-        let upsert = OnConflict::column(ward::Column::GssCode)
-            .update_columns([
-                ward::Column::Name,
-                ward::Column::CouncilId,
-                ward::Column::PartnershipId,
-                ward::Column::Population,
-                ward::Column::ImdDecile,
-                ward::Column::FiguresIllustrative,
-                ward::Column::UpdatedAt,
-            ])
-            .to_owned();
+        let upsert = OnConflict::column(ward::Column::GssCode).update_columns(updated.clone()).to_owned();
         ward::Entity::insert_many(chunk.to_vec()).on_conflict(upsert).exec(&txn).await?;
     }
     txn.commit().await?;
@@ -245,14 +298,14 @@ mod tests {
                     E0501234,Nowhere,east-suffolk,,\n\
                     E05012346,,east-suffolk,-5,11\n\
                     E05012345,Kirkley again,east-suffolk,,\n";
-        let (rows, errors) = parse(file.as_bytes());
+        let (rows, errors, _) = parse(file.as_bytes());
         assert_eq!(rows.len(), 1, "the good line parses");
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [3, 4, 4, 4, 5], "{errors:?}");
         assert!(errors[4].message.contains("already on line 2"), "{errors:?}");
-        let (_, missing) = parse(b"gss,name\nE05012345,x\n");
+        let (_, missing, _) = parse(b"gss,name\nE05012345,x\n");
         assert!(missing.iter().all(|e| e.line == 1) && missing.len() == 3, "{missing:?}");
-        let (_, ragged) = parse(b"gss_code,name,council\nE05012345,x\n");
+        let (_, ragged, _) = parse(b"gss_code,name,council\nE05012345,x\n");
         assert_eq!(ragged[0].line, 2, "{ragged:?}");
     }
 }
