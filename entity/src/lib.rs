@@ -13,6 +13,7 @@ pub mod offer;
 pub mod organisation;
 pub mod partner_day;
 pub mod partnership_member;
+pub mod priority;
 pub mod refresh_token;
 pub mod user;
 pub mod volunteer_profile;

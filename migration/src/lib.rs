@@ -24,6 +24,7 @@ mod m20261206_000020_create_webhooks;
 mod m20261206_000021_add_organisation_numbers;
 mod m20261206_000022_create_wards;
 mod m20261206_000023_create_partnerships;
+mod m20261206_000024_create_priorities;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_add_organisation_numbers::Migration),
             Box::new(m20261206_000022_create_wards::Migration),
             Box::new(m20261206_000023_create_partnerships::Migration),
+            Box::new(m20261206_000024_create_priorities::Migration),
         ]
     }
 }

@@ -219,3 +219,79 @@ async fn a_partnership_seats_its_members_and_says_when_elected_members_dominate(
     );
     assert!(data(&app.gql(by_slug, json!({ "s": council_slug })).await)["communityPartnership"].is_null());
 }
+
+const PRIORITY: &str = "mutation($input: CreatePriorityInput!) { createPriority(input: $input) { id title financialYear agreedOn workshop status evidence { kind summary url } } }";
+
+#[tokio::test]
+async fn a_partnership_records_its_priorities_with_their_evidence() {
+    let app = TestApp::spawn().await;
+    let officer = app.register("officer@priorities.example", "Officer").await;
+    let (partnership, slug) =
+        organisation(&app, &officer, "Aldeburgh, Leiston and Saxmundham", "COMMUNITY_PARTNERSHIP").await;
+    let stranger = app.register("stranger@priorities.example", "Stranger").await;
+    let input = |extra: Value| {
+        let mut input = json!({ "partnershipId": partnership, "financialYear": "2026-27",
+            "title": "Loneliness among older residents", "agreedOn": "2026-03-12",
+            "workshop": "Annual workshop, Leiston Community Centre",
+            "evidence": [{ "kind": "DATA", "summary": "A third of over-75s live alone", "url": "https://example.org/census" },
+                         { "kind": "LOCAL_INSIGHT", "summary": "Lunch clubs closed since 2020" }] });
+        crate::helpers::merge(&mut input, &extra);
+        json!({ "input": input })
+    };
+    assert_eq!(error_code(&app.gql_as(Some(&stranger.token), PRIORITY, input(json!({}))).await), "FORBIDDEN");
+    for (extra, field) in [
+        (json!({ "financialYear": "2026-28" }), "input.financialYear"),
+        (json!({ "agreedOn": "2999-01-01" }), "input.agreedOn"),
+        (json!({ "title": "x" }), "input.title"),
+        (
+            json!({ "evidence": [{ "kind": "DATA", "summary": "ok", "url": "javascript:alert(1)" }] }),
+            "input.evidence[0].url",
+        ),
+    ] {
+        let resp = app.gql_as(Some(&officer.token), PRIORITY, input(extra)).await;
+        assert_eq!(error_code(&resp), "BAD_USER_INPUT", "{resp}");
+        assert_eq!(resp["errors"][0]["extensions"]["field"], field);
+    }
+    let made = app.gql_as(Some(&officer.token), PRIORITY, input(json!({}))).await;
+    let priority = &data(&made)["createPriority"];
+    assert_eq!(priority["status"], "ACTIVE");
+    assert_eq!(
+        priority["evidence"][1],
+        json!({ "kind": "LOCAL_INSIGHT", "summary": "Lunch clubs closed since 2020", "url": null })
+    );
+    data(
+        &app.gql_as(
+            Some(&officer.token),
+            PRIORITY,
+            input(
+                json!({ "financialYear": "2025-26", "title": "Speeding through villages", "agreedOn": "2025-03-10" }),
+            ),
+        )
+        .await,
+    );
+
+    // Public, by year, and by id.
+    let query = "query($s: String!, $y: String) { communityPartnership(slug: $s) { priorities(financialYear: $y) { title financialYear } } }";
+    let this_year = app.gql(query, json!({ "s": slug, "y": "2026-27" })).await;
+    assert_eq!(
+        data(&this_year)["communityPartnership"]["priorities"],
+        json!([{ "title": "Loneliness among older residents", "financialYear": "2026-27" }])
+    );
+    let every_year = app.gql(query, json!({ "s": slug, "y": null })).await;
+    assert_eq!(data(&every_year)["communityPartnership"]["priorities"].as_array().map(Vec::len), Some(2));
+    let by_id = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on Priority { title partnership { name } } } }",
+            json!({ "id": priority["id"] }),
+        )
+        .await;
+    assert_eq!(data(&by_id)["node"]["partnership"]["name"], "Aldeburgh, Leiston and Saxmundham");
+
+    // Met: the partnership says so.
+    let update =
+        "mutation($input: UpdatePriorityInput!) { updatePriority(input: $input) { status evidence { kind } } }";
+    let met = json!({ "input": { "id": priority["id"], "status": "MET", "evidence": [{ "kind": "CONSULTATION", "summary": "Residents' survey, 2027" }] } });
+    assert_eq!(error_code(&app.gql_as(Some(&stranger.token), update, met.clone()).await), "FORBIDDEN");
+    let resp = app.gql_as(Some(&officer.token), update, met).await;
+    assert_eq!(data(&resp)["updatePriority"], json!({ "status": "MET", "evidence": [{ "kind": "CONSULTATION" }] }));
+}

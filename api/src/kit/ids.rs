@@ -21,6 +21,7 @@ pub enum NodeKind {
     WebhookDelivery,
     Ward,
     PartnershipMember,
+    Priority,
 }
 
 impl NodeKind {
@@ -38,6 +39,7 @@ impl NodeKind {
             Self::WebhookDelivery => "WebhookDelivery",
             Self::Ward => "Ward",
             Self::PartnershipMember => "PartnershipMember",
+            Self::Priority => "Priority",
         }
     }
 
@@ -55,6 +57,7 @@ impl NodeKind {
             Self::WebhookDelivery,
             Self::Ward,
             Self::PartnershipMember,
+            Self::Priority,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -121,6 +124,7 @@ mod tests {
             NodeKind::WebhookDelivery,
             NodeKind::Ward,
             NodeKind::PartnershipMember,
+            NodeKind::Priority,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

@@ -48,6 +48,9 @@ pub struct Loaders {
     pub wards: DataLoader<ById<entity::ward::Entity>>,
     /// A partnership's seats, oldest first.
     pub partnership_members: DataLoader<loaders::Grouped<entity::partnership_member::Entity>>,
+    /// A partnership's priorities, oldest first.
+    pub partnership_priorities: DataLoader<loaders::Grouped<entity::priority::Entity>>,
+    pub priorities: DataLoader<ById<entity::priority::Entity>>,
     /// A partnership's wards, by name.
     pub partnership_wards: DataLoader<loaders::Grouped<entity::ward::Entity>>,
     pub profiles_by_user: DataLoader<ProfileByUser>,
@@ -84,6 +87,11 @@ impl Loaders {
             applications: batched(ById::new(reads.clone()), queue),
             wards: batched(ById::new(reads.clone()), queue),
             partnership_members: batched(loaders::Grouped::new(reads.clone(), "partnership_id", "created_at"), queue),
+            partnership_priorities: batched(
+                loaders::Grouped::new(reads.clone(), "partnership_id", "created_at"),
+                queue,
+            ),
+            priorities: batched(ById::new(reads.clone()), queue),
             partnership_wards: batched(loaders::Grouped::new(reads.clone(), "partnership_id", "name"), queue),
             profiles_by_user: batched(ProfileByUser::new(db.clone()), queue),
             contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),

@@ -2,8 +2,10 @@
 //! seats (who sits on it, whom they represent, their votes), with the balance of elected and other members. Public:
 //! a partnership is a public body; its members' own account details stay theirs (`User`'s rules).
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::partnerships::priorities;
 use domain::partnerships::service::{self, NewPartnershipMember, Partnership};
+use domain::values::FinancialYear;
 
 use crate::error::{ApiError, ApiResult, AppError};
 use crate::kit::ids::{NodeKind, decode, encode};
@@ -25,6 +27,30 @@ crate::graphql_enum! {
         Business => "BUSINESS",
         Community => "COMMUNITY",
         CouncilOfficer => "COUNCIL_OFFICER",
+    }
+}
+
+crate::graphql_enum! {
+    /// Where a priority stands.
+    pub enum PriorityStatus as domain::partnerships::priorities::PriorityStatus {
+        /// Being worked on.
+        Active => "ACTIVE",
+        /// Achieved.
+        Met => "MET",
+        /// Set aside.
+        Retired => "RETIRED",
+    }
+}
+
+crate::graphql_enum! {
+    /// What a piece of evidence is.
+    pub enum EvidenceKind as domain::partnerships::priorities::EvidenceKind {
+        /// Figures (deprivation, crime, health).
+        Data => "DATA",
+        /// What local people and groups know.
+        LocalInsight => "LOCAL_INSIGHT",
+        /// What a consultation found.
+        Consultation => "CONSULTATION",
     }
 }
 
@@ -56,6 +82,13 @@ impl CommunityPartnership {
         let wards = loaders(ctx)?.partnership_wards.load_one(self.0.organisation.id).await?.unwrap_or_default();
         Ok(wards.iter().cloned().map(Ward).collect())
     }
+    /// Its priorities, oldest first; those of one financial year ("2026-27") if it is given.
+    async fn priorities(&self, ctx: &Context<'_>, financial_year: Option<String>) -> ApiResult<Vec<Priority>> {
+        let year =
+            financial_year.map(|y| FinancialYear::parse("financialYear", &y)).transpose()?.map(FinancialYear::name);
+        let all = loaders(ctx)?.partnership_priorities.load_one(self.0.organisation.id).await?.unwrap_or_default();
+        Ok(all.iter().filter(|p| year.as_ref().is_none_or(|y| *y == p.financial_year)).cloned().map(Priority).collect())
+    }
     /// Who sits on it, oldest seat first.
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<PartnershipMember>> {
         let members = loaders(ctx)?.partnership_members.load_one(self.0.organisation.id).await?.unwrap_or_default();
@@ -79,6 +112,92 @@ impl CommunityPartnership {
             warning: balance.warning,
         })
     }
+}
+
+/// A partnership's priority for a financial year.
+pub struct Priority(pub entity::priority::Model);
+
+#[Object]
+impl Priority {
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Priority, self.0.id)
+    }
+    async fn partnership(&self, ctx: &Context<'_>) -> ApiResult<CommunityPartnership> {
+        Ok(CommunityPartnership(service::get(db(ctx)?, self.0.partnership_id).await?))
+    }
+    /// "2026-27".
+    async fn financial_year(&self) -> &str {
+        &self.0.financial_year
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn agreed_on(&self) -> NaiveDate {
+        self.0.agreed_on
+    }
+    /// The workshop that agreed it.
+    async fn workshop(&self) -> &str {
+        &self.0.workshop
+    }
+    async fn evidence(&self) -> Vec<Evidence> {
+        priorities::evidence_of(&self.0)
+            .into_iter()
+            .map(|e| Evidence { kind: e.kind.into(), summary: e.summary, url: e.url })
+            .collect()
+    }
+    async fn status(&self) -> Option<PriorityStatus> {
+        PriorityStatus::from_db(&self.0.status)
+    }
+}
+
+/// What a priority rests on.
+#[derive(SimpleObject)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    pub summary: String,
+    pub url: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct EvidenceInput {
+    pub kind: EvidenceKind,
+    pub summary: String,
+    pub url: Option<String>,
+}
+
+impl From<EvidenceInput> for priorities::Evidence {
+    fn from(e: EvidenceInput) -> Self {
+        Self { kind: e.kind.into(), summary: e.summary, url: e.url }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreatePriorityInput {
+    pub partnership_id: ID,
+    /// "2026-27".
+    pub financial_year: String,
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+    /// The day it was agreed (not in the future).
+    pub agreed_on: NaiveDate,
+    /// The workshop that agreed it, e.g. "Annual workshop, Felixstowe, March 2026".
+    pub workshop: String,
+    #[graphql(default)]
+    pub evidence: Vec<EvidenceInput>,
+}
+
+/// Fields left out stay as they are; `evidence` is replaced whole.
+#[derive(InputObject)]
+pub struct UpdatePriorityInput {
+    pub id: ID,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<PriorityStatus>,
+    pub evidence: Option<Vec<EvidenceInput>>,
 }
 
 /// Someone's seat on a partnership.
@@ -234,6 +353,34 @@ impl PartnershipMutation {
         let partnership = decode("input.partnershipId", &input.partnership_id, NodeKind::Organisation)?;
         let council = decode("input.councilId", &input.council_id, NodeKind::Organisation)?;
         Ok(CommunityPartnership(service::set_council(db(ctx)?, &actor, partnership, council).await?))
+    }
+
+    /// Records a priority the partnership agreed. For the partnership's owners and admins, and its council's.
+    async fn create_priority(&self, ctx: &Context<'_>, input: CreatePriorityInput) -> ApiResult<Priority> {
+        let actor = viewer(ctx)?.require_user()?;
+        let new = priorities::NewPriority {
+            partnership_id: decode("input.partnershipId", &input.partnership_id, NodeKind::Organisation)?,
+            financial_year: FinancialYear::parse("input.financialYear", &input.financial_year)?,
+            title: input.title,
+            description: input.description,
+            agreed_on: input.agreed_on,
+            workshop: input.workshop,
+            evidence: input.evidence.into_iter().map(Into::into).collect(),
+        };
+        Ok(Priority(priorities::create(db(ctx)?, &actor, new).await?))
+    }
+
+    /// Changes a priority (its words, evidence or status). For the same people.
+    async fn update_priority(&self, ctx: &Context<'_>, input: UpdatePriorityInput) -> ApiResult<Priority> {
+        let actor = viewer(ctx)?.require_user()?;
+        let id = decode("input.id", &input.id, NodeKind::Priority)?;
+        let patch = priorities::PriorityPatch {
+            title: input.title,
+            description: input.description,
+            status: input.status.map(Into::into),
+            evidence: input.evidence.map(|e| e.into_iter().map(Into::into).collect()),
+        };
+        Ok(Priority(priorities::update(db(ctx)?, &actor, id, patch).await?))
     }
 
     /// Seats someone on a partnership. For the partnership's owners and admins, and its council's.

@@ -19,7 +19,7 @@ use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
-use crate::partnerships::{PartnershipMutation, PartnershipQuery};
+use crate::partnerships::{PartnershipMutation, PartnershipQuery, Priority};
 use crate::privacy::{PrivacyMutation, PrivacyQuery};
 use crate::users::{SignInAttempts, User, UserMutation, UserQuery};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
@@ -144,6 +144,7 @@ pub enum Node {
     Offer(Offer),
     Application(Application),
     Ward(Ward),
+    Priority(Priority),
 }
 
 #[derive(Default)]
@@ -215,6 +216,8 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
         },
         // Wards are public facts about places.
         NodeKind::Ward => loaders.wards.load_one(id).await?.map(|w| Node::Ward(Ward(w))),
+        // Priorities are public, as their partnerships are.
+        NodeKind::Priority => loaders.priorities.load_one(id).await?.map(|p| Node::Priority(Priority(p))),
         NodeKind::ApiKey
         | NodeKind::AuditEvent
         | NodeKind::WebhookEndpoint

@@ -2,6 +2,7 @@
 //! and community representatives that agree a district's local priorities. A partnership is an organisation of
 //! kind COMMUNITY_PARTNERSHIP tied to its council; its seats say whom each member represents (`service`), and its
 //! seat balance shows whether elected members hold most of them.
+pub mod priorities;
 pub mod service;
 
 crate::db_enum! {

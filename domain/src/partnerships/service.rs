@@ -72,7 +72,11 @@ async fn manages(db: &impl ConnectionTrait, actor: &AuthUser, organisation_id: U
 }
 
 /// Whether the actor may manage the partnership's seats: its own owners and admins, its council's, platform admins.
-async fn require_seat_manager(db: &impl ConnectionTrait, actor: &AuthUser, partnership: &Partnership) -> AppResult<()> {
+pub(crate) async fn require_seat_manager(
+    db: &impl ConnectionTrait,
+    actor: &AuthUser,
+    partnership: &Partnership,
+) -> AppResult<()> {
     if manages(db, actor, partnership.organisation.id).await? {
         return Ok(());
     }

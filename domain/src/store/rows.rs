@@ -492,6 +492,8 @@ by_position! {
         availability, status, created_at, updated_at }
     whole membership { id, organisation_id, user_id, role, created_at }
     whole partnership_member { id, partnership_id, user_id, role, ward_id, organisation_id, votes, created_at }
+    whole priority { id, partnership_id, financial_year, title, description, agreed_on, workshop, evidence, status,
+        created_at, updated_at }
     whole ward { id, gss_code, name, council_id, partnership_id, population, imd_decile, figures_illustrative,
         created_at, updated_at }
     partial organisation {
@@ -546,6 +548,7 @@ mod tests {
         assert_eq!(offer::Model::COLUMNS, names::<offer::Entity>());
         assert_eq!(membership::Model::COLUMNS, names::<membership::Entity>());
         assert_eq!(ward::Model::COLUMNS, names::<ward::Entity>());
+        assert_eq!(priority::Model::COLUMNS, names::<priority::Entity>());
         assert_eq!(partnership_member::Model::COLUMNS, names::<partnership_member::Entity>());
         assert_eq!(application::Model::COLUMNS, names::<application::Entity>());
         assert_eq!(need::Model::COLUMNS, names::<need::Entity>());

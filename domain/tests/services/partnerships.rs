@@ -80,3 +80,38 @@ async fn seats_are_for_the_partnerships_and_councils_managers_and_wards_for_ward
     assert_eq!(removed.id, seated.id);
     assert!(partnerships::members(&t.db, partnership.id).await.expect("members").is_empty());
 }
+
+#[tokio::test]
+async fn priorities_are_the_seat_managers_to_record_and_keep_their_evidence() {
+    use domain::partnerships::priorities::{self, Evidence, EvidenceKind, NewPriority, PriorityPatch, PriorityStatus};
+    use domain::values::FinancialYear;
+    let t = TestDb::new().await;
+    let officer = t.person("Officer").await;
+    let partnership = organisations::create(
+        &t.db,
+        &officer,
+        new_organisation("Framlingham, Wickham Market and Villages", OrganisationKind::CommunityPartnership),
+    )
+    .await
+    .expect("a partnership");
+    let new = |agreed_on| NewPriority {
+        partnership_id: partnership.id,
+        financial_year: FinancialYear::parse("financialYear", "2026-27").expect("a year"),
+        title: "Rural transport".into(),
+        description: String::new(),
+        agreed_on,
+        workshop: "Annual workshop".into(),
+        evidence: vec![Evidence { kind: EvidenceKind::Consultation, summary: "Bus survey".into(), url: None }],
+    };
+    let today = domain::now().date_naive();
+    let future = priorities::create(&t.db, &officer, new(today + chrono::Days::new(1))).await;
+    assert!(matches!(future, Err(AppError::BadInput { ref field, .. }) if field == "input.agreedOn"), "{future:?}");
+    let outsider = t.person("Outsider").await;
+    assert!(matches!(priorities::create(&t.db, &outsider, new(today)).await, Err(AppError::Forbidden(_))));
+    let made = priorities::create(&t.db, &officer, new(today)).await.expect("recorded");
+    assert_eq!((made.financial_year.as_str(), made.status.as_str()), ("2026-27", "ACTIVE"));
+    assert_eq!(priorities::evidence_of(&made)[0].summary, "Bus survey");
+    let patch = PriorityPatch { status: Some(PriorityStatus::Retired), ..PriorityPatch::default() };
+    let retired = priorities::update(&t.db, &officer, made.id, patch).await.expect("updated");
+    assert_eq!(retired.status, "RETIRED");
+}
