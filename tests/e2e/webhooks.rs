@@ -134,6 +134,18 @@ fn verified(secret: &str, got: &[Received]) -> Vec<Value> {
     out["verified"].as_array().expect("verified payloads").clone()
 }
 
+/// Points the (only) endpoint somewhere else behind the API's back, as a later DNS change or rule change would.
+async fn move_endpoint(app: &TestApp, url: impl Into<String>) {
+    let row = entity::webhook_endpoint::Entity::find()
+        .one(&app.db)
+        .await
+        .expect("as the test set up")
+        .expect("as the test set up");
+    let mut row = row.into_active_model();
+    row.url = Set(url.into());
+    row.update(&app.db).await.expect("as the test set up");
+}
+
 async fn deliveries(app: &TestApp, admin: &Session, endpoint_id: &str) -> Vec<Value> {
     let resp = app.gql_as(Some(&admin.token), DELIVERIES, json!({ "id": endpoint_id })).await;
     data(&resp)["webhookDeliveries"]["edges"]
@@ -566,14 +578,7 @@ async fn delivery_checks_the_address_again_and_a_slow_receiver_slows_no_request(
     assert!(listed.iter().any(|d| d["lastError"].as_str().is_some_and(|e| e.contains("timed out"))), "{listed:?}");
 
     // An endpoint whose address became internal is refused at delivery, before anything is sent.
-    let row = entity::webhook_endpoint::Entity::find()
-        .one(&app.db)
-        .await
-        .expect("as the test set up")
-        .expect("as the test set up");
-    let mut row = row.into_active_model();
-    row.url = Set("http://169.254.169.254/latest/meta-data/".to_owned());
-    row.update(&app.db).await.expect("as the test set up");
+    move_endpoint(&app, "http://169.254.169.254/latest/meta-data/").await;
     let before = receiver.got().len();
     entity::webhook_delivery::Entity::update_many()
         .col_expr(entity::webhook_delivery::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(domain::now()))
@@ -606,14 +611,7 @@ async fn a_name_that_resolves_inside_the_network_is_refused_at_delivery() {
     let port = receiver.url.rsplit(':').next().and_then(|p| p.split('/').next()).expect("a port").to_owned();
     let (_, endpoint_id, _) = endpoint(&app, &admin, public_key(), &receiver.url, &["NEED_PUBLISHED"]).await;
     // The address as production would take it (HTTPS, a name): only what it resolves to gives it away.
-    let row = entity::webhook_endpoint::Entity::find()
-        .one(&app.db)
-        .await
-        .expect("as the test set up")
-        .expect("as the test set up");
-    let mut row = row.into_active_model();
-    row.url = Set(format!("https://{host}:{port}/hook"));
-    row.update(&app.db).await.expect("as the test set up");
+    move_endpoint(&app, format!("https://{host}:{port}/hook")).await;
     let owner = app.register("owner@rebind.example", "Owner").await;
     let organisation = app.organisation(&owner, "Speed Watch").await;
     app.open_need(&owner, &organisation, "Speed gun operator", json!({})).await;
