@@ -16,6 +16,7 @@ pub mod offers;
 pub mod organisations;
 pub mod partnerships;
 pub mod privacy;
+pub mod projects;
 pub mod schema;
 pub mod telemetry;
 pub mod users;
@@ -176,7 +177,7 @@ mod layers {
     //! neither the schema root nor the HTTP server; only the schema root names every area.
     use std::path::Path;
 
-    const AREAS: [&str; 13] = [
+    const AREAS: [&str; 14] = [
         "users",
         "organisations",
         "needs",
@@ -190,6 +191,7 @@ mod layers {
         "webhooks",
         "wards",
         "partnerships",
+        "projects",
     ];
 
     fn sources(dir: &Path) -> Vec<(String, String)> {

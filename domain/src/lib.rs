@@ -15,6 +15,7 @@ pub mod offers;
 pub mod organisations;
 pub mod partnerships;
 pub mod privacy;
+pub mod projects;
 pub mod store;
 pub mod users;
 pub mod values;

@@ -35,6 +35,8 @@ pub struct Model {
     pub published_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The project it is part of, if any (same organisation).
+    pub project_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -25,6 +25,7 @@ mod m20261206_000021_add_organisation_numbers;
 mod m20261206_000022_create_wards;
 mod m20261206_000023_create_partnerships;
 mod m20261206_000024_create_priorities;
+mod m20261206_000025_create_projects;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000022_create_wards::Migration),
             Box::new(m20261206_000023_create_partnerships::Migration),
             Box::new(m20261206_000024_create_priorities::Migration),
+            Box::new(m20261206_000025_create_projects::Migration),
         ]
     }
 }

@@ -176,6 +176,7 @@ fn need_row(organisation: Uuid, title: String, at: chrono::DateTime<Utc>) -> ent
         published_at: Set(Some(at)),
         created_at: Set(at),
         updated_at: Set(at),
+        project_id: Set(None),
     }
 }
 

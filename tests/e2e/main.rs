@@ -18,6 +18,7 @@ mod pages;
 mod partnerships;
 mod places;
 mod privacy;
+mod projects;
 mod schema;
 mod sessions;
 mod shapes;

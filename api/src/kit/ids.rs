@@ -22,6 +22,7 @@ pub enum NodeKind {
     Ward,
     PartnershipMember,
     Priority,
+    Project,
 }
 
 impl NodeKind {
@@ -40,6 +41,7 @@ impl NodeKind {
             Self::Ward => "Ward",
             Self::PartnershipMember => "PartnershipMember",
             Self::Priority => "Priority",
+            Self::Project => "Project",
         }
     }
 
@@ -58,6 +60,7 @@ impl NodeKind {
             Self::Ward,
             Self::PartnershipMember,
             Self::Priority,
+            Self::Project,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -125,6 +128,7 @@ mod tests {
             NodeKind::Ward,
             NodeKind::PartnershipMember,
             NodeKind::Priority,
+            NodeKind::Project,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

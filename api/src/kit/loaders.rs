@@ -9,7 +9,7 @@ use entity::volunteer_profile;
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement, SimpleExpr, Value, WindowStatement,
 };
-use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
+use sea_orm::{Condition, DatabaseConnection, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
 use super::pagination::{Page, PageRows, SortKey, SortKind, fetch_rows, read_rows};
@@ -138,6 +138,65 @@ where
     }
 }
 
+/// The rows of `E` tied to each of many parents through a tie table (`tie`: `parent` → `child`, the id of an `E`
+/// row), in the order they were tied; one statement joining the tie to `E`, for relations small enough to show
+/// whole (a project's priorities, a priority's projects in a year).
+pub struct Tied<E> {
+    reads: Reads,
+    tie: &'static str,
+    parent: &'static str,
+    child: &'static str,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Tied<E> {
+    pub fn new(reads: Reads, tie: &'static str, parent: &'static str, child: &'static str) -> Self {
+        Self { reads, tie, parent, child, entity: PhantomData }
+    }
+}
+
+/// A tied row: its parent's id, then the whole `E` row.
+struct TiedRow<M>(Uuid, M);
+
+impl<M: ByPosition> FromQueryResult for TiedRow<M> {
+    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self(checked_value::<Uuid>(row, 0)?, M::decode_checked_at(row, 1)?))
+    }
+}
+
+impl<E> Loader<Uuid> for Tied<E>
+where
+    E: EntityTrait,
+    E::Model: ByPosition + Send + Sync + 'static,
+{
+    type Value = Arc<Vec<Row<E>>>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        let tie = Alias::new(self.tie);
+        let mut select = Query::select();
+        select.expr(Expr::col((tie.clone(), Alias::new(self.parent))));
+        for column in E::Column::iter() {
+            select.column((E::default(), column));
+        }
+        select
+            .from(tie.clone())
+            .inner_join(
+                E::default(),
+                Expr::col((E::default(), Alias::new("id"))).equals((tie.clone(), Alias::new(self.child))),
+            )
+            .and_where(Expr::col((tie.clone(), Alias::new(self.parent))).is_in(keys.iter().copied()))
+            .order_by((tie.clone(), Alias::new("created_at")), Order::Asc)
+            .order_by((E::default(), Alias::new("id")), Order::Asc);
+        let rows: Vec<TiedRow<E::Model>> = read_rows(&self.reads, &select).await?;
+        let mut groups: HashMap<Uuid, Vec<Row<E>>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for TiedRow(parent, model) in rows {
+            groups.entry(parent).or_default().push(E::Model::whole(model));
+        }
+        Ok(groups.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+    }
+}
+
 /// The one-to-many relations that are paged per parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ChildRelation {
@@ -147,6 +206,8 @@ pub enum ChildRelation {
     UserMemberships,
     NeedApplications,
     VolunteerApplications,
+    OrganisationProjects,
+    ProjectNeeds,
 }
 
 impl ChildRelation {
@@ -156,12 +217,18 @@ impl ChildRelation {
             Self::OrganisationOffers => "offers",
             Self::OrganisationMembers | Self::UserMemberships => "memberships",
             Self::NeedApplications | Self::VolunteerApplications => "applications",
+            Self::OrganisationProjects => "projects",
+            Self::ProjectNeeds => "needs",
         }
     }
 
     fn parent_column(self) -> &'static str {
         match self {
-            Self::OrganisationNeeds | Self::OrganisationOffers | Self::OrganisationMembers => "organisation_id",
+            Self::OrganisationNeeds
+            | Self::OrganisationOffers
+            | Self::OrganisationMembers
+            | Self::OrganisationProjects => "organisation_id",
+            Self::ProjectNeeds => "project_id",
             Self::UserMemberships => "user_id",
             Self::NeedApplications => "need_id",
             Self::VolunteerApplications => "volunteer_id",
@@ -181,6 +248,8 @@ impl ChildRelation {
             Self::UserMemberships => "user.memberships",
             Self::NeedApplications => "need.applications",
             Self::VolunteerApplications => "volunteer.applications",
+            Self::OrganisationProjects => "organisation.projects",
+            Self::ProjectNeeds => "project.needs",
         };
         SortKey { name, kind: SortKind::Time, key: self.col("created_at"), id: self.col("id"), descending: true }
     }

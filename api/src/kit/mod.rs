@@ -53,6 +53,17 @@ pub struct Loaders {
     pub priorities: DataLoader<ById<entity::priority::Entity>>,
     /// A partnership's wards, by name.
     pub partnership_wards: DataLoader<loaders::Grouped<entity::ward::Entity>>,
+    pub projects: DataLoader<ById<entity::project::Entity>>,
+    /// A project's priorities, in the order they were tagged.
+    pub project_priorities: DataLoader<loaders::Tied<entity::priority::Entity>>,
+    /// A need's priorities, in the order they were tagged.
+    pub need_priorities: DataLoader<loaders::Tied<entity::priority::Entity>>,
+    /// A priority's projects, in the order they were tagged.
+    pub priority_projects: DataLoader<loaders::Tied<entity::project::Entity>>,
+    /// A priority's needs, in the order they were tagged (every status: callers keep to what the viewer may see).
+    pub priority_needs: DataLoader<loaders::Tied<entity::need::Entity>>,
+    pub organisation_projects: DataLoader<Children<entity::project::Entity>>,
+    pub project_needs: DataLoader<Children<entity::need::Entity>>,
     pub profiles_by_user: DataLoader<ProfileByUser>,
     pub contact_visible: DataLoader<ContactVisibility>,
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
@@ -93,6 +104,28 @@ impl Loaders {
             ),
             priorities: batched(ById::new(reads.clone()), queue),
             partnership_wards: batched(loaders::Grouped::new(reads.clone(), "partnership_id", "name"), queue),
+            projects: batched(ById::new(reads.clone()), queue),
+            project_priorities: batched(
+                loaders::Tied::new(reads.clone(), "project_priorities", "project_id", "priority_id"),
+                queue,
+            ),
+            need_priorities: batched(
+                loaders::Tied::new(reads.clone(), "need_priorities", "need_id", "priority_id"),
+                queue,
+            ),
+            priority_projects: batched(
+                loaders::Tied::new(reads.clone(), "project_priorities", "priority_id", "project_id"),
+                queue,
+            ),
+            priority_needs: batched(
+                loaders::Tied::new(reads.clone(), "need_priorities", "priority_id", "need_id"),
+                queue,
+            ),
+            organisation_projects: batched(
+                Children::new(reads.clone(), ChildRelation::OrganisationProjects, shown),
+                queue,
+            ),
+            project_needs: batched(Children::new(reads.clone(), ChildRelation::ProjectNeeds, shown), queue),
             profiles_by_user: batched(ProfileByUser::new(db.clone()), queue),
             contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),
             organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),

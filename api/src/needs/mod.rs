@@ -83,6 +83,29 @@ pub async fn can_see(
 
 pub struct Need(pub Read<entity::need::Model>);
 
+/// A page of an organisation's or a project's needs (`relation` says which, `parent` is its id), newest first;
+/// drafts only for members of `organisation_id`.
+pub async fn child_needs(
+    ctx: &Context<'_>,
+    relation: ChildRelation,
+    parent: uuid::Uuid,
+    organisation_id: uuid::Uuid,
+    status: Option<NeedStatus>,
+    page: Page,
+) -> ApiResult<NeedConnection> {
+    let member = viewer(ctx)?.is_member_of(db(ctx)?, organisation_id).await?;
+    let statuses = access::visible_statuses(status.map(Into::into), member);
+    let filter = ChildFilter { statuses: Some(statuses.iter().map(|s| s.as_db().to_owned()).collect()) };
+    let loader = match relation {
+        ChildRelation::ProjectNeeds => &loaders(ctx)?.project_needs,
+        ChildRelation::OrganisationNeeds => &loaders(ctx)?.organisation_needs,
+        other => return Err(AppError::internal(format!("{other:?} does not list needs")).into()),
+    };
+    child_connection(loader, relation, parent, filter, page, false, |n| (Need(n), NeedEdgeFields { distance_km: None }))
+        .await
+        .map_err(ApiError::from)
+}
+
 /// Extra fields on a need's edge in a listing.
 #[derive(SimpleObject)]
 pub struct NeedEdgeFields {
@@ -126,7 +149,7 @@ impl TimeWindowInput {
 }
 
 impl ScheduleInput {
-    fn parse(&self, field: &str) -> AppResult<Schedule> {
+    pub fn parse(&self, field: &str) -> AppResult<Schedule> {
         Ok(Schedule {
             weekly: TimeWindowInput::parse_all(&format!("{field}.weekly"), &self.weekly)?,
             start_date: self.start_date,
@@ -232,6 +255,17 @@ impl Need {
         Ok(*self.0.updated_at()?)
     }
 
+    /// The project it is part of, if any.
+    async fn project(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::projects::Project>> {
+        let Some(id) = *self.0.project_id() else { return Ok(None) };
+        Ok(boxed(loaders(ctx)?.projects.load_one(id)).await?.map(crate::projects::Project))
+    }
+    /// The partnership priorities it serves.
+    async fn priorities(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::partnerships::Priority>> {
+        let tied = boxed(loaders(ctx)?.need_priorities.load_one(*self.0.id())).await?.unwrap_or_default();
+        Ok(tied.iter().cloned().map(crate::partnerships::Priority).collect())
+    }
+
     /// Applications to this need, newest first. Only for the organisation's members and platform admins.
     #[graphql(complexity = "crate::kit::limits::page_cost(first, last, child_complexity)")]
     async fn applications(
@@ -288,6 +322,11 @@ pub struct CreateNeedInput {
     pub remote: bool,
     #[graphql(default = 1)]
     pub volunteers_needed: i32,
+    /// One of the organisation's projects that this need is part of.
+    pub project_id: Option<ID>,
+    /// Partnership priorities it serves (active ones; at most 10).
+    #[graphql(default)]
+    pub priority_ids: Vec<ID>,
 }
 
 /// Fields left out are unchanged; `null` clears an optional field.
@@ -306,6 +345,10 @@ pub struct UpdateNeedInput {
     pub remote: Option<bool>,
     /// Cannot go below the number of volunteers already accepted.
     pub volunteers_needed: Option<i32>,
+    /// `null` takes the need out of its project.
+    pub project_id: MaybeUndefined<ID>,
+    /// Replaces the list.
+    pub priority_ids: Option<Vec<ID>>,
 }
 
 impl CreateNeedInput {
@@ -328,6 +371,8 @@ impl CreateNeedInput {
             postcode: Postcode::parse_optional("input.postcode", self.postcode.as_deref())?,
             remote: self.remote,
             volunteers_needed: self.volunteers_needed,
+            project_id: self.project_id.map(|id| decode("input.projectId", &id, NodeKind::Project)).transpose()?,
+            priority_ids: crate::partnerships::priority_ids("input.priorityIds", &self.priority_ids)?,
         })
     }
 }
@@ -351,6 +396,11 @@ impl UpdateNeedInput {
             },
             remote: self.remote,
             volunteers_needed: self.volunteers_needed,
+            project_id: patch(self.project_id).try_map(|id| decode("input.projectId", &id, NodeKind::Project))?,
+            priority_ids: self
+                .priority_ids
+                .map(|ids| crate::partnerships::priority_ids("input.priorityIds", &ids))
+                .transpose()?,
         };
         Ok((id, patch))
     }

@@ -10,7 +10,7 @@ use crate::kit::ids::{NodeKind, decode, encode};
 use crate::kit::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
 use crate::kit::{Location, LocationInput, NearInput, db, loaders, parse_location, patch, viewer};
-use crate::needs::{Need, NeedConnection, NeedEdgeFields, NeedStatus};
+use crate::needs::{NeedConnection, NeedStatus};
 use crate::offers::{Offer, OfferConnection, OfferStatus};
 use crate::users::User;
 use domain::organisations::OrganisationId;
@@ -127,21 +127,26 @@ impl Organisation {
         before: Option<String>,
         status: Option<NeedStatus>,
     ) -> ApiResult<NeedConnection> {
-        let member = viewer(ctx)?.is_member_of(db(ctx)?, *self.0.id()).await?;
-        let statuses = domain::access::visible_statuses(status.map(Into::into), member);
-        let filter = ChildFilter { statuses: Some(statuses.iter().map(|s| s.as_db().to_owned()).collect()) };
-        let page = Page::parse(first, after, last, before)?;
-        child_connection(
-            &loaders(ctx)?.organisation_needs,
+        crate::needs::child_needs(
+            ctx,
             ChildRelation::OrganisationNeeds,
             *self.0.id(),
-            filter,
-            page,
-            false,
-            |n| (Need(n), NeedEdgeFields { distance_km: None }),
+            *self.0.id(),
+            status,
+            Page::parse(first, after, last, before)?,
         )
         .await
-        .map_err(ApiError::from)
+    }
+
+    /// This organisation's projects, newest first.
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, None, child_complexity)")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<crate::projects::ProjectConnection> {
+        crate::projects::of_organisation(ctx, *self.0.id(), first, after).await
     }
 
     /// Offers made by this organisation, newest first. Paused and closed ones only for its members.

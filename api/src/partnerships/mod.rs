@@ -9,7 +9,7 @@ use domain::values::FinancialYear;
 
 use crate::error::{ApiError, ApiResult, AppError};
 use crate::kit::ids::{NodeKind, decode, encode};
-use crate::kit::{db, loaders, viewer};
+use crate::kit::{boxed, db, loaders, viewer};
 use crate::organisations::Organisation;
 use crate::users::User;
 use crate::wards::Ward;
@@ -151,6 +151,22 @@ impl Priority {
     async fn status(&self) -> Option<PriorityStatus> {
         PriorityStatus::from_db(&self.0.status)
     }
+    /// Projects addressing it, in the order they were tagged.
+    async fn projects(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::projects::Project>> {
+        let tied = boxed(loaders(ctx)?.priority_projects.load_one(self.0.id)).await?.unwrap_or_default();
+        Ok(tied.iter().cloned().map(crate::projects::Project).collect())
+    }
+    /// Published needs serving it (drafts stay with their organisations), in the order they were tagged.
+    async fn needs(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::needs::Need>> {
+        let tied = boxed(loaders(ctx)?.priority_needs.load_one(self.0.id)).await?.unwrap_or_default();
+        let draft = domain::needs::NeedStatus::Draft.as_db();
+        Ok(tied.iter().filter(|n| n.status() != draft).cloned().map(crate::needs::Need).collect())
+    }
+}
+
+/// Priority ids from an input, each checked to be one (`field[i]` names a bad one).
+pub fn priority_ids(field: &str, ids: &[ID]) -> crate::error::AppResult<Vec<uuid::Uuid>> {
+    ids.iter().enumerate().map(|(i, id)| decode(&format!("{field}[{i}]"), id, NodeKind::Priority)).collect()
 }
 
 /// What a priority rests on.

@@ -21,6 +21,7 @@ use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
 use crate::partnerships::{PartnershipMutation, PartnershipQuery, Priority};
 use crate::privacy::{PrivacyMutation, PrivacyQuery};
+use crate::projects::{Project, ProjectMutation, ProjectQuery};
 use crate::users::{SignInAttempts, User, UserMutation, UserQuery};
 use crate::volunteers::{VolunteerMutation, VolunteerProfile};
 use crate::wards::{Ward, WardQuery};
@@ -42,6 +43,7 @@ pub struct Query(
     WebhookQuery,
     WardQuery,
     PartnershipQuery,
+    ProjectQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -57,6 +59,7 @@ pub struct Mutation(
     ApiKeyMutation,
     WebhookMutation,
     PartnershipMutation,
+    ProjectMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -145,6 +148,7 @@ pub enum Node {
     Application(Application),
     Ward(Ward),
     Priority(Priority),
+    Project(Project),
 }
 
 #[derive(Default)]
@@ -218,6 +222,8 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
         NodeKind::Ward => loaders.wards.load_one(id).await?.map(|w| Node::Ward(Ward(w))),
         // Priorities are public, as their partnerships are.
         NodeKind::Priority => loaders.priorities.load_one(id).await?.map(|p| Node::Priority(Priority(p))),
+        // Projects are public: what organisations do, and what public money funds.
+        NodeKind::Project => loaders.projects.load_one(id).await?.map(|p| Node::Project(Project(p))),
         NodeKind::ApiKey
         | NodeKind::AuditEvent
         | NodeKind::WebhookEndpoint
@@ -238,6 +244,7 @@ crate::kit::eager::eager_objects!(
     crate::offers::Offer,
     crate::organisations::Membership,
     crate::organisations::Organisation,
+    crate::projects::Project,
     crate::volunteers::VolunteerProfile,
     crate::wards::Ward,
     crate::webhooks::WebhookDelivery,

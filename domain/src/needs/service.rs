@@ -12,10 +12,12 @@ use crate::access::{self, AuthUser, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::organisations::OrganisationId;
+use crate::partnerships::priorities::{self, Tagged};
 use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_decoded};
 use crate::store::rows::{self, ByPosition, Read, Shown};
 use crate::store::{Reads, text_search};
 use crate::values::geo::{display_km, near_condition, sql::distance_sq};
+use crate::values::text::json_tags;
 use crate::values::{Coordinates, Patch, Postcode, RadiusKm, TimeWindow, bounded_text, tags};
 use crate::volunteers::DbsLevel;
 use crate::webhooks::{WebhookEvent, outbox};
@@ -38,6 +40,10 @@ pub struct NewNeed {
     pub postcode: Option<Postcode>,
     pub remote: bool,
     pub volunteers_needed: i32,
+    /// The organisation's project it is part of.
+    pub project_id: Option<Uuid>,
+    /// The partnership priorities it serves.
+    pub priority_ids: Vec<Uuid>,
 }
 
 /// When a need happens: weekly windows, and/or a date range. A one-off need has `start_date == end_date`.
@@ -63,6 +69,8 @@ pub struct NeedPatch {
     pub remote: Option<bool>,
     /// Cannot go below the places already taken.
     pub volunteers_needed: Option<i32>,
+    pub project_id: Patch<Uuid>,
+    pub priority_ids: Option<Vec<Uuid>>,
 }
 
 /// Which needs a listing shows (every status the caller may see when `status` is `None`).
@@ -114,10 +122,6 @@ fn check_place(remote: bool, location: Option<Coordinates>) -> AppResult<()> {
     Ok(())
 }
 
-fn json_tags(tags: &[String]) -> serde_json::Value {
-    serde_json::Value::Array(tags.iter().cloned().map(serde_json::Value::String).collect())
-}
-
 #[tracing::instrument(skip_all, fields(actor = %actor.id))]
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
@@ -138,6 +142,8 @@ pub async fn create(
     let postcode = input.postcode.map(Postcode::into_inner);
     check_place(input.remote, location)?;
     let places = parse_places("input.volunteersNeeded", input.volunteers_needed)?;
+    crate::projects::service::check_need_project(db, organisation_id, input.project_id).await?;
+    let priority_ids = priorities::check_tags(db, "input.priorityIds", &input.priority_ids, &[]).await?;
 
     let txn = db.begin().await?;
     let now = now();
@@ -164,10 +170,12 @@ pub async fn create(
         published_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        project_id: Set(input.project_id),
     }
     .insert(&txn)
     .await?;
     replace_skills(&txn, need.id, &skills).await?;
+    priorities::set_tags(&txn, Tagged::Need, need.id, &priority_ids, &[]).await?;
     txn.commit().await?;
     Ok(need)
 }
@@ -193,7 +201,21 @@ pub async fn update(
     // read-then-written here (see `set_places`), so reading outside is safe.
     let current = get(db, id).await?;
     access::require_coordinator(db, actor, current.organisation_id).await?;
+    let project_id = input.project_id.apply(current.project_id);
+    if project_id != current.project_id {
+        crate::projects::service::check_need_project(db, current.organisation_id, project_id).await?;
+    }
+    let tagged = match &input.priority_ids {
+        Some(ids) => {
+            let already = priorities::tags_of(db, Tagged::Need, id).await?;
+            Some((priorities::check_tags(db, "input.priorityIds", ids, &already).await?, already))
+        }
+        None => None,
+    };
     let txn = db.begin().await?;
+    if let Some((ids, already)) = tagged {
+        priorities::set_tags(&txn, Tagged::Need, id, &ids, &already).await?;
+    }
 
     let mut active = current.clone().into_active_model();
     if let Some(title) = &input.title {
@@ -240,6 +262,7 @@ pub async fn update(
     active.postcode = Set(postcode);
     let remote = input.remote.unwrap_or(current.remote);
     active.remote = Set(remote);
+    active.project_id = Set(project_id);
     check_place(remote, location)?;
     active.updated_at = Set(now());
     // Places and status are changed only by the conditional statement below, never from a stale read.

@@ -176,3 +176,116 @@ pub async fn update(
     active.updated_at = Set(now());
     Ok(active.update(db).await?)
 }
+
+/// What priorities are tagged onto.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tagged {
+    Project,
+    Need,
+}
+
+impl Tagged {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Project => "project_priorities",
+            Self::Need => "need_priorities",
+        }
+    }
+
+    fn owner(self) -> &'static str {
+        match self {
+            Self::Project => "project_id",
+            Self::Need => "need_id",
+        }
+    }
+}
+
+/// A project or need addresses a handful of priorities, not a partnership's whole list.
+pub const MAX_TAGGED: usize = 10;
+
+/// The priorities a project or need addresses, as given: each must exist, and any newly tagged must be ACTIVE (a
+/// met or retired priority stays on what already had it). Duplicates count once.
+pub async fn check_tags(
+    db: &impl ConnectionTrait,
+    field: &str,
+    ids: &[Uuid],
+    already: &[Uuid],
+) -> AppResult<Vec<Uuid>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut wanted: Vec<Uuid> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !wanted.contains(id) {
+            wanted.push(*id);
+        }
+    }
+    if wanted.len() > MAX_TAGGED {
+        return Err(AppError::bad_input(field, format!("at most {MAX_TAGGED} priorities")));
+    }
+    if wanted.is_empty() {
+        return Ok(wanted);
+    }
+    let found = priority::Entity::find().filter(priority::Column::Id.is_in(wanted.clone())).all(db).await?;
+    for (i, id) in wanted.iter().enumerate() {
+        match found.iter().find(|p| p.id == *id) {
+            None => return Err(AppError::bad_input(format!("{field}[{i}]"), "no such priority")),
+            Some(p) if p.status != PriorityStatus::Active.as_db() && !already.contains(id) => {
+                return Err(AppError::bad_input(
+                    format!("{field}[{i}]"),
+                    format!("“{}” is no longer an active priority", p.title),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(wanted)
+}
+
+/// The priorities tagged onto a project or need.
+pub async fn tags_of(db: &impl ConnectionTrait, tagged: Tagged, owner: Uuid) -> AppResult<Vec<Uuid>> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let select = Query::select()
+        .column(Alias::new("priority_id"))
+        .from(Alias::new(tagged.table()))
+        .and_where(Expr::col(Alias::new(tagged.owner())).eq(owner))
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    Ok(rows.iter().map(|r| r.try_get_by_index::<Uuid>(0)).collect::<Result<_, _>>()?)
+}
+
+/// Makes a project's or need's priorities exactly `ids` (checked by `check_tags`): removes the others, adds the
+/// new, keeps when the ones already there were tagged.
+pub async fn set_tags(
+    db: &impl ConnectionTrait,
+    tagged: Tagged,
+    owner: Uuid,
+    ids: &[Uuid],
+    already: &[Uuid],
+) -> AppResult<()> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let gone: Vec<Uuid> = already.iter().filter(|id| !ids.contains(id)).copied().collect();
+    if !gone.is_empty() {
+        let delete = Query::delete()
+            .from_table(Alias::new(tagged.table()))
+            .and_where(Expr::col(Alias::new(tagged.owner())).eq(owner))
+            .and_where(Expr::col(Alias::new("priority_id")).is_in(gone))
+            .to_owned();
+        db.execute(&delete).await?;
+    }
+    let new: Vec<Uuid> = ids.iter().filter(|id| !already.contains(id)).copied().collect();
+    if !new.is_empty() {
+        let at = now();
+        let mut insert = Query::insert();
+        insert.into_table(Alias::new(tagged.table())).columns([
+            Alias::new(tagged.owner()),
+            Alias::new("priority_id"),
+            Alias::new("created_at"),
+        ]);
+        for id in new {
+            insert
+                .values([owner.into(), id.into(), at.into()])
+                .map_err(|e| AppError::internal(format!("tagging priorities: {e}")))?;
+        }
+        db.execute(&insert).await?;
+    }
+    Ok(())
+}

@@ -494,6 +494,9 @@ by_position! {
     whole partnership_member { id, partnership_id, user_id, role, ward_id, organisation_id, votes, created_at }
     whole priority { id, partnership_id, financial_year, title, description, agreed_on, workshop, evidence, status,
         created_at, updated_at }
+    whole project { id, organisation_id, title, summary, description, category, postcode, lat, lng, ward_id,
+        area_wide, beneficiaries, min_age, max_age, languages, weekly_schedule, start_date, end_date, status,
+        created_at, updated_at }
     whole ward { id, gss_code, name, council_id, partnership_id, population, imd_decile, figures_illustrative,
         created_at, updated_at }
     partial organisation {
@@ -516,7 +519,7 @@ by_position! {
         shown end_date: Option<NaiveDate>, shown postcode: Option<String>, shown lat: Option<f64>,
         shown lng: Option<f64>, shown remote: bool, shown volunteers_needed: i32, shown places_taken: i32,
         always status: String, shown published_at: Option<DateTime<Utc>>, always created_at: DateTime<Utc>,
-        shown updated_at: DateTime<Utc>,
+        shown updated_at: DateTime<Utc>, always project_id: Option<Uuid>,
     }
     partial volunteer_profile {
         always id: Uuid, always user_id: Uuid, shown display_name: String, shown bio: String, shown skills: Json,
@@ -549,6 +552,7 @@ mod tests {
         assert_eq!(membership::Model::COLUMNS, names::<membership::Entity>());
         assert_eq!(ward::Model::COLUMNS, names::<ward::Entity>());
         assert_eq!(priority::Model::COLUMNS, names::<priority::Entity>());
+        assert_eq!(project::Model::COLUMNS, names::<project::Entity>());
         assert_eq!(partnership_member::Model::COLUMNS, names::<partnership_member::Entity>());
         assert_eq!(application::Model::COLUMNS, names::<application::Entity>());
         assert_eq!(need::Model::COLUMNS, names::<need::Entity>());

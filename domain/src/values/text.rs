@@ -51,6 +51,11 @@ pub fn normalise_tag(raw: &str) -> String {
     raw.to_lowercase().replace(['_', '-'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Tags as the JSON array they are stored as.
+pub fn json_tags(tags: &[String]) -> serde_json::Value {
+    serde_json::Value::Array(tags.iter().cloned().map(serde_json::Value::String).collect())
+}
+
 pub fn json_strings(value: &serde_json::Value) -> Vec<String> {
     match value {
         serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),

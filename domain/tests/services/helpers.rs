@@ -27,6 +27,8 @@ pub fn remote_need(
         postcode: None,
         remote: true,
         volunteers_needed,
+        project_id: None,
+        priority_ids: vec![],
     }
 }
 

@@ -10,6 +10,7 @@ mod offers;
 mod organisations;
 mod partnerships;
 mod privacy;
+mod projects;
 mod store;
 mod users;
 mod wards;

@@ -26,6 +26,8 @@ fn english_classes(organisation_id: OrganisationId) -> NewNeed {
         postcode: Some(Postcode::parse("postcode", "sw15 5pu").expect("a postcode")),
         remote: false,
         volunteers_needed: 2,
+        project_id: None,
+        priority_ids: vec![],
     }
 }
 
