@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod funding;
 pub mod http;
 pub mod idempotency;
 pub mod kit;
@@ -177,7 +178,7 @@ mod layers {
     //! neither the schema root nor the HTTP server; only the schema root names every area.
     use std::path::Path;
 
-    const AREAS: [&str; 14] = [
+    const AREAS: [&str; 15] = [
         "users",
         "organisations",
         "needs",
@@ -192,6 +193,7 @@ mod layers {
         "wards",
         "partnerships",
         "projects",
+        "funding",
     ];
 
     fn sources(dir: &Path) -> Vec<(String, String)> {

@@ -9,6 +9,7 @@ pub mod applications;
 pub mod audit;
 mod enums;
 pub mod error;
+pub mod funding;
 pub mod matching;
 pub mod needs;
 pub mod offers;

@@ -2,10 +2,16 @@
 pub mod api_key;
 pub mod application;
 pub mod audit_event;
+pub mod bid;
+pub mod bid_interest;
+pub mod bid_score;
 pub mod calendar_feed;
 pub mod community_partnership;
 pub mod email_verification;
+pub mod fund;
+pub mod fund_decider;
 pub mod idempotency_key;
+pub mod ledger_entry;
 pub mod membership;
 pub mod need;
 pub mod need_priority;

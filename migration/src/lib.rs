@@ -26,6 +26,7 @@ mod m20261206_000022_create_wards;
 mod m20261206_000023_create_partnerships;
 mod m20261206_000024_create_priorities;
 mod m20261206_000025_create_projects;
+mod m20261206_000026_create_funds;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000023_create_partnerships::Migration),
             Box::new(m20261206_000024_create_priorities::Migration),
             Box::new(m20261206_000025_create_projects::Migration),
+            Box::new(m20261206_000026_create_funds::Migration),
         ]
     }
 }

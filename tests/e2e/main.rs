@@ -7,6 +7,7 @@ mod columns;
 mod erasure;
 mod faults;
 mod feeds;
+mod funding;
 mod helpers;
 mod idempotency;
 mod journey;

@@ -23,6 +23,8 @@ pub enum NodeKind {
     PartnershipMember,
     Priority,
     Project,
+    Fund,
+    Bid,
 }
 
 impl NodeKind {
@@ -42,6 +44,8 @@ impl NodeKind {
             Self::PartnershipMember => "PartnershipMember",
             Self::Priority => "Priority",
             Self::Project => "Project",
+            Self::Fund => "Fund",
+            Self::Bid => "Bid",
         }
     }
 
@@ -61,6 +65,8 @@ impl NodeKind {
             Self::PartnershipMember,
             Self::Priority,
             Self::Project,
+            Self::Fund,
+            Self::Bid,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -129,6 +135,8 @@ mod tests {
             NodeKind::PartnershipMember,
             NodeKind::Priority,
             NodeKind::Project,
+            NodeKind::Fund,
+            NodeKind::Bid,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

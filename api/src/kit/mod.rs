@@ -54,6 +54,8 @@ pub struct Loaders {
     /// A partnership's wards, by name.
     pub partnership_wards: DataLoader<loaders::Grouped<entity::ward::Entity>>,
     pub projects: DataLoader<ById<entity::project::Entity>>,
+    pub funds: DataLoader<ById<entity::fund::Entity>>,
+    pub bids: DataLoader<ById<entity::bid::Entity>>,
     /// A project's priorities, in the order they were tagged.
     pub project_priorities: DataLoader<loaders::Tied<entity::priority::Entity>>,
     /// A need's priorities, in the order they were tagged.
@@ -105,6 +107,8 @@ impl Loaders {
             priorities: batched(ById::new(reads.clone()), queue),
             partnership_wards: batched(loaders::Grouped::new(reads.clone(), "partnership_id", "name"), queue),
             projects: batched(ById::new(reads.clone()), queue),
+            funds: batched(ById::new(reads.clone()), queue),
+            bids: batched(ById::new(reads.clone()), queue),
             project_priorities: batched(
                 loaders::Tied::new(reads.clone(), "project_priorities", "project_id", "priority_id"),
                 queue,
@@ -247,6 +251,32 @@ pub fn root_fields<'a>(document: &'a ExecutableDocument, set: &'a SelectionSet) 
     }
     let mut out = Vec::new();
     collect(document, set, &mut out, 0).then_some(out)
+}
+
+/// The currencies Pitch In counts in.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Currency {
+    /// Pounds sterling.
+    #[graphql(name = "GBP")]
+    Gbp,
+}
+
+/// An exact amount of money: a decimal string with two places ("7500.00"), never a float.
+#[derive(SimpleObject, Clone)]
+pub struct Money {
+    pub amount: String,
+    pub currency: Currency,
+}
+
+impl From<domain::values::Pence> for Money {
+    fn from(p: domain::values::Pence) -> Self {
+        Self { amount: p.to_decimal(), currency: Currency::Gbp }
+    }
+}
+
+/// An amount given as a decimal string ("7500.00"); fractions of a penny and negatives are BAD_USER_INPUT.
+pub fn parse_money(field: &str, raw: &str) -> AppResult<domain::values::Pence> {
+    domain::values::Pence::parse(field, raw)
 }
 
 /// A point on the map (WGS84 degrees).

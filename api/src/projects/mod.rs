@@ -122,6 +122,17 @@ impl Project {
         crate::needs::child_needs(ctx, ChildRelation::ProjectNeeds, self.0.id, self.0.organisation_id, status, page)
             .await
     }
+    /// Its bids for money, newest first: approved grants for everyone, the rest for those who may see them.
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, None, child_complexity)")]
+    async fn bids(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<crate::funding::BidConnection> {
+        let filter = domain::funding::bids::BidFilter { project_id: Some(self.0.id), ..Default::default() };
+        crate::funding::bid_page(ctx, filter, first, after).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

@@ -13,6 +13,7 @@ use crate::applications::{Application, ApplicationMutation};
 use crate::audit::AuditQuery;
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
+use crate::funding::{Bid, Fund, FundingMutation, FundingQuery};
 use crate::kit::ids::{self, NodeKind};
 use crate::kit::{db, limits, loaders, viewer};
 use crate::matching::{MatchingMutation, MatchingQuery};
@@ -44,6 +45,7 @@ pub struct Query(
     WardQuery,
     PartnershipQuery,
     ProjectQuery,
+    FundingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -60,6 +62,7 @@ pub struct Mutation(
     WebhookMutation,
     PartnershipMutation,
     ProjectMutation,
+    FundingMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -149,6 +152,8 @@ pub enum Node {
     Ward(Ward),
     Priority(Priority),
     Project(Project),
+    Fund(Fund),
+    Bid(Bid),
 }
 
 #[derive(Default)]
@@ -224,6 +229,12 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
         NodeKind::Priority => loaders.priorities.load_one(id).await?.map(|p| Node::Priority(Priority(p))),
         // Projects are public: what organisations do, and what public money funds.
         NodeKind::Project => loaders.projects.load_one(id).await?.map(|p| Node::Project(Project(p))),
+        // Funds are public money; bids, as `bid(id)` shows them.
+        NodeKind::Fund => loaders.funds.load_one(id).await?.map(|f| Node::Fund(Fund(f))),
+        NodeKind::Bid => match loaders.bids.load_one(id).await? {
+            Some(b) if domain::funding::bids::may_see(db, viewer, &b).await? => Some(Node::Bid(Bid(b))),
+            _ => None,
+        },
         NodeKind::ApiKey
         | NodeKind::AuditEvent
         | NodeKind::WebhookEndpoint
@@ -237,6 +248,7 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
 crate::kit::eager::eager_objects!(
     crate::applications::Application,
     crate::audit::AuditEvent,
+    crate::funding::Bid,
     crate::matching::NeedMatch,
     crate::matching::OfferMatch,
     crate::matching::VolunteerMatch,

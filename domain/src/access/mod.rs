@@ -197,6 +197,12 @@ pub async fn require_coordinator(db: &impl ConnectionTrait, actor: &AuthUser, or
 
 // ---- Reading: who sees what ---------------------------------------------------------------------------------
 
+/// Approved, paid and completed bids are public money, for everyone; drafts, bids under review, rejected and
+/// withdrawn ones are for the bidding organisation's members and the fund's deciders and administrators.
+pub fn may_see_bid(status: crate::funding::BidStatus, bidder_member: bool, decider: bool) -> bool {
+    status.is_public() || bidder_member || decider
+}
+
 /// A need is public unless it is a draft; drafts are for the organisation's members (and platform admins).
 pub fn may_see_need(status: NeedStatus, member_or_admin: bool) -> bool {
     status != NeedStatus::Draft || member_or_admin

@@ -171,6 +171,25 @@ fn rows() -> Vec<Row> {
             who: THEMSELVES,
         },
         Row {
+            data: "approved, paid and completed bids",
+            sees: |w, c| {
+                use crate::funding::BidStatus as S;
+                [S::Approved, S::Paid, S::Completed].iter().all(|s| may_see_bid(*s, w.member(c), false))
+            },
+            who: EVERYONE,
+        },
+        Row {
+            // Members here are the bidding organisation's; a fund's deciders see them too (`bids` e2e tests).
+            data: "draft, submitted, under-review, rejected and withdrawn bids",
+            sees: |w, c| {
+                use crate::funding::BidStatus as S;
+                [S::Draft, S::Submitted, S::UnderReview, S::Rejected, S::Withdrawn]
+                    .iter()
+                    .all(|s| may_see_bid(*s, w.member(c), false))
+            },
+            who: MEMBERS,
+        },
+        Row {
             // The organisation's members here are coordinators; its owners and admins: `organisation_roles`.
             data: "a key's webhook endpoints and deliveries",
             sees: |w, c| {

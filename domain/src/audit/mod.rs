@@ -34,6 +34,10 @@ crate::db_enum! {
         KeyChanged => "KEY_CHANGED",
         /// Someone made, changed or removed a partner's webhook endpoint, or sent a delivery again.
         WebhookChanged => "WEBHOOK_CHANGED",
+        /// Someone opened, adjusted or moved money between funds.
+        FundChanged => "FUND_CHANGED",
+        /// A bid was approved, rejected, paid, completed or cancelled.
+        BidDecided => "BID_DECIDED",
     }
 }
 

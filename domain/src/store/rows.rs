@@ -497,6 +497,11 @@ by_position! {
     whole project { id, organisation_id, title, summary, description, category, postcode, lat, lng, ward_id,
         area_wide, beneficiaries, min_age, max_age, languages, weekly_schedule, start_date, end_date, status,
         created_at, updated_at }
+    whole fund { id, owner_id, kind, name, financial_year, holder_id, rules, decision_mode, quorum, rolls_over,
+        available_pence, created_at, updated_at }
+    whole bid { id, fund_id, project_id, organisation_id, title, purpose, amount_requested, budget_lines, priority_ids,
+        expected_outcomes, match_funding, event_date, status, amount_awarded, amount_paid, conditions,
+        rejection_reason, decided_by, decided_at, submitted_at, report, created_by, created_at, updated_at }
     whole ward { id, gss_code, name, council_id, partnership_id, population, imd_decile, figures_illustrative,
         created_at, updated_at }
     partial organisation {
@@ -553,6 +558,8 @@ mod tests {
         assert_eq!(ward::Model::COLUMNS, names::<ward::Entity>());
         assert_eq!(priority::Model::COLUMNS, names::<priority::Entity>());
         assert_eq!(project::Model::COLUMNS, names::<project::Entity>());
+        assert_eq!(fund::Model::COLUMNS, names::<fund::Entity>());
+        assert_eq!(bid::Model::COLUMNS, names::<bid::Entity>());
         assert_eq!(partnership_member::Model::COLUMNS, names::<partnership_member::Entity>());
         assert_eq!(application::Model::COLUMNS, names::<application::Entity>());
         assert_eq!(need::Model::COLUMNS, names::<need::Entity>());

@@ -3,6 +3,7 @@
 mod api_keys;
 mod applications;
 mod calendars;
+mod funding;
 mod helpers;
 mod matching;
 mod needs;
