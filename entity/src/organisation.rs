@@ -24,6 +24,8 @@ pub struct Model {
     pub charity_number: Option<String>,
     /// Its Companies House number, eight characters.
     pub company_number: Option<String>,
+    /// A council's code in the Local Authorities in England register (`GB-LAE-…` in open data).
+    pub local_authority_code: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

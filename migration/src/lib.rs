@@ -27,6 +27,7 @@ mod m20261206_000023_create_partnerships;
 mod m20261206_000024_create_priorities;
 mod m20261206_000025_create_projects;
 mod m20261206_000026_create_funds;
+mod m20261206_000027_add_local_authority_codes;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000024_create_priorities::Migration),
             Box::new(m20261206_000025_create_projects::Migration),
             Box::new(m20261206_000026_create_funds::Migration),
+            Box::new(m20261206_000027_add_local_authority_codes::Migration),
         ]
     }
 }

@@ -151,6 +151,11 @@ async fn a_ward_member_funds_a_defibrillator_from_their_budget() {
     let paid = app.gql_as(Some(&place.officer.token), &pay, payment("1000")).await;
     assert_eq!(data(&paid)["recordPayment"]["bid"]["status"], "PAID");
     assert_eq!(error_code(&app.gql_as(Some(&place.officer.token), &pay, payment("250.01")).await), "CONFLICT");
+    // Paid money is accounted for with a report, never withdrawn out of sight.
+    assert_eq!(
+        error_code(&app.gql_as(Some(&lead.token), &act("withdrawBid", "BidInput"), by_id.clone()).await),
+        "CONFLICT"
+    );
     assert_eq!(balance(&app, &fund).await, json!(["7500.00", "250.00", "1000.00", "6250.00"]));
     let complete = json!({ "input": { "bidId": bid, "report": { "outcomes": "Installed and registered; used once in its first month", "volunteersInvolved": 4, "photoUrls": ["https://example.org/defib.jpg"] } } });
     let done = app.gql_as(Some(&lead.token), &act("completeBid", "CompleteBidInput"), complete).await;
@@ -348,6 +353,9 @@ async fn a_panel_scores_and_decides_and_a_conflicted_member_is_refused() {
     assert_eq!(balance(&app, &fund).await, json!(["25000.00", "4000.00", "0.00", "21000.00"]));
     let resp = app.gql_as(Some(&police.token), scores, json!({ "id": bid })).await;
     assert_eq!(data(&resp)["bid"]["scores"].as_array().map(Vec::len), Some(2));
+    // A panel member with an interest does not read the others' deliberations.
+    assert_eq!(error_code(&app.gql_as(Some(&youth.token), scores, json!({ "id": bid })).await), "FORBIDDEN");
+    assert_eq!(error_code(&app.gql_as(Some(&health.token), fit, json!({ "id": bid })).await), "FORBIDDEN");
     assert_eq!(data(&app.gql(BID, json!({ "id": bid })).await)["bid"]["decidedByName"], "Panel business");
 
     // A rejected bid stays with the bidder and the panel.
@@ -359,6 +367,13 @@ async fn a_panel_scores_and_decides_and_a_conflicted_member_is_refused() {
     data(&app.gql_as(Some(&lead.token), &act("submitBid", "BidInput"), second_id.clone()).await);
     let reject =
         json!({ "input": { "bidId": second, "reason": "Oversubscribed this round; please bid again in the autumn" } });
+    // A panel decides after review and a quorum of scores, rejections too.
+    let reject_bid = act("rejectBid", "RejectBidInput");
+    assert_eq!(error_code(&app.gql_as(Some(&police.token), &reject_bid, reject.clone()).await), "CONFLICT");
+    data(&app.gql_as(Some(&police.token), &act("startBidReview", "BidInput"), second_id.clone()).await);
+    let second_score = |need: i32| json!({ "input": { "bidId": second, "scores": [{ "criterion": "Need", "score": need }, { "criterion": "Value for money", "score": 2 }] } });
+    data(&app.gql_as(Some(&police.token), &score_bid, second_score(1)).await);
+    data(&app.gql_as(Some(&business.token), &score_bid, second_score(2)).await);
     assert_eq!(
         error_code(&app.gql_as(Some(&youth.token), &act("rejectBid", "RejectBidInput"), reject.clone()).await),
         "FORBIDDEN"

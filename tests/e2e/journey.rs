@@ -270,4 +270,26 @@ async fn demo_data_loads_and_is_browsable() {
         .gql("mutation { login(input: {email: \"admin@pitchin.example\", password: \"pitch-in-demo-2026\"}) { user { role } } }", json!({}))
         .await;
     assert_eq!(crate::helpers::data(&login)["login"]["user"]["role"], "ADMIN");
+
+    // East Suffolk: eight partnerships, 29 wards, and the article's projects as published grants.
+    let council = app
+        .gql("{ organisations(filter: {kinds: [COUNCIL]}) { nodes { id slug localAuthorityCode } } }", json!({}))
+        .await;
+    let council = crate::helpers::data(&council)["organisations"]["nodes"][0].clone();
+    assert_eq!(council["localAuthorityCode"], "ESK");
+    let places = app
+        .gql("query($c: ID!) { communityPartnerships(councilId: $c) { name } wards(filter: {councilId: $c}, first: 50) { totalCount } }", json!({ "c": council["id"] }))
+        .await;
+    let places = crate::helpers::data(&places);
+    assert_eq!(places["communityPartnerships"].as_array().map(Vec::len), Some(8));
+    assert_eq!(places["wards"]["totalCount"], 29);
+    let slug = council["slug"].as_str().expect("a slug");
+    let got = crate::helpers::get(&app, &format!("/open-data/360giving.json?publisher={slug}"), None).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let package: serde_json::Value = serde_json::from_str(&got.body).expect("JSON");
+    let titles: Vec<&str> =
+        package["grants"].as_array().expect("grants").iter().map(|g| g["title"].as_str().expect("a title")).collect();
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("defibrillator")), "{titles:?}");
+    assert_eq!(package["grants"][0]["fundingOrganization"][0]["id"], "GB-LAE-ESK");
 }

@@ -14,6 +14,7 @@ mod journey;
 mod limits;
 mod listing;
 mod matching;
+mod open_data;
 mod organisations;
 mod pages;
 mod partnerships;

@@ -89,7 +89,14 @@ fn money(pence: i64) -> Money {
 }
 
 /// A pot of money for a financial year.
-pub struct Fund(pub entity::fund::Model);
+pub struct Fund(pub entity::fund::Model, pub Option<Balance>);
+
+impl Fund {
+    /// A fund whose balance is read when asked for.
+    pub fn new(fund: entity::fund::Model) -> Self {
+        Self(fund, None)
+    }
+}
 
 /// A fund's rules.
 #[derive(SimpleObject)]
@@ -193,6 +200,9 @@ impl Fund {
         self.0.rolls_over
     }
     async fn balance(&self, ctx: &Context<'_>) -> ApiResult<FundBalance> {
+        if let Some(balance) = self.1 {
+            return Ok(balance.into());
+        }
         let balances = funds::balances(db(ctx)?, &[self.0.id]).await?;
         Ok(balances.get(&self.0.id).copied().unwrap_or_default().into())
     }
@@ -319,7 +329,7 @@ impl Bid {
     }
     async fn fund(&self, ctx: &Context<'_>) -> ApiResult<Fund> {
         let fund = boxed(loaders(ctx)?.funds.load_one(self.0.fund_id)).await?;
-        fund.map(Fund).ok_or_else(|| AppError::not_found("fund")).map_err(ApiError::from)
+        fund.map(Fund::new).ok_or_else(|| AppError::not_found("fund")).map_err(ApiError::from)
     }
     async fn project(&self, ctx: &Context<'_>) -> ApiResult<Project> {
         let project = boxed(loaders(ctx)?.projects.load_one(self.0.project_id)).await?;
@@ -407,7 +417,7 @@ impl Bid {
     /// The panel's scores: for the fund's deciders and administrators.
     async fn scores(&self, ctx: &Context<'_>) -> ApiResult<Vec<BidScore>> {
         let db = db(ctx)?;
-        if !bids::is_decider_or_administrator(db, viewer(ctx)?, &self.0).await? {
+        if !bids::may_deliberate(db, viewer(ctx)?, &self.0).await? {
             return Err(AppError::forbidden("only the fund's deciders and administrators see scores").into());
         }
         let rows = bids::scores(db, self.0.id).await?;
@@ -716,7 +726,7 @@ impl FundingQuery {
     /// One fund; public (funds are public money).
     async fn fund(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Fund>> {
         let id = fund_id("id", &id)?;
-        Ok(loaders(ctx)?.funds.load_one(id).await?.map(Fund))
+        Ok(loaders(ctx)?.funds.load_one(id).await?.map(Fund::new))
     }
 
     /// Funds by name (at most 500): an owner's, a year's, a kind's.
@@ -730,7 +740,17 @@ impl FundingQuery {
                 .transpose()?,
             kind: filter.kind.map(Into::into),
         };
-        Ok(funds::list(db(ctx)?, &filter).await?.into_iter().map(Fund).collect())
+        let listed = funds::list(db(ctx)?, &filter).await?;
+        // Every fund's balance in one grouped statement, not one each.
+        let ids: Vec<Uuid> = listed.iter().map(|f| f.id).collect();
+        let balances = funds::balances(db(ctx)?, &ids).await?;
+        Ok(listed
+            .into_iter()
+            .map(|f| {
+                let balance = balances.get(&f.id).copied().unwrap_or_default();
+                Fund(f, Some(balance))
+            })
+            .collect())
     }
 
     /// One bid; null if there is none or the caller may not see it.
@@ -804,7 +824,7 @@ impl FundingMutation {
             panel: input.panel.map(|p| Panel { decider_emails: p.deciders, quorum: p.quorum }),
             rolls_over: input.rolls_over,
         };
-        Ok(FundPayload { fund: Fund(funds::create(db(ctx)?, &actor, new).await?) })
+        Ok(FundPayload { fund: Fund::new(funds::create(db(ctx)?, &actor, new).await?) })
     }
 
     /// Adds to or takes from a fund with a reason (an ADJUSTMENT), never below what it has committed.
@@ -812,7 +832,7 @@ impl FundingMutation {
         let actor = viewer(ctx)?.require_user()?;
         let id = fund_id("input.fundId", &input.fund_id)?;
         let amount = signed_money("input.amount", &input.amount)?;
-        Ok(FundPayload { fund: Fund(funds::adjust(db(ctx)?, &actor, id, amount, &input.reason).await?) })
+        Ok(FundPayload { fund: Fund::new(funds::adjust(db(ctx)?, &actor, id, amount, &input.reason).await?) })
     }
 
     /// Moves money between two funds the caller administers, whole or not at all.
@@ -826,7 +846,7 @@ impl FundingMutation {
         let to = fund_id("input.toFundId", &input.to_fund_id)?;
         let amount = parse_money("input.amount", &input.amount)?;
         let (from, to) = funds::transfer(db(ctx)?, &actor, from, to, amount, &input.reason).await?;
-        Ok(TransferPayload { from: Fund(from), to: Fund(to) })
+        Ok(TransferPayload { from: Fund::new(from), to: Fund::new(to) })
     }
 
     /// A project's organisation drafts a bid.

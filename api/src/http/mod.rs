@@ -2,6 +2,8 @@
 //! (`calendar`) and open data feeds (`feeds`).
 pub mod calendar;
 pub mod feeds;
+pub mod open_data;
+pub mod openreferral;
 pub mod pages;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -236,6 +238,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(calendar::routes())
         .merge(feeds::routes())
+        .merge(open_data::routes())
+        .merge(openreferral::routes())
         // The GraphQL extractor reads the raw body, so axum's default limit does not apply: this one does.
         .layer(RequestBodyLimitLayer::new(state.limits.max_body_bytes));
     if let Some(cors) = cors_layer(&state.limits.cors_origins) {
@@ -350,6 +354,23 @@ pub fn parameters<'q>(
         }
     }
     Ok(given)
+}
+
+/// Open data's headers: its content type, cacheable by anyone for `max_age` seconds, readable from any site (no
+/// credentials are ever involved), and never sniffed as something else.
+pub fn open_data_headers(mut response: Response, content_type: &str, max_age: u32) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, content_type.to_owned()),
+        (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
 }
 
 /// The HTTP status that says what `error` says, for the endpoints outside GraphQL.

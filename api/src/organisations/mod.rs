@@ -15,7 +15,7 @@ use crate::offers::{Offer, OfferConnection, OfferStatus};
 use crate::users::User;
 use domain::organisations::OrganisationId;
 use domain::store::rows::Read;
-use domain::values::{CharityNumber, CompanyNumber, Postcode};
+use domain::values::{CharityNumber, CompanyNumber, LocalAuthorityCode, Postcode};
 
 crate::graphql_enum! {
     pub enum OrganisationKind as domain::organisations::OrganisationKind {
@@ -97,6 +97,10 @@ impl Organisation {
         Ok(*self.0.verified()?)
     }
     /// Its registered charity number, as the register prints it (`1234567`, `SC012345`, `NIC100001`).
+    /// A council's code in the Local Authorities in England register; its grants' funder is `GB-LAE-` and this.
+    async fn local_authority_code(&self) -> ApiResult<Option<&str>> {
+        Ok(self.0.local_authority_code()?.as_deref())
+    }
     async fn charity_number(&self) -> ApiResult<Option<&str>> {
         Ok(self.0.charity_number()?.as_deref())
     }
@@ -240,6 +244,8 @@ pub struct CreateOrganisationInput {
     pub charity_number: Option<String>,
     /// A Companies House number: 8 digits, or 2 letters and 6 digits.
     pub company_number: Option<String>,
+    /// A council's code in the Local Authorities in England register (3 or 4 letters), for open data.
+    pub local_authority_code: Option<String>,
 }
 
 /// Fields left out are unchanged; `null` clears an optional field.
@@ -257,6 +263,7 @@ pub struct UpdateOrganisationInput {
     pub verified: Option<bool>,
     pub charity_number: MaybeUndefined<String>,
     pub company_number: MaybeUndefined<String>,
+    pub local_authority_code: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]
@@ -298,6 +305,12 @@ impl CreateOrganisationInput {
                 .filter(|n| !n.trim().is_empty())
                 .map(|n| CompanyNumber::parse("input.companyNumber", n))
                 .transpose()?,
+            local_authority_code: self
+                .local_authority_code
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| LocalAuthorityCode::parse("input.localAuthorityCode", n))
+                .transpose()?,
         })
     }
 }
@@ -327,6 +340,13 @@ impl UpdateOrganisationInput {
                 company_number: patch(self.company_number)
                     .try_map(|n| {
                         (!n.trim().is_empty()).then(|| CompanyNumber::parse("input.companyNumber", &n)).transpose()
+                    })?
+                    .flatten(),
+                local_authority_code: patch(self.local_authority_code)
+                    .try_map(|n| {
+                        (!n.trim().is_empty())
+                            .then(|| LocalAuthorityCode::parse("input.localAuthorityCode", &n))
+                            .transpose()
                     })?
                     .flatten(),
             },

@@ -230,7 +230,7 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
         // Projects are public: what organisations do, and what public money funds.
         NodeKind::Project => loaders.projects.load_one(id).await?.map(|p| Node::Project(Project(p))),
         // Funds are public money; bids, as `bid(id)` shows them.
-        NodeKind::Fund => loaders.funds.load_one(id).await?.map(|f| Node::Fund(Fund(f))),
+        NodeKind::Fund => loaders.funds.load_one(id).await?.map(|f| Node::Fund(Fund::new(f))),
         NodeKind::Bid => match loaders.bids.load_one(id).await? {
             Some(b) if domain::funding::bids::may_see(db, viewer, &b).await? => Some(Node::Bid(Bid(b))),
             _ => None,

@@ -38,6 +38,7 @@ const READ_BY: &[(&str, &str, &[&str])] = &[
     ("organisations", "updated_at", &["updatedAt"]),
     ("organisations", "charity_number", &["charityNumber"]),
     ("organisations", "company_number", &["companyNumber"]),
+    ("organisations", "local_authority_code", &["localAuthorityCode"]),
     ("volunteer_profiles", "display_name", &["displayName"]),
     ("volunteer_profiles", "bio", &["bio"]),
     ("volunteer_profiles", "skills", &["skills"]),

@@ -383,10 +383,24 @@ pub async fn withdraw(
 ) -> AppResult<bid::Model> {
     let bid = get(db, id).await?;
     require_bidder(db, actor, bid.organisation_id).await?;
-    let from = [BidStatus::Draft, BidStatus::Submitted, BidStatus::UnderReview, BidStatus::Approved, BidStatus::Paid];
+    // Money paid is public money spent: such a bid is completed with its report, never withdrawn out of sight.
+    let from = [BidStatus::Draft, BidStatus::Submitted, BidStatus::UnderReview, BidStatus::Approved];
     let txn = db.begin().await?;
-    let withdrawn = transition(&txn, id, &from, BidStatus::Withdrawn, unchanged()).await?;
-    if matches!(status(&bid), BidStatus::Approved | BidStatus::Paid) {
+    let withdrawn = bid::Entity::update_many()
+        .col_expr(bid::Column::Status, Expr::value(BidStatus::Withdrawn.as_db()))
+        .col_expr(bid::Column::UpdatedAt, Expr::value(now()))
+        .filter(bid::Column::Id.eq(id))
+        .filter(bid::Column::Status.is_in(from.iter().map(|s| s.as_db())))
+        .filter(bid::Column::AmountPaid.eq(0))
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            AppError::conflict("this bid is decided or has been paid: complete it with its report instead")
+        })?;
+    // Decided from the row as withdrawn, not as read before: an approval may have landed in between.
+    if withdrawn.amount_awarded.is_some() {
         release_rest(&txn, actor, &withdrawn, "withdrawn by the bidder").await?;
         let detail = format!("bid {} withdrawn after approval", bid.title);
         audit::record(&txn, Actor::user(actor.id), AuditAction::BidDecided, None, &["bid.status"], detail).await?;
@@ -463,6 +477,18 @@ pub async fn score(
     bid_score::Entity::find_by_id((bid.id, actor.id)).one(db).await?.ok_or_else(|| AppError::not_found("score"))
 }
 
+/// A panel decides once a quorum of its members have scored the bid.
+async fn require_quorum(db: &impl ConnectionTrait, fund: &fund::Model, id: Uuid) -> AppResult<()> {
+    let scored = scores(db, id).await?.len();
+    if i32::try_from(scored).unwrap_or(i32::MAX) < fund.quorum {
+        return Err(AppError::conflict(format!(
+            "the panel needs {} scores before it decides; it has {scored}",
+            fund.quorum
+        )));
+    }
+    Ok(())
+}
+
 /// A bid's scores, by panel member, oldest first.
 pub async fn scores(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Vec<bid_score::Model>> {
     Ok(bid_score::Entity::find().filter(bid_score::Column::BidId.eq(id)).all(db).await?)
@@ -494,13 +520,7 @@ pub async fn approve(
         )));
     }
     if fund.decision_mode == DecisionMode::Panel.as_db() {
-        let scored = scores(db, id).await?.len();
-        if i32::try_from(scored).unwrap_or(i32::MAX) < fund.quorum {
-            return Err(AppError::conflict(format!(
-                "the panel needs {} scores before it decides; it has {scored}",
-                fund.quorum
-            )));
-        }
+        require_quorum(db, &fund, id).await?;
     }
     let conditions = bounded_text("input.conditions", conditions, 0, 2000)?;
     let now = now();
@@ -540,6 +560,12 @@ pub async fn reject(
 ) -> AppResult<bid::Model> {
     let (bid, fund) = as_decider(db, actor, id).await?;
     let reason = bounded_text("input.reason", reason, 3, 2000)?;
+    let from: &[BidStatus] = if fund.decision_mode == DecisionMode::Panel.as_db() {
+        require_quorum(db, &fund, id).await?;
+        &[BidStatus::UnderReview]
+    } else {
+        &[BidStatus::Submitted, BidStatus::UnderReview]
+    };
     let txn = db.begin().await?;
     let changes = bid::ActiveModel {
         rejection_reason: Set(reason.clone()),
@@ -547,8 +573,7 @@ pub async fn reject(
         decided_at: Set(Some(now())),
         ..unchanged()
     };
-    let rejected =
-        transition(&txn, id, &[BidStatus::Submitted, BidStatus::UnderReview], BidStatus::Rejected, changes).await?;
+    let rejected = transition(&txn, id, from, BidStatus::Rejected, changes).await?;
     let detail = format!("rejected {} to {}: {reason}", bid.title, fund.name);
     audit::record(&txn, Actor::user(actor.id), AuditAction::BidDecided, None, &["bid.status"], detail).await?;
     txn.commit().await?;
@@ -654,6 +679,10 @@ pub async fn declare_interest(
         return Err(AppError::forbidden("only the fund's deciders and administrators declare interests in its bids"));
     }
     let reason = bounded_text("input.reason", reason, 3, 1000)?;
+    // After the decision the scores it rested on stay as they were.
+    if !matches!(status(&bid), BidStatus::Draft | BidStatus::Submitted | BidStatus::UnderReview) {
+        return Err(AppError::conflict("this bid is decided; interests are declared before the decision"));
+    }
     let row = bid_interest::ActiveModel {
         bid_id: Set(id),
         user_id: Set(actor.id),
@@ -691,6 +720,16 @@ pub async fn is_decider_or_administrator(
     let Ok(actor) = viewer.require_user() else { return Ok(false) };
     let fund = funds::get(db, bid.fund_id).await?;
     Ok(decides(db, &actor, &fund).await? || administers(db, &actor, &fund).await?)
+}
+
+/// Whether the viewer may read the deliberations on a bid (the panel's scores, its fit): the fund's deciders and
+/// administrators without a conflict of interest in it, and platform admins.
+pub async fn may_deliberate(db: &impl ConnectionTrait, viewer: &Viewer, bid: &bid::Model) -> AppResult<bool> {
+    let Ok(actor) = viewer.require_user() else { return Ok(false) };
+    if actor.is_admin() {
+        return Ok(true);
+    }
+    Ok(is_decider_or_administrator(db, viewer, bid).await? && !conflicted(db, &actor, bid).await?)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -811,8 +850,10 @@ pub struct Fit {
 
 pub async fn fit(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> AppResult<Fit> {
     let bid = get(db, id).await?;
-    if !is_decider_or_administrator(db, viewer, &bid).await? {
-        return Err(AppError::forbidden("only the fund's deciders and administrators see how a bid fits"));
+    if !may_deliberate(db, viewer, &bid).await? {
+        return Err(AppError::forbidden(
+            "only the fund's deciders and administrators, without an interest in the bid, see how it fits",
+        ));
     }
     let fund = funds::get(db, bid.fund_id).await?;
     let addressed = priority_ids_of(&bid);

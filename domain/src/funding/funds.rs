@@ -80,7 +80,23 @@ pub async fn deciders(db: &impl ConnectionTrait, fund_id: Uuid) -> AppResult<Vec
 /// administrators for any other sole-decision fund.
 pub async fn decides(db: &impl ConnectionTrait, actor: &AuthUser, fund: &fund::Model) -> AppResult<bool> {
     if fund.kind == FundKind::WardBudget.as_db() {
-        return Ok(fund.holder_id == Some(actor.id));
+        // The budget goes with the seat: someone who no longer sits as a ward member on one of the council's
+        // partnerships no longer decides it.
+        if fund.holder_id != Some(actor.id) {
+            return Ok(false);
+        }
+        let tied = sea_orm::sea_query::Query::select()
+            .column(community_partnership::Column::OrganisationId)
+            .from(community_partnership::Entity)
+            .and_where(community_partnership::Column::CouncilId.eq(fund.owner_id))
+            .to_owned();
+        let seat = partnership_member::Entity::find()
+            .filter(partnership_member::Column::UserId.eq(actor.id))
+            .filter(partnership_member::Column::Role.eq(PartnershipRole::WardMember.as_db()))
+            .filter(partnership_member::Column::PartnershipId.in_subquery(tied))
+            .one(db)
+            .await?;
+        return Ok(seat.is_some());
     }
     match DecisionMode::from_db(&fund.decision_mode) {
         Some(DecisionMode::Panel) => Ok(deciders(db, fund.id).await?.contains(&actor.id)),
@@ -113,7 +129,11 @@ fn check_rules(rules: &Rules, year: FinancialYear) -> AppResult<()> {
         return Err(AppError::bad_input("input.rules.criteria", format!("at most {MAX_CRITERIA}")));
     }
     for (i, c) in rules.criteria.iter().enumerate() {
-        bounded_text(&format!("input.rules.criteria[{i}]"), c, 1, 140)?;
+        let field = format!("input.rules.criteria[{i}]");
+        let name = bounded_text(&field, c, 1, 140)?;
+        if rules.criteria[..i].iter().any(|other| other.trim().eq_ignore_ascii_case(&name)) {
+            return Err(AppError::bad_input(field, "is named twice: each criterion is scored once"));
+        }
     }
     Ok(())
 }
@@ -298,14 +318,22 @@ pub(crate) async fn take_available(db: &impl ConnectionTrait, fund_id: Uuid, amo
 /// Gives `amount` back to what the fund has available.
 pub(crate) async fn give_available(db: &impl ConnectionTrait, fund_id: Uuid, amount: Pence) -> AppResult<()> {
     use fund::Column as C;
-    fund::Entity::update_many()
+    let result = fund::Entity::update_many()
         .col_expr(C::AvailablePence, Expr::col(C::AvailablePence).add(amount.0))
         .col_expr(C::UpdatedAt, Expr::value(now()))
         .filter(C::Id.eq(fund_id))
+        .filter(C::AvailablePence.lte(MAX_HELD.saturating_sub(amount.0)))
         .exec(db)
         .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::conflict("that would take the fund past the most one fund may hold"));
+    }
     Ok(())
 }
+
+/// The most a fund may hold (10^18 pence, as for any one amount): far past any fund, and the sums of its ledger
+/// stay inside 64 bits.
+const MAX_HELD: i64 = 1_000_000_000_000_000;
 
 /// Whether the fund may make new commitments today: within its year, or after it when its money rolls over.
 pub fn in_year(fund: &fund::Model, today: NaiveDate) -> bool {
@@ -365,8 +393,14 @@ pub async fn transfer(
         return Err(AppError::bad_input("input.amount", "must be more than zero"));
     }
     let txn = db.begin().await?;
-    take_available(&txn, from.id, amount).await?;
-    give_available(&txn, to.id, amount).await?;
+    // The two rows are changed in id order, so transfers in opposite directions queue rather than deadlock.
+    if from.id < to.id {
+        take_available(&txn, from.id, amount).await?;
+        give_available(&txn, to.id, amount).await?;
+    } else {
+        give_available(&txn, to.id, amount).await?;
+        take_available(&txn, from.id, amount).await?;
+    }
     let memo = |direction: &str, other: &str| format!("{direction} {other}: {reason}");
     append(
         &txn,

@@ -2,6 +2,7 @@
 //! append-only ledger their money moves through, and the bids projects make to them. Money is integer pence.
 pub mod bids;
 pub mod funds;
+pub mod open_data;
 
 use chrono::NaiveDate;
 use serde_json::{Value, json};
@@ -174,21 +175,23 @@ pub struct Balance {
 impl Balance {
     /// The balance from each kind of entry's total.
     pub fn from_totals(totals: impl IntoIterator<Item = (LedgerKind, i64)>) -> Self {
+        // Saturating, never wrapping: a fund holds under 10^18 pence (`funds::give_available`), so it never saturates.
         let (mut allocated, mut commitments, mut paid, mut released) = (0i64, 0i64, 0i64, 0i64);
         for (kind, amount) in totals {
-            match kind {
-                LedgerKind::Allocation | LedgerKind::Adjustment => allocated += amount,
-                LedgerKind::Commitment => commitments += amount,
-                LedgerKind::Payment => paid += amount,
-                LedgerKind::Release => released += amount,
-            }
+            let total = match kind {
+                LedgerKind::Allocation | LedgerKind::Adjustment => &mut allocated,
+                LedgerKind::Commitment => &mut commitments,
+                LedgerKind::Payment => &mut paid,
+                LedgerKind::Release => &mut released,
+            };
+            *total = total.saturating_add(amount);
         }
-        let committed = commitments - paid - released;
+        let committed = commitments.saturating_sub(paid).saturating_sub(released);
         Self {
             allocated: Pence(allocated),
             committed: Pence(committed),
             paid: Pence(paid),
-            available: Pence(allocated - committed - paid),
+            available: Pence(allocated.saturating_sub(committed).saturating_sub(paid)),
         }
     }
 }

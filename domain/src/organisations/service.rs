@@ -14,7 +14,8 @@ use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, f
 use crate::store::text_search;
 use crate::values::geo::near_condition;
 use crate::values::{
-    CharityNumber, CompanyNumber, Coordinates, Email, Patch, Postcode, RadiusKm, bounded_text, optional_text,
+    CharityNumber, CompanyNumber, Coordinates, Email, LocalAuthorityCode, Patch, Postcode, RadiusKm, bounded_text,
+    optional_text,
 };
 use entity::{membership, organisation};
 
@@ -33,6 +34,8 @@ pub struct NewOrganisation {
     pub location: Option<Coordinates>,
     pub charity_number: Option<CharityNumber>,
     pub company_number: Option<CompanyNumber>,
+    /// Only a council has one.
+    pub local_authority_code: Option<LocalAuthorityCode>,
 }
 
 /// A change to an organisation; `verified` only by platform admins.
@@ -48,6 +51,7 @@ pub struct OrganisationPatch {
     pub verified: Option<bool>,
     pub charity_number: Patch<CharityNumber>,
     pub company_number: Patch<CompanyNumber>,
+    pub local_authority_code: Patch<LocalAuthorityCode>,
 }
 
 /// Someone with an account, added to an organisation in a role.
@@ -81,6 +85,9 @@ pub async fn create(
     let contact_email = parse_contact(input.contact_email.as_deref())?;
     let postcode = input.postcode.map(Postcode::into_inner);
     let location = input.location;
+    if input.local_authority_code.is_some() && input.kind != OrganisationKind::Council {
+        return Err(AppError::bad_input("input.localAuthorityCode", "only a council has a local authority code"));
+    }
 
     // Read before the transaction (see needs::service::update); a race on the slug ends in the unique index.
     let slug = free_slug(db, &name).await?;
@@ -102,6 +109,7 @@ pub async fn create(
         updated_at: Set(now),
         charity_number: Set(input.charity_number.map(CharityNumber::into_inner)),
         company_number: Set(input.company_number.map(CompanyNumber::into_inner)),
+        local_authority_code: Set(input.local_authority_code.map(LocalAuthorityCode::into_inner)),
     }
     .insert(&txn)
     .await
@@ -133,6 +141,15 @@ pub async fn update(
     }
     let (current_location, current_postcode) = (Coordinates::from_stored(org.lat, org.lng), org.postcode.clone());
     let current_kind = org.kind.clone();
+    let coded = match &input.local_authority_code {
+        Patch::Keep => org.local_authority_code.is_some(),
+        Patch::Clear => false,
+        Patch::Set(_) => true,
+    };
+    let kind_after = input.kind.map(|k| k.as_db().to_owned()).unwrap_or_else(|| current_kind.clone());
+    if coded && kind_after != OrganisationKind::Council.as_db() {
+        return Err(AppError::bad_input("input.localAuthorityCode", "only a council has a local authority code"));
+    }
     let mut active = org.into_active_model();
     if let Some(name) = &input.name {
         active.name = Set(bounded_text("input.name", name, 2, 120)?);
@@ -178,6 +195,11 @@ pub async fn update(
         Patch::Keep => {}
         Patch::Clear => active.company_number = Set(None),
         Patch::Set(number) => active.company_number = Set(Some(number.into_inner())),
+    }
+    match input.local_authority_code {
+        Patch::Keep => {}
+        Patch::Clear => active.local_authority_code = Set(None),
+        Patch::Set(code) => active.local_authority_code = Set(Some(code.into_inner())),
     }
     active.updated_at = Set(now());
     Ok(active.update(db).await?)

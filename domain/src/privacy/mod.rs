@@ -163,6 +163,11 @@ async fn erase_if(
         .filter(entity::partnership_member::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
+    // So is a place on a fund's panel (and a ward budget, which goes with the seat: `funding::funds::decides`).
+    entity::fund_decider::Entity::delete_many()
+        .filter(entity::fund_decider::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
     refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
     email_verification::Entity::delete_many().filter(email_verification::Column::UserId.eq(user_id)).exec(&txn).await?;
     // Stored responses of the user's retried requests hold their data.

@@ -1,5 +1,6 @@
 //! Projects: what organisations run and what gets funded (a class, a club, a village defibrillator), where, for
 //! whom, and which partnership priorities they address.
+pub mod open_referral;
 pub mod service;
 
 crate::db_enum! {

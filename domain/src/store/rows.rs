@@ -509,6 +509,7 @@ by_position! {
         shown website: Option<String>, shown contact_email: Option<String>, shown postcode: Option<String>,
         shown lat: Option<f64>, shown lng: Option<f64>, shown verified: bool, always created_at: DateTime<Utc>,
         shown updated_at: DateTime<Utc>, shown charity_number: Option<String>, shown company_number: Option<String>,
+        shown local_authority_code: Option<String>,
     }
     partial application {
         always id: Uuid, always need_id: Uuid, always volunteer_id: Uuid, shown message: String,

@@ -11,6 +11,6 @@ pub use geo::{Coordinates, Postcode, RadiusKm};
 pub use identity::{Email, Password};
 pub use money::{FinancialYear, Pence};
 pub use patch::Patch;
-pub use registers::{CharityNumber, CompanyNumber};
+pub use registers::{CharityNumber, CompanyNumber, LocalAuthorityCode};
 pub use schedule::{TimeWindow, Weekday};
 pub use text::{bounded_text, optional_text, tags};

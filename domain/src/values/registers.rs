@@ -97,9 +97,49 @@ impl CompanyNumber {
     }
 }
 
+/// A council's code in the Local Authorities in England register (org-id.guide's `GB-LAE`): three or four capital
+/// letters, e.g. `BIR`. Open data names a council's grants' funder by it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalAuthorityCode(String);
+
+impl LocalAuthorityCode {
+    pub fn parse(field: &str, raw: &str) -> AppResult<Self> {
+        let code = compact(raw);
+        if (3..=4).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(code))
+        } else {
+            Err(AppError::bad_input(
+                field,
+                "must be the council's code in the Local Authorities in England register: 3 or 4 letters",
+            ))
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+
+    /// The organisation identifier open data names the council by.
+    pub fn org_id(code: &str) -> String {
+        format!("GB-LAE-{code}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_authority_codes_are_three_or_four_letters() {
+        assert_eq!(
+            LocalAuthorityCode::parse("f", " esk ").map(LocalAuthorityCode::into_inner).ok().as_deref(),
+            Some("ESK")
+        );
+        assert_eq!(LocalAuthorityCode::org_id("BIR"), "GB-LAE-BIR");
+        for bad in ["", "AB", "ABCDE", "A1C", "É1"] {
+            assert_eq!(LocalAuthorityCode::parse("f", bad).unwrap_err().code(), "BAD_USER_INPUT", "{bad}");
+        }
+    }
 
     #[test]
     fn charity_numbers_take_each_registers_form() {

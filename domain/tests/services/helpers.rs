@@ -46,6 +46,7 @@ pub fn new_organisation(
         postcode: None,
         location: None,
         charity_number: None,
+        local_authority_code: None,
         company_number: None,
     }
 }
@@ -127,6 +128,7 @@ impl TestDb {
             created_at: Set(now),
             updated_at: Set(now),
             charity_number: Set(None),
+            local_authority_code: Set(None),
             company_number: Set(None),
         }
         .insert(&self.db)

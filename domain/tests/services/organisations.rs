@@ -17,6 +17,7 @@ fn jobs_club() -> NewOrganisation {
         location: Some(Coordinates::new("location", 51.452, -0.245).expect("a place")),
         charity_number: Some(CharityNumber::parse("charityNumber", "1123456").expect("a charity number")),
         company_number: None,
+        local_authority_code: None,
     }
 }
 
