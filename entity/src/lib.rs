@@ -3,6 +3,7 @@ pub mod api_key;
 pub mod application;
 pub mod audit_event;
 pub mod bid;
+pub mod bid_contribution;
 pub mod bid_interest;
 pub mod bid_score;
 pub mod calendar_feed;

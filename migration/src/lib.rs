@@ -28,6 +28,7 @@ mod m20261206_000024_create_priorities;
 mod m20261206_000025_create_projects;
 mod m20261206_000026_create_funds;
 mod m20261206_000027_add_local_authority_codes;
+mod m20261206_000028_create_bid_contributions;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000025_create_projects::Migration),
             Box::new(m20261206_000026_create_funds::Migration),
             Box::new(m20261206_000027_add_local_authority_codes::Migration),
+            Box::new(m20261206_000028_create_bid_contributions::Migration),
         ]
     }
 }

@@ -440,3 +440,104 @@ async fn a_fund_never_commits_more_than_it_holds() {
         .await;
     assert_eq!(data(&still)["bids"]["totalCount"], 93);
 }
+
+#[tokio::test]
+async fn a_pooled_award_commits_on_every_budget_or_on_none() {
+    let app = TestApp::spawn().await;
+    let place = place(&app).await;
+    let smith = app.register("cllr.smith@pooled.example", "Cllr Smith").await;
+    let jones = app.register("cllr.jones@pooled.example", "Cllr Jones").await;
+    let mut budgets = Vec::new();
+    for email in ["cllr.smith@pooled.example", "cllr.jones@pooled.example"] {
+        let seat = seat(&app, &place, email, &place.wards[0]).await;
+        let made = app
+            .gql_as(Some(&place.officer.token), CREATE_FUND, json!({ "input": { "ownerId": place.council, "kind": "WARD_BUDGET", "name": format!("{email} budget"), "financialYear": year(), "wardMemberId": seat } }))
+            .await;
+        budgets.push(data(&made)["createFund"]["fund"]["id"].as_str().expect("a fund").to_owned());
+    }
+    let lead = app.register("lead@hall.example", "Hall Lead").await;
+    let hall = app.organisation(&lead, "Trimley Village Hall").await;
+    let roof = project(&app, &lead, &hall, "Village hall roof", json!({ "wardId": place.wards[0] })).await;
+    let made = app
+        .gql_as(Some(&lead.token), CREATE_BID, json!({ "input": { "fundId": budgets[0], "projectId": roof, "title": "Roof repairs", "purpose": "Slates and labour", "amountRequested": "3000" } }))
+        .await;
+    let bid = data(&made)["createBid"]["bid"]["id"].as_str().expect("a bid").to_owned();
+    data(&app.gql_as(Some(&lead.token), &act("submitBid", "BidInput"), json!({ "input": { "bidId": bid } })).await);
+
+    // Cllr Jones pledges £2,000 from their budget; only a fund's decider may, and not into the bid's own fund.
+    let pledge = |fund: &str, amount: &str| json!({ "input": { "bidId": bid, "fundId": fund, "amount": amount } });
+    let pledge_to = act("pledgeToBid", "PledgeToBidInput");
+    assert_eq!(error_code(&app.gql_as(Some(&smith.token), &pledge_to, pledge(&budgets[1], "2000")).await), "FORBIDDEN");
+    assert_eq!(
+        error_code(&app.gql_as(Some(&smith.token), &pledge_to, pledge(&budgets[0], "2000")).await),
+        "BAD_USER_INPUT"
+    );
+    data(&app.gql_as(Some(&jones.token), &pledge_to, pledge(&budgets[1], "2000")).await);
+
+    // Jones's budget is cut below the pledge: the award commits on neither budget.
+    let adjust = "mutation($input: AdjustFundInput!) { adjustFund(input: $input) { fund { id } } }";
+    data(
+        &app.gql_as(
+            Some(&place.officer.token),
+            adjust,
+            json!({ "input": { "fundId": budgets[1], "amount": "-6000", "reason": "Moved to the Covid fund" } }),
+        )
+        .await,
+    );
+    let approve = act("approveBid", "ApproveBidInput");
+    let by_id = json!({ "input": { "bidId": bid } });
+    assert_eq!(error_code(&app.gql_as(Some(&smith.token), &approve, by_id.clone()).await), "CONFLICT");
+    assert_eq!(balance(&app, &budgets[0]).await, json!(["7500.00", "0.00", "0.00", "7500.00"]));
+    assert_eq!(balance(&app, &budgets[1]).await, json!(["1500.00", "0.00", "0.00", "1500.00"]));
+    assert_eq!(
+        data(&app.gql_as(Some(&lead.token), BID, json!({ "id": bid })).await)["bid"]["amountAwarded"],
+        Value::Null
+    );
+
+    // Restored: both parts commit together; Smith's budget gives the rest of what was asked.
+    data(
+        &app.gql_as(
+            Some(&place.officer.token),
+            adjust,
+            json!({ "input": { "fundId": budgets[1], "amount": "6000", "reason": "Returned" } }),
+        )
+        .await,
+    );
+    let approved = app.gql_as(Some(&smith.token), &approve, by_id.clone()).await;
+    assert_eq!(data(&approved)["approveBid"]["bid"]["amountAwarded"]["amount"], "3000.00");
+    assert_eq!(balance(&app, &budgets[0]).await, json!(["7500.00", "1000.00", "0.00", "6500.00"]));
+    assert_eq!(balance(&app, &budgets[1]).await, json!(["7500.00", "2000.00", "0.00", "5500.00"]));
+    let parts = app
+        .gql(
+            "query($id: ID!) { bid(id: $id) { contributions { fund { name } amount { amount } committed } } }",
+            json!({ "id": bid }),
+        )
+        .await;
+    assert_eq!(data(&parts)["bid"]["contributions"].as_array().map(Vec::len), Some(2));
+
+    // Each fund pays its own part, never more; completing gives back what was not paid, to the fund it came from.
+    let pay = act("recordPayment", "RecordPaymentInput");
+    data(
+        &app.gql_as(
+            Some(&place.officer.token),
+            &pay,
+            json!({ "input": { "bidId": bid, "amount": "2000", "fundId": budgets[1] } }),
+        )
+        .await,
+    );
+    assert_eq!(
+        error_code(
+            &app.gql_as(
+                Some(&place.officer.token),
+                &pay,
+                json!({ "input": { "bidId": bid, "amount": "1", "fundId": budgets[1] } })
+            )
+            .await
+        ),
+        "CONFLICT"
+    );
+    let report = json!({ "input": { "bidId": bid, "report": { "outcomes": "Roof repaired before winter" } } });
+    data(&app.gql_as(Some(&lead.token), &act("completeBid", "CompleteBidInput"), report).await);
+    assert_eq!(balance(&app, &budgets[0]).await, json!(["7500.00", "0.00", "0.00", "7500.00"]));
+    assert_eq!(balance(&app, &budgets[1]).await, json!(["7500.00", "0.00", "2000.00", "5500.00"]));
+}

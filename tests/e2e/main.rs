@@ -10,6 +10,7 @@ mod feeds;
 mod funding;
 mod helpers;
 mod idempotency;
+mod insight;
 mod journey;
 mod limits;
 mod listing;

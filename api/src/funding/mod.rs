@@ -1,5 +1,7 @@
 //! Funds, their ledger and bids in GraphQL. Funds and approved grants are public money, public to everyone; the rest
 //! of a bid is its organisation's and its fund's deciders'. Each resolver parses its input into a domain command.
+pub mod insight;
+
 use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -361,6 +363,22 @@ impl Bid {
         let found = boxed(loaders(ctx)?.priorities.load_many(ids.iter().copied())).await?;
         Ok(ids.iter().filter_map(|id| found.get(id)).cloned().map(Priority).collect())
     }
+    /// Each fund's part: the bid's own fund's and those pooled into it.
+    async fn contributions(&self, ctx: &Context<'_>) -> ApiResult<Vec<Contribution>> {
+        let parts = bids::contributions(db(ctx)?, self.0.id).await?;
+        let found = loaders(ctx)?.funds.load_many(parts.iter().map(|p| p.fund_id)).await?;
+        Ok(parts
+            .into_iter()
+            .filter_map(|p| {
+                Some(Contribution {
+                    fund: Fund::new(found.get(&p.fund_id)?.clone()),
+                    amount: money(p.amount_pence),
+                    paid: money(p.paid_pence),
+                    committed: p.committed,
+                })
+            })
+            .collect())
+    }
     async fn expected_outcomes(&self) -> &str {
         &self.0.expected_outcomes
     }
@@ -659,6 +677,8 @@ pub struct RejectBidInput {
 pub struct RecordPaymentInput {
     pub bid_id: ID,
     pub amount: String,
+    /// For a pooled award: which fund pays (the bid's own fund when left out); never more than its part.
+    pub fund_id: Option<ID>,
     #[graphql(default)]
     pub memo: String,
 }
@@ -670,6 +690,24 @@ pub struct MonitoringReportInput {
     pub volunteers_involved: i32,
     #[graphql(default)]
     pub photo_urls: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct PledgeToBidInput {
+    pub bid_id: ID,
+    /// The fund that gives: one you decide (your ward budget), not the bid's own.
+    pub fund_id: ID,
+    pub amount: String,
+}
+
+/// A fund's part of an award.
+#[derive(SimpleObject)]
+pub struct Contribution {
+    pub fund: Fund,
+    pub amount: Money,
+    pub paid: Money,
+    /// False while only pledged.
+    pub committed: bool,
 }
 
 #[derive(InputObject)]
@@ -926,8 +964,11 @@ impl FundingMutation {
     async fn record_payment(&self, ctx: &Context<'_>, input: RecordPaymentInput) -> ApiResult<BidPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let amount = parse_money("input.amount", &input.amount)?;
+        let from_fund = input.fund_id.as_ref().map(|f| fund_id("input.fundId", f)).transpose()?;
         Ok(BidPayload {
-            bid: Bid(bids::record_payment(db(ctx)?, &actor, bid_id(&input.bid_id)?, amount, &input.memo).await?),
+            bid: Bid(
+                bids::record_payment(db(ctx)?, &actor, bid_id(&input.bid_id)?, amount, from_fund, &input.memo).await?
+            ),
         })
     }
 
@@ -940,6 +981,15 @@ impl FundingMutation {
             photo_urls: input.report.photo_urls,
         };
         Ok(BidPayload { bid: Bid(bids::complete(db(ctx)?, &actor, bid_id(&input.bid_id)?, report).await?) })
+    }
+
+    /// Another fund's decider pledges part of their fund to a bid (several ward members funding one project): every
+    /// part commits when the bid's own fund approves it, or none does.
+    async fn pledge_to_bid(&self, ctx: &Context<'_>, input: PledgeToBidInput) -> ApiResult<BidPayload> {
+        let actor = viewer(ctx)?.require_user()?;
+        let fund = fund_id("input.fundId", &input.fund_id)?;
+        let amount = parse_money("input.amount", &input.amount)?;
+        Ok(BidPayload { bid: Bid(bids::pledge(db(ctx)?, &actor, bid_id(&input.bid_id)?, fund, amount).await?) })
     }
 
     /// A decider declares an interest in a bid: they then neither score nor decide it.

@@ -13,6 +13,7 @@ use crate::applications::{Application, ApplicationMutation};
 use crate::audit::AuditQuery;
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
+use crate::funding::insight::InsightQuery;
 use crate::funding::{Bid, Fund, FundingMutation, FundingQuery};
 use crate::kit::ids::{self, NodeKind};
 use crate::kit::{db, limits, loaders, viewer};
@@ -46,6 +47,7 @@ pub struct Query(
     PartnershipQuery,
     ProjectQuery,
     FundingQuery,
+    InsightQuery,
 );
 
 #[derive(MergedObject, Default)]

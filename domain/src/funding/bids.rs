@@ -5,8 +5,8 @@
 use chrono::{Months, NaiveDate};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    QueryTrait, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -20,7 +20,9 @@ use crate::now;
 use crate::partnerships::priorities::PriorityStatus;
 use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_rows};
 use crate::values::{FinancialYear, Patch, Pence, bounded_text};
-use entity::{bid, bid_interest, bid_score, community_partnership, fund, fund_decider, priority, project, ward};
+use entity::{
+    bid, bid_contribution, bid_interest, bid_score, community_partnership, fund, fund_decider, priority, project, ward,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
@@ -366,12 +368,77 @@ pub async fn submit(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> Ap
 
 /// What is still committed to an approved bid, given back to its fund.
 async fn release_rest(db: &impl ConnectionTrait, actor: &AuthUser, bid: &bid::Model, memo: &str) -> AppResult<()> {
-    let rest = bid.amount_awarded.unwrap_or(0) - bid.amount_paid;
-    if rest > 0 {
-        give_available(db, bid.fund_id, Pence(rest)).await?;
-        append(db, bid.fund_id, LedgerKind::Release, Pence(rest), Some(bid.id), Some(actor.id), memo).await?;
+    // Each fund gets back what it committed and did not pay.
+    for part in contributions(db, bid.id).await?.into_iter().filter(|c| c.committed) {
+        let rest = part.amount_pence - part.paid_pence;
+        if rest > 0 {
+            give_available(db, part.fund_id, Pence(rest)).await?;
+            append(db, part.fund_id, LedgerKind::Release, Pence(rest), Some(bid.id), Some(actor.id), memo).await?;
+        }
     }
     Ok(())
+}
+
+/// A bid's parts: its own fund's and those pooled into it, by fund.
+pub async fn contributions(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Vec<bid_contribution::Model>> {
+    Ok(bid_contribution::Entity::find()
+        .filter(bid_contribution::Column::BidId.eq(id))
+        .order_by_asc(bid_contribution::Column::FundId)
+        .all(db)
+        .await?)
+}
+
+/// Another fund's decider pledges part of their fund to a bid under consideration (several ward members funding one
+/// project together). Nothing moves until the bid's own fund approves it: then every part commits, or none does.
+/// Pledging again replaces the amount.
+#[tracing::instrument(skip_all, fields(actor = %actor.id, bid = %id))]
+pub async fn pledge(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    id: Uuid,
+    fund_id: Uuid,
+    amount: Pence,
+) -> AppResult<bid::Model> {
+    let bid = get(db, id).await?;
+    if fund_id == bid.fund_id {
+        return Err(AppError::bad_input("input.fundId", "is the bid's own fund: its part is what approveBid awards"));
+    }
+    let fund = funds::get(db, fund_id).await?;
+    if !decides(db, actor, &fund).await? {
+        return Err(AppError::forbidden("only a fund's deciders pledge its money"));
+    }
+    if conflicted(db, actor, &bid).await? {
+        return Err(AppError::forbidden("you have an interest in this bid: you cannot fund it"));
+    }
+    check_amount("input.amount", amount)?;
+    if amount.0 > bid.amount_requested {
+        return Err(AppError::bad_input("input.amount", "must not be more than the bid asked for"));
+    }
+    let rules = Rules::from_json(&fund.rules);
+    if rules.max_award.is_some_and(|max| amount > max) {
+        return Err(AppError::bad_input("input.amount", "must be within this fund's maximum award"));
+    }
+    if !in_year(&fund, now().date_naive()) {
+        return Err(AppError::conflict(format!("the fund's year {} is over", fund.financial_year)));
+    }
+    let row = bid_contribution::ActiveModel {
+        bid_id: Set(id),
+        fund_id: Set(fund_id),
+        amount_pence: Set(amount.0),
+        paid_pence: Set(0),
+        committed: Set(false),
+        pledged_by: Set(Some(actor.id)),
+        created_at: Set(now()),
+    };
+    let upsert =
+        sea_orm::sea_query::OnConflict::columns([bid_contribution::Column::BidId, bid_contribution::Column::FundId])
+            .update_columns([bid_contribution::Column::AmountPence, bid_contribution::Column::PledgedBy])
+            .to_owned();
+    let txn = db.begin().await?;
+    hold(&txn, id, &[BidStatus::Submitted, BidStatus::UnderReview]).await?;
+    bid_contribution::Entity::insert(row).on_conflict(upsert).exec(&txn).await?;
+    txn.commit().await?;
+    get(db, id).await
 }
 
 /// The bidder withdraws it; an approved bid withdrawn gives back what was not yet paid.
@@ -433,7 +500,7 @@ pub async fn start_review(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid)
 /// A panel member scores a bid under review, every criterion 1 to 5; scoring again replaces their scores.
 #[tracing::instrument(skip_all, fields(actor = %actor.id, bid = %id))]
 pub async fn score(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
     id: Uuid,
     scores: Vec<Score>,
@@ -473,8 +540,27 @@ pub async fn score(
     let upsert = sea_orm::sea_query::OnConflict::columns([bid_score::Column::BidId, bid_score::Column::UserId])
         .update_columns([bid_score::Column::Scores, bid_score::Column::Comment, bid_score::Column::CreatedAt])
         .to_owned();
-    bid_score::Entity::insert(row).on_conflict(upsert).exec(db).await?;
+    // Only while the bid is still under review: a decision that commits first wins, and the score is refused.
+    let txn = db.begin().await?;
+    hold(&txn, id, &[BidStatus::UnderReview]).await?;
+    bid_score::Entity::insert(row).on_conflict(upsert).exec(&txn).await?;
+    txn.commit().await?;
     bid_score::Entity::find_by_id((bid.id, actor.id)).one(db).await?.ok_or_else(|| AppError::not_found("score"))
+}
+
+/// Holds the bid's row for the rest of the transaction, if its status is one of `statuses` (else CONFLICT): what
+/// scores, interests and decisions each do first, so that they happen one after another, never across each other.
+async fn hold(db: &impl ConnectionTrait, id: Uuid, statuses: &[BidStatus]) -> AppResult<()> {
+    let held = bid::Entity::update_many()
+        .col_expr(bid::Column::UpdatedAt, Expr::value(now()))
+        .filter(bid::Column::Id.eq(id))
+        .filter(bid::Column::Status.is_in(statuses.iter().map(|s| s.as_db())))
+        .exec(db)
+        .await?;
+    if held.rows_affected == 0 {
+        return Err(AppError::conflict("this bid has moved on (decided, or no longer open to this)"));
+    }
+    Ok(())
 }
 
 /// A panel decides once a quorum of its members have scored the bid.
@@ -504,10 +590,16 @@ pub async fn approve(
     conditions: &str,
 ) -> AppResult<bid::Model> {
     let (bid, fund) = as_decider(db, actor, id).await?;
-    let amount = amount.unwrap_or(Pence(bid.amount_requested));
+    // Parts other funds pledged are awarded with this fund's, which is what is asked for less them by default.
+    let pledged: i64 =
+        contributions(db, id).await?.iter().filter(|c| c.fund_id != fund.id).map(|c| c.amount_pence).sum();
+    let amount = amount.unwrap_or(Pence(std::cmp::max(bid.amount_requested - pledged, 0)));
     check_amount("input.amount", amount)?;
-    if amount.0 > bid.amount_requested {
-        return Err(AppError::bad_input("input.amount", "must not be more than the bid asked for"));
+    if amount.0.saturating_add(pledged) > bid.amount_requested {
+        return Err(AppError::bad_input(
+            "input.amount",
+            "with what other funds pledged, must not be more than the bid asked for",
+        ));
     }
     let rules = Rules::from_json(&fund.rules);
     if rules.max_award.is_some_and(|max| amount > max) || rules.min_award.is_some_and(|min| amount < min) {
@@ -526,7 +618,7 @@ pub async fn approve(
     let now = now();
     let txn = db.begin().await?;
     let changes = bid::ActiveModel {
-        amount_awarded: Set(Some(amount.0)),
+        amount_awarded: Set(Some(amount.0 + pledged)),
         conditions: Set(conditions),
         decided_by: Set(Some(actor.id)),
         decided_at: Set(Some(now)),
@@ -534,17 +626,65 @@ pub async fn approve(
     };
     let approved =
         transition(&txn, id, &[BidStatus::Submitted, BidStatus::UnderReview], BidStatus::Approved, changes).await?;
-    take_available(&txn, fund.id, amount).await?;
-    append(
-        &txn,
-        fund.id,
-        LedgerKind::Commitment,
-        amount,
-        Some(id),
-        Some(actor.id),
-        &format!("awarded to {}", bid.title),
-    )
-    .await?;
+    // Counted again with the bid's row held: no interest declared meanwhile has taken a score away.
+    if fund.decision_mode == DecisionMode::Panel.as_db() {
+        require_quorum(&txn, &fund, id).await?;
+    }
+    // This fund's part, then every pledged part, each taken from its fund in fund order (so that concurrent
+    // pooled awards queue rather than deadlock); one fund short and the whole award rolls back.
+    let own = bid_contribution::ActiveModel {
+        bid_id: Set(id),
+        fund_id: Set(fund.id),
+        amount_pence: Set(amount.0),
+        paid_pence: Set(0),
+        committed: Set(false),
+        pledged_by: Set(Some(actor.id)),
+        created_at: Set(now),
+    };
+    let upsert =
+        sea_orm::sea_query::OnConflict::columns([bid_contribution::Column::BidId, bid_contribution::Column::FundId])
+            .update_columns([bid_contribution::Column::AmountPence, bid_contribution::Column::PledgedBy])
+            .to_owned();
+    bid_contribution::Entity::insert(own).on_conflict(upsert).exec(&txn).await?;
+    // Read again with the bid held: a pledge made since the check above is part of the award too.
+    let parts = contributions(&txn, id).await?;
+    let total: i64 = parts.iter().map(|p| p.amount_pence).sum();
+    if total > bid.amount_requested {
+        return Err(AppError::bad_input(
+            "input.amount",
+            "with what other funds pledged, must not be more than the bid asked for",
+        ));
+    }
+    for part in parts {
+        let part_fund = if part.fund_id == fund.id { fund.clone() } else { funds::get(&txn, part.fund_id).await? };
+        take_available(&txn, part.fund_id, Pence(part.amount_pence)).await.map_err(|_| {
+            AppError::conflict(format!(
+                "{} does not have its part (£{}) available",
+                part_fund.name,
+                Pence(part.amount_pence).to_decimal()
+            ))
+        })?;
+        let memo = if part.fund_id == fund.id {
+            format!("awarded to {}", bid.title)
+        } else {
+            format!("pooled award to {}", bid.title)
+        };
+        append(&txn, part.fund_id, LedgerKind::Commitment, Pence(part.amount_pence), Some(id), Some(actor.id), &memo)
+            .await?;
+    }
+    bid_contribution::Entity::update_many()
+        .col_expr(bid_contribution::Column::Committed, Expr::value(true))
+        .filter(bid_contribution::Column::BidId.eq(id))
+        .exec(&txn)
+        .await?;
+    let approved = bid::Entity::update_many()
+        .col_expr(bid::Column::AmountAwarded, Expr::value(total))
+        .filter(bid::Column::Id.eq(id))
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or(approved);
     let detail = format!("approved {} from {}: £{}", bid.title, fund.name, amount.to_decimal());
     audit::record(&txn, Actor::user(actor.id), AuditAction::BidDecided, None, &["bid.status"], detail).await?;
     txn.commit().await?;
@@ -574,6 +714,9 @@ pub async fn reject(
         ..unchanged()
     };
     let rejected = transition(&txn, id, from, BidStatus::Rejected, changes).await?;
+    if fund.decision_mode == DecisionMode::Panel.as_db() {
+        require_quorum(&txn, &fund, id).await?;
+    }
     let detail = format!("rejected {} to {}: {reason}", bid.title, fund.name);
     audit::record(&txn, Actor::user(actor.id), AuditAction::BidDecided, None, &["bid.status"], detail).await?;
     txn.commit().await?;
@@ -587,11 +730,12 @@ pub async fn record_payment(
     actor: &AuthUser,
     id: Uuid,
     amount: Pence,
+    from_fund: Option<Uuid>,
     memo: &str,
 ) -> AppResult<bid::Model> {
     use bid::Column as C;
     let bid = get(db, id).await?;
-    let fund = funds::get(db, bid.fund_id).await?;
+    let fund = funds::get(db, from_fund.unwrap_or(bid.fund_id)).await?;
     if !administers(db, actor, &fund).await? {
         return Err(AppError::forbidden("only the fund's administrators record payments"));
     }
@@ -610,6 +754,22 @@ pub async fn record_payment(
     let Some(paid) = paid.into_iter().next() else {
         return Err(AppError::conflict("the bid is not approved, or that is more than is left of its award"));
     };
+    // And never more than this fund's own part.
+    let part = bid_contribution::Entity::update_many()
+        .col_expr(bid_contribution::Column::PaidPence, Expr::col(bid_contribution::Column::PaidPence).add(amount.0))
+        .filter(bid_contribution::Column::BidId.eq(id))
+        .filter(bid_contribution::Column::FundId.eq(fund.id))
+        .filter(bid_contribution::Column::Committed.eq(true))
+        .filter(
+            Expr::col(bid_contribution::Column::AmountPence)
+                .sub(Expr::col(bid_contribution::Column::PaidPence))
+                .gte(amount.0),
+        )
+        .exec(&txn)
+        .await?;
+    if part.rows_affected == 0 {
+        return Err(AppError::conflict(format!("that is more than is left of {}'s part of the award", fund.name)));
+    }
     let memo = if memo.is_empty() { format!("paid to {}", bid.title) } else { memo };
     append(&txn, fund.id, LedgerKind::Payment, amount, Some(id), Some(actor.id), &memo).await?;
     let detail = format!("paid £{} of {} from {}", amount.to_decimal(), bid.title, fund.name);
@@ -693,6 +853,7 @@ pub async fn declare_interest(
         .update_column(bid_interest::Column::Reason)
         .to_owned();
     let txn = db.begin().await?;
+    hold(&txn, id, &[BidStatus::Draft, BidStatus::Submitted, BidStatus::UnderReview]).await?;
     bid_interest::Entity::insert(row).on_conflict(upsert).exec(&txn).await?;
     bid_score::Entity::delete_by_id((id, actor.id)).exec(&txn).await?;
     txn.commit().await?;

@@ -2,6 +2,7 @@
 //! append-only ledger their money moves through, and the bids projects make to them. Money is integer pence.
 pub mod bids;
 pub mod funds;
+pub mod insight;
 pub mod open_data;
 
 use chrono::NaiveDate;
