@@ -1,4 +1,7 @@
 //! Pitch In: a GraphQL API matching local needs with the people and organisations who can meet them.
+// The merged Query root (15 areas, each a MergedObject member) nests types deeper than rustc's default of 128
+// queries when built without incremental compilation (as CI builds): the root stops compiling at that depth.
+#![recursion_limit = "256"]
 pub mod admin;
 pub mod api_keys;
 pub mod applications;

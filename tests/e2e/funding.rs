@@ -472,7 +472,26 @@ async fn a_pooled_award_commits_on_every_budget_or_on_none() {
         error_code(&app.gql_as(Some(&smith.token), &pledge_to, pledge(&budgets[0], "2000")).await),
         "BAD_USER_INPUT"
     );
+    // A pledge must leave the bid's own fund a part; a pledge of nothing takes it back.
+    assert_eq!(
+        error_code(&app.gql_as(Some(&jones.token), &pledge_to, pledge(&budgets[1], "3000")).await),
+        "BAD_USER_INPUT"
+    );
+    data(&app.gql_as(Some(&jones.token), &pledge_to, pledge(&budgets[1], "500")).await);
+    data(&app.gql_as(Some(&jones.token), &pledge_to, pledge(&budgets[1], "0")).await);
+    let parts = "query($id: ID!) { bid(id: $id) { contributions { amount { amount } committed } } }";
+    assert_eq!(
+        data(&app.gql_as(Some(&lead.token), parts, json!({ "id": bid })).await)["bid"]["contributions"],
+        json!([])
+    );
     data(&app.gql_as(Some(&jones.token), &pledge_to, pledge(&budgets[1], "2000")).await);
+    // Having pledged, Cllr Jones sees the bid; a stranger does not.
+    assert_eq!(
+        data(&app.gql_as(Some(&jones.token), BID, json!({ "id": bid })).await)["bid"]["amountAwarded"],
+        Value::Null
+    );
+    let stranger = app.register("stranger@pooled.example", "Stranger").await;
+    assert_eq!(data(&app.gql_as(Some(&stranger.token), BID, json!({ "id": bid })).await)["bid"], Value::Null);
 
     // Jones's budget is cut below the pledge: the award commits on neither budget.
     let adjust = "mutation($input: AdjustFundInput!) { adjustFund(input: $input) { fund { id } } }";

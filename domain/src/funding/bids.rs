@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::funds::{self, administers, append, decides, give_available, in_year, take_available};
-use super::{BidStatus, DecisionMode, FundRule, LedgerKind, Rules};
+use super::{BidStatus, DecisionMode, FundKind, FundRule, LedgerKind, Rules};
 use crate::access::{self, AuthUser, Viewer};
 use crate::audit::{self, Actor, AuditAction};
 use crate::error::{AppError, AppResult};
@@ -404,11 +404,27 @@ pub async fn pledge(
         return Err(AppError::bad_input("input.fundId", "is the bid's own fund: its part is what approveBid awards"));
     }
     let fund = funds::get(db, fund_id).await?;
+    let own = funds::get(db, bid.fund_id).await?;
+    // Pooling is ward members funding one project from their budgets: ward budgets of the bid's fund's council.
+    if fund.kind != FundKind::WardBudget.as_db() || fund.owner_id != own.owner_id {
+        return Err(AppError::bad_input(
+            "input.fundId",
+            "only a ward budget of the same council as the bid's fund can be pooled into it",
+        ));
+    }
     if !decides(db, actor, &fund).await? {
         return Err(AppError::forbidden("only a fund's deciders pledge its money"));
     }
     if conflicted(db, actor, &bid).await? {
         return Err(AppError::forbidden("you have an interest in this bid: you cannot fund it"));
+    }
+    if amount.0 == 0 {
+        // A pledge of nothing takes the pledge back.
+        let txn = db.begin().await?;
+        hold(&txn, id, &[BidStatus::Submitted, BidStatus::UnderReview]).await?;
+        bid_contribution::Entity::delete_by_id((id, fund_id)).exec(&txn).await?;
+        txn.commit().await?;
+        return get(db, id).await;
     }
     check_amount("input.amount", amount)?;
     if amount.0 > bid.amount_requested {
@@ -436,6 +452,19 @@ pub async fn pledge(
             .to_owned();
     let txn = db.begin().await?;
     hold(&txn, id, &[BidStatus::Submitted, BidStatus::UnderReview]).await?;
+    // Others' pledges and this one must leave the bid's own fund a part: it is that fund that decides the award.
+    let others = contributions(&txn, id)
+        .await?
+        .iter()
+        .filter(|c| c.fund_id != fund_id)
+        .try_fold(0i64, |sum, c| sum.checked_add(c.amount_pence))
+        .unwrap_or(i64::MAX);
+    if others.saturating_add(amount.0) >= bid.amount_requested {
+        return Err(AppError::bad_input(
+            "input.amount",
+            "with the other pledges, must leave part of the bid to its own fund",
+        ));
+    }
     bid_contribution::Entity::insert(row).on_conflict(upsert).exec(&txn).await?;
     txn.commit().await?;
     get(db, id).await
@@ -543,9 +572,18 @@ pub async fn score(
     // Only while the bid is still under review: a decision that commits first wins, and the score is refused.
     let txn = db.begin().await?;
     hold(&txn, id, &[BidStatus::UnderReview]).await?;
+    still_free(&txn, actor, id).await?;
     bid_score::Entity::insert(row).on_conflict(upsert).exec(&txn).await?;
     txn.commit().await?;
     bid_score::Entity::find_by_id((bid.id, actor.id)).one(db).await?.ok_or_else(|| AppError::not_found("score"))
+}
+
+/// With the bid's row held: refuses a decider who declared an interest since they were first checked.
+async fn still_free(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> AppResult<()> {
+    if bid_interest::Entity::find_by_id((id, actor.id)).one(db).await?.is_some() {
+        return Err(AppError::forbidden("you have declared an interest in this bid: another decider must act"));
+    }
+    Ok(())
 }
 
 /// Holds the bid's row for the rest of the transaction, if its status is one of `statuses` (else CONFLICT): what
@@ -626,6 +664,7 @@ pub async fn approve(
     };
     let approved =
         transition(&txn, id, &[BidStatus::Submitted, BidStatus::UnderReview], BidStatus::Approved, changes).await?;
+    still_free(&txn, actor, id).await?;
     // Counted again with the bid's row held: no interest declared meanwhile has taken a score away.
     if fund.decision_mode == DecisionMode::Panel.as_db() {
         require_quorum(&txn, &fund, id).await?;
@@ -657,12 +696,24 @@ pub async fn approve(
     }
     for part in parts {
         let part_fund = if part.fund_id == fund.id { fund.clone() } else { funds::get(&txn, part.fund_id).await? };
-        take_available(&txn, part.fund_id, Pence(part.amount_pence)).await.map_err(|_| {
-            AppError::conflict(format!(
+        if part.fund_id != fund.id {
+            // The pledge stands only while its fund is in its year and its pledger still decides it.
+            let pledger =
+                AuthUser { id: part.pledged_by.unwrap_or_default(), role: crate::users::PlatformRole::Member };
+            if !in_year(&part_fund, now.date_naive()) || !decides(&txn, &pledger, &part_fund).await? {
+                return Err(AppError::conflict(format!(
+                    "the pledge from {} no longer stands (its year is over, or its pledger no longer decides it)",
+                    part_fund.name
+                )));
+            }
+        }
+        take_available(&txn, part.fund_id, Pence(part.amount_pence)).await.map_err(|e| match e {
+            AppError::Conflict(_) => AppError::conflict(format!(
                 "{} does not have its part (£{}) available",
                 part_fund.name,
                 Pence(part.amount_pence).to_decimal()
-            ))
+            )),
+            other => other,
         })?;
         let memo = if part.fund_id == fund.id {
             format!("awarded to {}", bid.title)
@@ -714,6 +765,7 @@ pub async fn reject(
         ..unchanged()
     };
     let rejected = transition(&txn, id, from, BidStatus::Rejected, changes).await?;
+    still_free(&txn, actor, id).await?;
     if fund.decision_mode == DecisionMode::Panel.as_db() {
         require_quorum(&txn, &fund, id).await?;
     }
@@ -880,7 +932,16 @@ pub async fn is_decider_or_administrator(
 ) -> AppResult<bool> {
     let Ok(actor) = viewer.require_user() else { return Ok(false) };
     let fund = funds::get(db, bid.fund_id).await?;
-    Ok(decides(db, &actor, &fund).await? || administers(db, &actor, &fund).await?)
+    if decides(db, &actor, &fund).await? || administers(db, &actor, &fund).await? {
+        return Ok(true);
+    }
+    // Those who pledged a part of their fund to it.
+    Ok(bid_contribution::Entity::find()
+        .filter(bid_contribution::Column::BidId.eq(bid.id))
+        .filter(bid_contribution::Column::PledgedBy.eq(actor.id))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Whether the viewer may read the deliberations on a bid (the panel's scores, its fit): the fund's deciders and

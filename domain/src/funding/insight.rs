@@ -97,7 +97,7 @@ async fn insight(
         .to_owned();
     let bids = bid::Entity::find()
         .filter(bid::Column::FundId.in_subquery(year_funds))
-        .filter(bid::Column::Status.ne(BidStatus::Draft.as_db()))
+        .filter(bid::Column::SubmittedAt.is_not_null())
         .filter(
             Condition::any()
                 .add(bid::Column::ProjectId.in_subquery(in_wards))
@@ -150,8 +150,11 @@ async fn insight(
         .all(db)
         .await?;
 
-    let awarded_of = |b: &bid::Model| {
-        BidStatus::from_db(&b.status).filter(|s| s.is_public()).map(|_| b.amount_awarded.unwrap_or(0)).unwrap_or(0)
+    // What a grant gave: its award, or, once completed (the unpaid rest released), what was paid.
+    let awarded_of = |b: &bid::Model| match BidStatus::from_db(&b.status) {
+        Some(BidStatus::Completed) => b.amount_paid,
+        Some(s) if s.is_public() => b.amount_awarded.unwrap_or(0),
+        _ => 0,
     };
     let mut by_ward: HashMap<Uuid, WardInsight> = HashMap::new();
     for w in &wards {
