@@ -116,6 +116,10 @@ pub struct Settings {
     /// How long one webhook delivery attempt may take, in milliseconds, before it counts as failed.
     #[arg(long, env = "PITCHIN_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,
+    /// The secret the payment provider signs its webhooks with (`whsec_` and base64, as Standard Webhooks has it).
+    /// Unset, `/payments/webhook` answers 503 and no pledge is ever marked paid.
+    #[arg(long, env = "PITCHIN_PAYMENT_WEBHOOK_SECRET")]
+    pub payment_webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -146,6 +150,7 @@ impl std::fmt::Debug for Settings {
             .field("feed_settle_ms", &self.feed_settle_ms)
             .field("webhook_retry_ms", &self.webhook_retry_ms)
             .field("webhook_timeout_ms", &self.webhook_timeout_ms)
+            .field("payment_webhook_secret", &self.payment_webhook_secret.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -178,6 +183,7 @@ impl Settings {
             feed_settle_ms: None,
             webhook_retry_ms: 5_000,
             webhook_timeout_ms: 10_000,
+            payment_webhook_secret: None,
         }
     }
 

@@ -80,8 +80,8 @@ pub async fn serve(
 ) -> Result<(), String> {
     tracing::info!(settings = ?settings, "starting Pitch In");
     let state = AppState::new(db, keys, &settings);
-    // Housekeeping once a minute: rate limiters' idle keys, and idempotency keys past their day; once an hour (and
-    // at start), the retention rule for accounts never verified.
+    // Housekeeping once a minute: rate limiters' idle keys, idempotency keys past their day, campaigns past their
+    // deadline; once an hour (and at start), the retention rule for accounts never verified.
     let (limits, reads, housekeeping_db) = (state.limits.clone(), state.reads.clone(), state.db.clone());
     let retention = (settings.unverified_account_days > 0)
         .then(|| chrono::TimeDelta::days(i64::from(settings.unverified_account_days)));
@@ -93,6 +93,12 @@ pub async fn serve(
             reads.forget_idle();
             if let Err(err) = idempotency::forget_old(&housekeeping_db).await {
                 tracing::warn!(error = ?err, "could not forget old idempotency keys");
+            }
+            // Campaigns close within a minute of their deadline; each once, however many servers sweep.
+            match domain::funding::campaigns::close_due(&housekeeping_db, domain::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(campaigns = n, "closed campaigns at their deadline"),
+                Err(err) => tracing::warn!(error = ?err, "could not close campaigns past their deadline"),
             }
             // Webhook deliveries done with are kept 30 days, for partners to look back on; swept hourly.
             if minute % 60 == 30

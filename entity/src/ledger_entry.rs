@@ -13,6 +13,8 @@ pub struct Model {
     /// Pence; only an ADJUSTMENT may be negative.
     pub amount_pence: i64,
     pub bid_id: Option<Uuid>,
+    /// For a match fund's entries: the campaign matched.
+    pub campaign_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
     pub at: DateTimeUtc,
     #[sea_orm(column_type = "Text")]

@@ -29,6 +29,7 @@ mod m20261206_000025_create_projects;
 mod m20261206_000026_create_funds;
 mod m20261206_000027_add_local_authority_codes;
 mod m20261206_000028_create_bid_contributions;
+mod m20261206_000029_create_campaigns;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000026_create_funds::Migration),
             Box::new(m20261206_000027_add_local_authority_codes::Migration),
             Box::new(m20261206_000028_create_bid_contributions::Migration),
+            Box::new(m20261206_000029_create_campaigns::Migration),
         ]
     }
 }

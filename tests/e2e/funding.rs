@@ -33,7 +33,7 @@ async fn project(app: &TestApp, lead: &Session, organisation: &str, title: &str,
     data(&resp)["createProject"]["project"]["id"].as_str().expect("a project").to_owned()
 }
 
-fn year() -> String {
+pub fn year() -> String {
     let today = chrono::Utc::now().date_naive();
     let start = if chrono::Datelike::month(&today) >= 4 {
         chrono::Datelike::year(&today)

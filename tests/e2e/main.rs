@@ -4,6 +4,7 @@ mod api_keys;
 mod audit;
 mod calendars;
 mod columns;
+mod crowdfunding;
 mod erasure;
 mod faults;
 mod feeds;

@@ -1,5 +1,6 @@
 //! Funds, their ledger and bids in GraphQL. Funds and approved grants are public money, public to everyone; the rest
 //! of a bid is its organisation's and its fund's deciders'. Each resolver parses its input into a domain command.
+pub mod campaigns;
 pub mod insight;
 
 use async_graphql::connection::EmptyFields;

@@ -5,6 +5,7 @@ pub mod feeds;
 pub mod open_data;
 pub mod openreferral;
 pub mod pages;
+pub mod payments;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub feed_settle: Duration,
     /// Partners' counts not yet written (`domain::api_keys::stats`).
     pub partners: Arc<domain::api_keys::stats::Tally>,
+    /// The payment provider's webhook secret (`Settings::payment_webhook_secret`).
+    pub payment_secret: Option<Arc<str>>,
 }
 
 /// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
@@ -224,6 +227,7 @@ impl AppState {
             public_url: Arc::from(settings.public_url()),
             feed_settle: settings.feed_settle(),
             partners,
+            payment_secret: settings.payment_webhook_secret.as_deref().map(Arc::from),
         }
     }
 }
@@ -240,6 +244,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(feeds::routes())
         .merge(open_data::routes())
         .merge(openreferral::routes())
+        .merge(payments::routes())
         // The GraphQL extractor reads the raw body, so axum's default limit does not apply: this one does.
         .layer(RequestBodyLimitLayer::new(state.limits.max_body_bytes));
     if let Some(cors) = cors_layer(&state.limits.cors_origins) {
@@ -380,15 +385,17 @@ pub fn http_status(error: &AppError) -> StatusCode {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::Forbidden(_) | AppError::Unauthenticated(_) => StatusCode::FORBIDDEN,
-        AppError::Conflict(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 /// An error from a feed (calendars, open data): GraphQL's error shape, `{"errors": [{message, extensions: {code}}]}`,
 /// with its HTTP status, so that one client reads both.
 pub fn error_response(error: &AppError) -> Response {
-    if matches!(error, AppError::Internal(_) | AppError::Conflict(_)) {
+    if matches!(error, AppError::Internal(_)) {
         tracing::error!(?error, "a feed failed");
     }
     let mut error_json = json!({ "message": error.public_message(), "extensions": { "code": error.code() } });

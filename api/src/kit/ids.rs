@@ -25,6 +25,8 @@ pub enum NodeKind {
     Project,
     Fund,
     Bid,
+    Campaign,
+    Pledge,
 }
 
 impl NodeKind {
@@ -46,6 +48,8 @@ impl NodeKind {
             Self::Project => "Project",
             Self::Fund => "Fund",
             Self::Bid => "Bid",
+            Self::Campaign => "Campaign",
+            Self::Pledge => "Pledge",
         }
     }
 
@@ -67,6 +71,8 @@ impl NodeKind {
             Self::Project,
             Self::Fund,
             Self::Bid,
+            Self::Campaign,
+            Self::Pledge,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -137,6 +143,8 @@ mod tests {
             NodeKind::Project,
             NodeKind::Fund,
             NodeKind::Bid,
+            NodeKind::Campaign,
+            NodeKind::Pledge,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

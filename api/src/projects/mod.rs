@@ -133,6 +133,17 @@ impl Project {
         let filter = domain::funding::bids::BidFilter { project_id: Some(self.0.id), ..Default::default() };
         crate::funding::bid_page(ctx, filter, first, after).await
     }
+    /// Its crowdfunding campaigns, newest first: launched ones for everyone, drafts for its organisation's members.
+    #[graphql(complexity = "crate::kit::limits::page_cost(first, None, child_complexity)")]
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<crate::funding::campaigns::CampaignConnection> {
+        let filter = domain::funding::campaigns::CampaignFilter { project_id: Some(self.0.id), ..Default::default() };
+        crate::funding::campaigns::campaign_page(ctx, filter, first, after).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

@@ -13,6 +13,7 @@ use crate::applications::{Application, ApplicationMutation};
 use crate::audit::AuditQuery;
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
+use crate::funding::campaigns::{Campaign, CampaignMutation, CampaignQuery};
 use crate::funding::insight::InsightQuery;
 use crate::funding::{Bid, Fund, FundingMutation, FundingQuery};
 use crate::kit::ids::{self, NodeKind};
@@ -47,6 +48,7 @@ pub struct Query(
     PartnershipQuery,
     ProjectQuery,
     FundingQuery,
+    CampaignQuery,
     InsightQuery,
 );
 
@@ -65,6 +67,7 @@ pub struct Mutation(
     PartnershipMutation,
     ProjectMutation,
     FundingMutation,
+    CampaignMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -156,6 +159,7 @@ pub enum Node {
     Project(Project),
     Fund(Fund),
     Bid(Bid),
+    Campaign(Campaign),
 }
 
 #[derive(Default)]
@@ -237,7 +241,16 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
             Some(b) if domain::funding::bids::may_see(db, viewer, &b).await? => Some(Node::Bid(Bid(b))),
             _ => None,
         },
-        NodeKind::ApiKey
+        // Campaigns, as `campaign(id)` shows them.
+        NodeKind::Campaign => match domain::funding::campaigns::get(db, id).await {
+            Ok(c) if domain::funding::campaigns::may_see(db, viewer, &c).await? => {
+                Some(Node::Campaign(Campaign::new(c)))
+            }
+            Ok(_) | Err(AppError::NotFound(_)) => None,
+            Err(other) => return Err(other),
+        },
+        NodeKind::Pledge
+        | NodeKind::ApiKey
         | NodeKind::AuditEvent
         | NodeKind::WebhookEndpoint
         | NodeKind::WebhookDelivery
@@ -251,6 +264,8 @@ crate::kit::eager::eager_objects!(
     crate::applications::Application,
     crate::audit::AuditEvent,
     crate::funding::Bid,
+    crate::funding::campaigns::Campaign,
+    crate::funding::campaigns::Pledge,
     crate::matching::NeedMatch,
     crate::matching::OfferMatch,
     crate::matching::VolunteerMatch,

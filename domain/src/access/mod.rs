@@ -203,6 +203,22 @@ pub fn may_see_bid(status: crate::funding::BidStatus, bidder_member: bool, decid
     status.is_public() || bidder_member || decider
 }
 
+/// A campaign is public once launched (its pledges are public giving); a draft, and a draft called off, is for the
+/// project's organisation's members.
+pub fn may_see_campaign(launched: bool, member_or_admin: bool) -> bool {
+    launched || member_or_admin
+}
+
+/// A pledge's backer's name is public unless they pledged anonymously; the backer always sees their own.
+pub fn may_see_backer_name(viewer: &Viewer, backer_id: Option<Uuid>, anonymous: bool) -> bool {
+    !anonymous || is_backer(viewer, backer_id)
+}
+
+/// Whether the viewer made the pledge: its payment reference is theirs alone (a matching pledge has no backer).
+pub fn is_backer(viewer: &Viewer, backer_id: Option<Uuid>) -> bool {
+    backer_id.is_some() && viewer.user_id() == backer_id
+}
+
 /// A need is public unless it is a draft; drafts are for the organisation's members (and platform admins).
 pub fn may_see_need(status: NeedStatus, member_or_admin: bool) -> bool {
     status != NeedStatus::Draft || member_or_admin

@@ -190,6 +190,23 @@ fn rows() -> Vec<Row> {
             who: MEMBERS,
         },
         Row {
+            data: "launched campaigns and their pledges",
+            sees: |w, c| may_see_campaign(true, w.member(c)),
+            who: EVERYONE,
+        },
+        Row { data: "a draft campaign", sees: |w, c| may_see_campaign(false, w.member(c)), who: MEMBERS },
+        Row {
+            // The backer here is the volunteer; the payment reference and `myPledges` follow the same rule.
+            data: "an anonymous pledge's name",
+            sees: |w, c| may_see_backer_name(&w.viewer(c), Some(w.volunteer), true),
+            who: &[Caller::Themselves],
+        },
+        Row {
+            data: "a pledge's name when not anonymous",
+            sees: |w, c| may_see_backer_name(&w.viewer(c), Some(w.volunteer), false),
+            who: EVERYONE,
+        },
+        Row {
             // The organisation's members here are coordinators; its owners and admins: `organisation_roles`.
             data: "a key's webhook endpoints and deliveries",
             sees: |w, c| {

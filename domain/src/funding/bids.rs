@@ -18,7 +18,7 @@ use crate::audit::{self, Actor, AuditAction};
 use crate::error::{AppError, AppResult};
 use crate::now;
 use crate::partnerships::priorities::PriorityStatus;
-use crate::store::page::{Cursor, Page, PageRows, SortKey, SortKind, SortValue, fetch_rows};
+use crate::store::page::{Cursor, Page, PageRows, SortKey};
 use crate::values::{FinancialYear, Patch, Pence, bounded_text};
 use entity::{
     bid, bid_contribution, bid_interest, bid_score, community_partnership, fund, fund_decider, priority, project, ward,
@@ -1046,19 +1046,11 @@ pub async fn list(
             Condition::any().add(C::FundId.in_subquery(its_funds)).add(C::ProjectId.in_subquery(projects_in(wards))),
         );
     }
-    let mut select = bid::Entity::find().filter(cond).into_query();
+    let select = bid::Entity::find().filter(cond).into_query();
     let count = select.clone();
-    let sort = SortKey {
-        name: "bids:NEWEST",
-        kind: SortKind::Time,
-        key: Expr::col((bid::Entity, C::CreatedAt)),
-        id: Expr::col((bid::Entity, C::Id)),
-        descending: true,
-    };
-    sort.apply(&mut select, page)?;
-    let rows: Vec<bid::Model> = fetch_rows(db, &select).await?;
-    let rows = rows.into_iter().map(|b| (sort.cursor(SortValue::Time(b.created_at), b.id), b)).collect();
-    Ok((PageRows::from_fetched(rows, page), count))
+    let sort = SortKey::newest("bids:NEWEST", (bid::Entity, C::CreatedAt), (bid::Entity, C::Id));
+    let rows = sort.page(db, select, page, |b: &bid::Model| (b.created_at, b.id)).await?;
+    Ok((rows, count))
 }
 
 /// What deciders weigh beside the bid: the priorities it meets, its ward's deprivation, and what its organisation

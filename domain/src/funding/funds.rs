@@ -273,7 +273,7 @@ pub async fn create(
     Ok(fund)
 }
 
-/// Appends one ledger entry.
+/// Appends one ledger entry (about a bid, or about nothing but the fund).
 pub(crate) async fn append(
     db: &impl ConnectionTrait,
     fund_id: Uuid,
@@ -283,19 +283,38 @@ pub(crate) async fn append(
     actor: Option<Uuid>,
     memo: &str,
 ) -> AppResult<()> {
-    ledger_entry::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        fund_id: Set(fund_id),
-        kind: Set(kind.as_db().to_owned()),
-        amount_pence: Set(amount.0),
-        bid_id: Set(bid_id),
-        actor_id: Set(actor),
-        at: Set(now()),
-        memo: Set(memo.to_owned()),
+    Entry { fund_id, kind, amount, bid_id, campaign_id: None, actor, memo }.append(db).await
+}
+
+/// One ledger entry to append.
+pub(crate) struct Entry<'a> {
+    pub fund_id: Uuid,
+    pub kind: LedgerKind,
+    pub amount: Pence,
+    pub bid_id: Option<Uuid>,
+    /// For a match fund: the campaign its money matches.
+    pub campaign_id: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub memo: &'a str,
+}
+
+impl Entry<'_> {
+    pub(crate) async fn append(self, db: &impl ConnectionTrait) -> AppResult<()> {
+        ledger_entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            fund_id: Set(self.fund_id),
+            kind: Set(self.kind.as_db().to_owned()),
+            amount_pence: Set(self.amount.0),
+            bid_id: Set(self.bid_id),
+            campaign_id: Set(self.campaign_id),
+            actor_id: Set(self.actor),
+            at: Set(now()),
+            memo: Set(self.memo.to_owned()),
+        }
+        .insert(db)
+        .await?;
+        Ok(())
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Takes `amount` from what the fund has available, only if it has that much: the one statement that keeps a fund

@@ -1,9 +1,11 @@
 //! Local funding: funds (ward members' budgets, partnerships' funds, councils' strategic funds, match funds), the
 //! append-only ledger their money moves through, and the bids projects make to them. Money is integer pence.
 pub mod bids;
+pub mod campaigns;
 pub mod funds;
 pub mod insight;
 pub mod open_data;
+pub mod payments;
 
 use chrono::NaiveDate;
 use serde_json::{Value, json};

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Order, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Order, SelectStatement, SimpleExpr};
 use sea_orm::{Condition, ConnectionTrait, FromQueryResult, Value};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -204,6 +204,33 @@ impl SortKey {
 
     pub fn cursor(&self, key: SortValue, id: Uuid) -> Cursor {
         Cursor { order: Cow::Borrowed(self.name), key, id }
+    }
+}
+
+impl SortKey {
+    /// Newest first by a creation time, ties by id: the order most lists take. `name` is the list's, for its cursors.
+    pub fn newest(name: &'static str, created_at: impl IntoColumnRef, id: impl IntoColumnRef) -> Self {
+        Self { name, kind: SortKind::Time, key: Expr::col(created_at), id: Expr::col(id), descending: true }
+    }
+
+    /// A page of `select`'s rows in this order, each with its cursor; `stamp` reads a row's creation time and id.
+    pub async fn page<M: FromQueryResult>(
+        &self,
+        db: &impl ConnectionTrait,
+        mut select: SelectStatement,
+        page: &Page,
+        stamp: impl Fn(&M) -> (DateTime<Utc>, Uuid),
+    ) -> AppResult<PageRows<(Cursor, M)>> {
+        self.apply(&mut select, page)?;
+        let rows: Vec<M> = fetch_rows(db, &select).await?;
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let (at, id) = stamp(&row);
+                (self.cursor(SortValue::Time(at), id), row)
+            })
+            .collect();
+        Ok(PageRows::from_fetched(rows, page))
     }
 }
 

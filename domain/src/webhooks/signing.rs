@@ -26,6 +26,21 @@ pub fn message_id(delivery_id: uuid::Uuid) -> String {
 
 /// The `webhook-signature` header's value for one attempt.
 pub fn sign(secret: &str, message_id: &str, timestamp: i64, body: &str) -> AppResult<String> {
+    let mac = keyed(secret, message_id, &timestamp.to_string(), body.as_bytes())?;
+    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+}
+
+/// Whether one of the `v1,` signatures in a received `webhook-signature` header (space-separated, as senders
+/// rotating secrets send several) is the HMAC of this message under `secret`, compared in constant time.
+pub fn verify(secret: &str, message_id: &str, timestamp: &str, body: &[u8], signatures: &str) -> AppResult<bool> {
+    let mac = keyed(secret, message_id, timestamp, body)?;
+    Ok(signatures
+        .split_whitespace()
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .any(|signature| STANDARD.decode(signature).is_ok_and(|bytes| mac.clone().verify_slice(&bytes).is_ok())))
+}
+
+fn keyed(secret: &str, message_id: &str, timestamp: &str, body: &[u8]) -> AppResult<Hmac<Sha256>> {
     let key = STANDARD
         .decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret))
         .map_err(|_| AppError::internal("a webhook secret is not base64"))?;
@@ -33,10 +48,10 @@ pub fn sign(secret: &str, message_id: &str, timestamp: i64, body: &str) -> AppRe
         Hmac::<Sha256>::new_from_slice(&key).map_err(|_| AppError::internal("a webhook secret cannot key an HMAC"))?;
     mac.update(message_id.as_bytes());
     mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
+    mac.update(timestamp.as_bytes());
     mac.update(b".");
-    mac.update(body.as_bytes());
-    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    mac.update(body);
+    Ok(mac)
 }
 
 #[cfg(test)]
@@ -51,6 +66,20 @@ mod tests {
         let body = r#"{"test": 2432232314}"#;
         let signature = sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn verifies_the_specifications_example_and_nothing_else() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"test": 2432232314}"#;
+        let good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        let check = |id: &str, ts: &str, body: &[u8], sigs: &str| verify(secret, id, ts, body, sigs).unwrap();
+        assert!(check("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body, good));
+        assert!(check("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body, &format!("v1,bm90IGl0 {good}")));
+        assert!(!check("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265331", body, good), "another timestamp");
+        assert!(!check("msg_other", "1614265330", body, good), "another message");
+        assert!(!check("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", br#"{"test": 1}"#, good), "another body");
+        assert!(!check("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body, "v2,g0hM9SsE"), "no v1 signature");
     }
 
     #[test]
