@@ -137,6 +137,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     // The secret is checked before the database is touched: a server that will refuse to start must not migrate a
     // production database or load demo data first.
     let keys = api::auth::token::TokenKeys::from_settings(&settings)?;
+    if let Some(secret) = &settings.payment_webhook_secret {
+        domain::webhooks::signing::check_secret(secret)
+            .map_err(|why| format!("PITCHIN_PAYMENT_WEBHOOK_SECRET {why}"))?;
+    }
     let db = database(&settings).await?;
     let development = settings.environment == api::config::Environment::Development;
     if development && settings.is_sqlite() && fixtures::is_empty(&db).await.map_err(|e| format!("{e:?}"))? {

@@ -298,7 +298,8 @@ async fn a_match_fund_matches_pledges_and_a_missed_target_releases_everything() 
     let closed = app.gql_as(Some(&backer.token), CAMPAIGN, json!({ "id": campaign })).await;
     let closed = &data(&closed)["campaign"];
     assert_eq!((&closed["status"], &closed["raised"]["amount"]), (&json!("FAILED"), &json!("0.00")));
-    assert_eq!(closed["myPledges"][0]["status"], "RELEASED");
+    // Collected before the campaign failed: the provider is to refund it.
+    assert_eq!((&closed["myPledges"][0]["status"], &closed["paid"]["amount"]), (&json!("REFUND_DUE"), &json!("0.00")));
     assert_eq!(balance(&app, &fund).await, json!(["0.00", "0.00", "300.00"]));
     let ledger = app
         .gql_as(
@@ -322,7 +323,8 @@ async fn a_match_fund_matches_pledges_and_a_missed_target_releases_everything() 
 
 #[tokio::test]
 async fn a_campaign_that_keeps_what_it_raises_succeeds_and_its_match_is_paid() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.payment_webhook_secret = Some(SECRET.to_owned())).await;
+    let provider = LoopbackProvider::serve(&app).await;
     let place = place(&app).await;
     let (lead, project) = project(&app, &place).await;
     let fund = match_fund(&app, &place, "1000.00").await;
@@ -334,8 +336,15 @@ async fn a_campaign_that_keeps_what_it_raises_succeeds_and_its_match_is_paid() {
     // 50p in the pound, to the penny below.
     assert_eq!(data(&pledged)["pledge"]["campaign"]["matched"]["amount"], "60.00");
     assert_eq!(data(&pledged)["pledge"]["pledge"]["displayName"], "The Lovelace family");
+    let reference = data(&pledged)["pledge"]["pledge"]["paymentReference"].as_str().expect("a reference").to_owned();
+    assert_eq!(provider.collect("msg_ada", &reference, 12_001).await.0, 200);
+    // Another backer promises and never pays.
+    let promiser = app.register("promiser@example.org", "Empty Promise").await;
+    data(&pledge(&app, &promiser, &campaign, "40", json!({})).await);
+    assert_eq!(balance(&app, &fund).await, json!(["80.00", "0.00", "920.00"]));
 
-    // Paying the match waits for success; then it is paid once.
+    // Paying the match waits for success; then the fund pays for what was collected, once, and takes back the
+    // match of the pledge never paid.
     let pay = "mutation($input: PayCampaignMatchInput!) { payCampaignMatch(input: $input) { campaign { status matched { amount } paid { amount } } } }";
     let by = json!({ "input": { "campaignId": campaign, "fundId": fund } });
     assert_eq!(error_code(&app.gql_as(Some(&place.officer.token), pay, by.clone()).await), "CONFLICT");
@@ -344,7 +353,7 @@ async fn a_campaign_that_keeps_what_it_raises_succeeds_and_its_match_is_paid() {
     let paid = app.gql_as(Some(&place.officer.token), pay, by.clone()).await;
     assert_eq!(
         data(&paid)["payCampaignMatch"]["campaign"],
-        json!({ "status": "SUCCEEDED", "matched": { "amount": "60.00" }, "paid": { "amount": "60.00" } })
+        json!({ "status": "SUCCEEDED", "matched": { "amount": "60.00" }, "paid": { "amount": "180.01" } })
     );
     assert_eq!(error_code(&app.gql_as(Some(&place.officer.token), pay, by).await), "CONFLICT", "once");
     assert_eq!(balance(&app, &fund).await, json!(["0.00", "60.00", "940.00"]));
@@ -420,7 +429,7 @@ async fn the_payment_webhook_refuses_bad_signatures_stale_messages_and_replays()
     let (lead, project) = project(&app, &place).await;
     let (campaign, _) = live(&app, &lead, &project, "100.00", "ALL_OR_NOTHING").await;
     let backer = app.register("ada@example.org", "Ada Lovelace").await;
-    let made = pledge(&app, &backer, &campaign, "25", json!({})).await;
+    let made = pledge(&app, &backer, &campaign, "25", json!({ "message": "Good luck!" })).await;
     let reference = data(&made)["pledge"]["pledge"]["paymentReference"].as_str().expect("a reference").to_owned();
     let body = LoopbackProvider::event(&reference, 2_500);
     let now = chrono::Utc::now().timestamp();
@@ -470,6 +479,17 @@ async fn the_payment_webhook_refuses_bad_signatures_stale_messages_and_replays()
     assert_eq!(my_status(&app, &backer, &campaign).await, "PAID");
     let resp = app.gql(CAMPAIGN, json!({ "id": campaign })).await;
     assert_eq!(data(&resp)["campaign"]["paid"]["amount"], "25.00");
+    let shown = data(&resp)["campaign"]["pledges"].to_string();
+    assert!(shown.contains("Ada Lovelace") && shown.contains("Good luck!"), "{shown}");
+
+    // Ada's export holds her pledge; once she erases her account, it no longer names her or carries her words.
+    let export = app.gql_as(Some(&backer.token), "{ exportMyData }", json!({})).await;
+    assert_eq!(data(&export)["exportMyData"]["pledges"][0]["message"], "Good luck!");
+    let erase = "mutation { deleteMyAccount(input: {password: \"a long enough passphrase\"}) { erasedAt } }";
+    data(&app.gql_as(Some(&backer.token), erase, json!({})).await);
+    let after = app.gql_as(Some(&lead.token), CAMPAIGN, json!({ "id": campaign })).await;
+    let text = data(&after)["campaign"].to_string();
+    assert!(!text.contains("Ada Lovelace") && !text.contains("Good luck!"), "{text}");
 
     // A server with no secret configured takes no payment messages at all.
     let unconfigured = TestApp::spawn().await;

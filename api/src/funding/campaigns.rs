@@ -52,6 +52,8 @@ crate::graphql_enum! {
         Cancelled => "CANCELLED",
         /// Let go because the campaign failed or was cancelled.
         Released => "RELEASED",
+        /// Collected, but the campaign then failed or was cancelled: the payment provider is to refund it.
+        RefundDue => "REFUND_DUE",
     }
 }
 

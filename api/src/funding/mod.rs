@@ -149,6 +149,8 @@ pub struct LedgerEntry {
     pub amount: Money,
     /// The bid it is for, if any.
     pub bid_id: Option<ID>,
+    /// For a match fund: the campaign it matched, if any.
+    pub campaign_id: Option<ID>,
     pub at: DateTime<Utc>,
     pub memo: String,
 }
@@ -224,6 +226,7 @@ impl Fund {
                 kind: LedgerEntryKind::from_db(&e.kind).unwrap_or(LedgerEntryKind::Adjustment),
                 amount: money(e.amount_pence),
                 bid_id: e.bid_id.map(|b| encode(NodeKind::Bid, b)),
+                campaign_id: e.campaign_id.map(|c| encode(NodeKind::Campaign, c)),
                 at: e.at,
                 memo: e.memo,
             })

@@ -60,6 +60,8 @@ crate::db_enum! {
         Cancelled => "CANCELLED",
         /// Let go because the campaign failed or was cancelled.
         Released => "RELEASED",
+        /// Collected, but the campaign then failed or was cancelled: the payment provider is to refund it.
+        RefundDue => "REFUND_DUE",
     }
 }
 
@@ -257,15 +259,25 @@ pub async fn cancel(
         .col_expr(campaign::Column::ClosedAt, Expr::value(now))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
         .filter(campaign::Column::Id.eq(id))
-        .filter(campaign::Column::Status.is_in([CampaignStatus::Draft.as_db(), CampaignStatus::Live.as_db()]))
+        .filter(open_at(now))
         .exec_with_returning(&txn)
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| AppError::conflict("this campaign has closed already"))?;
+        .ok_or_else(|| AppError::conflict("this campaign has closed, or reached its deadline and is closing"))?;
     release_all(&txn, &cancelled, Some(actor.id), "campaign cancelled").await?;
     txn.commit().await?;
     Ok(cancelled)
+}
+
+/// A draft, or a live campaign before its deadline: one that may still be cancelled or matched. Past its deadline a
+/// live campaign is the close's to decide (`close_due`), so that one that met its target cannot be called off.
+fn open_at(at: DateTime<Utc>) -> Condition {
+    Condition::any().add(campaign::Column::Status.eq(CampaignStatus::Draft.as_db())).add(
+        Condition::all()
+            .add(campaign::Column::Status.eq(CampaignStatus::Live.as_db()))
+            .add(campaign::Column::Deadline.gt(at)),
+    )
 }
 
 /// Holds a live campaign's row for the rest of the transaction, if it still takes pledges at `at`.
@@ -396,7 +408,8 @@ async fn add_match(
         amount,
         bid_id: None,
         campaign_id: Some(campaign.id),
-        actor: backer.backer_id,
+        // Not the backer: an anonymous pledge stays anonymous on the fund's ledger too.
+        actor: None,
         memo: &memo,
     }
     .append(txn)
@@ -458,18 +471,28 @@ async fn give_back(
     .await
 }
 
-/// Releases every pledge that counts, and gives each match fund back what it had matched, funds in id order.
+/// Releases every promised pledge and gives each match fund back what it had matched, funds in id order; a backer's
+/// pledge already collected becomes REFUND_DUE, for the payment provider to refund.
 async fn release_all(
     txn: &impl ConnectionTrait,
     campaign: &campaign::Model,
     actor: Option<Uuid>,
     why: &str,
 ) -> AppResult<()> {
+    let now = now();
+    pledge::Entity::update_many()
+        .col_expr(pledge::Column::Status, Expr::value(PledgeStatus::RefundDue.as_db()))
+        .col_expr(pledge::Column::UpdatedAt, Expr::value(now))
+        .filter(pledge::Column::CampaignId.eq(campaign.id))
+        .filter(pledge::Column::MatchId.is_null())
+        .filter(pledge::Column::Status.eq(PledgeStatus::Paid.as_db()))
+        .exec(txn)
+        .await?;
     let released = pledge::Entity::update_many()
         .col_expr(pledge::Column::Status, Expr::value(PledgeStatus::Released.as_db()))
-        .col_expr(pledge::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(pledge::Column::UpdatedAt, Expr::value(now))
         .filter(pledge::Column::CampaignId.eq(campaign.id))
-        .filter(pledge::Column::Status.is_in(counting()))
+        .filter(pledge::Column::Status.eq(PledgeStatus::Promised.as_db()))
         .exec_with_returning(txn)
         .await?;
     let mut per_match: HashMap<Uuid, i64> = HashMap::new();
@@ -559,10 +582,17 @@ pub async fn match_campaign(
         return Err(AppError::conflict("the fund's financial year is over (or not yet begun)"));
     }
     let campaign = get(db, new.campaign_id).await?;
-    if !matches!(status(&campaign), CampaignStatus::Draft | CampaignStatus::Live) {
-        return Err(AppError::conflict("this campaign has closed"));
-    }
     let txn = db.begin().await?;
+    // Held, so that no close or cancellation crosses the match being set up.
+    let held = campaign::Entity::update_many()
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now()))
+        .filter(campaign::Column::Id.eq(campaign.id))
+        .filter(open_at(now()))
+        .exec(&txn)
+        .await?;
+    if held.rows_affected == 0 {
+        return Err(AppError::conflict("this campaign has closed, or reached its deadline"));
+    }
     let matched = campaign_match::ActiveModel {
         id: Set(Uuid::now_v7()),
         campaign_id: Set(campaign.id),
@@ -608,34 +638,65 @@ pub async fn pay_match(
         .ok_or_else(|| AppError::not_found("match"))?;
     let now = now();
     let txn = db.begin().await?;
-    let paid = pledge::Entity::update_many()
-        .col_expr(pledge::Column::Status, Expr::value(PledgeStatus::Paid.as_db()))
-        .col_expr(pledge::Column::PaidAt, Expr::value(now))
-        .col_expr(pledge::Column::UpdatedAt, Expr::value(now))
+    let matching = pledge::Entity::find()
         .filter(pledge::Column::MatchId.eq(matched.id))
         .filter(pledge::Column::Status.eq(PledgeStatus::Promised.as_db()))
-        .exec_with_returning(&txn)
+        .all(&txn)
         .await?;
+    let collected: std::collections::HashSet<Uuid> = pledge::Entity::find()
+        .filter(pledge::Column::Id.is_in(matching.iter().filter_map(|p| p.matches_pledge_id)))
+        .filter(pledge::Column::Status.eq(PledgeStatus::Paid.as_db()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    // The fund pays for money people actually gave: matches of pledges never collected go back to it.
+    let (to_pay, to_release): (Vec<_>, Vec<_>) =
+        matching.iter().partition(|p| p.matches_pledge_id.is_some_and(|b| collected.contains(&b)));
+    let settle = |ids: Vec<Uuid>, to: PledgeStatus| {
+        let mut update = pledge::Entity::update_many()
+            .col_expr(pledge::Column::Status, Expr::value(to.as_db()))
+            .col_expr(pledge::Column::UpdatedAt, Expr::value(now));
+        if to == PledgeStatus::Paid {
+            update = update.col_expr(pledge::Column::PaidAt, Expr::value(now));
+        }
+        update.filter(pledge::Column::Id.is_in(ids)).filter(pledge::Column::Status.eq(PledgeStatus::Promised.as_db()))
+    };
+    let paid = settle(to_pay.iter().map(|p| p.id).collect(), PledgeStatus::Paid).exec_with_returning(&txn).await?;
+    let released =
+        settle(to_release.iter().map(|p| p.id).collect(), PledgeStatus::Released).exec_with_returning(&txn).await?;
     let amount = Pence(paid.iter().map(|p| p.amount_pence).sum());
-    if amount.0 == 0 {
+    let unpaid = Pence(released.iter().map(|p| p.amount_pence).sum());
+    if amount.0 == 0 && unpaid.0 == 0 {
         return Err(AppError::conflict("nothing matched on this campaign is left to pay"));
     }
-    let memo = format!("paid the match on {}", campaign.title);
-    Entry {
-        fund_id,
-        kind: LedgerKind::Payment,
-        amount,
-        bid_id: None,
-        campaign_id: Some(campaign_id),
-        actor: Some(actor.id),
-        memo: &memo,
+    if unpaid.0 > 0 {
+        give_back(&txn, matched.id, &campaign, unpaid, Some(actor.id), "matched pledges never collected").await?;
     }
-    .append(&txn)
-    .await?;
-    let detail = format!("paid £{} matched on {}", amount.to_decimal(), campaign.title);
+    if amount.0 > 0 {
+        let memo = format!("paid the match on {}", campaign.title);
+        Entry {
+            fund_id,
+            kind: LedgerKind::Payment,
+            amount,
+            bid_id: None,
+            campaign_id: Some(campaign_id),
+            actor: Some(actor.id),
+            memo: &memo,
+        }
+        .append(&txn)
+        .await?;
+    }
+    let detail = format!(
+        "paid £{} matched on {} (£{} of pledges never collected released)",
+        amount.to_decimal(),
+        campaign.title,
+        unpaid.to_decimal()
+    );
     audit::record(&txn, Actor::user(actor.id), AuditAction::FundChanged, None, &["fund.ledger"], detail).await?;
     txn.commit().await?;
-    Ok(matched)
+    Ok(campaign_match::Entity::find_by_id(matched.id).one(db).await?.unwrap_or(matched))
 }
 
 /// Closes every live campaign whose deadline is at or before `at`: SUCCEEDED with its money, or FAILED (an
@@ -651,39 +712,53 @@ pub async fn close_due(db: &(impl ConnectionTrait + TransactionTrait), at: DateT
         .await?;
     let mut closed = 0;
     for campaign in due {
-        let txn = db.begin().await?;
-        // Held first, so that no pledge lands between the sum and the close.
-        let held = campaign::Entity::update_many()
-            .col_expr(campaign::Column::UpdatedAt, Expr::value(now()))
-            .filter(campaign::Column::Id.eq(campaign.id))
-            .filter(campaign::Column::Status.eq(CampaignStatus::Live.as_db()))
-            .exec(&txn)
-            .await?;
-        if held.rows_affected == 0 {
-            continue;
+        // One campaign that cannot close (its fund's row busy, a fault) must not keep the others open.
+        match close_one(db, &campaign, at).await {
+            Ok(true) => closed += 1,
+            Ok(false) => {}
+            Err(err) => tracing::warn!(campaign = %campaign.id, error = ?err, "could not close a campaign; next sweep"),
         }
-        let raised = totals(&txn, &[campaign.id]).await?.remove(&campaign.id).unwrap_or_default().raised;
-        let met = raised.0 >= campaign.target_pence;
-        let outcome = match model(&campaign) {
-            _ if raised.0 == 0 => CampaignStatus::Failed,
-            CampaignModel::AllOrNothing if !met => CampaignStatus::Failed,
-            _ => CampaignStatus::Succeeded,
-        };
-        let closing = campaign::Entity::update_many()
-            .col_expr(campaign::Column::Status, Expr::value(outcome.as_db()))
-            .col_expr(campaign::Column::ClosedAt, Expr::value(at))
-            .filter(campaign::Column::Id.eq(campaign.id))
-            .exec_with_returning(&txn)
-            .await?;
-        if outcome == CampaignStatus::Failed
-            && let Some(failed) = closing.first()
-        {
-            release_all(&txn, failed, None, "campaign missed its target").await?;
-        }
-        txn.commit().await?;
-        closed += 1;
     }
     Ok(closed)
+}
+
+/// Closes one campaign past its deadline; false if another sweep closed it first.
+async fn close_one(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    campaign: &campaign::Model,
+    at: DateTime<Utc>,
+) -> AppResult<bool> {
+    let txn = db.begin().await?;
+    // Held first, so that no pledge lands between the sum and the close.
+    let held = campaign::Entity::update_many()
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now()))
+        .filter(campaign::Column::Id.eq(campaign.id))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Live.as_db()))
+        .exec(&txn)
+        .await?;
+    if held.rows_affected == 0 {
+        return Ok(false);
+    }
+    let raised = totals(&txn, &[campaign.id]).await?.remove(&campaign.id).unwrap_or_default().raised;
+    let met = raised.0 >= campaign.target_pence;
+    let outcome = match model(campaign) {
+        _ if raised.0 == 0 => CampaignStatus::Failed,
+        CampaignModel::AllOrNothing if !met => CampaignStatus::Failed,
+        _ => CampaignStatus::Succeeded,
+    };
+    let closing = campaign::Entity::update_many()
+        .col_expr(campaign::Column::Status, Expr::value(outcome.as_db()))
+        .col_expr(campaign::Column::ClosedAt, Expr::value(at))
+        .filter(campaign::Column::Id.eq(campaign.id))
+        .exec_with_returning(&txn)
+        .await?;
+    if outcome == CampaignStatus::Failed
+        && let Some(failed) = closing.first()
+    {
+        release_all(&txn, failed, None, "campaign missed its target").await?;
+    }
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// What a campaign has raised: pledges that count (promised or paid), matched ones among them, what has been

@@ -38,7 +38,7 @@ pub fn verify(secret: &str, signed: &Signed<'_>, at: DateTime<Utc>) -> AppResult
     }
     let timestamp: i64 =
         signed.timestamp.trim().parse().map_err(|_| refused("webhook-timestamp must be Unix seconds"))?;
-    if (at.timestamp() - timestamp).abs() > TOLERANCE_SECS {
+    if at.timestamp().abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(refused("webhook-timestamp is more than five minutes from now: refused as a possible replay"));
     }
     if !signing::verify(secret, signed.id, signed.timestamp.trim(), signed.body, signed.signature)? {
@@ -108,7 +108,7 @@ pub async fn apply(
     // Matching pledges are paid by their funds, never through the provider.
     let found = pledge::Entity::find()
         .filter(pledge::Column::Reference.eq(data.reference.as_str()))
-        .filter(pledge::Column::BackerId.is_not_null())
+        .filter(pledge::Column::MatchId.is_null())
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("pledge with that reference"))?;
@@ -119,8 +119,12 @@ pub async fn apply(
         return Err(AppError::bad_input("data.amount", format!("must be the pledge's {} pence", found.amount_pence)));
     }
     let outcome = match pledge_status(&found) {
-        PledgeStatus::Paid => Outcome::Ignored("the pledge is paid already"),
-        PledgeStatus::Cancelled | PledgeStatus::Released => {
+        PledgeStatus::Paid => {
+            // Acknowledged (the pledge is paid), but a second payment for it may be a double charge: say so.
+            tracing::warn!(pledge = %found.id, message = %message_id, "a payment for a pledge already paid");
+            Outcome::Ignored("the pledge is paid already")
+        }
+        PledgeStatus::Cancelled | PledgeStatus::Released | PledgeStatus::RefundDue => {
             return Err(AppError::conflict("the pledge was cancelled or released: refund the payment"));
         }
         PledgeStatus::Promised => {

@@ -168,6 +168,14 @@ async fn erase_if(
         .filter(entity::fund_decider::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
+    // Pledges stay (the campaigns' totals are public giving) but no longer name them or carry their words.
+    entity::pledge::Entity::update_many()
+        .col_expr(entity::pledge::Column::DisplayName, Expr::value("Deleted user"))
+        .col_expr(entity::pledge::Column::Anonymous, Expr::value(true))
+        .col_expr(entity::pledge::Column::Message, Expr::value(""))
+        .filter(entity::pledge::Column::BackerId.eq(user_id))
+        .exec(&txn)
+        .await?;
     refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
     email_verification::Entity::delete_many().filter(email_verification::Column::UserId.eq(user_id)).exec(&txn).await?;
     // Stored responses of the user's retried requests hold their data.
@@ -262,6 +270,11 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
         }
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    let pledges = entity::pledge::Entity::find()
+        .filter(entity::pledge::Column::BackerId.eq(actor.id))
+        .order_by_asc(entity::pledge::Column::CreatedAt)
+        .all(db)
+        .await?;
     let sessions = refresh_token::Entity::find()
         .filter(refresh_token::Column::UserId.eq(actor.id))
         .order_by_asc(refresh_token::Column::CreatedAt)
@@ -330,6 +343,18 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
                 "completedAt": a.completed_at,
             })
         }).collect::<Vec<_>>(),
+        "pledges": pledges.iter().map(|p| json!({
+            "id": p.id,
+            "campaignId": p.campaign_id,
+            "amountPence": p.amount_pence,
+            "displayName": p.display_name,
+            "anonymous": p.anonymous,
+            "message": p.message,
+            "status": p.status,
+            "paymentReference": p.reference,
+            "createdAt": p.created_at,
+            "paidAt": p.paid_at,
+        })).collect::<Vec<_>>(),
         "offers": offers.iter().map(|o| json!({
             "id": o.id,
             "kind": o.kind,

@@ -19,6 +19,19 @@ pub fn new_secret() -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes))
 }
 
+/// Whether a configured secret (one a provider gave us) is as the specification asks: `whsec_` (optional) and
+/// base64 of 24 to 64 bytes. Checked at start, so a mistyped secret stops the server rather than refusing every
+/// message.
+pub fn check_secret(secret: &str) -> Result<(), String> {
+    let bytes = STANDARD
+        .decode(secret.trim().strip_prefix(SECRET_PREFIX).unwrap_or(secret.trim()))
+        .map_err(|_| "must be base64 (after an optional whsec_)".to_owned())?;
+    if !(24..=64).contains(&bytes.len()) {
+        return Err(format!("must hold 24 to 64 bytes; it holds {}", bytes.len()));
+    }
+    Ok(())
+}
+
 /// The `webhook-id` header of a delivery: its id, stable across its attempts, so receivers can drop repeats.
 pub fn message_id(delivery_id: uuid::Uuid) -> String {
     format!("msg_{}", delivery_id.simple())
@@ -80,6 +93,14 @@ mod tests {
         assert!(!check("msg_other", "1614265330", body, good), "another message");
         assert!(!check("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", br#"{"test": 1}"#, good), "another body");
         assert!(!check("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body, "v2,g0hM9SsE"), "no v1 signature");
+    }
+
+    #[test]
+    fn configured_secrets_are_checked() {
+        assert_eq!(check_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Ok(()));
+        assert_eq!(check_secret(&new_secret()), Ok(()));
+        assert!(check_secret("whsec_not base64!").is_err());
+        assert!(check_secret("whsec_c2hvcnQ=").is_err(), "5 bytes");
     }
 
     #[test]
