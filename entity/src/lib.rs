@@ -29,6 +29,7 @@ pub mod priority;
 pub mod project;
 pub mod project_priority;
 pub mod refresh_token;
+pub mod session_cancellation;
 pub mod user;
 pub mod volunteer_profile;
 pub mod ward;

@@ -15,32 +15,32 @@ async fn get(app: &TestApp, path: &str) -> Got {
 }
 
 /// Dates in next year, so that no need here has ended whenever the tests run, found by weekday as each test needs.
-struct Year(i32);
+pub(crate) struct Year(pub i32);
 
 impl Year {
-    fn next() -> Self {
+    pub(crate) fn next() -> Self {
         Self(chrono::Utc::now().year() + 1)
     }
 
-    fn day(&self, month: u32, day: u32) -> NaiveDate {
+    pub(crate) fn day(&self, month: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.0, month, day).expect("a date")
     }
 
     /// The first `weekday` on or after `month`/`day`.
-    fn on_or_after(&self, month: u32, day: u32, weekday: Weekday) -> NaiveDate {
+    pub(crate) fn on_or_after(&self, month: u32, day: u32, weekday: Weekday) -> NaiveDate {
         let date = self.day(month, day);
         let ahead = (7 + weekday.num_days_from_monday() - date.weekday().num_days_from_monday()) % 7;
         date + Days::new(u64::from(ahead))
     }
 
     /// The last Sunday of a month: the UK's clocks change on March's and October's.
-    fn last_sunday(&self, month: u32) -> NaiveDate {
+    pub(crate) fn last_sunday(&self, month: u32) -> NaiveDate {
         let last = NaiveDate::from_ymd_opt(self.0, month + 1, 1).expect("a date") - Days::new(1);
         last - Days::new(u64::from(last.weekday().num_days_from_sunday()))
     }
 }
 
-fn ymd(date: NaiveDate) -> String {
+pub(crate) fn ymd(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
@@ -64,12 +64,12 @@ fn assert_rfc5545_lines(body: &str) {
 }
 
 /// What the validators make of a calendar, between two dates.
-fn expand(body: &str, from: &str, to: &str) -> Value {
+pub(crate) fn expand(body: &str, from: &str, to: &str) -> Value {
     let path = standards::file("calendar.ics", body);
     standards::python("ics_occurrences.py", &[path.to_str().expect("a path"), from, to])
 }
 
-fn occurrences(parsed: &Value) -> Vec<Value> {
+pub(crate) fn occurrences(parsed: &Value) -> Vec<Value> {
     parsed["occurrences"].as_array().cloned().unwrap_or_default()
 }
 
@@ -252,8 +252,9 @@ async fn a_volunteers_feed_holds_the_needs_they_are_accepted_on_and_only_they_se
     app.reset_statements();
     let got = get(&app, path_of(&url)).await;
     assert_eq!(got.status, 200, "{}", got.body);
-    // The token's feed, its applications, their needs, their organisations: however many needs it holds.
-    assert_eq!(app.statements(), 4, "{:#?}", app.statement_texts());
+    // The token's feed, its applications, their needs, their organisations, their cancelled sessions: however many
+    // needs it holds.
+    assert_eq!(app.statements(), 5, "{:#?}", app.statement_texts());
     assert_eq!(header_of(&got, header::CACHE_CONTROL), "private, no-cache", "never in a shared cache");
     assert_eq!(header_of(&got, header::REFERRER_POLICY), "no-referrer");
     assert_rfc5545_lines(&got.body);

@@ -16,6 +16,7 @@ mod journey;
 mod limits;
 mod listing;
 mod matching;
+mod need_sessions;
 mod open_data;
 mod organisations;
 mod pages;

@@ -6,7 +6,8 @@
 //! date) on the wall clock in `Europe/London`, described by a VTIMEZONE, so that a Tuesday 19:00 session stays at
 //! 19:00 when the clocks change. A one-off need (its start and end on one day) is a single event: timed when a
 //! window falls on that day, all day otherwise. A flexible need (no windows) has no events. UIDs are the need's id
-//! and the window, so they stay put while the need's text changes.
+//! and the window, so they stay put while the need's text changes. A cancelled session is an `EXDATE` of its
+//! window's event (or, for a single session, the event's `STATUS:CANCELLED`): calendars show it gone on purpose.
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,6 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::applications::ApplicationStatus;
 use domain::needs::NeedCategory;
+use domain::needs::sessions;
 use domain::values::schedule::{Series, TIME_ZONE};
 use domain::values::{TimeWindow, Weekday};
 use entity::{need, organisation};
@@ -50,8 +52,9 @@ async fn need_calendar(State(state): State<AppState>, Path(id): Path<String>, re
 
 async fn need_body(state: &AppState, id: &str) -> AppResult<String> {
     let (need, organisation, _) = super::pages::public_need(state, id).await?;
+    let cancelled = sessions::cancelled_starts(&state.db, &[need.id], DateTime::UNIX_EPOCH).await?;
     let writer = Writer::new(&state.public_url);
-    let events = writer.events(&need, &organisation, None);
+    let events = writer.events(&need, &organisation, None, cancelled.get(&need.id).map_or(&[], Vec::as_slice));
     Ok(writer.calendar(&format!("{} — {}", need.title, organisation.name), &events))
 }
 
@@ -69,9 +72,16 @@ async fn volunteer_body(state: &AppState, path: &str) -> AppResult<String> {
     let token_id = state.keys.calendar.token_id(token).ok_or_else(not_found)?;
     let volunteer = domain::volunteers::calendar::volunteer_of(&state.db, token_id).await?.ok_or_else(not_found)?;
     let entries = domain::volunteers::calendar::entries(&state.db, volunteer).await?;
+    let need_ids: Vec<uuid::Uuid> = entries.iter().map(|e| e.need.id).collect();
+    let cancelled = sessions::cancelled_starts(&state.db, &need_ids, DateTime::UNIX_EPOCH).await?;
     let writer = Writer::new(&state.public_url);
-    let events: Vec<Event> =
-        entries.iter().flat_map(|e| writer.events(&e.need, &e.organisation, Some((e.status, e.changed_at)))).collect();
+    let events: Vec<Event> = entries
+        .iter()
+        .flat_map(|e| {
+            let off = cancelled.get(&e.need.id).map_or(&[][..], Vec::as_slice);
+            writer.events(&e.need, &e.organisation, Some((e.status, e.changed_at)), off)
+        })
+        .collect();
     Ok(writer.calendar("Pitch In: my volunteering", &events))
 }
 
@@ -142,12 +152,14 @@ impl<'a> Writer<'a> {
         text
     }
 
-    /// The need's events; `standing` is where the volunteer stands and since when, in their own feed.
+    /// The need's events; `standing` is where the volunteer stands and since when, in their own feed; `cancelled`,
+    /// the starts of its sessions called off: an `EXDATE` on a repeating event, `STATUS:CANCELLED` on a single one.
     fn events(
         &self,
         need: &need::Model,
         organisation: &organisation::Model,
         standing: Option<(ApplicationStatus, DateTime<Utc>)>,
+        cancelled: &[DateTime<Utc>],
     ) -> Vec<Event> {
         let weekly = TimeWindow::from_json(&need.weekly_schedule);
         let posted = need.published_at.unwrap_or(need.created_at).date_naive();
@@ -159,12 +171,33 @@ impl<'a> Writer<'a> {
             .map(|series| {
                 let mut event = details.event(format!("{}-{}@{}", need.id, slot(series.window), self.host));
                 event.starts(local(series.starts())).ends(local(series.ends()));
-                if !series.is_single() {
+                // The cancelled sessions that are this window's: their start on the wall clock is the window's.
+                let off: Vec<NaiveDateTime> = cancelled
+                    .iter()
+                    .map(|at| at.with_timezone(&TIME_ZONE).naive_local())
+                    .filter(|at| {
+                        let day = at.date();
+                        chrono::Datelike::weekday(&day) == series.window.day.to_chrono()
+                            && series.on(day).0 == *at
+                            && day >= series.first
+                    })
+                    .collect();
+                if series.is_single() {
+                    if !off.is_empty() {
+                        event.status(EventStatus::Cancelled);
+                    }
+                } else {
                     let mut rule = format!("FREQ=WEEKLY;BYDAY={}", by_day(series.window.day));
                     if let Some(until) = series.until() {
                         rule.push_str(&format!(";UNTIL={}", until.format("%Y%m%dT%H%M%SZ")));
                     }
                     event.add_property("RRULE", rule);
+                    for at in off {
+                        let exdate = Property::new("EXDATE", at.format("%Y%m%dT%H%M%S").to_string())
+                            .add_parameter("TZID", TIME_ZONE.name())
+                            .done();
+                        event.append_multi_property(exdate);
+                    }
                 }
                 event.done()
             })

@@ -101,6 +101,12 @@ pub fn decode_any(id: &str) -> Option<(NodeKind, Uuid)> {
     Some((NodeKind::from_tag(tag)?, Uuid::parse_str(uuid).ok()?))
 }
 
+/// A session's id: its need and its start (sessions are computed, not stored), so a session has the same id
+/// however it is reached.
+pub fn encode_session(need_id: Uuid, starts_at: chrono::DateTime<chrono::Utc>) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("Session:{need_id}:{}", starts_at.timestamp())))
+}
+
 /// Decodes an ID that must be of one kind; anything else is a BAD_USER_INPUT naming the field.
 pub fn decode(field: &str, id: &ID, expected: NodeKind) -> AppResult<Uuid> {
     match decode_any(id) {

@@ -1,6 +1,8 @@
 //! Needs: what organisations need people (or space, or introductions) for, and the public listing.
 pub use domain::needs::service;
 
+pub mod sessions;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::access;
@@ -184,6 +186,16 @@ impl From<entity::need::Model> for Need {
 impl Need {
     pub async fn id(&self) -> ID {
         encode(NodeKind::Need, *self.0.id())
+    }
+    /// Its sessions starting from `from` until `to` (at most a year), by start: the occurrences of its weekly
+    /// windows between its start and end dates, on the wall clock in Europe/London; cancelled ones marked.
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> ApiResult<Vec<sessions::Session>> {
+        sessions::of_need(ctx, *self.0.id(), from, to).await
     }
     async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
         let loaders = loaders(ctx)?;

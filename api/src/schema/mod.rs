@@ -19,6 +19,7 @@ use crate::funding::{Bid, Fund, FundingMutation, FundingQuery};
 use crate::kit::ids::{self, NodeKind};
 use crate::kit::{db, limits, loaders, viewer};
 use crate::matching::{MatchingMutation, MatchingQuery};
+use crate::needs::sessions::SessionMutation;
 use crate::needs::{Need, NeedMutation, NeedQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
@@ -68,6 +69,7 @@ pub struct Mutation(
     ProjectMutation,
     FundingMutation,
     CampaignMutation,
+    SessionMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -76,6 +76,19 @@ impl User {
         }
     }
 
+    /// The user's next sessions across the needs they are accepted on (the next 120 days, cancelled ones marked),
+    /// by start; at most `first` (default 10, at most 100). Only for the user themselves.
+    async fn upcoming_sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<crate::needs::sessions::Session>> {
+        if !self.is_self(ctx)? || viewer(ctx)?.user_id() != Some(self.model.id) {
+            return Err(AppError::forbidden("only this user can see their sessions").into());
+        }
+        crate::needs::sessions::upcoming(ctx, self.model.id, first).await
+    }
+
     async fn role(&self) -> PlatformRole {
         PlatformRole::from_db(&self.model.role).unwrap_or(PlatformRole::Member)
     }

@@ -1,6 +1,7 @@
 //! Needs: what organisations need people (or space, or introductions) for.
 pub mod feed;
 pub mod service;
+pub mod sessions;
 
 use uuid::Uuid;
 

@@ -85,12 +85,34 @@ impl Series {
 
     /// The first session's start, on the wall clock.
     pub fn starts(&self) -> NaiveDateTime {
-        self.first.and_time(wall_time(self.window.start))
+        self.on(self.first).0
     }
 
     /// The first session's end, on the wall clock (24:00 is the next day's midnight).
     pub fn ends(&self) -> NaiveDateTime {
-        self.first.and_time(NaiveTime::MIN) + chrono::Duration::minutes(i64::from(self.window.end))
+        self.on(self.first).1
+    }
+
+    /// The window's start and end on `date`, on the wall clock.
+    pub fn on(&self, date: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+        let midnight = date.and_time(NaiveTime::MIN);
+        (date.and_time(wall_time(self.window.start)), midnight + chrono::Duration::minutes(i64::from(self.window.end)))
+    }
+
+    /// Each session's start and end as instants, from the first on or after `from`'s London date onward (the
+    /// caller stops when it has enough), stepping a week of wall-clock dates at a time: 19:00 stays 19:00 across
+    /// the clock changes, so the instants are 167 or 169 hours apart there.
+    pub fn sessions(&self, from: DateTime<Utc>) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+        let local = from.with_timezone(&TIME_ZONE).date_naive();
+        // Whole weeks from the first date to the week holding `from` (a day early: a late session may end after).
+        let weeks = if local > self.first { (local - self.first).num_days().saturating_sub(1) / 7 } else { 0 };
+        let start = u64::try_from(weeks).ok().and_then(|w| self.first.checked_add_days(Days::new(w * 7)));
+        std::iter::successors(start, |d| d.checked_add_days(Days::new(7)))
+            .take_while(move |d| self.last.is_none_or(|last| *d <= last))
+            .map(move |d| {
+                let (starts, ends) = self.on(d);
+                (local_instant(starts), local_instant(ends))
+            })
     }
 
     /// The last instant a session may start: the end of the last date on the wall clock, as RFC 5545's `UNTIL`
