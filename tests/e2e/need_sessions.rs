@@ -176,3 +176,61 @@ async fn a_volunteers_upcoming_sessions_are_their_own_and_show_cancellations() {
     assert_eq!(data(&resp)["me"]["upcomingSessions"], json!([]));
     assert_eq!(data(&app.gql(upcoming, json!({})).await)["me"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_one_off_need_is_one_session_and_cancelling_it_cancels_its_calendar_event() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@example.org", "Owner").await;
+    let org = app.organisation(&owner, "Roehampton English Club").await;
+    let day = Year::next().on_or_after(5, 1, Weekday::Sat);
+    let fair = app
+        .open_need(
+            &owner,
+            &org,
+            "Summer fair",
+            json!({ "schedule": { "weekly": [], "startDate": ymd(day), "endDate": ymd(day) } }),
+        )
+        .await;
+    let listed = sessions(&app, &fair, day - chrono::Days::new(7), day + chrono::Days::new(7)).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let (starts, ends) = (london(&listed[0]["startsAt"]), london(&listed[0]["endsAt"]));
+    assert_eq!((starts.date(), starts.hour(), ends.date()), (day, 0, day + chrono::Days::new(1)), "the whole day");
+    let input = json!({ "input": { "needId": fair, "startsAt": listed[0]["startsAt"], "reason": "Rained off" } });
+    data(&app.gql_as(Some(&owner.token), CANCEL, input).await);
+    let body = crate::helpers::get(&app, &format!("/needs/{fair}/calendar.ics"), None).await.body;
+    assert!(body.contains("STATUS:CANCELLED"), "{body}");
+}
+
+#[tokio::test]
+async fn listing_needs_with_their_sessions_takes_the_same_statements_for_two_as_for_five() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@example.org", "Owner").await;
+    let org = app.organisation(&owner, "Roehampton English Club").await;
+    let year = Year::next();
+    let query = "query($o: ID!, $from: DateTime!, $to: DateTime!) { needs(filter: {organisationId: $o}, first: 20) { nodes { title sessions(from: $from, to: $to) { startsAt status } } } }";
+    let (from, to) = (midnight(year.day(3, 1)), midnight(year.day(4, 1)));
+    let mut counts = Vec::new();
+    for n in [2, 5] {
+        while app.gql(query, json!({ "o": org, "from": from, "to": to })).await["data"]["needs"]["nodes"]
+            .as_array()
+            .map_or(0, Vec::len)
+            < n
+        {
+            let need = app.open_need(&owner, &org, "Conversation club", json!({})).await;
+            let first = sessions(&app, &need, year.day(3, 1), year.day(4, 1)).await;
+            let input =
+                json!({ "input": { "needId": need, "startsAt": first[0]["startsAt"], "reason": "Hall closed" } });
+            data(&app.gql_as(Some(&owner.token), CANCEL, input).await);
+        }
+        app.reset_statements();
+        let listed = app.gql(query, json!({ "o": org, "from": from, "to": to })).await;
+        let nodes = data(&listed)["needs"]["nodes"].as_array().cloned().unwrap_or_default();
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n["sessions"][0]["status"] == "CANCELLED" && n["sessions"][1]["status"] == "SCHEDULED")
+        );
+        counts.push(app.statements());
+    }
+    assert_eq!(counts[0], counts[1], "no statement per need");
+}

@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::applications::ApplicationStatus;
 use domain::needs::NeedCategory;
 use domain::needs::sessions;
-use domain::values::schedule::{Series, TIME_ZONE};
+use domain::values::schedule::{Series, TIME_ZONE, local_instant};
 use domain::values::{TimeWindow, Weekday};
 use entity::{need, organisation};
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
@@ -52,7 +52,7 @@ async fn need_calendar(State(state): State<AppState>, Path(id): Path<String>, re
 
 async fn need_body(state: &AppState, id: &str) -> AppResult<String> {
     let (need, organisation, _) = super::pages::public_need(state, id).await?;
-    let cancelled = sessions::cancelled_starts(&state.db, &[need.id], DateTime::UNIX_EPOCH).await?;
+    let cancelled = sessions::cancelled_starts(&state.db, &[need.id]).await?;
     let writer = Writer::new(&state.public_url);
     let events = writer.events(&need, &organisation, None, cancelled.get(&need.id).map_or(&[], Vec::as_slice));
     Ok(writer.calendar(&format!("{} — {}", need.title, organisation.name), &events))
@@ -73,7 +73,7 @@ async fn volunteer_body(state: &AppState, path: &str) -> AppResult<String> {
     let volunteer = domain::volunteers::calendar::volunteer_of(&state.db, token_id).await?.ok_or_else(not_found)?;
     let entries = domain::volunteers::calendar::entries(&state.db, volunteer).await?;
     let need_ids: Vec<uuid::Uuid> = entries.iter().map(|e| e.need.id).collect();
-    let cancelled = sessions::cancelled_starts(&state.db, &need_ids, DateTime::UNIX_EPOCH).await?;
+    let cancelled = sessions::cancelled_starts(&state.db, &need_ids).await?;
     let writer = Writer::new(&state.public_url);
     let events: Vec<Event> = entries
         .iter()
@@ -171,15 +171,17 @@ impl<'a> Writer<'a> {
             .map(|series| {
                 let mut event = details.event(format!("{}-{}@{}", need.id, slot(series.window), self.host));
                 event.starts(local(series.starts())).ends(local(series.ends()));
-                // The cancelled sessions that are this window's: their start on the wall clock is the window's.
+                // The cancelled sessions that are this run's: a date of the run whose start, as an instant, is the
+                // cancelled one (compared as instants: in the hour the clocks skip, the wall time reads back an hour
+                // on). The wall time written is the run's own.
                 let off: Vec<NaiveDateTime> = cancelled
                     .iter()
-                    .map(|at| at.with_timezone(&TIME_ZONE).naive_local())
-                    .filter(|at| {
-                        let day = at.date();
-                        chrono::Datelike::weekday(&day) == series.window.day.to_chrono()
-                            && series.on(day).0 == *at
-                            && day >= series.first
+                    .filter_map(|at| {
+                        let day = at.with_timezone(&TIME_ZONE).date_naive();
+                        let (starts, _) = series.on(day);
+                        let in_run = day >= series.first && series.last.is_none_or(|last| day <= last);
+                        let on_day = chrono::Datelike::weekday(&day) == series.window.day.to_chrono();
+                        (in_run && on_day && local_instant(starts) == *at).then_some(starts)
                     })
                     .collect();
                 if series.is_single() {
@@ -206,7 +208,11 @@ impl<'a> Writer<'a> {
         if let (Some(day), true) = (need.start_date.filter(|d| Some(*d) == need.end_date), events.is_empty()) {
             // DTEND of a day is exclusive: the next day.
             let next = day.succ_opt().unwrap_or(day);
-            events.push(details.event(format!("{}-day@{}", need.id, self.host)).starts(day).ends(next).done());
+            let mut event = details.event(format!("{}-day@{}", need.id, self.host));
+            if cancelled.contains(&sessions::whole_day(day).0) {
+                event.status(EventStatus::Cancelled);
+            }
+            events.push(event.starts(day).ends(next).done());
         }
         events
     }

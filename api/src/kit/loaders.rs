@@ -631,6 +631,26 @@ where
     }))
 }
 
+/// Each need's cancelled sessions (a handful each), in one statement for all the needs of a request.
+pub struct CancelledSessions {
+    db: DatabaseConnection,
+}
+
+impl CancelledSessions {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<Uuid> for CancelledSessions {
+    type Value = Vec<entity::session_cancellation::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        domain::needs::sessions::cancellations_of(&self.db, keys).await
+    }
+}
+
 /// Loads volunteer profiles by their user's id.
 pub struct ProfileByUser {
     db: DatabaseConnection,

@@ -67,6 +67,8 @@ pub struct Loaders {
     pub organisation_projects: DataLoader<Children<entity::project::Entity>>,
     pub project_needs: DataLoader<Children<entity::need::Entity>>,
     pub profiles_by_user: DataLoader<ProfileByUser>,
+    /// A need's cancelled sessions.
+    pub cancelled_sessions: DataLoader<loaders::CancelledSessions>,
     pub contact_visible: DataLoader<ContactVisibility>,
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
     pub organisation_offers: DataLoader<Children<entity::offer::Entity>>,
@@ -131,6 +133,7 @@ impl Loaders {
             ),
             project_needs: batched(Children::new(reads.clone(), ChildRelation::ProjectNeeds, shown), queue),
             profiles_by_user: batched(ProfileByUser::new(db.clone()), queue),
+            cancelled_sessions: batched(loaders::CancelledSessions::new(db.clone()), queue),
             contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),
             organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),
             organisation_offers: batched(Children::new(reads.clone(), ChildRelation::OrganisationOffers, shown), queue),

@@ -188,14 +188,16 @@ impl Need {
         encode(NodeKind::Need, *self.0.id())
     }
     /// Its sessions starting from `from` until `to` (at most a year), by start: the occurrences of its weekly
-    /// windows between its start and end dates, on the wall clock in Europe/London; cancelled ones marked.
+    /// windows between its start and end dates, on the wall clock in Europe/London; cancelled ones marked. Costed
+    /// as a list of 50.
+    #[graphql(complexity = "crate::kit::limits::page_cost(Some(50), None, child_complexity)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> ApiResult<Vec<sessions::Session>> {
-        sessions::of_need(ctx, *self.0.id(), from, to).await
+        sessions::of_need(ctx, &self.0, from, to).await
     }
     async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
         let loaders = loaders(ctx)?;

@@ -3,6 +3,8 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::needs::sessions::{self, Session as Computed};
+use domain::store::rows::Read;
+use domain::values::TimeWindow;
 
 use super::Need;
 use crate::error::{ApiError, ApiResult, AppError};
@@ -45,15 +47,20 @@ impl Session {
     }
 }
 
-/// The sessions of a need, for `Need.sessions`: from its full row (the listing's row may have shed the schedule).
+/// The sessions of a need, for `Need.sessions`: from the columns its row was read with (`schema::shown` reads the
+/// schedule for this field), its cancellations batched with every other need's of the request.
 pub async fn of_need(
     ctx: &Context<'_>,
-    need_id: uuid::Uuid,
+    need: &Read<entity::need::Model>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> ApiResult<Vec<Session>> {
-    let need = domain::needs::service::get(db(ctx)?, need_id).await?;
-    Ok(sessions::list(db(ctx)?, &need, from, to).await?.into_iter().map(Session).collect())
+    let weekly = TimeWindow::from_json(need.weekly_schedule()?);
+    let posted = need.published_at()?.unwrap_or(*need.created_at()).date_naive();
+    sessions::check_span(from, to)?;
+    let occurring = sessions::occurrences_of(&weekly, *need.start_date(), *need.end_date()?, posted, from, to);
+    let cancelled = boxed(loaders(ctx)?.cancelled_sessions.load_one(*need.id())).await?.unwrap_or_default();
+    Ok(sessions::mark(*need.id(), occurring, &cancelled).into_iter().map(Session).collect())
 }
 
 /// The signed-in volunteer's next sessions, for `User.upcomingSessions`.

@@ -4,7 +4,7 @@
 //! so that nobody finds a session silently gone. A session is named by its need and its start.
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
@@ -16,7 +16,7 @@ use crate::access::{self, AuthUser};
 use crate::applications::ApplicationStatus;
 use crate::error::{AppError, AppResult};
 use crate::now;
-use crate::values::schedule::Series;
+use crate::values::schedule::{Series, local_instant};
 use crate::values::{TimeWindow, bounded_text};
 use entity::{application, need, session_cancellation};
 
@@ -47,22 +47,45 @@ const MAX_UPCOMING: usize = 100;
 pub fn occurrences(need: &need::Model, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let weekly = TimeWindow::from_json(&need.weekly_schedule);
     let posted = need.published_at.unwrap_or(need.created_at).date_naive();
-    let mut all: Vec<(DateTime<Utc>, DateTime<Utc>)> = Series::of(&weekly, need.start_date, need.end_date, posted)
+    occurrences_of(&weekly, need.start_date, need.end_date, posted, from, to)
+}
+
+/// The sessions of a schedule starting in `[from, to)`, by start. As the need's calendar has it: each weekly window
+/// from its first day on or after the start date (or the day the need was posted) to the end date; a one-off need
+/// (its start and end on one day) with no window on that day is that whole day, one session.
+pub fn occurrences_of(
+    weekly: &[TimeWindow],
+    start: Option<NaiveDate>,
+    end: Option<NaiveDate>,
+    posted: NaiveDate,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let runs = Series::of(weekly, start, end, posted);
+    let mut all: Vec<(DateTime<Utc>, DateTime<Utc>)> = runs
         .iter()
         .flat_map(|series| {
-            series
-                .sessions(from)
-                .skip_while(|(starts, _)| *starts < from)
-                .take_while(|(starts, _)| *starts < to)
-                .collect::<Vec<_>>()
+            series.sessions(from).skip_while(|(starts, _)| *starts < from).take_while(|(starts, _)| *starts < to)
         })
         .collect();
+    if let (Some(day), true) = (start.filter(|d| Some(*d) == end), runs.is_empty()) {
+        let (starts, ends) = whole_day(day);
+        if starts >= from && starts < to {
+            all.push((starts, ends));
+        }
+    }
     all.sort();
     all.dedup();
     all
 }
 
-fn check_span(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<()> {
+/// A day on the wall clock, as instants: its midnight to the next.
+pub fn whole_day(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let next = day.succ_opt().unwrap_or(day);
+    (local_instant(day.and_time(NaiveTime::MIN)), local_instant(next.and_time(NaiveTime::MIN)))
+}
+
+pub fn check_span(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<()> {
     if to <= from {
         return Err(AppError::bad_input("to", "must be after from"));
     }
@@ -91,24 +114,50 @@ async fn cancellations(
         .collect())
 }
 
-/// Every cancelled session of the needs, from `from` on: what calendars mark (one statement).
-pub async fn cancelled_starts(
+/// Every cancelled session of each need (a handful each), in one statement.
+pub async fn cancellations_of(
     db: &impl ConnectionTrait,
     need_ids: &[Uuid],
-    from: DateTime<Utc>,
-) -> AppResult<HashMap<Uuid, Vec<DateTime<Utc>>>> {
-    use session_cancellation::Column as C;
-    let mut out: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
+) -> AppResult<HashMap<Uuid, Vec<session_cancellation::Model>>> {
+    let mut out: HashMap<Uuid, Vec<session_cancellation::Model>> = HashMap::new();
     let rows = session_cancellation::Entity::find()
-        .filter(C::NeedId.is_in(need_ids.iter().copied()))
-        .filter(C::StartsAt.gte(from))
-        .order_by_asc(C::StartsAt)
+        .filter(session_cancellation::Column::NeedId.is_in(need_ids.iter().copied()))
+        .order_by_asc(session_cancellation::Column::StartsAt)
         .all(db)
         .await?;
     for row in rows {
-        out.entry(row.need_id).or_default().push(row.starts_at);
+        out.entry(row.need_id).or_default().push(row);
     }
     Ok(out)
+}
+
+/// Every cancelled session's start, for each need: what calendars mark (one statement).
+pub async fn cancelled_starts(
+    db: &impl ConnectionTrait,
+    need_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<DateTime<Utc>>>> {
+    Ok(cancellations_of(db, need_ids)
+        .await?
+        .into_iter()
+        .map(|(need, rows)| (need, rows.into_iter().map(|r| r.starts_at).collect()))
+        .collect())
+}
+
+/// The sessions `occurring` of a need (from `occurrences_of`), each marked with its cancellation if it has one.
+pub fn mark(
+    need_id: Uuid,
+    occurring: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    cancellations: &[session_cancellation::Model],
+) -> Vec<Session> {
+    occurring
+        .into_iter()
+        .map(|(starts_at, ends_at)| Session {
+            need_id,
+            starts_at,
+            ends_at,
+            cancellation: cancellations.iter().find(|c| c.starts_at == starts_at).cloned(),
+        })
+        .collect()
 }
 
 /// A need's sessions starting in `[from, to)`, cancelled ones marked.
@@ -119,16 +168,9 @@ pub async fn list(
     to: DateTime<Utc>,
 ) -> AppResult<Vec<Session>> {
     check_span(from, to)?;
-    let mut cancelled = cancellations(db, &[need.id], from, to).await?;
-    Ok(occurrences(need, from, to)
-        .into_iter()
-        .map(|(starts_at, ends_at)| Session {
-            need_id: need.id,
-            starts_at,
-            ends_at,
-            cancellation: cancelled.remove(&(need.id, starts_at)),
-        })
-        .collect())
+    let cancelled: Vec<session_cancellation::Model> =
+        cancellations(db, &[need.id], from, to).await?.into_values().collect();
+    Ok(mark(need.id, occurrences(need, from, to), &cancelled))
 }
 
 /// The session of `need` that starts at `starts_at`, if it has one.
@@ -211,7 +253,7 @@ async fn touch(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<()> {
 }
 
 /// The user's next sessions (cancelled ones marked, so the app can say so) across the needs they are accepted on,
-/// over the next 120 days, by start: three statements however many needs.
+/// over the next 120 days, by start: four statements however many needs.
 pub async fn upcoming(db: &impl ConnectionTrait, user_id: Uuid, first: usize) -> AppResult<Vec<Session>> {
     let Some(profile) = crate::volunteers::find_for_user(db, user_id).await? else { return Ok(Vec::new()) };
     let need_ids: HashSet<Uuid> = application::Entity::find()

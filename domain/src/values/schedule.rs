@@ -111,7 +111,9 @@ impl Series {
             .take_while(move |d| self.last.is_none_or(|last| *d <= last))
             .map(move |d| {
                 let (starts, ends) = self.on(d);
-                (local_instant(starts), local_instant(ends))
+                let starts = local_instant(starts);
+                // A window crossing the hour the clocks skip may end on the wall clock "before" it starts: never.
+                (starts, local_instant(ends).max(starts))
             })
     }
 
