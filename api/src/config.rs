@@ -120,6 +120,14 @@ pub struct Settings {
     /// Unset, `/payments/webhook` answers 503 and no pledge is ever marked paid.
     #[arg(long, env = "PITCHIN_PAYMENT_WEBHOOK_SECRET")]
     pub payment_webhook_secret: Option<String>,
+    /// Hours an offer of a freed place to the first on a need's waitlist stays open before it passes to the next.
+    #[arg(
+        long,
+        env = "PITCHIN_WAITLIST_OFFER_HOURS",
+        default_value_t = domain::applications::waitlist::DEFAULT_OFFER_HOURS,
+        value_parser = clap::value_parser!(u32).range(1..=720)
+    )]
+    pub waitlist_offer_hours: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -151,6 +159,7 @@ impl std::fmt::Debug for Settings {
             .field("webhook_retry_ms", &self.webhook_retry_ms)
             .field("webhook_timeout_ms", &self.webhook_timeout_ms)
             .field("payment_webhook_secret", &self.payment_webhook_secret.as_ref().map(|_| "<set>"))
+            .field("waitlist_offer_hours", &self.waitlist_offer_hours)
             .finish()
     }
 }
@@ -184,6 +193,7 @@ impl Settings {
             webhook_retry_ms: 5_000,
             webhook_timeout_ms: 10_000,
             payment_webhook_secret: None,
+            waitlist_offer_hours: domain::applications::waitlist::DEFAULT_OFFER_HOURS,
         }
     }
 
@@ -192,6 +202,11 @@ impl Settings {
     pub fn webhook_targets(&self) -> domain::webhooks::targets::TargetPolicy {
         use domain::webhooks::targets::TargetPolicy;
         if self.production() { TargetPolicy::PRODUCTION } else { TargetPolicy::DEVELOPMENT }
+    }
+
+    /// `waitlist_offer_hours` as a span.
+    pub fn waitlist_offer(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::hours(i64::from(self.waitlist_offer_hours))
     }
 
     /// `feed_settle_ms`, or its default.

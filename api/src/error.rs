@@ -35,6 +35,15 @@ impl From<ApiError> for async_graphql::Error {
             AppError::BadInput { field, .. } => Some(field.clone()),
             _ => None,
         };
+        let similar: Option<Vec<String>> = match &err {
+            AppError::Full { similar, .. } => Some(
+                similar
+                    .iter()
+                    .map(|id| crate::kit::ids::encode(crate::kit::ids::NodeKind::Need, *id).to_string())
+                    .collect(),
+            ),
+            _ => None,
+        };
         let retry_after = match &err {
             AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
@@ -43,6 +52,9 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", code);
             if let Some(field) = field {
                 ext.set("field", field);
+            }
+            if let Some(similar) = similar {
+                ext.set("similarNeeds", similar);
             }
             if let Some(secs) = retry_after {
                 ext.set("retryAfterSeconds", secs);

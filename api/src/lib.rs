@@ -83,6 +83,7 @@ pub async fn serve(
     // Housekeeping once a minute: rate limiters' idle keys, idempotency keys past their day, campaigns past their
     // deadline; once an hour (and at start), the retention rule for accounts never verified.
     let (limits, reads, housekeeping_db) = (state.limits.clone(), state.reads.clone(), state.db.clone());
+    let waitlist_offer = settings.waitlist_offer();
     let retention = (settings.unverified_account_days > 0)
         .then(|| chrono::TimeDelta::days(i64::from(settings.unverified_account_days)));
     tokio::spawn(async move {
@@ -99,6 +100,12 @@ pub async fn serve(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(campaigns = n, "closed campaigns at their deadline"),
                 Err(err) => tracing::warn!(error = ?err, "could not close campaigns past their deadline"),
+            }
+            // Offers from waitlists lapse within a minute of their deadline, each passing to the next in line once.
+            match domain::applications::waitlist::expire_offers(&housekeeping_db, domain::now(), waitlist_offer).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(offers = n, "offers from waitlists lapsed"),
+                Err(err) => tracing::warn!(error = ?err, "could not lapse offers from waitlists"),
             }
             // Webhook deliveries done with are kept 30 days, for partners to look back on; swept hourly.
             if minute % 60 == 30

@@ -17,6 +17,12 @@ pub enum AppError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// The need is full and so is its waitlist; `similar` are open needs for the applicant instead (filled in by the
+    /// caller that has the matching index).
+    Full {
+        message: String,
+        similar: Vec<uuid::Uuid>,
+    },
     /// Too many attempts: try again after this many seconds.
     RateLimited {
         retry_after_secs: u64,
@@ -54,6 +60,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::Full { .. } => "NEED_FULL",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -65,6 +72,7 @@ impl AppError {
         match self {
             Self::BadInput { field, message } => format!("{field}: {message}"),
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::Full { message, .. } => message.clone(),
             Self::Unavailable(_) => "the service is unavailable for a moment; try again shortly".into(),
             Self::RateLimited { retry_after_secs } => format!("too many attempts: try again in {retry_after_secs} s"),
             Self::Internal(_) => "internal error".into(),

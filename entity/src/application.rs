@@ -10,7 +10,7 @@ pub struct Model {
     pub need_id: Uuid,
     pub volunteer_id: Uuid,
     pub message: String,
-    /// APPLIED | INVITED | ACCEPTED | DECLINED | WITHDRAWN | COMPLETED
+    /// APPLIED | WAITLISTED | INVITED | ACCEPTED | DECLINED | WITHDRAWN | EXPIRED | COMPLETED
     pub status: String,
     pub applied_at: Option<DateTimeUtc>,
     pub invited_at: Option<DateTimeUtc>,
@@ -20,6 +20,11 @@ pub struct Model {
     pub completed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When it joined its need's waitlist: the waitlist's order (then `id`). Kept while an offer from the waitlist
+    /// is open, which is how such an offer is told from an organisation's invitation.
+    pub waitlisted_at: Option<DateTimeUtc>,
+    /// When an offer from the waitlist lapsed unanswered.
+    pub expired_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

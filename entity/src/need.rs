@@ -37,6 +37,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// The project it is part of, if any (same organisation).
     pub project_id: Option<Uuid>,
+    /// How many applications may wait when it is full; none: as many again as its places.
+    pub waitlist_cap: Option<i32>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -31,6 +31,7 @@ mod m20261206_000027_add_local_authority_codes;
 mod m20261206_000028_create_bid_contributions;
 mod m20261206_000029_create_campaigns;
 mod m20261207_000030_create_session_cancellations;
+mod m20261207_000031_add_waitlists;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000028_create_bid_contributions::Migration),
             Box::new(m20261206_000029_create_campaigns::Migration),
             Box::new(m20261207_000030_create_session_cancellations::Migration),
+            Box::new(m20261207_000031_add_waitlists::Migration),
         ]
     }
 }

@@ -177,6 +177,7 @@ fn need_row(organisation: Uuid, title: String, at: chrono::DateTime<Utc>) -> ent
         created_at: Set(at),
         updated_at: Set(at),
         project_id: Set(None),
+        waitlist_cap: Set(None),
     }
 }
 

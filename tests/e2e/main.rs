@@ -30,5 +30,6 @@ mod shapes;
 mod standards;
 mod statements;
 mod validation;
+mod waitlists;
 mod wards;
 mod webhooks;

@@ -17,12 +17,17 @@ use crate::volunteers::VolunteerProfile;
 crate::graphql_enum! {
     pub enum ApplicationStatus as domain::applications::ApplicationStatus {
         Applied => "APPLIED",
-        /// Invited by the organisation; holds a place while the volunteer decides.
+        /// Waiting for a place on a full need; `waitlistPosition` says where in line.
+        Waitlisted => "WAITLISTED",
+        /// Invited by the organisation, or offered a freed place from the waitlist (until `offerExpiresAt`); holds a
+        /// place while the volunteer decides.
         Invited => "INVITED",
         /// Holds one of the need's places.
         Accepted => "ACCEPTED",
         Declined => "DECLINED",
         Withdrawn => "WITHDRAWN",
+        /// An offer from the waitlist that lapsed unanswered; its place went to the next in line.
+        Expired => "EXPIRED",
         Completed => "COMPLETED",
     }
 }
@@ -103,6 +108,32 @@ impl Application {
     async fn completed_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
         Ok(*self.0.completed_at()?)
     }
+    /// When it joined the waitlist (kept while an offer from the waitlist is open).
+    async fn waitlisted_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.waitlisted_at()?)
+    }
+    /// Where it stands in the need's waitlist, 1 being next; only while WAITLISTED.
+    async fn waitlist_position(&self, ctx: &Context<'_>) -> ApiResult<Option<i32>> {
+        if self.0.status() != domain::applications::ApplicationStatus::Waitlisted.as_db() {
+            return Ok(None);
+        }
+        let line = boxed(loaders(ctx)?.waitlists.load_one(*self.0.need_id())).await?.unwrap_or_default();
+        Ok(line.iter().position(|id| id == self.0.id()).and_then(|at| i32::try_from(at + 1).ok()))
+    }
+    /// When an offer from the waitlist lapses unless accepted (`PITCHIN_WAITLIST_OFFER_HOURS` after it was made);
+    /// `null` for anything else, invitations from the organisation included.
+    async fn offer_expires_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        if self.0.status() != domain::applications::ApplicationStatus::Invited.as_db()
+            || self.0.waitlisted_at()?.is_none()
+        {
+            return Ok(None);
+        }
+        let offer_for = crate::kit::waitlist_offer(ctx)?;
+        Ok(self.0.invited_at()?.map(|at| domain::applications::waitlist::offer_deadline(at, offer_for)))
+    }
+    async fn expired_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(*self.0.expired_at()?)
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         *self.0.created_at()
     }
@@ -163,7 +194,9 @@ pub struct ApplicationMutation;
 
 #[Object]
 impl ApplicationMutation {
-    /// Applies to an open need as the signed-in volunteer (who needs a volunteer profile).
+    /// Applies to an open need as the signed-in volunteer (who needs a volunteer profile). A full need puts the
+    /// application on its waitlist (WAITLISTED, with its `waitlistPosition`); past the waitlist's cap the answer is
+    /// the error `NEED_FULL`, whose `extensions.similarNeeds` lists open needs the volunteer matches instead.
     async fn apply_to_need(&self, ctx: &Context<'_>, input: ApplyToNeedInput) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let need_id = decode("input.needId", &input.need_id, NodeKind::Need)?;
@@ -173,7 +206,21 @@ impl ApplicationMutation {
             Some(key) => domain::api_keys::service::partner(db(ctx)?, key).await?.map(|k| k.id),
             None => None,
         };
-        let applied = service::apply(db(ctx)?, &actor, need_id, &input.message).await?;
+        let applied = match service::apply(db(ctx)?, &actor, need_id, &input.message).await {
+            // Turned away from a full need: shown where else they could help.
+            Err(AppError::Full { message, .. }) => {
+                let index = crate::kit::matching_index(ctx)?;
+                // The refusal stands even if the suggestions cannot be worked out.
+                let similar = domain::matching::service::similar_open_needs(db(ctx)?, index, actor.id, need_id, 5)
+                    .await
+                    .unwrap_or_else(|err| {
+                        tracing::warn!(error = ?err, "could not suggest needs to someone turned away");
+                        Vec::new()
+                    });
+                return Err(AppError::Full { message, similar }.into());
+            }
+            other => other?,
+        };
         if let Some(key) = partner {
             crate::kit::partner_tally(ctx)?.count(key, domain::api_keys::stats::Counted::Application);
         }

@@ -195,6 +195,7 @@ impl AppState {
             introspection: settings.introspection,
             suggestions: settings.field_suggestions(),
             webhook_targets: settings.webhook_targets(),
+            waitlist_offer: settings.waitlist_offer(),
         };
         let partners = Arc::new(domain::api_keys::stats::Tally::default());
         let reads = Reads::new(
@@ -387,7 +388,7 @@ pub fn http_status(error: &AppError) -> StatusCode {
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Conflict(_) | AppError::Full { .. } => StatusCode::CONFLICT,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -651,6 +651,27 @@ impl Loader<Uuid> for CancelledSessions {
     }
 }
 
+/// Each need's waitlist, first first (application ids), in one statement for all the needs of a request: what
+/// `Application.waitlistPosition` counts in.
+pub struct Waitlists {
+    db: DatabaseConnection,
+}
+
+impl Waitlists {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<Uuid> for Waitlists {
+    type Value = Vec<Uuid>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        domain::applications::waitlist::lines(&self.db, keys).await
+    }
+}
+
 /// Loads volunteer profiles by their user's id.
 pub struct ProfileByUser {
     db: DatabaseConnection,

@@ -69,6 +69,7 @@ pub struct Loaders {
     pub profiles_by_user: DataLoader<ProfileByUser>,
     /// A need's cancelled sessions.
     pub cancelled_sessions: DataLoader<loaders::CancelledSessions>,
+    pub waitlists: DataLoader<loaders::Waitlists>,
     pub contact_visible: DataLoader<ContactVisibility>,
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
     pub organisation_offers: DataLoader<Children<entity::offer::Entity>>,
@@ -134,6 +135,7 @@ impl Loaders {
             project_needs: batched(Children::new(reads.clone(), ChildRelation::ProjectNeeds, shown), queue),
             profiles_by_user: batched(ProfileByUser::new(db.clone()), queue),
             cancelled_sessions: batched(loaders::CancelledSessions::new(db.clone()), queue),
+            waitlists: batched(loaders::Waitlists::new(db.clone()), queue),
             contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),
             organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),
             organisation_offers: batched(Children::new(reads.clone(), ChildRelation::OrganisationOffers, shown), queue),
@@ -215,6 +217,13 @@ pub struct PublicUrl(pub Arc<str>);
 
 pub fn public_url<'a>(ctx: &Context<'a>) -> AppResult<&'a str> {
     ctx.data::<PublicUrl>().map(|u| u.0.as_ref()).map_err(|_| missing("public url"))
+}
+
+/// How long an offer from a waitlist stays open.
+pub struct WaitlistOffer(pub chrono::TimeDelta);
+
+pub fn waitlist_offer(ctx: &Context<'_>) -> AppResult<chrono::TimeDelta> {
+    ctx.data::<WaitlistOffer>().map(|w| w.0).map_err(|_| missing("waitlist offer"))
 }
 
 /// Partners' counts not yet written (`domain::api_keys::stats`).

@@ -256,6 +256,11 @@ impl Need {
     async fn places_left(&self) -> ApiResult<i32> {
         Ok((self.0.volunteers_needed()? - self.0.places_taken()?).max(0))
     }
+    /// How many applications may wait for a place when it is full (as many again as its places unless the
+    /// organisation set another number).
+    async fn waitlist_cap(&self) -> ApiResult<i32> {
+        Ok(self.0.waitlist_cap()?.unwrap_or(*self.0.volunteers_needed()?))
+    }
     async fn status(&self) -> NeedStatus {
         NeedStatus::from_db(self.0.status()).unwrap_or(NeedStatus::Closed)
     }
@@ -341,6 +346,9 @@ pub struct CreateNeedInput {
     /// Partnership priorities it serves (active ones; at most 10).
     #[graphql(default)]
     pub priority_ids: Vec<ID>,
+    /// How many applications may wait for a place when it is full, 0 to 1,000; left out: as many again as its
+    /// places.
+    pub waitlist_cap: Option<i32>,
 }
 
 /// Fields left out are unchanged; `null` clears an optional field.
@@ -363,6 +371,8 @@ pub struct UpdateNeedInput {
     pub project_id: MaybeUndefined<ID>,
     /// Replaces the list.
     pub priority_ids: Option<Vec<ID>>,
+    /// `null`: as many again as its places. Those already waiting keep their place in line.
+    pub waitlist_cap: MaybeUndefined<i32>,
 }
 
 impl CreateNeedInput {
@@ -387,6 +397,7 @@ impl CreateNeedInput {
             volunteers_needed: self.volunteers_needed,
             project_id: self.project_id.map(|id| decode("input.projectId", &id, NodeKind::Project)).transpose()?,
             priority_ids: crate::partnerships::priority_ids("input.priorityIds", &self.priority_ids)?,
+            waitlist_cap: self.waitlist_cap,
         })
     }
 }
@@ -415,6 +426,7 @@ impl UpdateNeedInput {
                 .priority_ids
                 .map(|ids| crate::partnerships::priority_ids("input.priorityIds", &ids))
                 .transpose()?,
+            waitlist_cap: patch(self.waitlist_cap),
         };
         Ok((id, patch))
     }

@@ -81,6 +81,8 @@ pub struct SchemaOptions {
     pub suggestions: bool,
     /// Where webhook endpoints may point (`Settings::webhook_targets`).
     pub webhook_targets: domain::webhooks::targets::TargetPolicy,
+    /// How long an offer from a waitlist stays open (`Settings::waitlist_offer`).
+    pub waitlist_offer: chrono::TimeDelta,
 }
 
 pub fn build_schema(
@@ -104,6 +106,7 @@ pub fn build_schema(
         .data(crate::kit::PublicUrl(public_url))
         .data(partners)
         .data(options.webhook_targets)
+        .data(crate::kit::WaitlistOffer(options.waitlist_offer))
         // The shape of a document is checked before it gets here (`limits::check_shape`). Cost is checked in
         // validation; a document over it is measured again by `cost_schema`, which says by how much.
         // No extensions at all: with one installed, every field resolved goes through the extension chain (and

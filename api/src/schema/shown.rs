@@ -21,10 +21,11 @@ const READ_BY: &[(&str, &str, &[&str])] = &[
     ("needs", "lat", &["location"]),
     ("needs", "lng", &["location"]),
     ("needs", "remote", &["remote"]),
-    ("needs", "volunteers_needed", &["volunteersNeeded", "placesLeft"]),
+    ("needs", "volunteers_needed", &["volunteersNeeded", "placesLeft", "waitlistCap"]),
     ("needs", "places_taken", &["placesTaken", "placesLeft"]),
     ("needs", "published_at", &["publishedAt", "sessions"]),
     ("needs", "updated_at", &["updatedAt"]),
+    ("needs", "waitlist_cap", &["waitlistCap"]),
     ("organisations", "slug", &["slug"]),
     ("organisations", "name", &["name"]),
     ("organisations", "kind", &["kind"]),
@@ -56,12 +57,14 @@ const READ_BY: &[(&str, &str, &[&str])] = &[
     ("volunteer_profiles", "updated_at", &["updatedAt"]),
     ("applications", "message", &["message"]),
     ("applications", "applied_at", &["appliedAt"]),
-    ("applications", "invited_at", &["invitedAt"]),
+    ("applications", "invited_at", &["invitedAt", "offerExpiresAt"]),
     ("applications", "accepted_at", &["acceptedAt"]),
     ("applications", "declined_at", &["declinedAt"]),
     ("applications", "withdrawn_at", &["withdrawnAt"]),
     ("applications", "completed_at", &["completedAt"]),
     ("applications", "updated_at", &["updatedAt"]),
+    ("applications", "waitlisted_at", &["waitlistedAt", "offerExpiresAt"]),
+    ("applications", "expired_at", &["expiredAt"]),
 ];
 
 /// The columns `document` can show. Walks every selection set with a stack of its own, so no document (not

@@ -306,9 +306,11 @@ pub fn may_see_calendar_url(viewer: &Viewer, profile_user_id: Uuid) -> bool {
 }
 
 /// The application statuses that show a volunteer's contact details, availability and DBS status to the need's
-/// organisation: applying is consent to be contacted; an invitation alone is not (until accepted).
-pub const CONTACT_REVEALING: [ApplicationStatus; 4] = [
+/// organisation: applying (to a place or its waitlist) is consent to be contacted; an invitation alone is not (until
+/// accepted).
+pub const CONTACT_REVEALING: [ApplicationStatus; 5] = [
     ApplicationStatus::Applied,
+    ApplicationStatus::Waitlisted,
     ApplicationStatus::Accepted,
     ApplicationStatus::Declined,
     ApplicationStatus::Completed,

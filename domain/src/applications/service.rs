@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::ApplicationStatus;
+use super::{ApplicationStatus, waitlist};
 use crate::access::{self as policy, AuthUser};
 use crate::error::{AppError, AppResult};
 use crate::needs::NeedStatus;
@@ -35,7 +35,8 @@ pub async fn apply(
     if need.status == NeedStatus::Draft.as_db() {
         return Err(AppError::not_found("need"));
     }
-    if need.status != NeedStatus::Open.as_db() {
+    // A full need still takes applications, onto its waitlist.
+    if need.status != NeedStatus::Open.as_db() && need.status != NeedStatus::Filled.as_db() {
         return Err(AppError::conflict("this need is not taking applications"));
     }
     let existing = application::Entity::find()
@@ -43,34 +44,43 @@ pub async fn apply(
         .filter(application::Column::VolunteerId.eq(profile.id))
         .one(db)
         .await?;
-    let application = match existing {
-        // Someone who withdrew may apply again; the same row keeps the history. Status and message change
-        // together or not at all.
-        Some(previous) if previous.status == ApplicationStatus::Withdrawn.as_db() => {
-            let txn = db.begin().await?;
-            let reopened = open(&txn, Some(&previous), need_id, profile.id, Opening::Applied { message }).await?;
-            txn.commit().await?;
-            reopened
-        }
+    // Someone who withdrew, or let an offer lapse, may apply again; the same row keeps the history.
+    let previous = match existing {
+        Some(previous) if REOPENABLE.iter().any(|s| s.as_db() == previous.status) => Some(previous),
         Some(_) => return Err(AppError::conflict("you have already applied to this need")),
-        None => {
-            // The application and its webhooks' outbox rows commit together.
-            let txn = db.begin().await?;
-            let opened =
-                open(&txn, None, need_id, profile.id, Opening::Applied { message }).await.map_err(|e| match e {
-                    AppError::Conflict(_) => AppError::conflict("you have already applied to this need"),
-                    other => other,
-                })?;
-            txn.commit().await?;
-            opened
+        None => None,
+    };
+    // The application, its place on the waitlist and its webhooks' outbox rows commit together.
+    let txn = db.begin().await?;
+    let opening = match waitlist::hold(&txn, need_id).await? {
+        waitlist::Intake::Open => Opening::Applied { message },
+        waitlist::Intake::Full { cap } => {
+            if waitlist::length(&txn, need_id).await? >= cap {
+                return Err(AppError::Full {
+                    message: "this need is full, and so is its waitlist".into(),
+                    similar: Vec::new(),
+                });
+            }
+            Opening::Waitlisted { message }
         }
     };
-    Ok((application, need))
+    let application =
+        open(&txn, previous.as_ref(), need_id, profile.id, opening).await.map_err(|e| match (e, &previous) {
+            (AppError::Conflict(_), None) => AppError::conflict("you have already applied to this need"),
+            (other, _) => other,
+        })?;
+    txn.commit().await?;
+    Ok((application, needs::get(db, need_id).await?))
 }
 
-/// How an application starts: a volunteer applying (with a message), or an organisation inviting them.
+/// The ended statuses an application may be opened again from.
+const REOPENABLE: [ApplicationStatus; 2] = [ApplicationStatus::Withdrawn, ApplicationStatus::Expired];
+
+/// How an application starts: a volunteer applying (with a message) to a need with places or to its waitlist, or an
+/// organisation inviting them.
 pub enum Opening {
     Applied { message: String },
+    Waitlisted { message: String },
     Invited,
 }
 
@@ -84,19 +94,16 @@ pub async fn open(
     volunteer_id: Uuid,
     opening: Opening,
 ) -> AppResult<application::Model> {
-    let to = match opening {
-        Opening::Applied { .. } => ApplicationStatus::Applied,
-        Opening::Invited => ApplicationStatus::Invited,
-    };
-    let message = match opening {
-        Opening::Applied { message } => message,
-        Opening::Invited => String::new(),
+    let (to, message) = match opening {
+        Opening::Applied { message } => (ApplicationStatus::Applied, message),
+        Opening::Waitlisted { message } => (ApplicationStatus::Waitlisted, message),
+        Opening::Invited => (ApplicationStatus::Invited, String::new()),
     };
     if let Some(previous) = previous {
         let was = ApplicationStatus::from_db(&previous.status)
             .ok_or_else(|| AppError::internal("unknown application status"))?;
         let reopened = transition(db, previous.id, &[was], to).await?;
-        if to != ApplicationStatus::Applied {
+        if to == ApplicationStatus::Invited {
             return Ok(reopened);
         }
         let mut active: application::ActiveModel = reopened.into();
@@ -117,6 +124,8 @@ pub async fn open(
         declined_at: Set(None),
         withdrawn_at: Set(None),
         completed_at: Set(None),
+        waitlisted_at: Set(if to == ApplicationStatus::Waitlisted { stamp } else { None }),
+        expired_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -127,7 +136,9 @@ pub async fn open(
 }
 
 /// Moves an application from one of `from` to `to`, stamping the decision time; CONFLICT if it was not in `from`.
-async fn transition(
+/// Its waitlist time is set on joining the waitlist, kept through an offer from it (which it marks), and cleared
+/// when it is opened again another way.
+pub(super) async fn transition(
     db: &impl ConnectionTrait,
     id: Uuid,
     from: &[ApplicationStatus],
@@ -137,13 +148,20 @@ async fn transition(
     let now = now();
     let stamp = match to {
         ApplicationStatus::Applied => C::AppliedAt,
+        ApplicationStatus::Waitlisted => C::WaitlistedAt,
         ApplicationStatus::Invited => C::InvitedAt,
         ApplicationStatus::Accepted => C::AcceptedAt,
         ApplicationStatus::Declined => C::DeclinedAt,
         ApplicationStatus::Withdrawn => C::WithdrawnAt,
+        ApplicationStatus::Expired => C::ExpiredAt,
         ApplicationStatus::Completed => C::CompletedAt,
     };
-    let result = application::Entity::update_many()
+    let offered_from_waitlist = to == ApplicationStatus::Invited && from == [ApplicationStatus::Waitlisted];
+    let mut update = application::Entity::update_many();
+    if to == ApplicationStatus::Applied || (to == ApplicationStatus::Invited && !offered_from_waitlist) {
+        update = update.col_expr(C::WaitlistedAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None));
+    }
+    let result = update
         .col_expr(C::Status, Expr::value(to.as_db()))
         .col_expr(stamp, Expr::value(now))
         .col_expr(C::UpdatedAt, Expr::value(now))
@@ -196,13 +214,7 @@ pub async fn decline(db: &(impl ConnectionTrait + TransactionTrait), actor: &Aut
     let (application, need) = for_organisation(db, actor, id).await?;
     let volunteer = volunteer_user(db, &application).await?;
     let txn = db.begin().await?;
-    release(
-        &txn,
-        &application,
-        &[ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted],
-        ApplicationStatus::Declined,
-    )
-    .await?;
+    release(&txn, &application, &ApplicationStatus::LIVE, ApplicationStatus::Declined).await?;
     audit_decision(&txn, actor, volunteer, &need, ApplicationStatus::Declined).await?;
     txn.commit().await?;
     Ok((get(db, id).await?, needs::get(db, need.id).await?))
@@ -219,17 +231,12 @@ pub async fn withdraw(
     if own.is_none_or(|p| p.id != application.volunteer_id) && !actor.is_admin() {
         return Err(AppError::forbidden("only the volunteer who applied may withdraw"));
     }
-    release(
-        db,
-        &application,
-        &[ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted],
-        ApplicationStatus::Withdrawn,
-    )
-    .await?;
+    release(db, &application, &ApplicationStatus::LIVE, ApplicationStatus::Withdrawn).await?;
     Ok((get(db, id).await?, needs::get(db, application.need_id).await?))
 }
 
-/// Ends an application; if it held a place (ACCEPTED or INVITED), gives the place back in the same transaction.
+/// Ends an application; if it held a place (ACCEPTED or INVITED), gives the place back in the same transaction,
+/// and offers it to the first on the need's waitlist.
 async fn release(
     db: &(impl ConnectionTrait + TransactionTrait),
     application: &application::Model,
@@ -249,8 +256,9 @@ async fn release(
     let Some(was) = was else { return Err(AppError::internal("unknown application status")) };
     transition(&txn, application.id, &[was], to).await?;
     // Accepted volunteers and invitations awaiting an answer both hold a place.
-    if matches!(was, ApplicationStatus::Accepted | ApplicationStatus::Invited) {
+    if ApplicationStatus::HOLDING_A_PLACE.contains(&was) {
         needs::free_place(&txn, application.need_id).await?;
+        waitlist::offer_places(&txn, application.need_id).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -318,6 +326,5 @@ pub async fn end(
     application: &application::Model,
     to: ApplicationStatus,
 ) -> AppResult<()> {
-    release(db, application, &[ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted], to)
-        .await
+    release(db, application, &ApplicationStatus::LIVE, to).await
 }

@@ -354,10 +354,7 @@ fn measure(
     let need = p.need;
     let mut m = Measures {
         need_open: need.status == NeedStatus::Open && need.places_left > 0,
-        already: matches!(
-            existing,
-            Some(ApplicationStatus::Applied | ApplicationStatus::Invited | ApplicationStatus::Accepted)
-        ),
+        already: existing.is_some_and(|s| ApplicationStatus::LIVE.contains(&s)),
         dbs_ok: dbs_problem(&volunteer.dbs, need.safeguarding, p.on).is_none(),
         need_minutes: p.need_minutes,
         ..Measures::default()

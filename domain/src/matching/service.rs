@@ -27,8 +27,7 @@ use entity::{application, need, offer, volunteer_profile};
 /// and the prefilter's planar distance differs slightly from the exact one checked in Rust.
 const PREFILTER_SLACK_KM: f64 = 2.0;
 /// Statuses that count as an active application (for "few applicants" and "already applied").
-pub const ACTIVE: [ApplicationStatus; 3] =
-    [ApplicationStatus::Applied, ApplicationStatus::Invited, ApplicationStatus::Accepted];
+pub const ACTIVE: [ApplicationStatus; 4] = ApplicationStatus::LIVE;
 
 pub fn today() -> NaiveDate {
     crate::now().date_naive()
@@ -397,6 +396,33 @@ pub async fn needs_for_volunteer(
     let ids: Vec<Uuid> = rows.rows.iter().map(|r| r.1).collect();
     let mut needs = needs_by_id(db, &ids).await?;
     Ok((facts, filter_map_rows(rows, |id, nf| needs.remove(&id).map(|n| (nf, n))), total))
+}
+
+/// Open needs for someone turned away from a full one: the ones matching finds them eligible for, the same kind of
+/// need first, then best first; at most `first`.
+pub async fn similar_open_needs(
+    db: &impl ConnectionTrait,
+    index: &MatchingIndex,
+    user_id: Uuid,
+    full: Uuid,
+    first: usize,
+) -> AppResult<Vec<Uuid>> {
+    let Some(profile) = crate::volunteers::find_for_user(db, user_id).await? else { return Ok(Vec::new()) };
+    let Some(category) = needs_by_id(db, &[full]).await?.remove(&full).map(|n| n.category) else {
+        return Ok(Vec::new());
+    };
+    index.refresh(db).await?;
+    let existing = applications_of_volunteer(db, profile.id).await?;
+    let facts = volunteer_facts(&(&profile).into());
+    let view = index.read();
+    let mut scored: Vec<(bool, f64, Uuid)> = view
+        .needs_for(&facts, |n| existing.get(&n).copied(), today())
+        .into_iter()
+        .filter(|(_, id, _)| *id != full)
+        .filter_map(|(score, id, slot)| view.need(slot).map(|n| (n.facts.category.as_db() == category, score, id)))
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+    Ok(scored.into_iter().take(first).map(|(_, _, id)| id).collect())
 }
 
 pub fn rank_cursor(order: &'static str, score: f64, id: Uuid) -> Cursor {

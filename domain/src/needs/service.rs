@@ -44,6 +44,8 @@ pub struct NewNeed {
     pub project_id: Option<Uuid>,
     /// The partnership priorities it serves.
     pub priority_ids: Vec<Uuid>,
+    /// How many may wait for a place when it is full; `None`: as many again as its places.
+    pub waitlist_cap: Option<i32>,
 }
 
 /// When a need happens: weekly windows, and/or a date range. A one-off need has `start_date == end_date`.
@@ -71,6 +73,8 @@ pub struct NeedPatch {
     pub volunteers_needed: Option<i32>,
     pub project_id: Patch<Uuid>,
     pub priority_ids: Option<Vec<Uuid>>,
+    /// `Clear`: as many again as its places.
+    pub waitlist_cap: Patch<i32>,
 }
 
 /// Which needs a listing shows (every status the caller may see when `status` is `None`).
@@ -115,6 +119,15 @@ fn parse_places(field: &str, n: i32) -> AppResult<i32> {
     Ok(n)
 }
 
+fn parse_waitlist_cap(n: Option<i32>) -> AppResult<Option<i32>> {
+    match n {
+        Some(n) if !(0..=MAX_PLACES).contains(&n) => {
+            Err(AppError::bad_input("input.waitlistCap", format!("must be between 0 and {MAX_PLACES}")))
+        }
+        other => Ok(other),
+    }
+}
+
 fn check_place(remote: bool, location: Option<Coordinates>) -> AppResult<()> {
     if !remote && location.is_none() {
         return Err(AppError::bad_input("input.location", "an in-person need needs a location (or set remote: true)"));
@@ -142,6 +155,7 @@ pub async fn create(
     let postcode = input.postcode.map(Postcode::into_inner);
     check_place(input.remote, location)?;
     let places = parse_places("input.volunteersNeeded", input.volunteers_needed)?;
+    let waitlist_cap = parse_waitlist_cap(input.waitlist_cap)?;
     crate::projects::service::check_need_project(db, organisation_id, input.project_id).await?;
     let priority_ids = priorities::check_tags(db, "input.priorityIds", &input.priority_ids, &[]).await?;
 
@@ -171,6 +185,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         project_id: Set(input.project_id),
+        waitlist_cap: Set(waitlist_cap),
     }
     .insert(&txn)
     .await?;
@@ -263,6 +278,7 @@ pub async fn update(
     let remote = input.remote.unwrap_or(current.remote);
     active.remote = Set(remote);
     active.project_id = Set(project_id);
+    active.waitlist_cap = Set(parse_waitlist_cap(input.waitlist_cap.apply(current.waitlist_cap))?);
     check_place(remote, location)?;
     active.updated_at = Set(now());
     // Places and status are changed only by the conditional statement below, never from a stale read.
@@ -274,6 +290,8 @@ pub async fn update(
     if let Some(n) = input.volunteers_needed {
         let n = parse_places("input.volunteersNeeded", n)?;
         set_places(&txn, id, n).await?;
+        // More places go first to those waiting.
+        crate::applications::waitlist::offer_places(&txn, id).await?;
     }
     let need = get(&txn, id).await?;
     if need.status != NeedStatus::Draft.as_db() {
@@ -335,6 +353,8 @@ pub async fn publish(
     // Publishing a need already public changes nothing, and says nothing.
     if let Some(need) = published.first() {
         outbox::need_event(&txn, WebhookEvent::NeedPublished, need).await?;
+        // A need reopened after closing offers its free places to those still waiting.
+        crate::applications::waitlist::offer_places(&txn, id).await?;
     }
     txn.commit().await?;
     get(db, id).await

@@ -117,9 +117,7 @@ async fn erase_if(
         let applications =
             application::Entity::find().filter(application::Column::VolunteerId.eq(profile.id)).all(&txn).await?;
         for a in &applications {
-            let live = ApplicationStatus::from_db(&a.status).is_some_and(|s| {
-                matches!(s, ApplicationStatus::Applied | ApplicationStatus::Invited | ApplicationStatus::Accepted)
-            });
+            let live = ApplicationStatus::from_db(&a.status).is_some_and(|s| ApplicationStatus::LIVE.contains(&s));
             if live {
                 crate::applications::service::end(&txn, a, ApplicationStatus::Withdrawn).await?;
                 withdrawn += 1;

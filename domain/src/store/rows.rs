@@ -517,6 +517,7 @@ by_position! {
         shown accepted_at: Option<DateTime<Utc>>, shown declined_at: Option<DateTime<Utc>>,
         shown withdrawn_at: Option<DateTime<Utc>>, shown completed_at: Option<DateTime<Utc>>,
         always created_at: DateTime<Utc>, shown updated_at: DateTime<Utc>,
+        shown waitlisted_at: Option<DateTime<Utc>>, shown expired_at: Option<DateTime<Utc>>,
     }
     partial need {
         always id: Uuid, always organisation_id: Uuid, shown title: String, shown description: String,
@@ -525,7 +526,7 @@ by_position! {
         shown end_date: Option<NaiveDate>, shown postcode: Option<String>, shown lat: Option<f64>,
         shown lng: Option<f64>, shown remote: bool, shown volunteers_needed: i32, shown places_taken: i32,
         always status: String, shown published_at: Option<DateTime<Utc>>, always created_at: DateTime<Utc>,
-        shown updated_at: DateTime<Utc>, always project_id: Option<Uuid>,
+        shown updated_at: DateTime<Utc>, always project_id: Option<Uuid>, shown waitlist_cap: Option<i32>,
     }
     partial volunteer_profile {
         always id: Uuid, always user_id: Uuid, shown display_name: String, shown bio: String, shown skills: Json,

@@ -29,6 +29,7 @@ pub fn remote_need(
         volunteers_needed,
         project_id: None,
         priority_ids: vec![],
+        waitlist_cap: None,
     }
 }
 

@@ -28,6 +28,7 @@ fn english_classes(organisation_id: OrganisationId) -> NewNeed {
         volunteers_needed: 2,
         project_id: None,
         priority_ids: vec![],
+        waitlist_cap: None,
     }
 }
 

@@ -149,6 +149,7 @@ pub fn problem(error: &AppError) -> Page {
         AppError::RateLimited { .. } => "Too many requests",
         AppError::Unavailable(_) => "Pitch In is busy",
         AppError::Forbidden(_) | AppError::Unauthenticated(_) => "Not available",
+        AppError::Full { .. } => "This need is full",
         AppError::Conflict(_) | AppError::Internal(_) => "Something went wrong",
     };
     if matches!(error, AppError::Internal(_) | AppError::Conflict(_)) {
