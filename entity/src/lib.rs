@@ -30,6 +30,7 @@ pub mod project;
 pub mod project_priority;
 pub mod refresh_token;
 pub mod session_cancellation;
+pub mod session_signup;
 pub mod user;
 pub mod volunteer_profile;
 pub mod ward;

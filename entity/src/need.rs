@@ -39,6 +39,10 @@ pub struct Model {
     pub project_id: Option<Uuid>,
     /// How many applications may wait when it is full; none: as many again as its places.
     pub waitlist_cap: Option<i32>,
+    /// ONGOING (accepted volunteers come to every session) | PER_SESSION (they sign up session by session).
+    pub signup_mode: String,
+    /// PER_SESSION: how many may sign up for one session; none: its places.
+    pub session_capacity: Option<i32>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

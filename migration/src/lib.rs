@@ -32,6 +32,7 @@ mod m20261206_000028_create_bid_contributions;
 mod m20261206_000029_create_campaigns;
 mod m20261207_000030_create_session_cancellations;
 mod m20261207_000031_add_waitlists;
+mod m20261207_000032_create_session_signups;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000029_create_campaigns::Migration),
             Box::new(m20261207_000030_create_session_cancellations::Migration),
             Box::new(m20261207_000031_add_waitlists::Migration),
+            Box::new(m20261207_000032_create_session_signups::Migration),
         ]
     }
 }

@@ -178,6 +178,8 @@ fn need_row(organisation: Uuid, title: String, at: chrono::DateTime<Utc>) -> ent
         updated_at: Set(at),
         project_id: Set(None),
         waitlist_cap: Set(None),
+        signup_mode: Set("ONGOING".into()),
+        session_capacity: Set(None),
     }
 }
 

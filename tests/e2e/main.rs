@@ -25,6 +25,7 @@ mod places;
 mod privacy;
 mod projects;
 mod schema;
+mod session_signups;
 mod sessions;
 mod shapes;
 mod standards;

@@ -107,6 +107,20 @@ pub fn encode_session(need_id: Uuid, starts_at: chrono::DateTime<chrono::Utc>) -
     ID(URL_SAFE_NO_PAD.encode(format!("Session:{need_id}:{}", starts_at.timestamp())))
 }
 
+/// A session's need and start from its id; anything else is a BAD_USER_INPUT naming the field.
+pub fn decode_session(field: &str, id: &ID) -> AppResult<(Uuid, chrono::DateTime<chrono::Utc>)> {
+    let invalid = || AppError::bad_input(field, "is not a valid Session id");
+    let bytes = URL_SAFE_NO_PAD.decode(id.trim()).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.splitn(3, ':');
+    let (Some("Session"), Some(need), Some(start)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let need = Uuid::parse_str(need).map_err(|_| invalid())?;
+    let start = start.parse::<i64>().ok().and_then(|s| chrono::DateTime::from_timestamp(s, 0)).ok_or_else(invalid)?;
+    Ok((need, start))
+}
+
 /// Decodes an ID that must be of one kind; anything else is a BAD_USER_INPUT naming the field.
 pub fn decode(field: &str, id: &ID, expected: NodeKind) -> AppResult<Uuid> {
     match decode_any(id) {
@@ -118,6 +132,16 @@ pub fn decode(field: &str, id: &ID, expected: NodeKind) -> AppResult<Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_ids_round_trip_and_others_are_refused() {
+        let need = Uuid::new_v4();
+        let start = chrono::DateTime::from_timestamp(1_796_000_400, 0).unwrap_or_default();
+        assert_eq!(decode_session("id", &encode_session(need, start)).ok(), Some((need, start)));
+        for wrong in [encode(NodeKind::Need, need), ID("Session".into()), ID(URL_SAFE_NO_PAD.encode("Session:x:1"))] {
+            assert!(decode_session("id", &wrong).is_err(), "{wrong:?}");
+        }
+    }
 
     #[test]
     fn ids_round_trip_and_kinds_are_checked() {

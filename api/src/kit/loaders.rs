@@ -672,6 +672,50 @@ impl Loader<Uuid> for Waitlists {
     }
 }
 
+/// The sign-ups of each session (need, start), in one statement for all the sessions of a request.
+pub struct SessionSignups {
+    db: DatabaseConnection,
+}
+
+impl SessionSignups {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<(Uuid, chrono::DateTime<chrono::Utc>)> for SessionSignups {
+    type Value = Vec<entity::session_signup::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, chrono::DateTime<chrono::Utc>)],
+    ) -> Result<HashMap<(Uuid, chrono::DateTime<chrono::Utc>), Self::Value>, AppError> {
+        domain::needs::signups::of_sessions(&self.db, keys).await
+    }
+}
+
+/// The volunteers accepted on each need (profile ids), in one statement: who comes to a need's sessions when its
+/// volunteers come to all of them.
+pub struct AcceptedVolunteers {
+    db: DatabaseConnection,
+}
+
+impl AcceptedVolunteers {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<Uuid> for AcceptedVolunteers {
+    type Value = Vec<Uuid>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        domain::needs::signups::accepted_volunteers(&self.db, keys).await
+    }
+}
+
 /// Loads volunteer profiles by their user's id.
 pub struct ProfileByUser {
     db: DatabaseConnection,

@@ -70,6 +70,8 @@ pub struct Loaders {
     /// A need's cancelled sessions.
     pub cancelled_sessions: DataLoader<loaders::CancelledSessions>,
     pub waitlists: DataLoader<loaders::Waitlists>,
+    pub session_signups: DataLoader<loaders::SessionSignups>,
+    pub accepted_volunteers: DataLoader<loaders::AcceptedVolunteers>,
     pub contact_visible: DataLoader<ContactVisibility>,
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
     pub organisation_offers: DataLoader<Children<entity::offer::Entity>>,
@@ -136,6 +138,8 @@ impl Loaders {
             profiles_by_user: batched(ProfileByUser::new(db.clone()), queue),
             cancelled_sessions: batched(loaders::CancelledSessions::new(db.clone()), queue),
             waitlists: batched(loaders::Waitlists::new(db.clone()), queue),
+            session_signups: batched(loaders::SessionSignups::new(db.clone()), queue),
+            accepted_volunteers: batched(loaders::AcceptedVolunteers::new(db.clone()), queue),
             contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),
             organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),
             organisation_offers: batched(Children::new(reads.clone(), ChildRelation::OrganisationOffers, shown), queue),

@@ -60,6 +60,15 @@ crate::graphql_enum! {
 }
 
 crate::graphql_enum! {
+    pub enum SignupMode as domain::needs::SignupMode {
+        /// Accepted volunteers come to every session.
+        Ongoing => "ONGOING",
+        /// Accepted volunteers sign up session by session (`signUpForSession`), up to `sessionCapacity` a session.
+        PerSession => "PER_SESSION",
+    }
+}
+
+crate::graphql_enum! {
     pub enum NeedOrder as domain::needs::NeedOrder {
         /// Most recently posted first.
         Newest => "NEWEST",
@@ -261,6 +270,17 @@ impl Need {
     async fn waitlist_cap(&self) -> ApiResult<i32> {
         Ok(self.0.waitlist_cap()?.unwrap_or(*self.0.volunteers_needed()?))
     }
+    async fn signup_mode(&self) -> SignupMode {
+        SignupMode::from_db(self.0.signup_mode()).unwrap_or(SignupMode::Ongoing)
+    }
+    /// How many may sign up for one session when it takes sign-ups per session; `null` otherwise.
+    async fn session_capacity(&self) -> ApiResult<Option<i32>> {
+        Ok(domain::needs::sessions::capacity_of(
+            self.0.signup_mode(),
+            *self.0.session_capacity(),
+            *self.0.volunteers_needed()?,
+        ))
+    }
     async fn status(&self) -> NeedStatus {
         NeedStatus::from_db(self.0.status()).unwrap_or(NeedStatus::Closed)
     }
@@ -349,6 +369,11 @@ pub struct CreateNeedInput {
     /// How many applications may wait for a place when it is full, 0 to 1,000; left out: as many again as its
     /// places.
     pub waitlist_cap: Option<i32>,
+    /// ONGOING (the default): accepted volunteers come to every session. PER_SESSION: they sign up session by session.
+    #[graphql(default_with = "SignupMode::Ongoing")]
+    pub signup_mode: SignupMode,
+    /// PER_SESSION: how many may sign up for one session, 1 to 1,000; left out: `volunteersNeeded`.
+    pub session_capacity: Option<i32>,
 }
 
 /// Fields left out are unchanged; `null` clears an optional field.
@@ -373,6 +398,9 @@ pub struct UpdateNeedInput {
     pub priority_ids: Option<Vec<ID>>,
     /// `null`: as many again as its places. Those already waiting keep their place in line.
     pub waitlist_cap: MaybeUndefined<i32>,
+    pub signup_mode: Option<SignupMode>,
+    /// `null`: `volunteersNeeded`. Sign-ups already made stay.
+    pub session_capacity: MaybeUndefined<i32>,
 }
 
 impl CreateNeedInput {
@@ -398,6 +426,8 @@ impl CreateNeedInput {
             project_id: self.project_id.map(|id| decode("input.projectId", &id, NodeKind::Project)).transpose()?,
             priority_ids: crate::partnerships::priority_ids("input.priorityIds", &self.priority_ids)?,
             waitlist_cap: self.waitlist_cap,
+            signup_mode: self.signup_mode.into(),
+            session_capacity: self.session_capacity,
         })
     }
 }
@@ -427,6 +457,8 @@ impl UpdateNeedInput {
                 .map(|ids| crate::partnerships::priority_ids("input.priorityIds", &ids))
                 .transpose()?,
             waitlist_cap: patch(self.waitlist_cap),
+            signup_mode: self.signup_mode.map(Into::into),
+            session_capacity: patch(self.session_capacity),
         };
         Ok((id, patch))
     }

@@ -21,7 +21,7 @@ const READ_BY: &[(&str, &str, &[&str])] = &[
     ("needs", "lat", &["location"]),
     ("needs", "lng", &["location"]),
     ("needs", "remote", &["remote"]),
-    ("needs", "volunteers_needed", &["volunteersNeeded", "placesLeft", "waitlistCap"]),
+    ("needs", "volunteers_needed", &["volunteersNeeded", "placesLeft", "waitlistCap", "sessionCapacity", "sessions"]),
     ("needs", "places_taken", &["placesTaken", "placesLeft"]),
     ("needs", "published_at", &["publishedAt", "sessions"]),
     ("needs", "updated_at", &["updatedAt"]),

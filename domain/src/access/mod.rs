@@ -261,6 +261,12 @@ pub fn may_see_offer(status: OfferStatus, owner: bool) -> bool {
     status == OfferStatus::Active || owner
 }
 
+/// Who comes to a session (`Session.attendees`): each attendee themselves, members of the need's organisation, and
+/// platform admins; as an application is seen, since coming is what an accepted application means.
+pub fn may_see_session_attendee(viewer: &Viewer, attendee_user_id: Uuid, member_of_need_org: bool) -> bool {
+    may_see_application(viewer, Some(attendee_user_id), member_of_need_org)
+}
+
 /// An application: the volunteer who applied, members of the need's organisation, and platform admins.
 pub fn may_see_application(viewer: &Viewer, applicant_user_id: Option<Uuid>, member_of_need_org: bool) -> bool {
     if viewer.is_admin() {

@@ -155,6 +155,11 @@ fn rows() -> Vec<Row> {
             who: &[Caller::Themselves, Caller::MemberAppliedTo, Caller::MemberInvitedOnly, Caller::PlatformAdmin],
         },
         Row {
+            data: "who comes to a session (Session.attendees)",
+            sees: |w, c| may_see_session_attendee(&w.viewer(c), w.volunteer, w.member(c)),
+            who: &[Caller::Themselves, Caller::MemberAppliedTo, Caller::MemberInvitedOnly, Caller::PlatformAdmin],
+        },
+        Row {
             data: "a user's email, when they verified it",
             sees: |w, c| may_see_account(&w.viewer(c), w.volunteer),
             who: THEMSELVES,

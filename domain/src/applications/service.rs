@@ -259,6 +259,7 @@ async fn release(
     if ApplicationStatus::HOLDING_A_PLACE.contains(&was) {
         needs::free_place(&txn, application.need_id).await?;
         waitlist::offer_places(&txn, application.need_id).await?;
+        crate::needs::signups::drop_coming(&txn, application.need_id, application.volunteer_id).await?;
     }
     txn.commit().await?;
     Ok(())

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionSession, TransactionTrait,
@@ -26,9 +25,8 @@ use entity::{application, need};
 /// How long an offer from the waitlist stays open unless configured (`PITCHIN_WAITLIST_OFFER_HOURS`).
 pub const DEFAULT_OFFER_HOURS: u32 = 48;
 
-/// Where an application to the need goes, with the need's row held for the rest of the transaction (a conditional
-/// UPDATE that changes nothing: PostgreSQL's row lock, SQLite's write lock), so that the waitlist's length read
-/// next stays true until commit.
+/// Where an application to the need goes, with the need's row held for the rest of the transaction
+/// (`needs::hold`), so that the waitlist's length read next stays true until commit.
 pub enum Intake {
     /// Places left: an ordinary application.
     Open,
@@ -37,17 +35,10 @@ pub enum Intake {
 }
 
 pub async fn hold(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<Intake> {
-    use need::Column as C;
-    let held = need::Entity::update_many()
-        .col_expr(C::PlacesTaken, Expr::col(C::PlacesTaken))
-        .filter(C::Id.eq(need_id))
-        .filter(C::Status.is_in([NeedStatus::Open.as_db(), NeedStatus::Filled.as_db()]))
-        .exec_with_returning(db)
-        .await?;
-    match held.into_iter().next() {
+    match needs::hold(db, need_id).await? {
         Some(need) if need.status == NeedStatus::Filled.as_db() => Ok(Intake::Full { cap: cap(&need) }),
-        Some(_) => Ok(Intake::Open),
-        None => Err(AppError::conflict("this need is not taking applications")),
+        Some(need) if need.status == NeedStatus::Open.as_db() => Ok(Intake::Open),
+        _ => Err(AppError::conflict("this need is not taking applications")),
     }
 }
 

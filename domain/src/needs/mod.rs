@@ -2,6 +2,7 @@
 pub mod feed;
 pub mod service;
 pub mod sessions;
+pub mod signups;
 
 use uuid::Uuid;
 
@@ -37,6 +38,16 @@ crate::db_enum! {
         /// Every place is taken; reopens by itself when a place frees up.
         Filled => "FILLED",
         Closed => "CLOSED",
+    }
+}
+
+crate::db_enum! {
+    /// How a need's accepted volunteers come to its sessions.
+    pub enum SignupMode {
+        /// To every session (a need's places are its volunteers).
+        Ongoing => "ONGOING",
+        /// Session by session, each signing up for the ones they will come to, up to the session's capacity.
+        PerSession => "PER_SESSION",
     }
 }
 

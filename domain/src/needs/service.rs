@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{NeedCategory, NeedId, NeedOrder, NeedStatus};
+use super::{NeedCategory, NeedId, NeedOrder, NeedStatus, SignupMode};
 use crate::access::{self, AuthUser, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::now;
@@ -46,6 +46,9 @@ pub struct NewNeed {
     pub priority_ids: Vec<Uuid>,
     /// How many may wait for a place when it is full; `None`: as many again as its places.
     pub waitlist_cap: Option<i32>,
+    pub signup_mode: SignupMode,
+    /// PER_SESSION: how many may sign up for one session; `None`: its places.
+    pub session_capacity: Option<i32>,
 }
 
 /// When a need happens: weekly windows, and/or a date range. A one-off need has `start_date == end_date`.
@@ -75,6 +78,9 @@ pub struct NeedPatch {
     pub priority_ids: Option<Vec<Uuid>>,
     /// `Clear`: as many again as its places.
     pub waitlist_cap: Patch<i32>,
+    pub signup_mode: Option<SignupMode>,
+    /// `Clear`: its places.
+    pub session_capacity: Patch<i32>,
 }
 
 /// Which needs a listing shows (every status the caller may see when `status` is `None`).
@@ -156,6 +162,7 @@ pub async fn create(
     check_place(input.remote, location)?;
     let places = parse_places("input.volunteersNeeded", input.volunteers_needed)?;
     let waitlist_cap = parse_waitlist_cap(input.waitlist_cap)?;
+    let session_capacity = input.session_capacity.map(|n| parse_places("input.sessionCapacity", n)).transpose()?;
     crate::projects::service::check_need_project(db, organisation_id, input.project_id).await?;
     let priority_ids = priorities::check_tags(db, "input.priorityIds", &input.priority_ids, &[]).await?;
 
@@ -186,6 +193,8 @@ pub async fn create(
         updated_at: Set(now),
         project_id: Set(input.project_id),
         waitlist_cap: Set(waitlist_cap),
+        signup_mode: Set(input.signup_mode.as_db().to_owned()),
+        session_capacity: Set(session_capacity),
     }
     .insert(&txn)
     .await?;
@@ -279,6 +288,14 @@ pub async fn update(
     active.remote = Set(remote);
     active.project_id = Set(project_id);
     active.waitlist_cap = Set(parse_waitlist_cap(input.waitlist_cap.apply(current.waitlist_cap))?);
+    if let Some(mode) = input.signup_mode {
+        active.signup_mode = Set(mode.as_db().to_owned());
+    }
+    active.session_capacity = Set(input
+        .session_capacity
+        .apply(current.session_capacity)
+        .map(|n| parse_places("input.sessionCapacity", n))
+        .transpose()?);
     check_place(remote, location)?;
     active.updated_at = Set(now());
     // Places and status are changed only by the conditional statement below, never from a stale read.
@@ -413,6 +430,20 @@ pub async fn take_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
     };
     // Places left is public, and shown by partners' listings.
     outbox::need_event(db, WebhookEvent::NeedUpdated, need).await
+}
+
+/// Holds the need's row until the transaction ends, by a conditional UPDATE that changes nothing (PostgreSQL's row
+/// lock; SQLite's write lock, and a write first, so the lock never has to be upgraded): what a transaction that
+/// counts something of the need and then adds to it (a waitlist, a session's sign-ups) takes first, so that its
+/// count stays true until it commits. The row as held; `None` if there is no such need.
+pub async fn hold(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<Option<need::Model>> {
+    use need::Column as C;
+    let held = need::Entity::update_many()
+        .col_expr(C::PlacesTaken, Expr::col(C::PlacesTaken))
+        .filter(C::Id.eq(need_id))
+        .exec_with_returning(db)
+        .await?;
+    Ok(held.into_iter().next())
 }
 
 /// Gives a place back; a FILLED need reopens.

@@ -35,6 +35,18 @@ pub struct Session {
     pub ends_at: DateTime<Utc>,
     /// Set when the session is called off.
     pub cancellation: Option<session_cancellation::Model>,
+    /// How many may sign up for it, when its need takes sign-ups per session; `None`: its need's accepted
+    /// volunteers all come.
+    pub capacity: Option<i32>,
+}
+
+/// A session's capacity (`Session::capacity`) from its need's columns.
+pub fn capacity_of(signup_mode: &str, session_capacity: Option<i32>, volunteers_needed: i32) -> Option<i32> {
+    (signup_mode == super::SignupMode::PerSession.as_db()).then(|| session_capacity.unwrap_or(volunteers_needed))
+}
+
+fn capacity(need: &need::Model) -> Option<i32> {
+    capacity_of(&need.signup_mode, need.session_capacity, need.volunteers_needed)
 }
 
 /// The longest span one listing covers: a year, 53 sessions of each weekly window at most.
@@ -146,6 +158,7 @@ pub async fn cancelled_starts(
 /// The sessions `occurring` of a need (from `occurrences_of`), each marked with its cancellation if it has one.
 pub fn mark(
     need_id: Uuid,
+    capacity: Option<i32>,
     occurring: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     cancellations: &[session_cancellation::Model],
 ) -> Vec<Session> {
@@ -156,6 +169,7 @@ pub fn mark(
             starts_at,
             ends_at,
             cancellation: cancellations.iter().find(|c| c.starts_at == starts_at).cloned(),
+            capacity,
         })
         .collect()
 }
@@ -170,15 +184,19 @@ pub async fn list(
     check_span(from, to)?;
     let cancelled: Vec<session_cancellation::Model> =
         cancellations(db, &[need.id], from, to).await?.into_values().collect();
-    Ok(mark(need.id, occurrences(need, from, to), &cancelled))
+    Ok(mark(need.id, capacity(need), occurrences(need, from, to), &cancelled))
 }
 
 /// The session of `need` that starts at `starts_at`, if it has one.
-fn session_at(need: &need::Model, starts_at: DateTime<Utc>) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
+pub(super) fn session_at(
+    need: &need::Model,
+    starts_at: DateTime<Utc>,
+    field: &str,
+) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
     occurrences(need, starts_at, starts_at + TimeDelta::seconds(1))
         .into_iter()
         .find(|(starts, _)| *starts == starts_at)
-        .ok_or_else(|| AppError::bad_input("input.startsAt", "is not the start of one of this need's sessions"))
+        .ok_or_else(|| AppError::bad_input(field, "is not the start of one of this need's sessions"))
 }
 
 /// The need's coordinators call a coming session off, with a reason its volunteers will read.
@@ -193,7 +211,7 @@ pub async fn cancel(
     let need = super::service::get(db, need_id).await?;
     access::require_coordinator(db, actor, need.organisation_id).await?;
     let reason = bounded_text("input.reason", reason, 3, 500)?;
-    let (starts_at, ends_at) = session_at(&need, starts_at)?;
+    let (starts_at, ends_at) = session_at(&need, starts_at, "input.startsAt")?;
     let now = now();
     if starts_at <= now {
         return Err(AppError::bad_input("input.startsAt", "has passed: only a coming session can be called off"));
@@ -214,7 +232,7 @@ pub async fn cancel(
     })?;
     touch(&txn, need.id).await?;
     txn.commit().await?;
-    Ok(Session { need_id: need.id, starts_at, ends_at, cancellation: Some(cancellation) })
+    Ok(Session { need_id: need.id, starts_at, ends_at, cancellation: Some(cancellation), capacity: capacity(&need) })
 }
 
 /// Puts a cancelled session back.
@@ -227,7 +245,7 @@ pub async fn restore(
 ) -> AppResult<Session> {
     let need = super::service::get(db, need_id).await?;
     access::require_coordinator(db, actor, need.organisation_id).await?;
-    let (starts_at, ends_at) = session_at(&need, starts_at)?;
+    let (starts_at, ends_at) = session_at(&need, starts_at, "input.startsAt")?;
     let txn = db.begin().await?;
     let removed = session_cancellation::Entity::delete_many()
         .filter(session_cancellation::Column::NeedId.eq(need.id))
@@ -239,7 +257,7 @@ pub async fn restore(
     }
     touch(&txn, need.id).await?;
     txn.commit().await?;
-    Ok(Session { need_id: need.id, starts_at, ends_at, cancellation: None })
+    Ok(Session { need_id: need.id, starts_at, ends_at, cancellation: None, capacity: capacity(&need) })
 }
 
 /// A cancelled or restored session changes the need's calendars: its stamp says so to their readers.
@@ -253,7 +271,8 @@ async fn touch(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<()> {
 }
 
 /// The user's next sessions (cancelled ones marked, so the app can say so) across the needs they are accepted on,
-/// over the next 120 days, by start: four statements however many needs.
+/// over the next 120 days, by start: of a need taken session by session, only those they signed up for. Five
+/// statements however many needs.
 pub async fn upcoming(db: &impl ConnectionTrait, user_id: Uuid, first: usize) -> AppResult<Vec<Session>> {
     let Some(profile) = crate::volunteers::find_for_user(db, user_id).await? else { return Ok(Vec::new()) };
     let need_ids: HashSet<Uuid> = application::Entity::find()
@@ -268,14 +287,27 @@ pub async fn upcoming(db: &impl ConnectionTrait, user_id: Uuid, first: usize) ->
     let needs = need::Entity::find().filter(need::Column::Id.is_in(need_ids.iter().copied())).all(db).await?;
     let (from, to) = (now(), now() + UPCOMING);
     let mut cancelled = cancellations(db, &need_ids, from, to).await?;
+    let signed_up: HashSet<(Uuid, DateTime<Utc>)> = super::signups::of_volunteer(db, profile.id, from)
+        .await?
+        .into_iter()
+        .map(|s| (s.need_id, s.starts_at))
+        .collect();
+    let signed_up = &signed_up;
     let mut sessions: Vec<Session> = needs
         .iter()
-        .flat_map(|n| occurrences(n, from, to).into_iter().map(move |(s, e)| (n.id, s, e)))
-        .map(|(need_id, starts_at, ends_at)| Session {
+        .flat_map(|n| {
+            let per_session = super::signups::per_session(n);
+            occurrences(n, from, to)
+                .into_iter()
+                .filter(move |(s, _)| !per_session || signed_up.contains(&(n.id, *s)))
+                .map(move |(s, e)| (n.id, capacity(n), s, e))
+        })
+        .map(|(need_id, capacity, starts_at, ends_at)| Session {
             need_id,
             starts_at,
             ends_at,
             cancellation: cancelled.remove(&(need_id, starts_at)),
+            capacity,
         })
         .collect();
     sessions.sort_by_key(|s| (s.starts_at, s.need_id));

@@ -30,6 +30,8 @@ pub fn remote_need(
         project_id: None,
         priority_ids: vec![],
         waitlist_cap: None,
+        signup_mode: domain::needs::SignupMode::Ongoing,
+        session_capacity: None,
     }
 }
 

@@ -29,6 +29,8 @@ fn english_classes(organisation_id: OrganisationId) -> NewNeed {
         project_id: None,
         priority_ids: vec![],
         waitlist_cap: None,
+        signup_mode: domain::needs::SignupMode::Ongoing,
+        session_capacity: None,
     }
 }
 
