@@ -128,6 +128,14 @@ pub struct Settings {
         value_parser = clap::value_parser!(u32).range(1..=720)
     )]
     pub waitlist_offer_hours: u32,
+    /// Minutes before a session starts that its volunteers may check in (until it ends).
+    #[arg(
+        long,
+        env = "PITCHIN_CHECK_IN_EARLY_MINUTES",
+        default_value_t = domain::hours::attendance::DEFAULT_EARLY_MINUTES,
+        value_parser = clap::value_parser!(u32).range(0..=720)
+    )]
+    pub check_in_early_minutes: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -160,6 +168,7 @@ impl std::fmt::Debug for Settings {
             .field("webhook_timeout_ms", &self.webhook_timeout_ms)
             .field("payment_webhook_secret", &self.payment_webhook_secret.as_ref().map(|_| "<set>"))
             .field("waitlist_offer_hours", &self.waitlist_offer_hours)
+            .field("check_in_early_minutes", &self.check_in_early_minutes)
             .finish()
     }
 }
@@ -194,6 +203,7 @@ impl Settings {
             webhook_timeout_ms: 10_000,
             payment_webhook_secret: None,
             waitlist_offer_hours: domain::applications::waitlist::DEFAULT_OFFER_HOURS,
+            check_in_early_minutes: domain::hours::attendance::DEFAULT_EARLY_MINUTES,
         }
     }
 
@@ -207,6 +217,11 @@ impl Settings {
     /// `waitlist_offer_hours` as a span.
     pub fn waitlist_offer(&self) -> chrono::TimeDelta {
         chrono::TimeDelta::hours(i64::from(self.waitlist_offer_hours))
+    }
+
+    /// `check_in_early_minutes` as a span.
+    pub fn check_in_early(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::minutes(i64::from(self.check_in_early_minutes))
     }
 
     /// `feed_settle_ms`, or its default.

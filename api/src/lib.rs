@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod funding;
+pub mod hours;
 pub mod http;
 pub mod idempotency;
 pub mod kit;

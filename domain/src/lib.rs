@@ -10,6 +10,7 @@ pub mod audit;
 mod enums;
 pub mod error;
 pub mod funding;
+pub mod hours;
 pub mod matching;
 pub mod needs;
 pub mod offers;

@@ -1,6 +1,7 @@
 //! Storage models, one file per table. No GraphQL here: the API builds its own views from these.
 pub mod api_key;
 pub mod application;
+pub mod attendance;
 pub mod audit_event;
 pub mod bid;
 pub mod bid_contribution;
@@ -10,9 +11,11 @@ pub mod calendar_feed;
 pub mod campaign;
 pub mod campaign_match;
 pub mod community_partnership;
+pub mod dbs_verification;
 pub mod email_verification;
 pub mod fund;
 pub mod fund_decider;
+pub mod hours_entry;
 pub mod idempotency_key;
 pub mod ledger_entry;
 pub mod membership;
@@ -33,6 +36,7 @@ pub mod session_cancellation;
 pub mod session_signup;
 pub mod user;
 pub mod volunteer_profile;
+pub mod volunteering_statement;
 pub mod ward;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -43,6 +43,9 @@ pub struct Model {
     pub signup_mode: String,
     /// PER_SESSION: how many may sign up for one session; none: its places.
     pub session_capacity: Option<i32>,
+    /// Volunteers must have a DBS check verified by the need's organisation (`dbs_verifications`) at its
+    /// `safeguarding` level.
+    pub safeguarding_verified: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -33,6 +33,9 @@ mod m20261206_000029_create_campaigns;
 mod m20261207_000030_create_session_cancellations;
 mod m20261207_000031_add_waitlists;
 mod m20261207_000032_create_session_signups;
+mod m20261207_000033_create_dbs_verifications;
+mod m20261207_000034_create_attendance_and_hours;
+mod m20261207_000035_create_volunteering_statements;
 
 pub struct Migrator;
 
@@ -72,6 +75,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000030_create_session_cancellations::Migration),
             Box::new(m20261207_000031_add_waitlists::Migration),
             Box::new(m20261207_000032_create_session_signups::Migration),
+            Box::new(m20261207_000033_create_dbs_verifications::Migration),
+            Box::new(m20261207_000034_create_attendance_and_hours::Migration),
+            Box::new(m20261207_000035_create_volunteering_statements::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@
 // Usage: node widget.js PARTNER_URL API_URL OUT   (run by .ci/browser, which serves both)
 const fs = require('fs');
 const path = require('path');
-const puppeteer = require('puppeteer-core');
+const chromium = require('./chromium');
 
 const [partnerUrl, apiUrl, out] = process.argv.slice(2);
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -59,12 +59,7 @@ async function at(browser, width) {
 
 (async () => {
   fs.mkdirSync(out, { recursive: true });
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await chromium.launch();
   try {
     await at(browser, 320);
     const { page, frame, entries } = await at(browser, 1280);

@@ -180,6 +180,7 @@ fn need_row(organisation: Uuid, title: String, at: chrono::DateTime<Utc>) -> ent
         waitlist_cap: Set(None),
         signup_mode: Set("ONGOING".into()),
         session_capacity: Set(None),
+        safeguarding_verified: Set(false),
     }
 }
 

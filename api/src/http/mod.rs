@@ -196,6 +196,7 @@ impl AppState {
             suggestions: settings.field_suggestions(),
             webhook_targets: settings.webhook_targets(),
             waitlist_offer: settings.waitlist_offer(),
+            check_in_early: settings.check_in_early(),
         };
         let partners = Arc::new(domain::api_keys::stats::Tally::default());
         let reads = Reads::new(

@@ -27,6 +27,8 @@ pub enum NodeKind {
     Bid,
     Campaign,
     Pledge,
+    HoursEntry,
+    VolunteeringStatement,
 }
 
 impl NodeKind {
@@ -50,6 +52,8 @@ impl NodeKind {
             Self::Bid => "Bid",
             Self::Campaign => "Campaign",
             Self::Pledge => "Pledge",
+            Self::HoursEntry => "HoursEntry",
+            Self::VolunteeringStatement => "VolunteeringStatement",
         }
     }
 
@@ -73,6 +77,8 @@ impl NodeKind {
             Self::Bid,
             Self::Campaign,
             Self::Pledge,
+            Self::HoursEntry,
+            Self::VolunteeringStatement,
         ]
         .into_iter()
         .find(|k| k.tag() == tag)
@@ -175,6 +181,8 @@ mod tests {
             NodeKind::Bid,
             NodeKind::Campaign,
             NodeKind::Pledge,
+            NodeKind::HoursEntry,
+            NodeKind::VolunteeringStatement,
         ];
         for kind in kinds {
             let id = encode(kind, uuid);

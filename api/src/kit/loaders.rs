@@ -695,6 +695,29 @@ impl Loader<(Uuid, chrono::DateTime<chrono::Utc>)> for SessionSignups {
     }
 }
 
+/// The attendance of each session (need, start), in one statement for all the sessions of a request.
+pub struct SessionAttendance {
+    db: DatabaseConnection,
+}
+
+impl SessionAttendance {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<(Uuid, chrono::DateTime<chrono::Utc>)> for SessionAttendance {
+    type Value = Vec<entity::attendance::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, chrono::DateTime<chrono::Utc>)],
+    ) -> Result<HashMap<(Uuid, chrono::DateTime<chrono::Utc>), Self::Value>, AppError> {
+        domain::hours::attendance::of_sessions(&self.db, keys).await
+    }
+}
+
 /// The volunteers accepted on each need (profile ids), in one statement: who comes to a need's sessions when its
 /// volunteers come to all of them.
 pub struct AcceptedVolunteers {
@@ -713,6 +736,26 @@ impl Loader<Uuid> for AcceptedVolunteers {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
         domain::needs::signups::accepted_volunteers(&self.db, keys).await
+    }
+}
+
+/// Each volunteer's DBS checks verified by organisations, newest first, in one statement.
+pub struct DbsVerifications {
+    db: DatabaseConnection,
+}
+
+impl DbsVerifications {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<Uuid> for DbsVerifications {
+    type Value = Vec<entity::dbs_verification::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
+        domain::volunteers::verification::of_volunteers(&self.db, keys).await
     }
 }
 

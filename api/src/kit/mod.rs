@@ -72,6 +72,8 @@ pub struct Loaders {
     pub waitlists: DataLoader<loaders::Waitlists>,
     pub session_signups: DataLoader<loaders::SessionSignups>,
     pub accepted_volunteers: DataLoader<loaders::AcceptedVolunteers>,
+    pub dbs_verifications: DataLoader<loaders::DbsVerifications>,
+    pub attendance: DataLoader<loaders::SessionAttendance>,
     pub contact_visible: DataLoader<ContactVisibility>,
     pub organisation_needs: DataLoader<Children<entity::need::Entity>>,
     pub organisation_offers: DataLoader<Children<entity::offer::Entity>>,
@@ -140,6 +142,8 @@ impl Loaders {
             waitlists: batched(loaders::Waitlists::new(db.clone()), queue),
             session_signups: batched(loaders::SessionSignups::new(db.clone()), queue),
             accepted_volunteers: batched(loaders::AcceptedVolunteers::new(db.clone()), queue),
+            dbs_verifications: batched(loaders::DbsVerifications::new(db.clone()), queue),
+            attendance: batched(loaders::SessionAttendance::new(db.clone()), queue),
             contact_visible: batched(ContactVisibility::new(db.clone(), viewer.user_id()), queue),
             organisation_needs: batched(Children::new(reads.clone(), ChildRelation::OrganisationNeeds, shown), queue),
             organisation_offers: batched(Children::new(reads.clone(), ChildRelation::OrganisationOffers, shown), queue),
@@ -228,6 +232,13 @@ pub struct WaitlistOffer(pub chrono::TimeDelta);
 
 pub fn waitlist_offer(ctx: &Context<'_>) -> AppResult<chrono::TimeDelta> {
     ctx.data::<WaitlistOffer>().map(|w| w.0).map_err(|_| missing("waitlist offer"))
+}
+
+/// How long before a session check-in opens.
+pub struct CheckInEarly(pub chrono::TimeDelta);
+
+pub fn check_in_early(ctx: &Context<'_>) -> AppResult<chrono::TimeDelta> {
+    ctx.data::<CheckInEarly>().map(|w| w.0).map_err(|_| missing("check-in window"))
 }
 
 /// Partners' counts not yet written (`domain::api_keys::stats`).

@@ -270,6 +270,11 @@ impl Need {
     async fn waitlist_cap(&self) -> ApiResult<i32> {
         Ok(self.0.waitlist_cap()?.unwrap_or(*self.0.volunteers_needed()?))
     }
+    /// Volunteers need a DBS check verified by the need's organisation (`verifyDbsCheck`) at its `safeguarding`
+    /// level (at least BASIC): matching offers no one else, and acceptance refuses them.
+    async fn safeguarding_verified(&self) -> bool {
+        *self.0.safeguarding_verified()
+    }
     async fn signup_mode(&self) -> SignupMode {
         SignupMode::from_db(self.0.signup_mode()).unwrap_or(SignupMode::Ongoing)
     }
@@ -372,6 +377,9 @@ pub struct CreateNeedInput {
     /// ONGOING (the default): accepted volunteers come to every session. PER_SESSION: they sign up session by session.
     #[graphql(default_with = "SignupMode::Ongoing")]
     pub signup_mode: SignupMode,
+    /// Volunteers need a DBS check verified by the organisation.
+    #[graphql(default)]
+    pub safeguarding_verified: bool,
     /// PER_SESSION: how many may sign up for one session, 1 to 1,000; left out: `volunteersNeeded`.
     pub session_capacity: Option<i32>,
 }
@@ -399,6 +407,8 @@ pub struct UpdateNeedInput {
     /// `null`: as many again as its places. Those already waiting keep their place in line.
     pub waitlist_cap: MaybeUndefined<i32>,
     pub signup_mode: Option<SignupMode>,
+    /// Volunteers already accepted stay; new acceptances need a verified check.
+    pub safeguarding_verified: Option<bool>,
     /// `null`: `volunteersNeeded`. Sign-ups already made stay.
     pub session_capacity: MaybeUndefined<i32>,
 }
@@ -428,6 +438,7 @@ impl CreateNeedInput {
             waitlist_cap: self.waitlist_cap,
             signup_mode: self.signup_mode.into(),
             session_capacity: self.session_capacity,
+            safeguarding_verified: self.safeguarding_verified,
         })
     }
 }
@@ -458,6 +469,7 @@ impl UpdateNeedInput {
                 .transpose()?,
             waitlist_cap: patch(self.waitlist_cap),
             signup_mode: self.signup_mode.map(Into::into),
+            safeguarding_verified: self.safeguarding_verified,
             session_capacity: patch(self.session_capacity),
         };
         Ok((id, patch))

@@ -84,6 +84,7 @@ impl Session {
                 access::may_see_session_attendee(viewer, *profile.user_id(), member).then(|| SessionAttendee {
                     volunteer: VolunteerProfile(std::sync::Arc::new(profile.clone())),
                     signed_up_at,
+                    session: (self.0.need_id, self.0.starts_at),
                 })
             })
             .collect())
@@ -108,6 +109,7 @@ impl Session {
 pub struct SessionAttendee {
     volunteer: VolunteerProfile,
     signed_up_at: Option<DateTime<Utc>>,
+    session: (Uuid, DateTime<Utc>),
 }
 
 #[Object]
@@ -118,6 +120,12 @@ impl SessionAttendee {
     /// When they signed up for this session; `null` when the need's accepted volunteers all come.
     async fn signed_up_at(&self) -> Option<DateTime<Utc>> {
         self.signed_up_at
+    }
+    /// Whether they came: their check-in and check-out, or a coordinator's record; `null` until either.
+    async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::hours::Attendance>> {
+        let rows = boxed(loaders(ctx)?.attendance.load_one(self.session)).await?.unwrap_or_default();
+        let id = *self.volunteer.0.id();
+        Ok(rows.into_iter().find(|a| a.volunteer_id == id).map(crate::hours::Attendance))
     }
 }
 

@@ -3,7 +3,7 @@ pub use domain::organisations::service;
 
 use async_graphql::connection::EmptyFields;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::kit::ids::{NodeKind, decode, encode};
@@ -178,6 +178,23 @@ impl Organisation {
         )
         .await
         .map_err(ApiError::from)
+    }
+
+    /// What its volunteers gave between two days (inclusive, at most five years apart): approved hours, active
+    /// volunteers, sessions held, and hours by month, need and project. Public, as totals.
+    async fn impact(&self, ctx: &Context<'_>, from: NaiveDate, to: NaiveDate) -> ApiResult<crate::hours::Impact> {
+        crate::hours::impact(ctx, *self.0.id(), from, to).await
+    }
+
+    /// Its volunteers' hours, newest first (at most `first`, up to 100); `status: PENDING` is the approval queue.
+    /// Only for its members and platform admins.
+    async fn hours_entries(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<crate::hours::HoursStatus>,
+        #[graphql(default = 20)] first: i32,
+    ) -> ApiResult<Vec<crate::hours::HoursEntry>> {
+        crate::hours::of_organisation(ctx, *self.0.id(), status, first).await
     }
 
     /// The people who run this organisation. Only for its members and platform admins.

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::funding::campaigns::{Campaign, CampaignMutation, CampaignQuery};
 use crate::funding::insight::InsightQuery;
 use crate::funding::{Bid, Fund, FundingMutation, FundingQuery};
+use crate::hours::HoursMutation;
 use crate::kit::ids::{self, NodeKind};
 use crate::kit::{db, limits, loaders, viewer};
 use crate::matching::{MatchingMutation, MatchingQuery};
@@ -70,6 +71,7 @@ pub struct Mutation(
     FundingMutation,
     CampaignMutation,
     SessionMutation,
+    HoursMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -83,6 +85,8 @@ pub struct SchemaOptions {
     pub webhook_targets: domain::webhooks::targets::TargetPolicy,
     /// How long an offer from a waitlist stays open (`Settings::waitlist_offer`).
     pub waitlist_offer: chrono::TimeDelta,
+    /// How long before a session check-in opens (`Settings::check_in_early`).
+    pub check_in_early: chrono::TimeDelta,
 }
 
 pub fn build_schema(
@@ -107,6 +111,7 @@ pub fn build_schema(
         .data(partners)
         .data(options.webhook_targets)
         .data(crate::kit::WaitlistOffer(options.waitlist_offer))
+        .data(crate::kit::CheckInEarly(options.check_in_early))
         // The shape of a document is checked before it gets here (`limits::check_shape`). Cost is checked in
         // validation; a document over it is measured again by `cost_schema`, which says by how much.
         // No extensions at all: with one installed, every field resolved goes through the extension chain (and
@@ -255,6 +260,8 @@ async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: uuid::Uuid) -> Resu
             Err(other) => return Err(other),
         },
         NodeKind::Pledge
+        | NodeKind::HoursEntry
+        | NodeKind::VolunteeringStatement
         | NodeKind::ApiKey
         | NodeKind::AuditEvent
         | NodeKind::WebhookEndpoint

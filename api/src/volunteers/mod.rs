@@ -4,8 +4,8 @@
 //! its display name, bio, skills, interests and languages. Contact details, availability and DBS status
 //! are for the volunteer, platform admins, and organisations the volunteer has applied to. The postcode
 //! and exact location are for the volunteer and platform admins only.
-use domain::volunteers::calendar;
 pub use domain::volunteers::service;
+use domain::volunteers::{calendar, verification};
 
 use std::sync::Arc;
 
@@ -144,6 +144,25 @@ impl VolunteerProfile {
             on_update_service: *self.0.dbs_update_service()?,
         })
     }
+    /// The volunteer's hours: approved totals by month, organisation and need, what awaits approval, and the
+    /// entries. Only for the volunteer and platform admins.
+    async fn hours(&self, ctx: &Context<'_>) -> ApiResult<crate::hours::VolunteerHours> {
+        require(ctx, &self.0, ProfileField::Applications, "hours", "volunteerProfile.hours").await?;
+        crate::hours::of_volunteer(ctx, *self.0.id()).await
+    }
+    /// The volunteer's statements of volunteering, newest first (revoked ones too). Only for the volunteer and
+    /// platform admins.
+    async fn statements(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::hours::VolunteeringStatement>> {
+        require(ctx, &self.0, ProfileField::Applications, "statements", "volunteerProfile.statements").await?;
+        crate::hours::statements_of(ctx, *self.0.id()).await
+    }
+    /// DBS checks organisations have verified (who saw the certificate or checked the Update Service, when, how),
+    /// newest first. As `dbsCheck`: for the volunteer, platform admins, and organisations they have applied to.
+    async fn dbs_verifications(&self, ctx: &Context<'_>) -> ApiResult<Vec<DbsVerification>> {
+        require(ctx, &self.0, ProfileField::DbsStatus, "DBS status", "volunteerProfile.dbsVerifications").await?;
+        let rows = boxed(loaders(ctx)?.dbs_verifications.load_one(*self.0.id())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(DbsVerification).collect())
+    }
     /// Only for the volunteer and platform admins.
     async fn postcode(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
         require(ctx, &self.0, ProfileField::Postcode, "postcode", "volunteerProfile.postcode").await?;
@@ -265,6 +284,69 @@ fn calendar_url(ctx: &Context<'_>, token_id: &str) -> AppResult<String> {
     Ok(format!("{}/calendar/{token}.ics", crate::kit::public_url(ctx)?))
 }
 
+crate::graphql_enum! {
+    /// How a DBS check was verified.
+    pub enum DbsCheckMethod as domain::volunteers::verification::CheckMethod {
+        /// A member saw the original certificate.
+        CertificateSeen => "CERTIFICATE_SEEN",
+        /// A member checked the certificate's status on the DBS Update Service.
+        UpdateService => "UPDATE_SERVICE",
+    }
+}
+
+#[derive(InputObject)]
+pub struct VerifyDbsCheckInput {
+    pub volunteer_id: ID,
+    /// The certificate's level.
+    pub level: DbsLevel,
+    /// The day the certificate was seen or the Update Service checked.
+    pub checked_on: NaiveDate,
+    pub method: DbsCheckMethod,
+    /// The organisation vouching; needed only by members of more than one.
+    pub organisation_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct VerifyDbsCheckPayload {
+    pub verification: DbsVerification,
+}
+
+/// An organisation's record of a volunteer's DBS check.
+pub struct DbsVerification(pub entity::dbs_verification::Model);
+
+#[Object]
+impl DbsVerification {
+    async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<crate::organisations::Organisation> {
+        let organisation = boxed(loaders(ctx)?.organisations.load_one(self.0.organisation_id)).await?;
+        organisation
+            .map(crate::organisations::Organisation)
+            .ok_or_else(|| AppError::not_found("organisation"))
+            .map_err(ApiError::from)
+    }
+    async fn level(&self) -> DbsLevel {
+        DbsLevel::from_db(&self.0.level).unwrap_or(DbsLevel::None)
+    }
+    async fn checked_on(&self) -> NaiveDate {
+        self.0.checked_on
+    }
+    async fn method(&self) -> DbsCheckMethod {
+        DbsCheckMethod::from_db(&self.0.method).unwrap_or(DbsCheckMethod::CertificateSeen)
+    }
+    /// The member who checked (their display name); `null` once their account is gone.
+    async fn verified_by(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        let Some(id) = self.0.verified_by else { return Ok(None) };
+        let user = loaders(ctx)?.users.load_one(id).await?;
+        Ok(user.filter(|u| u.deleted_at.is_none()).map(|u| u.display_name))
+    }
+    async fn verified_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The last day it counts for needs that require a verified check (three years after `checkedOn`).
+    async fn valid_until(&self) -> NaiveDate {
+        verification::valid_until(self.0.checked_on)
+    }
+}
+
 #[derive(Default)]
 pub struct VolunteerMutation;
 
@@ -279,6 +361,34 @@ impl VolunteerMutation {
         let actor = viewer(ctx)?.require_user()?;
         let profile = service::upsert(crate::kit::db(ctx)?, &actor, input.parse()?).await?;
         Ok(UpsertVolunteerProfilePayload { volunteer_profile: VolunteerProfile::from(profile) })
+    }
+
+    /// A member records that they saw a volunteer's DBS certificate, or checked it on the Update Service: who (the
+    /// member), when (`checkedOn`, within the last three years) and how; never the certificate's content. The
+    /// volunteer must have applied to the organisation. A need with `safeguardingVerified` then matches and accepts
+    /// only volunteers its organisation verified at its level.
+    async fn verify_dbs_check(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyDbsCheckInput,
+    ) -> ApiResult<VerifyDbsCheckPayload> {
+        let actor = viewer(ctx)?.require_user()?;
+        let command = verification::VerifyDbsCheck {
+            volunteer_id: crate::kit::ids::decode(
+                "input.volunteerId",
+                &input.volunteer_id,
+                NodeKind::VolunteerProfile,
+            )?,
+            organisation_id: input
+                .organisation_id
+                .map(|id| crate::kit::ids::decode("input.organisationId", &id, NodeKind::Organisation))
+                .transpose()?,
+            level: input.level.into(),
+            checked_on: input.checked_on,
+            method: input.method.into(),
+        };
+        let row = verification::verify(crate::kit::db(ctx)?, &actor, command).await?;
+        Ok(VerifyDbsCheckPayload { verification: DbsVerification(row) })
     }
 
     /// Gives the signed-in volunteer's calendar feed a new address: the old one stops working at once (for a

@@ -322,6 +322,40 @@ pub const CONTACT_REVEALING: [ApplicationStatus; 5] = [
     ApplicationStatus::Completed,
 ];
 
+/// The organisations the actor may coordinate for (every membership; any role coordinates).
+pub async fn coordinated_organisations(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Vec<Uuid>> {
+    Ok(entity::membership::Entity::find()
+        .filter(entity::membership::Column::UserId.eq(actor.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.organisation_id)
+        .collect())
+}
+
+/// Whether the volunteer has applied (`CONTACT_REVEALING`) to one of the organisation's needs.
+pub async fn applied_to_organisation(
+    db: &impl ConnectionTrait,
+    volunteer_id: Uuid,
+    organisation_id: Uuid,
+) -> AppResult<bool> {
+    use entity::{application, need};
+    use sea_orm::PaginatorTrait;
+    use sea_orm::sea_query::Query;
+    let needs = Query::select()
+        .column(need::Column::Id)
+        .from(need::Entity)
+        .and_where(need::Column::OrganisationId.eq(organisation_id))
+        .to_owned();
+    let applied = application::Entity::find()
+        .filter(application::Column::VolunteerId.eq(volunteer_id))
+        .filter(application::Column::NeedId.in_subquery(needs))
+        .filter(application::Column::Status.is_in(CONTACT_REVEALING.iter().map(|s| s.as_db())))
+        .count(db)
+        .await?;
+    Ok(applied > 0)
+}
+
 /// Of `volunteer_ids`, those who have applied (`CONTACT_REVEALING`) to a need of an organisation `viewer` is a
 /// member of: the fact `profile_access` takes as `applied_to_viewers_organisation`. One statement.
 pub async fn applied_to_organisations_of(

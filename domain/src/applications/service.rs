@@ -199,6 +199,7 @@ async fn for_organisation(
 #[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
 pub async fn accept(db: &(impl ConnectionTrait + TransactionTrait), actor: &AuthUser, id: Uuid) -> AppResult<Decided> {
     let (application, need) = for_organisation(db, actor, id).await?;
+    crate::volunteers::verification::require_for(db, &need, application.volunteer_id).await?;
     let volunteer = volunteer_user(db, &application).await?;
     // Writes first: on SQLite a transaction that reads before writing can fail to upgrade its lock.
     let txn = db.begin().await?;

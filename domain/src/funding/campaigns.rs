@@ -280,19 +280,31 @@ fn open_at(at: DateTime<Utc>) -> Condition {
     )
 }
 
+/// A live campaign that still takes pledges at `at`.
+fn taking_pledges(at: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(campaign::Column::Status.eq(CampaignStatus::Live.as_db()))
+        .add(campaign::Column::Deadline.gt(at))
+}
+
 /// Holds a live campaign's row for the rest of the transaction, if it still takes pledges at `at`.
 async fn hold_live(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> AppResult<()> {
-    let held = campaign::Entity::update_many()
-        .col_expr(campaign::Column::UpdatedAt, Expr::value(at))
-        .filter(campaign::Column::Id.eq(id))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Live.as_db()))
-        .filter(campaign::Column::Deadline.gt(at))
-        .exec(db)
-        .await?;
-    if held.rows_affected == 0 {
+    if !hold(db, id, taking_pledges(at)).await? {
         return Err(AppError::conflict("this campaign is not taking pledges (not live, or past its deadline)"));
     }
     Ok(())
+}
+
+/// Holds the campaign's row for the rest of the transaction if it meets `condition` (a conditional UPDATE: the row
+/// lock on PostgreSQL, the write lock on SQLite); false if it does not.
+async fn hold(db: &impl ConnectionTrait, id: Uuid, condition: Condition) -> AppResult<bool> {
+    let held = campaign::Entity::update_many()
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now()))
+        .filter(campaign::Column::Id.eq(id))
+        .filter(condition)
+        .exec(db)
+        .await?;
+    Ok(held.rows_affected > 0)
 }
 
 /// Holds a fund's row and reads what it has available now.
@@ -337,21 +349,10 @@ pub async fn pledge(
     let txn = db.begin().await?;
     hold_live(&txn, campaign.id, now).await?;
     let pledged = pledge::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        campaign_id: Set(campaign.id),
         backer_id: Set(Some(actor.id)),
-        match_id: Set(None),
-        matches_pledge_id: Set(None),
-        amount_pence: Set(new.amount.0),
-        display_name: Set(display_name),
         anonymous: Set(new.anonymous),
         message: Set(message),
-        status: Set(PledgeStatus::Promised.as_db().to_owned()),
-        reference: Set(format!("pl_{}", Uuid::new_v4().simple())),
-        provider_payment_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        paid_at: Set(None),
+        ..promised(campaign.id, new.amount.0, display_name, "pl", now)
     }
     .insert(&txn)
     .await?;
@@ -416,25 +417,35 @@ async fn add_match(
     .await?;
     let now = now();
     pledge::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        campaign_id: Set(campaign.id),
-        backer_id: Set(None),
         match_id: Set(Some(current.id)),
         matches_pledge_id: Set(Some(backer.id)),
-        amount_pence: Set(amount.0),
-        display_name: Set(fund.name),
+        ..promised(campaign.id, amount.0, fund.name, "pm", now)
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// A new PROMISED pledge of `pence` to the campaign under `name`, with a payment reference starting `prefix`
+/// (`pl` a backer's, `pm` a match fund's); nobody's, matching nothing, without words until the caller says.
+fn promised(campaign_id: Uuid, pence: i64, name: String, prefix: &str, now: DateTime<Utc>) -> pledge::ActiveModel {
+    pledge::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        campaign_id: Set(campaign_id),
+        backer_id: Set(None),
+        match_id: Set(None),
+        matches_pledge_id: Set(None),
+        amount_pence: Set(pence),
+        display_name: Set(name),
         anonymous: Set(false),
         message: Set(String::new()),
         status: Set(PledgeStatus::Promised.as_db().to_owned()),
-        reference: Set(format!("pm_{}", Uuid::new_v4().simple())),
+        reference: Set(format!("{prefix}_{}", Uuid::new_v4().simple())),
         provider_payment_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         paid_at: Set(None),
     }
-    .insert(txn)
-    .await?;
-    Ok(())
 }
 
 /// Gives a match fund back what its matching pledges held (cancelled or released).
@@ -584,13 +595,7 @@ pub async fn match_campaign(
     let campaign = get(db, new.campaign_id).await?;
     let txn = db.begin().await?;
     // Held, so that no close or cancellation crosses the match being set up.
-    let held = campaign::Entity::update_many()
-        .col_expr(campaign::Column::UpdatedAt, Expr::value(now()))
-        .filter(campaign::Column::Id.eq(campaign.id))
-        .filter(open_at(now()))
-        .exec(&txn)
-        .await?;
-    if held.rows_affected == 0 {
+    if !hold(&txn, campaign.id, open_at(now())).await? {
         return Err(AppError::conflict("this campaign has closed, or reached its deadline"));
     }
     let matched = campaign_match::ActiveModel {
@@ -730,13 +735,8 @@ async fn close_one(
 ) -> AppResult<bool> {
     let txn = db.begin().await?;
     // Held first, so that no pledge lands between the sum and the close.
-    let held = campaign::Entity::update_many()
-        .col_expr(campaign::Column::UpdatedAt, Expr::value(now()))
-        .filter(campaign::Column::Id.eq(campaign.id))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Live.as_db()))
-        .exec(&txn)
-        .await?;
-    if held.rows_affected == 0 {
+    if !hold(&txn, campaign.id, Condition::all().add(campaign::Column::Status.eq(CampaignStatus::Live.as_db()))).await?
+    {
         return Ok(false);
     }
     let raised = totals(&txn, &[campaign.id]).await?.remove(&campaign.id).unwrap_or_default().raised;

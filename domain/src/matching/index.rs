@@ -527,6 +527,11 @@ fn may_reach(center: Coordinates, km_lng: f64, lat: f32, lng: f32, radius_km: f3
 }
 
 impl IndexView<'_> {
+    /// Whether any open need requires a verified DBS check (a scan of the needs, microseconds).
+    pub fn requires_verification(&self) -> bool {
+        self.0.needs.iter().any(|n| n.facts.verified_by.is_some() && n.facts.status == NeedStatus::Open)
+    }
+
     pub fn volunteer(&self, slot: u32) -> Option<&IndexedVolunteer> {
         self.0.volunteers.get(slot as usize)
     }
@@ -698,6 +703,7 @@ mod tests {
             volunteers_needed: 2,
             places_taken: 0,
             updated_at: DateTime::UNIX_EPOCH,
+            safeguarding_verified: false,
         }
     }
 

@@ -112,7 +112,7 @@ pub async fn propose(
     // other request's reads for as long as the plan takes.
     let need_facts: Vec<_> =
         needs.iter().map(|n| need_facts(&n.into(), index.read().active_applicants(n.id))).collect();
-    let per_need: Vec<_> = needs
+    let mut per_need: Vec<_> = needs
         .iter()
         .zip(&need_facts)
         .map(|(n, nf)| {
@@ -120,6 +120,14 @@ pub async fn propose(
             index.read().volunteers_for(nf, |v| applied.status(v), today)
         })
         .collect();
+    // Needs that take only volunteers their organisation has verified: the others are not candidates.
+    for (n, scored) in needs.iter().zip(per_need.iter_mut()) {
+        if n.safeguarding_verified {
+            let level = crate::volunteers::verification::required_level(n);
+            let verified = crate::volunteers::verification::verified_by(db, n.organisation_id, level, today).await?;
+            scored.retain(|(_, id, _)| verified.contains(id));
+        }
+    }
     let mut volunteer_ids: Vec<Uuid> = per_need.iter().flatten().map(|(_, id, _)| *id).collect();
     volunteer_ids.sort();
     volunteer_ids.dedup();
@@ -234,6 +242,7 @@ pub async fn confirm(
                 v.display_name, n.title, failure.explanation
             )));
         }
+        crate::volunteers::verification::require_for(db, n, v.id).await?;
     }
 
     let txn = db.begin().await?;
@@ -289,6 +298,8 @@ pub async fn respond(
         )));
     }
     if accept {
+        let need = needs::get(db, application.need_id).await?;
+        crate::volunteers::verification::require_for(db, &need, application.volunteer_id).await?;
         crate::applications::service::transition_once(db, id, ApplicationStatus::Invited, ApplicationStatus::Accepted)
             .await?;
     } else {

@@ -46,6 +46,8 @@ pub struct NeedFacts {
     pub languages: Vec<String>,
     /// Applications that are APPLIED, INVITED or ACCEPTED.
     pub active_applicants: i32,
+    /// The organisation whose verified DBS check it requires (`volunteers::verification`), if it requires one.
+    pub verified_by: Option<uuid::Uuid>,
 }
 
 /// A skill or language tag, shared rather than copied.
@@ -710,6 +712,7 @@ mod tests {
             required_skills: vec!["teaching english".into(), "it support".into()],
             languages: vec!["arabic".into(), "urdu".into()],
             active_applicants: 0,
+            verified_by: None,
         }
     }
 
@@ -938,6 +941,7 @@ mod tests {
                 required_skills: need_skills.into_iter().map(str::to_owned).collect(),
                 languages: vec!["polish".into()],
                 active_applicants: applicants,
+                verified_by: None,
             };
             let volunteer = VolunteerFacts {
                 location: at(need_lat + dlat, need_lng + dlng),

@@ -20,7 +20,7 @@ use crate::store::page::{Cursor, Page, PageRows, SortValue};
 use crate::values::geo::sql::distance_sq;
 use crate::values::text::json_strings;
 use crate::values::{Coordinates, TimeWindow};
-use crate::volunteers::DbsLevel;
+use crate::volunteers::{DbsLevel, verification};
 use entity::{application, need, offer, volunteer_profile};
 
 /// Slack added to travel radii in the SQL prefilter: volunteers' places are rounded to ~1 km for matching,
@@ -52,6 +52,7 @@ pub struct NeedCandidate {
     pub volunteers_needed: i32,
     pub places_taken: i32,
     pub updated_at: DateTime<Utc>,
+    pub safeguarding_verified: bool,
 }
 
 impl From<&need::Model> for NeedCandidate {
@@ -72,6 +73,7 @@ impl From<&need::Model> for NeedCandidate {
             volunteers_needed: n.volunteers_needed,
             places_taken: n.places_taken,
             updated_at: n.updated_at,
+            safeguarding_verified: n.safeguarding_verified,
         }
     }
 }
@@ -127,6 +129,7 @@ pub fn need_facts(n: &NeedCandidate, active_applicants: i32) -> NeedFacts {
         required_skills: json_strings(&n.required_skills),
         languages: json_strings(&n.languages),
         active_applicants,
+        verified_by: n.safeguarding_verified.then_some(n.organisation_id),
     }
 }
 
@@ -239,6 +242,7 @@ pub fn slim_needs() -> sea_orm::Select<need::Entity> {
         C::VolunteersNeeded,
         C::PlacesTaken,
         C::UpdatedAt,
+        C::SafeguardingVerified,
     ])
 }
 
@@ -362,10 +366,20 @@ pub async fn volunteers_for_need(
     index.refresh(db).await?;
     let existing = StatusByVolunteer::per_need(applications_to_needs(db, &[need.id]).await?).remove(&need.id);
     let existing = existing.unwrap_or_default();
+    let verified = if need.safeguarding_verified {
+        let level = crate::volunteers::verification::required_level(need);
+        Some(crate::volunteers::verification::verified_by(db, need.organisation_id, level, today).await?)
+    } else {
+        None
+    };
     let (facts, rows, total) = {
         let view = index.read();
         let facts = need_facts(&need.into(), view.active_applicants(need.id));
-        let scored = view.volunteers_for(&facts, |v| existing.status(v), today);
+        let mut scored = view.volunteers_for(&facts, |v| existing.status(v), today);
+        // A need that takes only volunteers its organisation verified: nobody else is a candidate.
+        if let Some(verified) = &verified {
+            scored.retain(|(_, id, _)| verified.contains(id));
+        }
         let (rows, total) = rank_page(scored, page, order)?;
         (facts, filter_map_rows(rows, |_, slot| view.volunteer(slot).map(|v| v.facts.clone())), total)
     };
@@ -386,10 +400,16 @@ pub async fn needs_for_volunteer(
 ) -> AppResult<(VolunteerFacts, PageRows<Ranked<(NeedFacts, need::Model)>>, i64)> {
     index.refresh(db).await?;
     let existing = applications_of_volunteer(db, profile.id).await?;
+    let verified = verifications_if_asked(db, index, profile.id).await?;
     let facts = volunteer_facts(&profile.into());
     let (rows, total) = {
         let view = index.read();
-        let scored = view.needs_for(&facts, |n| existing.get(&n).copied(), today);
+        let mut scored = view.needs_for(&facts, |n| existing.get(&n).copied(), today);
+        if let Some(verified) = &verified {
+            scored.retain(|(_, _, slot)| {
+                view.need(*slot).is_some_and(|n| verification::admits(&n.facts, verified, today))
+            });
+        }
         let (rows, total) = rank_page(scored, page, order)?;
         (filter_map_rows(rows, |_, slot| view.need(slot).map(|n| n.facts.clone())), total)
     };
@@ -413,16 +433,33 @@ pub async fn similar_open_needs(
     };
     index.refresh(db).await?;
     let existing = applications_of_volunteer(db, profile.id).await?;
+    let verified = verifications_if_asked(db, index, profile.id).await?.unwrap_or_default();
     let facts = volunteer_facts(&(&profile).into());
     let view = index.read();
     let mut scored: Vec<(bool, f64, Uuid)> = view
         .needs_for(&facts, |n| existing.get(&n).copied(), today())
         .into_iter()
         .filter(|(_, id, _)| *id != full)
-        .filter_map(|(score, id, slot)| view.need(slot).map(|n| (n.facts.category.as_db() == category, score, id)))
+        .filter_map(|(score, id, slot)| view.need(slot).map(|n| (n, score, id)))
+        .filter(|(n, _, _)| verification::admits(&n.facts, &verified, today()))
+        .map(|(n, score, id)| (n.facts.category.as_db() == category, score, id))
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
     Ok(scored.into_iter().take(first).map(|(_, _, id)| id).collect())
+}
+
+/// The volunteer's verified DBS checks, read only when some open need requires one (most never do): then one
+/// statement, otherwise none.
+async fn verifications_if_asked(
+    db: &impl ConnectionTrait,
+    index: &MatchingIndex,
+    volunteer_id: Uuid,
+) -> AppResult<Option<Vec<entity::dbs_verification::Model>>> {
+    let asked = index.read().requires_verification();
+    if !asked {
+        return Ok(None);
+    }
+    Ok(Some(verification::of_volunteers(db, &[volunteer_id]).await?.remove(&volunteer_id).unwrap_or_default()))
 }
 
 pub fn rank_cursor(order: &'static str, score: f64, id: Uuid) -> Cursor {

@@ -49,6 +49,8 @@ pub struct NewNeed {
     pub signup_mode: SignupMode,
     /// PER_SESSION: how many may sign up for one session; `None`: its places.
     pub session_capacity: Option<i32>,
+    /// Volunteers need a DBS check verified by the organisation (`volunteers::verification`).
+    pub safeguarding_verified: bool,
 }
 
 /// When a need happens: weekly windows, and/or a date range. A one-off need has `start_date == end_date`.
@@ -81,6 +83,7 @@ pub struct NeedPatch {
     pub signup_mode: Option<SignupMode>,
     /// `Clear`: its places.
     pub session_capacity: Patch<i32>,
+    pub safeguarding_verified: Option<bool>,
 }
 
 /// Which needs a listing shows (every status the caller may see when `status` is `None`).
@@ -195,6 +198,7 @@ pub async fn create(
         waitlist_cap: Set(waitlist_cap),
         signup_mode: Set(input.signup_mode.as_db().to_owned()),
         session_capacity: Set(session_capacity),
+        safeguarding_verified: Set(input.safeguarding_verified),
     }
     .insert(&txn)
     .await?;
@@ -288,6 +292,9 @@ pub async fn update(
     active.remote = Set(remote);
     active.project_id = Set(project_id);
     active.waitlist_cap = Set(parse_waitlist_cap(input.waitlist_cap.apply(current.waitlist_cap))?);
+    if let Some(verified) = input.safeguarding_verified {
+        active.safeguarding_verified = Set(verified);
+    }
     if let Some(mode) = input.signup_mode {
         active.signup_mode = Set(mode.as_db().to_owned());
     }

@@ -188,7 +188,7 @@ pub async fn list(
 }
 
 /// The session of `need` that starts at `starts_at`, if it has one.
-pub(super) fn session_at(
+pub fn session_at(
     need: &need::Model,
     starts_at: DateTime<Utc>,
     field: &str,

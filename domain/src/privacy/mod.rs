@@ -133,6 +133,23 @@ async fn erase_if(
         offer::Entity::delete_many().filter(offer::Column::VolunteerId.eq(profile.id)).exec(&txn).await?;
         // The calendar feed's URL stops working with the account.
         entity::calendar_feed::Entity::delete_by_id(profile.id).exec(&txn).await?;
+        // Organisations' records of their DBS check are about them; sign-ups for sessions to come went with their
+        // applications (`applications::service::end`).
+        entity::dbs_verification::Entity::delete_many()
+            .filter(entity::dbs_verification::Column::VolunteerId.eq(profile.id))
+            .exec(&txn)
+            .await?;
+        // Statements print their name: they go (their addresses then say not found).
+        entity::volunteering_statement::Entity::delete_many()
+            .filter(entity::volunteering_statement::Column::VolunteerId.eq(profile.id))
+            .exec(&txn)
+            .await?;
+        // Their hours stay in the organisations' totals, without their words.
+        entity::hours_entry::Entity::update_many()
+            .col_expr(entity::hours_entry::Column::Note, Expr::value(""))
+            .filter(entity::hours_entry::Column::VolunteerId.eq(profile.id))
+            .exec(&txn)
+            .await?;
         let empty = json!([]);
         let mut tombstone: volunteer_profile::ActiveModel = profile.into();
         tombstone.display_name = Set("Deleted volunteer".into());
@@ -268,6 +285,22 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
         }
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    let (verifications, signups, hours) = match &profile {
+        Some(p) => (
+            crate::volunteers::verification::of_volunteers(db, &[p.id]).await?.remove(&p.id).unwrap_or_default(),
+            entity::session_signup::Entity::find()
+                .filter(entity::session_signup::Column::VolunteerId.eq(p.id))
+                .order_by_asc(entity::session_signup::Column::StartsAt)
+                .all(db)
+                .await?,
+            entity::hours_entry::Entity::find()
+                .filter(entity::hours_entry::Column::VolunteerId.eq(p.id))
+                .order_by_asc(entity::hours_entry::Column::WorkedOn)
+                .all(db)
+                .await?,
+        ),
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
     let pledges = entity::pledge::Entity::find()
         .filter(entity::pledge::Column::BackerId.eq(actor.id))
         .order_by_asc(entity::pledge::Column::CreatedAt)
@@ -339,8 +372,32 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
                 "declinedAt": a.declined_at,
                 "withdrawnAt": a.withdrawn_at,
                 "completedAt": a.completed_at,
+                "waitlistedAt": a.waitlisted_at,
+                "expiredAt": a.expired_at,
             })
         }).collect::<Vec<_>>(),
+        "dbsVerifications": verifications.iter().map(|v| json!({
+            "organisationId": v.organisation_id,
+            "level": v.level,
+            "checkedOn": v.checked_on,
+            "method": v.method,
+            "verifiedAt": v.created_at,
+        })).collect::<Vec<_>>(),
+        "hours": hours.iter().map(|h| json!({
+            "id": h.id,
+            "needId": h.need_id,
+            "date": h.worked_on,
+            "minutes": h.minutes,
+            "note": h.note,
+            "status": h.status,
+            "source": h.source,
+            "rejectionReason": h.rejection_reason,
+        })).collect::<Vec<_>>(),
+        "sessionSignups": signups.iter().map(|s| json!({
+            "needId": s.need_id,
+            "startsAt": s.starts_at,
+            "signedUpAt": s.signed_up_at,
+        })).collect::<Vec<_>>(),
         "pledges": pledges.iter().map(|p| json!({
             "id": p.id,
             "campaignId": p.campaign_id,

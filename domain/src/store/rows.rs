@@ -527,7 +527,7 @@ by_position! {
         shown lng: Option<f64>, shown remote: bool, shown volunteers_needed: i32, shown places_taken: i32,
         always status: String, shown published_at: Option<DateTime<Utc>>, always created_at: DateTime<Utc>,
         shown updated_at: DateTime<Utc>, always project_id: Option<Uuid>, shown waitlist_cap: Option<i32>,
-        always signup_mode: String, always session_capacity: Option<i32>,
+        always signup_mode: String, always session_capacity: Option<i32>, always safeguarding_verified: bool,
     }
     partial volunteer_profile {
         always id: Uuid, always user_id: Uuid, shown display_name: String, shown bio: String, shown skills: Json,

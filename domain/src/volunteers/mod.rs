@@ -1,6 +1,7 @@
 //! Volunteers' profiles and their safeguarding checks.
 pub mod calendar;
 pub mod service;
+pub mod verification;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;

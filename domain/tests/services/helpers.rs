@@ -32,6 +32,7 @@ pub fn remote_need(
         waitlist_cap: None,
         signup_mode: domain::needs::SignupMode::Ongoing,
         session_capacity: None,
+        safeguarding_verified: false,
     }
 }
 

@@ -5,6 +5,7 @@ mod applications;
 mod calendars;
 mod funding;
 mod helpers;
+mod hours;
 mod matching;
 mod needs;
 mod offers;

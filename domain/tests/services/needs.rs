@@ -31,6 +31,7 @@ fn english_classes(organisation_id: OrganisationId) -> NewNeed {
         waitlist_cap: None,
         signup_mode: domain::needs::SignupMode::Ongoing,
         session_capacity: None,
+        safeguarding_verified: false,
     }
 }
 

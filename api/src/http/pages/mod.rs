@@ -6,6 +6,7 @@
 pub mod embed;
 mod need;
 mod organisation;
+mod statement;
 pub use need::{need_url, public as public_need, schema_org as need_schema_org};
 pub use organisation::schema_org as organisation_schema_org;
 pub mod words;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/needs/{id}", get(need::page))
         .route("/organisations/{slug}", get(organisation::page))
+        .route("/statements/{code}", get(statement::page))
         .route("/embed/needs", get(embed::widget))
         .route("/embed/click", get(embed::click))
         .route("/embed.js", get(embed::script))
