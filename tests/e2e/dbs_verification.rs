@@ -144,3 +144,72 @@ async fn only_an_organisation_the_volunteer_applied_to_may_verify_and_only_what_
     }
     assert!(app.gql_as(Some(&owner.token), VERIFY, input(json!({}))).await.get("errors").is_none());
 }
+
+#[tokio::test]
+async fn each_organisation_sees_only_its_own_records_and_its_waitlist_offers_go_to_the_verified() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("lead@youthclub.example", "Lead").await;
+    let org = app.organisation(&owner, "Kirton Youth Club").await;
+    let club = app.open_need(&owner, &org, "Homework club", json!({"volunteersNeeded": 5})).await;
+    let mentoring = app
+        .open_need(
+            &owner,
+            &org,
+            "Youth mentoring",
+            json!({"safeguardingVerified": true, "volunteersNeeded": 1, "waitlistCap": 3}),
+        )
+        .await;
+    let other = app.register("lead@library.example", "Librarian").await;
+    let library = app.organisation(&other, "Kirton Library").await;
+    let reading = app.open_need(&other, &library, "Reading buddies", json!({})).await;
+    let mut people = Vec::new();
+    for name in ["Amira", "Dan", "Eve"] {
+        let (session, id) = app.volunteer(&format!("{}@volunteer.example", name.to_lowercase()), name, json!({})).await;
+        app.apply(&session, &club).await;
+        people.push((session, id));
+    }
+    let verify = |id: &str| json!({"input": {"volunteerId": id, "level": "BASIC", "checkedOn": day(-1), "method": "UPDATE_SERVICE"}});
+    for (_, id) in [&people[0], &people[2]] {
+        assert!(app.gql_as(Some(&owner.token), VERIFY, verify(id)).await.get("errors").is_none());
+    }
+
+    // Amira takes the one place; Dan (not verified) and Eve (verified) wait, in that order.
+    let amiras = app.apply(&people[0].0, &mentoring).await;
+    data(&app.gql_as(Some(&owner.token), ACCEPT, json!({"id": amiras})).await);
+    let apply =
+        "mutation($id: ID!) { applyToNeed(input: {needId: $id}) { application { id status waitlistPosition } } }";
+    let dans = app.gql_as(Some(&people[1].0.token), apply, json!({"id": mentoring})).await;
+    let eves = app.gql_as(Some(&people[2].0.token), apply, json!({"id": mentoring})).await;
+    assert_eq!(data(&dans)["applyToNeed"]["application"]["waitlistPosition"], 1);
+    // Amira leaves: the place is offered to Eve, whom the organisation verified, not to Dan, who could not accept it.
+    let withdraw = "mutation($id: ID!) { withdrawApplication(input: {applicationId: $id}) { application { status } } }";
+    data(&app.gql_as(Some(&people[0].0.token), withdraw, json!({"id": amiras})).await);
+    let status = "query($id: ID!) { node(id: $id) { ... on Application { status waitlistPosition } } }";
+    let eve_id = data(&eves)["applyToNeed"]["application"]["id"].clone();
+    let dan_id = data(&dans)["applyToNeed"]["application"]["id"].clone();
+    assert_eq!(
+        data(&app.gql_as(Some(&people[2].0.token), status, json!({"id": eve_id})).await)["node"]["status"],
+        "INVITED"
+    );
+    let dan = data(&app.gql_as(Some(&people[1].0.token), status, json!({"id": dan_id})).await)["node"].clone();
+    assert_eq!((dan["status"].as_str(), dan["waitlistPosition"].as_i64()), (Some("WAITLISTED"), Some(1)));
+
+    // Eve applies to the library too, which verifies her as well: each organisation sees only its own record.
+    app.apply(&people[2].0, &reading).await;
+    assert!(app.gql_as(Some(&other.token), VERIFY, verify(&people[2].1)).await.get("errors").is_none());
+    let records = "query($id: ID!) { node(id: $id) { ... on VolunteerProfile { dbsVerifications { organisation { name } verifiedBy } } } }";
+    let names = |resp: &Value| -> Vec<String> {
+        data(resp)["node"]["dbsVerifications"]
+            .as_array()
+            .map(|rows| rows.iter().filter_map(|r| r["organisation"]["name"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let mut own = names(&app.gql_as(Some(&people[2].0.token), records, json!({"id": people[2].1})).await);
+    own.sort();
+    assert_eq!(own, ["Kirton Library", "Kirton Youth Club"], "the volunteer sees all of hers");
+    assert_eq!(
+        names(&app.gql_as(Some(&owner.token), records, json!({"id": people[2].1})).await),
+        ["Kirton Youth Club"]
+    );
+    assert_eq!(names(&app.gql_as(Some(&other.token), records, json!({"id": people[2].1})).await), ["Kirton Library"]);
+}

@@ -56,6 +56,9 @@ async fn a_volunteers_hours_from_check_in_to_approved_totals() {
     assert_eq!(error_code(&app.gql_as(Some(&volunteer.token), CHECK_IN, json!({"id": session})).await), "CONFLICT");
     let resp = app.gql_as(Some(&volunteer.token), CHECK_OUT, json!({"id": session})).await;
     assert!(data(&resp)["checkOut"]["attendance"]["checkedOutAt"].is_string(), "{resp}");
+    // Someone else cannot check out of it.
+    let (stranger, _) = app.volunteer("nosy@volunteer.example", "Nosy", json!({})).await;
+    assert_eq!(error_code(&app.gql_as(Some(&stranger.token), CHECK_OUT, json!({"id": session})).await), "FORBIDDEN");
     // The coordinator sees the attendance on the session.
     let attendees = "query($id: ID!, $from: DateTime!, $to: DateTime!) { need(id: $id) { sessions(from: $from, to: $to) { attendees { volunteer { displayName } attendance { status checkedInAt checkedOutAt } } } } }";
     let window = json!({"id": need, "from": format!("{}T00:00:00Z", ymd(today - chrono::TimeDelta::days(1))), "to": format!("{}T00:00:00Z", ymd(today + chrono::TimeDelta::days(2)))});
@@ -123,6 +126,12 @@ async fn a_volunteers_hours_from_check_in_to_approved_totals() {
     let wrong =
         app.gql(IMPACT, json!({"id": org, "from": ymd(today), "to": ymd(today - chrono::TimeDelta::days(1))})).await;
     assert_eq!(error_code(&wrong), "BAD_USER_INPUT");
+    // Under four weeks it could show one volunteer's day: only for the organisation's members.
+    let one_day = json!({"id": org, "from": ymd(today), "to": ymd(today)});
+    assert_eq!(error_code(&app.gql(IMPACT, one_day.clone()).await), "FORBIDDEN");
+    assert_eq!(error_code(&app.gql_as(Some(&volunteer.token), IMPACT, one_day.clone()).await), "FORBIDDEN");
+    let resp = app.gql_as(Some(&owner.token), IMPACT, one_day).await;
+    assert_eq!(data(&resp)["organisation"]["impact"]["approvedMinutes"], 150);
 }
 
 #[tokio::test]

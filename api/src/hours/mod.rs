@@ -248,6 +248,14 @@ impl Impact {
 
 /// `Organisation.impact(from, to)`.
 pub async fn impact(ctx: &Context<'_>, organisation_id: Uuid, from: NaiveDate, to: NaiveDate) -> ApiResult<Impact> {
+    let span = (to - from).num_days() + 1;
+    // A span the wrong way round is the service's to refuse, whoever asks.
+    if span > 0
+        && span < domain::access::PUBLIC_IMPACT_DAYS
+        && !domain::access::may_see_impact(span, viewer(ctx)?.is_member_of(db(ctx)?, organisation_id).await?)
+    {
+        return Err(AppError::forbidden("impact over under four weeks is for the organisation's members").into());
+    }
     Ok(Impact(service::impact(db(ctx)?, organisation_id, from, to).await?))
 }
 
@@ -332,8 +340,8 @@ fn hours_entry_id(id: &ID) -> Result<Uuid, AppError> {
 
 async fn session_of(ctx: &Context<'_>, need_id: Uuid, starts_at: DateTime<Utc>) -> ApiResult<Session> {
     let need = domain::needs::service::get(db(ctx)?, need_id).await?;
-    let listed =
-        domain::needs::sessions::list(db(ctx)?, &need, starts_at, starts_at + chrono::TimeDelta::seconds(1)).await?;
+    let until = starts_at.checked_add_signed(chrono::TimeDelta::seconds(1)).unwrap_or(starts_at);
+    let listed = domain::needs::sessions::list(db(ctx)?, &need, starts_at, until).await?;
     listed.into_iter().next().map(Session).ok_or_else(|| AppError::not_found("session").into())
 }
 

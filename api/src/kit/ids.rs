@@ -123,7 +123,13 @@ pub fn decode_session(field: &str, id: &ID) -> AppResult<(Uuid, chrono::DateTime
         return Err(invalid());
     };
     let need = Uuid::parse_str(need).map_err(|_| invalid())?;
-    let start = start.parse::<i64>().ok().and_then(|s| chrono::DateTime::from_timestamp(s, 0)).ok_or_else(invalid)?;
+    // Sessions are between 2000 and 2200: a start far outside is no session, and cannot overflow later arithmetic.
+    let start = start
+        .parse::<i64>()
+        .ok()
+        .filter(|s| (946_684_800..=7_258_118_400).contains(s))
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .ok_or_else(invalid)?;
     Ok((need, start))
 }
 
@@ -144,7 +150,10 @@ mod tests {
         let need = Uuid::new_v4();
         let start = chrono::DateTime::from_timestamp(1_796_000_400, 0).unwrap_or_default();
         assert_eq!(decode_session("id", &encode_session(need, start)).ok(), Some((need, start)));
-        for wrong in [encode(NodeKind::Need, need), ID("Session".into()), ID(URL_SAFE_NO_PAD.encode("Session:x:1"))] {
+        let far = ID(URL_SAFE_NO_PAD.encode(format!("Session:{need}:{}", i64::MAX / 1000)));
+        for wrong in
+            [encode(NodeKind::Need, need), ID("Session".into()), ID(URL_SAFE_NO_PAD.encode("Session:x:1")), far]
+        {
             assert!(decode_session("id", &wrong).is_err(), "{wrong:?}");
         }
     }

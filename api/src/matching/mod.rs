@@ -458,7 +458,8 @@ impl MatchingMutation {
     ) -> ApiResult<ApplicationPayload> {
         let actor = viewer(ctx)?.require_user()?;
         let id = decode("applicationId", &application_id, NodeKind::Application)?;
-        let (application, need) = plans::respond(db(ctx)?, &actor, id, accept).await?;
+        let offer_for = crate::kit::waitlist_offer(ctx)?;
+        let (application, need) = plans::respond(db(ctx)?, &actor, id, accept, offer_for).await?;
         Ok(ApplicationPayload { application: Application::from(application), need: Need::from(need) })
     }
 }

@@ -181,7 +181,8 @@ impl Organisation {
     }
 
     /// What its volunteers gave between two days (inclusive, at most five years apart): approved hours, active
-    /// volunteers, sessions held, and hours by month, need and project. Public, as totals.
+    /// volunteers, sessions held, and hours by month, need and project. Public over four weeks or more (totals, not
+    /// one volunteer's afternoon); shorter spans are for its members.
     async fn impact(&self, ctx: &Context<'_>, from: NaiveDate, to: NaiveDate) -> ApiResult<crate::hours::Impact> {
         crate::hours::impact(ctx, *self.0.id(), from, to).await
     }

@@ -157,11 +157,20 @@ impl VolunteerProfile {
         crate::hours::statements_of(ctx, *self.0.id()).await
     }
     /// DBS checks organisations have verified (who saw the certificate or checked the Update Service, when, how),
-    /// newest first. As `dbsCheck`: for the volunteer, platform admins, and organisations they have applied to.
+    /// newest first. For the volunteer and platform admins; an organisation they applied to sees its own records only.
     async fn dbs_verifications(&self, ctx: &Context<'_>) -> ApiResult<Vec<DbsVerification>> {
         require(ctx, &self.0, ProfileField::DbsStatus, "DBS status", "volunteerProfile.dbsVerifications").await?;
         let rows = boxed(loaders(ctx)?.dbs_verifications.load_one(*self.0.id())).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(DbsVerification).collect())
+        let viewer = viewer(ctx)?;
+        let mut shown = Vec::with_capacity(rows.len());
+        for row in rows {
+            // The viewer's memberships are read once per request.
+            let member = viewer.is_member_of(crate::kit::db(ctx)?, row.organisation_id).await?;
+            if access::may_see_dbs_verification(viewer, *self.0.user_id(), member) {
+                shown.push(DbsVerification(row));
+            }
+        }
+        Ok(shown)
     }
     /// Only for the volunteer and platform admins.
     async fn postcode(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {

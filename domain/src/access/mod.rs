@@ -267,6 +267,25 @@ pub fn may_see_session_attendee(viewer: &Viewer, attendee_user_id: Uuid, member_
     may_see_application(viewer, Some(attendee_user_id), member_of_need_org)
 }
 
+/// An organisation's record of a volunteer's DBS check: the volunteer, platform admins, and members of the
+/// organisation that made it. Another organisation the volunteer applied to sees their DBS status, not where else
+/// they volunteer or who checked them there.
+pub fn may_see_dbs_verification(viewer: &Viewer, volunteer_user_id: Uuid, member_of_verifying_org: bool) -> bool {
+    viewer.is_admin()
+        || viewer.user_id() == Some(volunteer_user_id)
+        || (viewer.user.is_some() && member_of_verifying_org)
+}
+
+/// The shortest span anyone may see an organisation's impact over: four weeks, so that its totals are totals and not
+/// one volunteer's afternoon.
+pub const PUBLIC_IMPACT_DAYS: i64 = 28;
+
+/// An organisation's impact (`Organisation.impact`): public over four weeks or more; over a shorter span, for its
+/// members and platform admins.
+pub fn may_see_impact(span_days: i64, member_or_admin: bool) -> bool {
+    member_or_admin || span_days >= PUBLIC_IMPACT_DAYS
+}
+
 /// An application: the volunteer who applied, members of the need's organisation, and platform admins.
 pub fn may_see_application(viewer: &Viewer, applicant_user_id: Option<Uuid>, member_of_need_org: bool) -> bool {
     if viewer.is_admin() {

@@ -155,6 +155,31 @@ fn rows() -> Vec<Row> {
             who: &[Caller::Themselves, Caller::MemberAppliedTo, Caller::MemberInvitedOnly, Caller::PlatformAdmin],
         },
         Row {
+            data: "an organisation's record of a volunteer's DBS check (dbsVerifications)",
+            sees: |w, c| may_see_dbs_verification(&w.viewer(c), w.volunteer, w.member(c)),
+            who: &[Caller::Themselves, Caller::MemberAppliedTo, Caller::MemberInvitedOnly, Caller::PlatformAdmin],
+        },
+        Row {
+            data: "a volunteer's hours and statements (VolunteerProfile.hours, .statements)",
+            sees: |w, c| profile(w, c, ProfileField::Applications),
+            who: THEMSELVES,
+        },
+        Row {
+            data: "an organisation's hours entries (Organisation.hoursEntries)",
+            sees: |w, c| may_see_organisation_private(w.member(c)),
+            who: MEMBERS,
+        },
+        Row {
+            data: "an organisation's impact over four weeks or more",
+            sees: |w, c| may_see_impact(PUBLIC_IMPACT_DAYS, w.member(c)),
+            who: EVERYONE,
+        },
+        Row {
+            data: "an organisation's impact over a shorter span",
+            sees: |w, c| may_see_impact(PUBLIC_IMPACT_DAYS - 1, w.member(c)),
+            who: MEMBERS,
+        },
+        Row {
             data: "who comes to a session (Session.attendees)",
             sees: |w, c| may_see_session_attendee(&w.viewer(c), w.volunteer, w.member(c)),
             who: &[Caller::Themselves, Caller::MemberAppliedTo, Caller::MemberInvitedOnly, Caller::PlatformAdmin],

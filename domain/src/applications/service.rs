@@ -276,6 +276,8 @@ pub async fn complete(
     let volunteer = volunteer_user(db, &application).await?;
     let txn = db.begin().await?;
     let application = transition(&txn, id, &[ApplicationStatus::Accepted], ApplicationStatus::Completed).await?;
+    // Done with the need: their sign-ups for its sessions to come go.
+    crate::needs::signups::drop_coming(&txn, application.need_id, application.volunteer_id).await?;
     audit_decision(&txn, actor, volunteer, &need, ApplicationStatus::Completed).await?;
     txn.commit().await?;
     Ok((application, needs::get(db, need.id).await?))

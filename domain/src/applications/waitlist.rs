@@ -83,17 +83,36 @@ pub async fn lines(db: &impl ConnectionTrait, need_ids: &[Uuid]) -> AppResult<Ha
 }
 
 /// Offers each free place of the need to the next in line, as an invitation holding the place; the offers made.
-/// Called in the transaction that freed the place or added places.
+/// Called in the transaction that freed the place or added places. On a need that requires a verified DBS check,
+/// those its organisation has not verified are passed over (they wait on, in their place, until verified): an
+/// offer they could not accept would only hold the place from the next.
 pub async fn offer_places(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<Vec<application::Model>> {
+    let need = needs::get(db, need_id).await?;
+    let verified = match need.safeguarding_verified {
+        true => {
+            let level = crate::volunteers::verification::required_level(&need);
+            let today = crate::now().date_naive();
+            Some(crate::volunteers::verification::verified_by(db, need.organisation_id, level, today).await?)
+        }
+        false => None,
+    };
     let mut offered = Vec::new();
-    while let Some(next) = waiting(need_id).one(db).await? {
+    for next in waiting(need_id).all(db).await? {
+        if verified.as_ref().is_some_and(|v| !v.contains(&next.volunteer_id)) {
+            continue;
+        }
         // The place first: when none is free (or the need is not open), nobody is offered one.
         match needs::take_place(db, need_id).await {
             Ok(()) => {}
             Err(AppError::Conflict(_)) => break,
             Err(other) => return Err(other),
         }
-        offered.push(transition(db, next.id, &[ApplicationStatus::Waitlisted], ApplicationStatus::Invited).await?);
+        match transition(db, next.id, &[ApplicationStatus::Waitlisted], ApplicationStatus::Invited).await {
+            Ok(invited) => offered.push(invited),
+            // Left the line meanwhile (withdrew, or was declined): the place goes on to the next.
+            Err(AppError::Conflict(_)) => needs::free_place(db, need_id).await?,
+            Err(other) => return Err(other),
+        }
     }
     Ok(offered)
 }

@@ -22,6 +22,9 @@ use entity::{application, attendance, hours_entry, need, session_cancellation, s
 pub const DEFAULT_EARLY_MINUTES: u32 = 30;
 /// The most volunteers one `recordAttendance` names.
 pub const MAX_RECORDED: usize = 500;
+/// A session longer than this is a day (a one-off need's whole day): its length says nothing of anyone's hours, so
+/// recording attendance at it approves none (volunteers log theirs).
+const LONGEST_SESSION: TimeDelta = TimeDelta::hours(12);
 
 /// A session the actor comes to: their profile, the need, their accepted application and the session's times.
 struct OwnSession {
@@ -137,7 +140,7 @@ pub async fn check_out(
         return Err(AppError::conflict("you have checked out of this session already"));
     }
     let proposed = if minutes > 0 {
-        let minutes = i32::try_from(minutes).unwrap_or(i32::MAX);
+        let minutes = i32::try_from(minutes.min(i64::from(super::service::MAX_MINUTES))).unwrap_or(0);
         session_hours(&txn, &own.application, &own.need, own.starts_at, minutes, HoursSource::CheckOut, None).await?
     } else {
         None
@@ -196,8 +199,9 @@ async fn session_hours(
     })
 }
 
-/// A coordinator records who came to a session that has started and who did not. Those who came and have no hours
-/// for it yet get the session's length, approved (the coordinator's record is the organisation's word).
+/// A coordinator records who came to a session that has started (and was not cancelled) and who did not. Those who
+/// came and have no hours for it yet get the session's length, approved (the coordinator's record is the
+/// organisation's word), except the coordinator's own (pending, for someone else) and at a whole-day session.
 #[tracing::instrument(skip_all, fields(actor = %actor.id, need = %need_id))]
 pub async fn record(
     db: &(impl ConnectionTrait + TransactionTrait),
@@ -212,6 +216,9 @@ pub async fn record(
     let (starts_at, ends_at) = sessions::session_at(&need, starts_at, "input.sessionId")?;
     if starts_at > now() {
         return Err(AppError::bad_input("input.sessionId", "has not started: attendance is recorded once it has"));
+    }
+    if session_cancellation::Entity::find_by_id((need.id, starts_at)).one(db).await?.is_some() {
+        return Err(AppError::conflict("this session was cancelled: nobody attended it"));
     }
     if attended.len() + absent.len() > MAX_RECORDED {
         return Err(AppError::bad_input("input.attended", format!("at most {MAX_RECORDED} volunteers at once")));
@@ -238,9 +245,14 @@ pub async fn record(
             return Err(AppError::bad_input(format!("{field}[{i}]"), "is not a volunteer on this need"));
         }
     }
-    let length = i32::try_from((ends_at - starts_at).num_minutes()).unwrap_or(0);
+    let length = ends_at - starts_at;
+    let inferred = (length <= LONGEST_SESSION).then(|| i32::try_from(length.num_minutes()).unwrap_or(0));
+    // A coordinator's own attendance is recorded, but their hours wait for someone else to approve them.
+    let own = crate::volunteers::find_for_user(db, actor.id).await?.map(|p| p.id);
     let now = now();
     let txn = db.begin().await?;
+    // Held first: two coordinators recording the same session at once take turns rather than deadlock.
+    crate::needs::service::hold(&txn, need.id).await?;
     for (ids, status) in [(attended, AttendanceStatus::Attended), (absent, AttendanceStatus::Absent)] {
         for volunteer in ids {
             let row = attendance::ActiveModel {
@@ -270,11 +282,23 @@ pub async fn record(
                 )
                 .exec_without_returning(&txn)
                 .await?;
-            if status == AttendanceStatus::Attended
-                && let Some(application) = applications.get(volunteer)
-            {
-                session_hours(&txn, application, &need, starts_at, length, HoursSource::Recorded, Some(actor.id))
-                    .await?;
+            let Some(application) = applications.get(volunteer) else { continue };
+            match (status, inferred) {
+                (AttendanceStatus::Attended, Some(minutes)) => {
+                    let decided_by = (own != Some(*volunteer)).then_some(actor.id);
+                    session_hours(&txn, application, &need, starts_at, minutes, HoursSource::Recorded, decided_by)
+                        .await?;
+                }
+                // Recorded absent after all: the hours a record gave them for it go.
+                (AttendanceStatus::Absent, _) => {
+                    hours_entry::Entity::delete_many()
+                        .filter(hours_entry::Column::ApplicationId.eq(application.id))
+                        .filter(hours_entry::Column::SessionStartsAt.eq(starts_at))
+                        .filter(hours_entry::Column::Source.eq(HoursSource::Recorded.as_db()))
+                        .exec(&txn)
+                        .await?;
+                }
+                (AttendanceStatus::Attended, None) => {}
             }
         }
     }

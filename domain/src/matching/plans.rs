@@ -278,13 +278,15 @@ pub async fn confirm(
     Ok(invited)
 }
 
-/// The invited volunteer accepts (keeping the held place) or declines (giving it back).
+/// The invited volunteer accepts (keeping the held place) or declines (giving it back). An offer from the waitlist
+/// can no longer be accepted once `offer_for` has passed since it was made, even before the sweep lapses it.
 #[tracing::instrument(skip_all, fields(actor = %actor.id, application = %id))]
 pub async fn respond(
     db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
     id: Uuid,
     accept: bool,
+    offer_for: chrono::TimeDelta,
 ) -> AppResult<(application::Model, need::Model)> {
     let application = crate::applications::service::get(db, id).await?;
     let own = crate::volunteers::find_for_user(db, actor.id).await?;
@@ -296,6 +298,13 @@ pub async fn respond(
             "this application is {}, not an invitation waiting for an answer",
             application.status.to_lowercase()
         )));
+    }
+    let lapsed = application.waitlisted_at.is_some()
+        && application
+            .invited_at
+            .is_some_and(|at| crate::applications::waitlist::offer_deadline(at, offer_for) <= crate::now());
+    if accept && lapsed {
+        return Err(AppError::conflict("this offer of a place has lapsed: it has passed to the next in line"));
     }
     if accept {
         let need = needs::get(db, application.need_id).await?;

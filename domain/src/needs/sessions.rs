@@ -193,10 +193,9 @@ pub fn session_at(
     starts_at: DateTime<Utc>,
     field: &str,
 ) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
-    occurrences(need, starts_at, starts_at + TimeDelta::seconds(1))
-        .into_iter()
-        .find(|(starts, _)| *starts == starts_at)
-        .ok_or_else(|| AppError::bad_input(field, "is not the start of one of this need's sessions"))
+    let not_one = || AppError::bad_input(field, "is not the start of one of this need's sessions");
+    let until = starts_at.checked_add_signed(TimeDelta::seconds(1)).ok_or_else(not_one)?;
+    occurrences(need, starts_at, until).into_iter().find(|(starts, _)| *starts == starts_at).ok_or_else(not_one)
 }
 
 /// The need's coordinators call a coming session off, with a reason its volunteers will read.

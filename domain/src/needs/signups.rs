@@ -46,7 +46,11 @@ pub async fn sign_up(
     // Held first, then read: an application ended or a session called off meanwhile is seen (they change the need's
     // sign-ups in transactions of their own).
     let txn = db.begin().await?;
-    super::service::hold(&txn, need.id).await?;
+    // The row as held: its capacity and mode as they are now, not as read before.
+    let need = super::service::hold(&txn, need.id).await?.ok_or_else(|| AppError::not_found("need"))?;
+    if !per_session(&need) {
+        return Err(AppError::conflict("this need no longer takes sign-ups per session"));
+    }
     let accepted = application::Entity::find()
         .filter(application::Column::NeedId.eq(need.id))
         .filter(application::Column::VolunteerId.eq(profile.id))

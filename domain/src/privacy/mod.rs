@@ -139,6 +139,12 @@ async fn erase_if(
             .filter(entity::dbs_verification::Column::VolunteerId.eq(profile.id))
             .exec(&txn)
             .await?;
+        // Sign-ups for sessions to come go; attendance already given stays in the organisations' records.
+        entity::session_signup::Entity::delete_many()
+            .filter(entity::session_signup::Column::VolunteerId.eq(profile.id))
+            .filter(entity::session_signup::Column::StartsAt.gt(now))
+            .exec(&txn)
+            .await?;
         // Statements print their name: they go (their addresses then say not found).
         entity::volunteering_statement::Entity::delete_many()
             .filter(entity::volunteering_statement::Column::VolunteerId.eq(profile.id))
@@ -285,6 +291,17 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
         }
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    let (attendance, statements) = match &profile {
+        Some(p) => (
+            entity::attendance::Entity::find()
+                .filter(entity::attendance::Column::VolunteerId.eq(p.id))
+                .order_by_asc(entity::attendance::Column::StartsAt)
+                .all(db)
+                .await?,
+            crate::hours::statements::of_volunteer(db, p.id).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     let (verifications, signups, hours) = match &profile {
         Some(p) => (
             crate::volunteers::verification::of_volunteers(db, &[p.id]).await?.remove(&p.id).unwrap_or_default(),
@@ -392,6 +409,23 @@ pub async fn export(db: &impl ConnectionTrait, actor: &AuthUser) -> AppResult<Va
             "status": h.status,
             "source": h.source,
             "rejectionReason": h.rejection_reason,
+        })).collect::<Vec<_>>(),
+        "attendance": attendance.iter().map(|a| json!({
+            "needId": a.need_id,
+            "sessionStartsAt": a.starts_at,
+            "status": a.status,
+            "checkedInAt": a.checked_in_at,
+            "checkedOutAt": a.checked_out_at,
+        })).collect::<Vec<_>>(),
+        "volunteeringStatements": statements.iter().map(|s| json!({
+            "id": s.id,
+            "name": s.name,
+            "from": s.from_date,
+            "to": s.to_date,
+            "lines": s.lines,
+            "totalMinutes": s.total_minutes,
+            "createdAt": s.created_at,
+            "revokedAt": s.revoked_at,
         })).collect::<Vec<_>>(),
         "sessionSignups": signups.iter().map(|s| json!({
             "needId": s.need_id,

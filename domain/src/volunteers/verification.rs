@@ -6,7 +6,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Months, NaiveDate};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::DbsLevel;
@@ -58,7 +61,7 @@ pub fn required_level(need: &need::Model) -> DbsLevel {
 
 #[tracing::instrument(skip_all, fields(actor = %actor.id, volunteer = %input.volunteer_id))]
 pub async fn verify(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
     input: VerifyDbsCheck,
 ) -> AppResult<dbs_verification::Model> {
@@ -82,7 +85,21 @@ pub async fn verify(
     if !access::applied_to_organisation(db, input.volunteer_id, organisation_id).await? {
         return Err(AppError::not_found("volunteer"));
     }
-    Ok(dbs_verification::ActiveModel {
+    let volunteer = entity::volunteer_profile::Entity::find_by_id(input.volunteer_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("volunteer"))?;
+    let txn = db.begin().await?;
+    // A record about someone's safeguarding status: the audit log says who made it.
+    let detail = format!("DBS check at {} level verified", input.level.as_db().to_lowercase());
+    crate::audit::record_changes(
+        &txn,
+        crate::audit::Actor::user(actor.id),
+        &["volunteerProfile.dbsVerifications"],
+        [(volunteer.user_id, detail)],
+    )
+    .await?;
+    let made = dbs_verification::ActiveModel {
         id: Set(Uuid::now_v7()),
         volunteer_id: Set(input.volunteer_id),
         organisation_id: Set(organisation_id),
@@ -92,8 +109,10 @@ pub async fn verify(
         method: Set(input.method.as_db().to_owned()),
         created_at: Set(now()),
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(made)
 }
 
 /// The one organisation the actor coordinates; BAD_USER_INPUT naming `input.organisationId` otherwise.

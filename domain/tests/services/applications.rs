@@ -102,3 +102,31 @@ async fn reopening_a_row_that_changed_meanwhile_is_a_conflict() {
     let refused = applications::open(&t.db, Some(&stale), need.id, profile, Opening::Invited).await;
     assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
 }
+
+/// An offer from the waitlist cannot be accepted once its time is up, even before the sweep lapses it; the
+/// organisation's own invitations have no such deadline.
+#[tokio::test]
+async fn a_lapsed_offer_from_the_waitlist_cannot_be_accepted() {
+    let t = TestDb::new().await;
+    let coordinator = t.person("Amara").await;
+    let org = t.organisation(&coordinator).await;
+    let need = needs::create(&t.db, &coordinator, remote_need(org, "Befriending calls", NeedCategory::Befriending, 1))
+        .await
+        .expect("created");
+    needs::publish(&t.db, &coordinator, NeedId(need.id)).await.expect("published");
+    let (first, waiting) = (t.person("Kwame").await, t.person("Lola").await);
+    volunteer_profile(&t, &first).await;
+    volunteer_profile(&t, &waiting).await;
+    let (held, _) = applications::apply(&t.db, &first, need.id, "").await.expect("applied");
+    applications::accept(&t.db, &coordinator, held.id).await.expect("accepted");
+    let (line, _) = applications::apply(&t.db, &waiting, need.id, "").await.expect("waitlisted");
+    assert_eq!(status(&line), Some(ApplicationStatus::Waitlisted));
+    applications::withdraw(&t.db, &first, held.id).await.expect("withdrawn");
+    let offered = applications::get(&t.db, line.id).await.expect("the offer");
+    assert_eq!(status(&offered), Some(ApplicationStatus::Invited));
+
+    let respond = |offer_for| domain::matching::plans::respond(&t.db, &waiting, line.id, true, offer_for);
+    assert!(matches!(respond(chrono::TimeDelta::zero()).await, Err(AppError::Conflict(_))), "its time is up");
+    let (accepted, _) = respond(chrono::TimeDelta::hours(48)).await.expect("within its time");
+    assert_eq!(status(&accepted), Some(ApplicationStatus::Accepted));
+}

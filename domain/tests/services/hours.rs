@@ -8,6 +8,8 @@ use domain::needs::service::{self as needs, Schedule};
 use domain::needs::{NeedCategory, NeedId, sessions};
 use domain::values::{TimeWindow, Weekday};
 
+use sea_orm::ActiveModelTrait;
+
 use crate::applications::volunteer_profile;
 use crate::helpers::{TestDb, remote_need};
 
@@ -149,6 +151,26 @@ async fn hours_are_decided_once_by_someone_else_in_the_organisation_and_only_app
 }
 
 #[tokio::test]
+async fn a_coordinator_recording_their_own_attendance_leaves_their_hours_for_someone_else() {
+    let t = TestDb::new().await;
+    let coordinator = t.person("Amara").await;
+    let org = t.organisation(&coordinator).await;
+    let input = needs::NewNeed { schedule: daily(), ..remote_need(org, "Jobs club", NeedCategory::JobsClub, 3) };
+    let need = needs::create(&t.db, &coordinator, input).await.expect("a need");
+    needs::publish(&t.db, &coordinator, NeedId(need.id)).await.expect("published");
+    // The coordinator volunteers on their own organisation's need too.
+    let own = volunteer_profile(&t, &coordinator).await;
+    let (application, _) = applications::apply(&t.db, &coordinator, need.id, "").await.expect("applied");
+    applications::accept(&t.db, &coordinator, application.id).await.expect("accepted");
+    let now = Utc::now();
+    let past =
+        sessions::list(&t.db, &need, now - TimeDelta::days(5), now - TimeDelta::days(1)).await.expect("sessions");
+    attendance::record(&t.db, &coordinator, need.id, past[0].starts_at, &[own], &[]).await.expect("recorded");
+    let totals = hours::totals_for_volunteer(&t.db, own).await.expect("totals");
+    assert_eq!((totals.approved_minutes, totals.pending_minutes), (0, 120), "pending, for someone else to approve");
+}
+
+#[tokio::test]
 async fn a_coordinators_attendance_record_approves_the_sessions_hours_once_and_counts_sessions_held() {
     let t = TestDb::new().await;
     let coordinator = t.person("Amara").await;
@@ -180,6 +202,29 @@ async fn a_coordinators_attendance_record_approves_the_sessions_hours_once_and_c
     let today = now.date_naive();
     let impact = hours::impact(&t.db, org.0, today - TimeDelta::days(30), today).await.expect("impact");
     assert_eq!((impact.approved_minutes, impact.active_volunteers, impact.sessions_held), (3 * 120, 2, 2));
+
+    // Recorded absent after all: the hours the record gave go, and the session no longer counts as held by them.
+    attendance::record(&t.db, &coordinator, need.id, second.starts_at, &[], &profiles[..1]).await.expect("absent");
+    let impact = hours::impact(&t.db, org.0, today - TimeDelta::days(30), today).await.expect("impact");
+    assert_eq!((impact.approved_minutes, impact.sessions_held), (2 * 120, 1));
+    // A cancelled session had nobody to record.
+    let cancelled = &past[2];
+    let reason = "Hall flooded";
+    let called_off = sessions::cancel(&t.db, &coordinator, need.id, cancelled.starts_at, reason).await;
+    // Past sessions cannot be called off now; the record of one called off beforehand is refused: write it directly.
+    assert!(called_off.is_err());
+    entity::session_cancellation::ActiveModel {
+        need_id: sea_orm::Set(need.id),
+        starts_at: sea_orm::Set(cancelled.starts_at),
+        reason: sea_orm::Set(reason.into()),
+        cancelled_by: sea_orm::Set(Some(coordinator.id)),
+        cancelled_at: sea_orm::Set(cancelled.starts_at - TimeDelta::days(2)),
+    }
+    .insert(&t.db)
+    .await
+    .expect("a cancellation");
+    let refused = attendance::record(&t.db, &coordinator, need.id, cancelled.starts_at, &profiles[..1], &[]).await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
 
     // A future session, someone not on the need, or the same person twice: refused with the field.
     let coming =

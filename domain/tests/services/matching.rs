@@ -42,9 +42,10 @@ async fn proposals_become_invitations_that_hold_places() {
     );
     assert!(matches!(plans::confirm(&t.db, &coordinator, &pairs).await, Err(AppError::Conflict(_))), "not twice");
 
-    let not_theirs = plans::respond(&t.db, &outsider, invited[0].id, true).await;
+    let not_theirs = plans::respond(&t.db, &outsider, invited[0].id, true, chrono::TimeDelta::hours(48)).await;
     assert!(matches!(not_theirs, Err(AppError::Forbidden(_))), "only the invited volunteer answers");
-    let (declined, freed) = plans::respond(&t.db, &volunteer, invited[0].id, false).await.expect("declined");
+    let (declined, freed) =
+        plans::respond(&t.db, &volunteer, invited[0].id, false, chrono::TimeDelta::hours(48)).await.expect("declined");
     assert_eq!(ApplicationStatus::from_db(&declined.status), Some(ApplicationStatus::Declined));
     assert_eq!((freed.places_taken, NeedStatus::from_db(&freed.status)), (0, Some(NeedStatus::Open)), "and given back");
 }
