@@ -3,7 +3,7 @@
 //! `Organisation.impact` (public totals) and `Organisation.hoursEntries` (its members' approval queue).
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::hours::{attendance, service};
+use domain::hours::{attendance, hours, service};
 use uuid::Uuid;
 
 use crate::applications::Application;
@@ -164,11 +164,6 @@ impl ProjectMinutes {
 
 fn months(rows: Vec<(String, i64)>) -> Vec<MonthMinutes> {
     rows.into_iter().map(|(month, minutes)| MonthMinutes { month, minutes }).collect()
-}
-
-fn hours(minutes: i64) -> f64 {
-    // Two decimals: what a statement prints.
-    (minutes as f64 / 60.0 * 100.0).round() / 100.0
 }
 
 /// A volunteer's hours: approved totals (by month, organisation and need), what awaits approval, and entries.

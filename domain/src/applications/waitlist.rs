@@ -87,6 +87,11 @@ pub async fn lines(db: &impl ConnectionTrait, need_ids: &[Uuid]) -> AppResult<Ha
 /// those its organisation has not verified are passed over (they wait on, in their place, until verified): an
 /// offer they could not accept would only hold the place from the next.
 pub async fn offer_places(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<Vec<application::Model>> {
+    // Every place given back comes here: with nobody waiting (most of the time), one statement and done.
+    let line = waiting(need_id).all(db).await?;
+    if line.is_empty() {
+        return Ok(Vec::new());
+    }
     let need = needs::get(db, need_id).await?;
     let verified = match need.safeguarding_verified {
         true => {
@@ -97,7 +102,7 @@ pub async fn offer_places(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult
         false => None,
     };
     let mut offered = Vec::new();
-    for next in waiting(need_id).all(db).await? {
+    for next in line {
         if verified.as_ref().is_some_and(|v| !v.contains(&next.volunteer_id)) {
             continue;
         }

@@ -6,6 +6,11 @@ pub mod attendance;
 pub mod service;
 pub mod statements;
 
+/// Minutes as hours to two decimals: what totals and statements show (150 minutes: 2.5).
+pub fn hours(minutes: i64) -> f64 {
+    (minutes as f64 / 60.0 * 100.0).round() / 100.0
+}
+
 crate::db_enum! {
     pub enum AttendanceStatus {
         Attended => "ATTENDED",

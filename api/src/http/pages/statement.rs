@@ -40,10 +40,9 @@ struct RevokedPage<'a> {
     style: &'a str,
 }
 
-/// Hours to two decimals, without trailing zeros: "2.5", "12", "0.75".
+/// Hours as people write them, without trailing zeros: "2.5", "12", "0.75".
 fn hours(minutes: i64) -> String {
-    let text = format!("{:.2}", minutes as f64 / 60.0);
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    domain::hours::hours(minutes).to_string()
 }
 
 pub async fn page(State(state): State<AppState>, Path(code): Path<String>, request: HeaderMap) -> Response {
