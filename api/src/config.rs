@@ -136,6 +136,20 @@ pub struct Settings {
         value_parser = clap::value_parser!(u32).range(0..=720)
     )]
     pub check_in_early_minutes: u32,
+    /// Where email goes: `smtps://user:password@host:465` (implicit TLS), `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS), or `smtp://host:port` (plain, for a relay on this machine). Unset: in development messages are
+    /// logged, not sent; production refuses to start without it.
+    #[arg(long, env = "PITCHIN_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of every message, as `Name <address>`.
+    #[arg(long, env = "PITCHIN_MAIL_FROM", default_value = "Pitch In <no-reply@pitchin.localhost>")]
+    pub mail_from: String,
+    /// How long one SMTP delivery may take, in milliseconds, before it counts as failed and is retried later.
+    #[arg(long, env = "PITCHIN_SMTP_TIMEOUT_MS", default_value_t = 10_000)]
+    pub smtp_timeout_ms: u64,
+    /// Hours before a session that its volunteers are reminded of it.
+    #[arg(long, env = "PITCHIN_REMINDER_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=168))]
+    pub reminder_hours: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -169,6 +183,10 @@ impl std::fmt::Debug for Settings {
             .field("payment_webhook_secret", &self.payment_webhook_secret.as_ref().map(|_| "<set>"))
             .field("waitlist_offer_hours", &self.waitlist_offer_hours)
             .field("check_in_early_minutes", &self.check_in_early_minutes)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("smtp_timeout_ms", &self.smtp_timeout_ms)
+            .field("reminder_hours", &self.reminder_hours)
             .finish()
     }
 }
@@ -204,6 +222,10 @@ impl Settings {
             payment_webhook_secret: None,
             waitlist_offer_hours: domain::applications::waitlist::DEFAULT_OFFER_HOURS,
             check_in_early_minutes: domain::hours::attendance::DEFAULT_EARLY_MINUTES,
+            smtp_url: None,
+            mail_from: "Pitch In <no-reply@pitchin.localhost>".to_owned(),
+            smtp_timeout_ms: 10_000,
+            reminder_hours: 24,
         }
     }
 
@@ -217,6 +239,11 @@ impl Settings {
     /// `waitlist_offer_hours` as a span.
     pub fn waitlist_offer(&self) -> chrono::TimeDelta {
         chrono::TimeDelta::hours(i64::from(self.waitlist_offer_hours))
+    }
+
+    /// `reminder_hours` as a span.
+    pub fn reminder_lead(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::hours(i64::from(self.reminder_hours))
     }
 
     /// `check_in_early_minutes` as a span.

@@ -17,6 +17,7 @@ pub mod kit;
 pub mod mail;
 pub mod matching;
 pub mod needs;
+pub mod notifications;
 pub mod offers;
 pub mod organisations;
 pub mod partnerships;
@@ -80,7 +81,11 @@ pub async fn serve(
     db: DatabaseConnection,
 ) -> Result<(), String> {
     tracing::info!(settings = ?settings, "starting Pitch In");
-    let state = AppState::new(db, keys, &settings);
+    let mailer = mail::from_settings(&settings).map_err(|e| format!("{e:?}"))?;
+    if settings.smtp_url.is_none() {
+        tracing::warn!("no PITCHIN_SMTP_URL: mail is logged, not sent (development only)");
+    }
+    let state = AppState::new(db, keys, &settings, mailer);
     // Housekeeping once a minute: rate limiters' idle keys, idempotency keys past their day, campaigns past their
     // deadline; once an hour (and at start), the retention rule for accounts never verified.
     let (limits, reads, housekeeping_db) = (state.limits.clone(), state.reads.clone(), state.db.clone());
@@ -107,6 +112,13 @@ pub async fn serve(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(offers = n, "offers from waitlists lapsed"),
                 Err(err) => tracing::warn!(error = ?err, "could not lapse offers from waitlists"),
+            }
+            // Notifications done with are kept 90 days (past the longest gap between a check's recheck notices).
+            if minute % 60 == 40
+                && let Err(err) =
+                    domain::notifications::outbox::forget_old(&housekeeping_db, chrono::TimeDelta::days(90)).await
+            {
+                tracing::warn!(error = ?err, "could not forget old notifications");
             }
             // Webhook deliveries done with are kept 30 days, for partners to look back on; swept hourly.
             if minute % 60 == 30
@@ -141,6 +153,11 @@ pub async fn serve(
     // Webhook deliveries, sent from every server: claims keep two servers from sending the same attempt.
     let dispatcher = webhooks::sender::Dispatcher::new(state.db.clone(), &settings).map_err(|e| format!("{e:?}"))?;
     let delivering = tokio::spawn(dispatcher.run());
+    // Notifications by email, and the scheduled sweeps that write reminders and digests, from every server: claims
+    // keep two servers from sending the same message or running the same sweep.
+    let mailing = tokio::spawn(state.notifications.clone().run());
+    let scheduling =
+        tokio::spawn(notifications::sender::Scheduler::new(state.db.clone(), state.matching.clone(), &settings).run());
     // Load the matching index now rather than in the first match request (about a second at city scale).
     let (matching, db) = (state.matching.clone(), state.db.clone());
     tokio::spawn(async move {
@@ -160,6 +177,8 @@ pub async fn serve(
             .map_err(|e| format!("server error: {e}"));
     // An attempt cut short here is sent again when its claim lapses (at least once).
     delivering.abort();
+    mailing.abort();
+    scheduling.abort();
     // What was counted since the last write, on a clean stop.
     if let Err(err) = last_partners.flush(&last_db).await {
         tracing::warn!(error = ?err, "could not write partners' last counts");
@@ -195,7 +214,7 @@ mod layers {
     //! neither the schema root nor the HTTP server; only the schema root names every area.
     use std::path::Path;
 
-    const AREAS: [&str; 15] = [
+    const AREAS: [&str; 17] = [
         "users",
         "organisations",
         "needs",
@@ -211,6 +230,8 @@ mod layers {
         "partnerships",
         "projects",
         "funding",
+        "hours",
+        "notifications",
     ];
 
     fn sources(dir: &Path) -> Vec<(String, String)> {

@@ -13,6 +13,7 @@ pub mod funding;
 pub mod hours;
 pub mod matching;
 pub mod needs;
+pub mod notifications;
 pub mod offers;
 pub mod organisations;
 pub mod partnerships;

@@ -124,6 +124,7 @@ async fn an_email_is_verified_once_with_the_mailed_code() {
     let nadia = app.register("nadia@verify.example", "Nadia").await;
     let me = "{ me { emailVerifiedAt } }";
     assert_eq!(data(&app.gql_as(Some(&nadia.token), me, json!({})).await)["me"]["emailVerifiedAt"], Value::Null);
+    app.deliver_mail().await;
     let code = app.mail.verification_code("nadia@verify.example").expect("a verification mail on registering");
 
     let verify = "mutation($t: String!) { verifyEmail(input: {token: $t}) { emailVerifiedAt } }";
@@ -148,6 +149,7 @@ async fn the_retention_rule_erases_accounts_never_verified_and_keeps_the_rest() 
     let stale = app.register("stale@retention.example", "Stale").await;
     let verified = app.register("verified@retention.example", "Verified").await;
     let recent = app.register("recent@retention.example", "Recent").await;
+    app.deliver_mail().await;
     let code = app.mail.verification_code("verified@retention.example").expect("mail");
     let resp = app
         .gql("mutation($t: String!) { verifyEmail(input: {token: $t}) { emailVerifiedAt } }", json!({ "t": code }))

@@ -17,8 +17,12 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The test database's address, for the command line to reach it.
     pub database_url: String,
-    /// Mail the app sent, in order.
+    /// Mail the app sent, in order (once `deliver_mail` has sent what the outbox holds).
     pub mail: Arc<CapturedMail>,
+    /// The outbox's dispatcher, sending to `mail` (or to the SMTP server the settings name).
+    pub notifications: api::notifications::sender::Dispatcher,
+    /// The scheduled sweeps, on the app's database and matching index.
+    pub scheduler: api::notifications::sender::Scheduler,
     /// The SQL of every statement run (since the last `reset_statements`).
     statements: Arc<Mutex<Vec<String>>>,
     cleanup: Cleanup,
@@ -27,24 +31,26 @@ pub struct TestApp {
 /// A mail transport that keeps what it is given.
 #[derive(Default)]
 pub struct CapturedMail {
-    sent: std::sync::Mutex<Vec<api::mail::MailMessage>>,
+    sent: std::sync::Mutex<Vec<api::mail::Email>>,
 }
 
+#[async_trait::async_trait]
 impl api::mail::Mailer for CapturedMail {
-    fn send(&self, message: api::mail::MailMessage) {
-        self.sent.lock().expect("mail lock").push(message);
+    async fn send(&self, email: &api::mail::Email) -> Result<(), api::mail::SendError> {
+        self.sent.lock().expect("mail lock").push(email.clone());
+        Ok(())
     }
 }
 
 impl CapturedMail {
-    pub fn sent(&self) -> Vec<api::mail::MailMessage> {
+    pub fn sent(&self) -> Vec<api::mail::Email> {
         self.sent.lock().expect("mail lock").clone()
     }
 
     /// The verification code in the last message to `to`.
     pub fn verification_code(&self, to: &str) -> Option<String> {
         let sent = self.sent();
-        let body = &sent.iter().rev().find(|m| m.to == to)?.body;
+        let body = &sent.iter().rev().find(|m| m.to == to)?.text;
         let start = body.find("?token=")? + "?token=".len();
         Some(body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
     }
@@ -97,15 +103,25 @@ impl TestApp {
         });
         let keys = Arc::new(api::auth::token::TokenKeys::from_settings(&settings).expect("token keys"));
         let mail = Arc::new(CapturedMail::default());
-        let setup = api::mail::Mail::with_mailer(&settings, mail.clone());
-        let state = AppState::with_mail(db.clone(), keys, &settings, setup);
+        let mailer: Arc<dyn api::mail::Mailer> = match &settings.smtp_url {
+            Some(_) => api::mail::from_settings(&settings).expect("the SMTP transport"),
+            None => mail.clone(),
+        };
+        let state = AppState::new(db.clone(), keys, &settings, mailer);
+        let notifications = state.notifications.clone();
+        let scheduler = api::notifications::sender::Scheduler::new(db.clone(), state.matching.clone(), &settings);
         // On PostgreSQL the hottest reads run on connections of their own (`domain::store::reads`): counted alike.
         let log = statements.clone();
         state.reads.observe(move |statement| {
             log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(statement.sql.clone());
         });
         let router = build_router(state);
-        Self { router, db, database_url: url, mail, statements, cleanup }
+        Self { router, db, database_url: url, mail, notifications, scheduler, statements, cleanup }
+    }
+
+    /// Sends what the notifications outbox holds now, as the server's dispatcher would; what each attempt came to.
+    pub async fn deliver_mail(&self) -> Vec<domain::notifications::outbox::Recorded> {
+        self.notifications.deliver_due(domain::now()).await.expect("the outbox is sent")
     }
 
     /// Serves the app over HTTP on `listener` (bound first, so that `public_url` can name its port), for the

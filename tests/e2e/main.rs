@@ -19,6 +19,7 @@ mod limits;
 mod listing;
 mod matching;
 mod need_sessions;
+mod notifications;
 mod open_data;
 mod organisations;
 mod pages;

@@ -122,6 +122,7 @@ async fn registering_writes_all_or_nothing() {
     let input = json!({ "input": { "email": "half@written.example", "password": "a long enough passphrase", "displayName": "Half" } });
     let resp = app.gql(register, input.clone()).await;
     assert!(resp.get("errors").is_some(), "{resp}");
+    app.deliver_mail().await;
     assert!(app.mail.sent().is_empty(), "no code was mailed");
     let resp = login(&app, "half@written.example", "a long enough passphrase").await;
     assert_eq!(error_code(&resp), "UNAUTHENTICATED", "no account was left: {resp}");

@@ -37,6 +37,8 @@ struct Claims {
 pub struct TokenKeys {
     /// Calendar feed URLs' keys, derived from the same secrets.
     pub calendar: CalendarKeys,
+    /// Unsubscribe links' keys (`notifications::unsubscribe`), derived from the same secrets.
+    pub unsubscribe: LinkKeys,
     kid: String,
     encoding: EncodingKey,
     /// Every key a token may name: the current one and the previous ones.
@@ -87,7 +89,14 @@ impl TokenKeys {
             .map(|s| (key_id(s), DecodingKey::from_secret(s.as_bytes())))
             .collect();
         Ok(Self {
-            calendar: CalendarKeys::new(std::iter::once(&secret).chain(&settings.jwt_previous_secrets)),
+            calendar: LinkKeys::new(
+                std::iter::once(&secret).chain(&settings.jwt_previous_secrets),
+                b"pitchin calendar feed keys v1",
+            ),
+            unsubscribe: LinkKeys::new(
+                std::iter::once(&secret).chain(&settings.jwt_previous_secrets),
+                b"pitchin unsubscribe keys v1",
+            ),
             kid: key_id(&secret),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding,
@@ -136,56 +145,59 @@ impl TokenKeys {
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
-/// Private calendar feed URLs. A URL's token is the feed's token id (stored) followed by an HMAC-SHA256 of the id
-/// (stored nowhere) under a key derived from the signing secret; a URL made under a previous secret still opens
-/// its feed, and rotating the feed's id ends every URL made from the old one.
-pub struct CalendarKeys {
+/// Links that open something without a sign-in: private calendar feed URLs and unsubscribe links. A link's token
+/// is an id (for a calendar, the feed's token id, stored; for an unsubscribe link, the account and the kind of
+/// message) followed by an HMAC-SHA256 of the id (stored nowhere) under a key derived from the signing secret and
+/// the link's purpose, so one purpose's token never opens another's. A token made under a previous secret still
+/// works; rotating a calendar feed's id ends every URL made from the old one.
+pub struct LinkKeys {
     /// The current key first.
     keys: Vec<[u8; 32]>,
 }
 
-impl CalendarKeys {
-    /// 32 hex digits: `domain::volunteers::calendar::new_token_id`.
-    const ID_LEN: usize = 32;
-    /// 192 bits of the MAC: past guessing, and the whole token stays at 64 characters.
-    const MAC_LEN: usize = 24;
+/// Calendar feed URLs' keys.
+pub type CalendarKeys = LinkKeys;
 
-    fn new<'a>(secrets: impl Iterator<Item = &'a String>) -> Self {
+impl LinkKeys {
+    /// 192 bits of the MAC: past guessing; 32 characters of base64.
+    const MAC_LEN: usize = 24;
+    const TAG_CHARS: usize = 32;
+    /// A calendar feed's id: 32 hex digits (`domain::volunteers::calendar::new_token_id`).
+    const CALENDAR_ID_LEN: usize = 32;
+
+    fn new<'a>(secrets: impl Iterator<Item = &'a String>, purpose: &[u8]) -> Self {
         use hmac::Mac;
         let keys = secrets
             .filter_map(|secret| {
                 let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).ok()?;
-                mac.update(b"pitchin calendar feed keys v1");
+                mac.update(purpose);
                 Some(mac.finalize().into_bytes().into())
             })
             .collect();
         Self { keys }
     }
 
-    fn mac(key: &[u8; 32], token_id: &str) -> Option<HmacSha256> {
+    fn mac(key: &[u8; 32], id: &str) -> Option<HmacSha256> {
         use hmac::Mac;
         let mut mac = HmacSha256::new_from_slice(key).ok()?;
-        mac.update(token_id.as_bytes());
+        mac.update(id.as_bytes());
         Some(mac)
     }
 
-    /// The URL token for a feed's id, under the current key.
-    pub fn token(&self, token_id: &str) -> AppResult<String> {
+    /// The token for `id` (URL-safe characters only), under the current key.
+    pub fn token(&self, id: &str) -> AppResult<String> {
         use base64::Engine;
         use hmac::Mac;
-        let key = self.keys.first().ok_or_else(|| AppError::internal("no calendar key"))?;
-        let tag = Self::mac(key, token_id).ok_or_else(|| AppError::internal("calendar key"))?.finalize().into_bytes();
-        Ok(format!("{token_id}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..Self::MAC_LEN])))
+        let key = self.keys.first().ok_or_else(|| AppError::internal("no link key"))?;
+        let tag = Self::mac(key, id).ok_or_else(|| AppError::internal("link key"))?.finalize().into_bytes();
+        Ok(format!("{id}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..Self::MAC_LEN])))
     }
 
-    /// The feed id a URL token was made for, if one of the keys made it (compared in constant time).
-    pub fn token_id<'t>(&self, token: &'t str) -> Option<&'t str> {
+    /// The id a token was made for, if one of the keys made it (compared in constant time).
+    pub fn id_of<'t>(&self, token: &'t str) -> Option<&'t str> {
         use base64::Engine;
         use hmac::Mac;
-        let (id, tag) = token.split_at_checked(Self::ID_LEN)?;
-        if !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return None;
-        }
+        let (id, tag) = token.split_at_checked(token.len().checked_sub(Self::TAG_CHARS)?)?;
         let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tag).ok()?;
         if tag.len() != Self::MAC_LEN {
             return None;
@@ -194,6 +206,13 @@ impl CalendarKeys {
             .iter()
             .any(|key| Self::mac(key, id).is_some_and(|mac| mac.verify_truncated_left(&tag).is_ok()))
             .then_some(id)
+    }
+
+    /// The calendar feed id a URL token was made for: `id_of`, and 32 hex digits.
+    pub fn token_id<'t>(&self, token: &'t str) -> Option<&'t str> {
+        self.id_of(token).filter(|id| {
+            id.len() == Self::CALENDAR_ID_LEN && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
     }
 }
 

@@ -61,7 +61,8 @@ pub struct AppState {
     /// Volunteers' and needs' scoring facts in memory (see `matching::index`), shared by every request.
     pub matching: Arc<MatchingIndex>,
     pub limits: Arc<RequestLimits>,
-    pub mail: Arc<crate::mail::Mail>,
+    /// Sends the notifications outbox through the mail transport (`notifications::sender`).
+    pub notifications: crate::notifications::sender::Dispatcher,
     pub documents: Arc<ParsedDocuments>,
     /// The address the public reaches Pitch In at, without a trailing slash: every absolute link starts with it.
     pub public_url: Arc<str>,
@@ -177,20 +178,16 @@ fn limited<K: std::hash::Hash + Eq + Clone>(limiter: Option<&DefaultKeyedRateLim
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, keys: Arc<TokenKeys>, settings: &Settings) -> Self {
-        Self::with_mail(db, keys, settings, crate::mail::Mail::from_settings(settings))
-    }
-
-    /// With a mail setup of the caller's (tests capture what would be sent).
-    pub fn with_mail(
+    /// The state for `settings`, sending mail through `mailer` (`mail::from_settings`; tests pass their own).
+    pub fn new(
         db: DatabaseConnection,
         keys: Arc<TokenKeys>,
         settings: &Settings,
-        mail: crate::mail::Mail,
+        mailer: Arc<dyn crate::mail::Mailer>,
     ) -> Self {
         let matching = Arc::new(MatchingIndex::new());
         let limits = Arc::new(RequestLimits::new(settings));
-        let mail = Arc::new(mail);
+        let notifications = crate::notifications::sender::Dispatcher::new(db.clone(), mailer, keys.clone(), settings);
         let options = SchemaOptions {
             introspection: settings.introspection,
             suggestions: settings.field_suggestions(),
@@ -210,7 +207,6 @@ impl AppState {
             keys.clone(),
             matching.clone(),
             limits.sign_ins.clone(),
-            mail.clone(),
             Arc::from(settings.public_url()),
             partners.clone(),
             options,
@@ -224,7 +220,7 @@ impl AppState {
             cost_schema: crate::schema::cost_schema(options),
             matching,
             limits,
-            mail,
+            notifications,
             documents,
             public_url: Arc::from(settings.public_url()),
             feed_settle: settings.feed_settle(),

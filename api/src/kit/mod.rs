@@ -212,10 +212,6 @@ pub fn shown(ctx: &Context<'_>) -> Shown {
     ctx.data_opt::<Shown>().copied().unwrap_or(Shown::ALL)
 }
 
-pub fn mail<'a>(ctx: &Context<'a>) -> AppResult<&'a crate::mail::Mail> {
-    ctx.data::<Arc<crate::mail::Mail>>().map(Arc::as_ref).map_err(|_| missing("mail"))
-}
-
 pub fn token_keys<'a>(ctx: &Context<'a>) -> AppResult<&'a TokenKeys> {
     ctx.data::<Arc<TokenKeys>>().map(|k| k.as_ref()).map_err(|_| missing("token keys"))
 }

@@ -22,6 +22,7 @@ use crate::kit::{db, limits, loaders, viewer};
 use crate::matching::{MatchingMutation, MatchingQuery};
 use crate::needs::sessions::SessionMutation;
 use crate::needs::{Need, NeedMutation, NeedQuery};
+use crate::notifications::{NotificationMutation, NotificationQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
 use crate::partnerships::{PartnershipMutation, PartnershipQuery, Priority};
@@ -52,6 +53,7 @@ pub struct Query(
     FundingQuery,
     CampaignQuery,
     InsightQuery,
+    NotificationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -72,6 +74,7 @@ pub struct Mutation(
     CampaignMutation,
     SessionMutation,
     HoursMutation,
+    NotificationMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -95,7 +98,6 @@ pub fn build_schema(
     keys: Arc<TokenKeys>,
     matching: Arc<MatchingIndex>,
     sign_ins: Arc<SignInAttempts>,
-    mail: Arc<crate::mail::Mail>,
     public_url: Arc<str>,
     partners: Arc<domain::api_keys::stats::Tally>,
     options: SchemaOptions,
@@ -106,7 +108,6 @@ pub fn build_schema(
         .data(keys)
         .data(matching)
         .data(sign_ins)
-        .data(mail)
         .data(crate::kit::PublicUrl(public_url))
         .data(partners)
         .data(options.webhook_targets)

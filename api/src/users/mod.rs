@@ -226,12 +226,10 @@ impl UserMutation {
         // mailed only once they are.
         let txn = sea_orm::TransactionTrait::begin(db).await?;
         let user = registration.insert(&txn).await?;
-        let code = verification::issue(&txn, &user).await?;
+        verification::send(&txn, &user).await?;
         let refresh = sessions::start(&txn, user.id).await?;
-        let answer = payload(ctx, user.clone(), refresh)?;
+        let answer = payload(ctx, user, refresh)?;
         txn.commit().await?;
-        let mail = crate::kit::mail(ctx)?;
-        verification::mail(mail.mailer.as_ref(), &mail.verify_email_url, &user, &code);
         Ok(answer)
     }
 
@@ -249,8 +247,9 @@ impl UserMutation {
         if user.email_verified_at.is_some() {
             return Ok(RequestEmailVerificationPayload { sent: false });
         }
-        let mail = crate::kit::mail(ctx)?;
-        verification::send(db, mail.mailer.as_ref(), &mail.verify_email_url, &user).await?;
+        let txn = sea_orm::TransactionTrait::begin(db).await?;
+        verification::send(&txn, &user).await?;
+        txn.commit().await?;
         Ok(RequestEmailVerificationPayload { sent: true })
     }
 
@@ -288,8 +287,15 @@ impl UserMutation {
     /// address (registered or not) are refused for a while with RATE_LIMITED.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
         ctx.data::<Arc<SignInAttempts>>().map_err(|_| crate::kit::missing("sign-in limits"))?.attempt(&input.email)?;
-        let user = service::login(db(ctx)?, &input.email, input.password).await?;
-        session(ctx, user).await.map_err(ApiError::from)
+        let db = db(ctx)?;
+        let user = service::login(db, &input.email, input.password).await?;
+        // The session and the notice to the account's holder are written together.
+        let txn = sea_orm::TransactionTrait::begin(db).await?;
+        let refresh = sessions::start(&txn, user.id).await?;
+        domain::notifications::events::signed_in(&txn, user.id).await?;
+        let answer = payload(ctx, user, refresh)?;
+        txn.commit().await?;
+        Ok(answer)
     }
 }
 

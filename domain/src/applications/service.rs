@@ -132,6 +132,7 @@ pub async fn open(
     .insert(db)
     .await?;
     outbox::application_event(db, WebhookEvent::ApplicationCreated, &created, None).await?;
+    crate::notifications::events::application_changed(db, &created, None).await?;
     Ok(created)
 }
 
@@ -181,6 +182,7 @@ pub(super) async fn transition(
     // Every caller moves from one status it read, so that one is the previous status.
     let previous = if let [was] = from { Some(*was) } else { None };
     outbox::application_event(db, WebhookEvent::ApplicationStatusChanged, &changed, previous).await?;
+    crate::notifications::events::application_changed(db, &changed, previous).await?;
     Ok(changed)
 }
 

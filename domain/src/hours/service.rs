@@ -3,7 +3,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::{AttendanceStatus, HoursSource, HoursStatus};
@@ -87,13 +90,17 @@ pub async fn log(
 }
 
 /// The organisation's coordinators approve a PENDING entry.
-pub async fn approve(db: &impl ConnectionTrait, actor: &AuthUser, id: Uuid) -> AppResult<hours_entry::Model> {
+pub async fn approve(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    actor: &AuthUser,
+    id: Uuid,
+) -> AppResult<hours_entry::Model> {
     decide(db, actor, id, HoursStatus::Approved, None).await
 }
 
 /// The organisation's coordinators reject a PENDING entry, saying why (the volunteer reads it).
 pub async fn reject(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
     id: Uuid,
     reason: &str,
@@ -103,7 +110,7 @@ pub async fn reject(
 }
 
 async fn decide(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
     id: Uuid,
     to: HoursStatus,
@@ -117,6 +124,7 @@ async fn decide(
         return Err(AppError::forbidden("someone else in the organisation must decide on your own hours"));
     }
     let now = now();
+    let txn = db.begin().await?;
     // Conditional on PENDING: two coordinators deciding at once cannot both win.
     let result = hours_entry::Entity::update_many()
         .col_expr(C::Status, Expr::value(to.as_db()))
@@ -126,12 +134,15 @@ async fn decide(
         .col_expr(C::UpdatedAt, Expr::value(now))
         .filter(C::Id.eq(id))
         .filter(C::Status.eq(HoursStatus::Pending.as_db()))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::conflict(format!("these hours are {} already", entry.status.to_lowercase())));
     }
-    get(db, id).await
+    let decided = get(&txn, id).await?;
+    crate::notifications::events::hours_decided(&txn, &decided).await?;
+    txn.commit().await?;
+    Ok(decided)
 }
 
 /// Approved and pending minutes, and the approved ones by month, organisation and need.

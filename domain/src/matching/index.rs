@@ -540,6 +540,10 @@ impl IndexView<'_> {
         self.0.needs.get(slot as usize)
     }
 
+    pub fn need_by_id(&self, id: Uuid) -> Option<&IndexedNeed> {
+        self.0.need_slots.get(&id).and_then(|slot| self.0.needs.get(*slot as usize))
+    }
+
     pub fn active_applicants(&self, need_id: Uuid) -> i32 {
         self.0.active_applicants.get(&need_id).copied().unwrap_or(0)
     }

@@ -108,7 +108,7 @@ pub fn check_span(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<()> {
 }
 
 /// The cancellations among the needs' sessions starting in `[from, to)`, in one statement.
-async fn cancellations(
+pub(crate) async fn cancellations(
     db: &impl ConnectionTrait,
     need_ids: &[Uuid],
     from: DateTime<Utc>,
@@ -230,6 +230,7 @@ pub async fn cancel(
         other => other,
     })?;
     touch(&txn, need.id).await?;
+    crate::notifications::sweeps::session_cancelled(&txn, &need, starts_at, &cancellation.reason).await?;
     txn.commit().await?;
     Ok(Session { need_id: need.id, starts_at, ends_at, cancellation: Some(cancellation), capacity: capacity(&need) })
 }

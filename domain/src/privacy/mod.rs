@@ -199,6 +199,12 @@ async fn erase_if(
         .await?;
     refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
     email_verification::Entity::delete_many().filter(email_verification::Column::UserId.eq(user_id)).exec(&txn).await?;
+    // Messages waiting for them would name their needs and hours to an address that is gone.
+    entity::notification::Entity::delete_many()
+        .filter(entity::notification::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    entity::notification_preference::Entity::delete_by_id(user_id).exec(&txn).await?;
     // Stored responses of the user's retried requests hold their data.
     idempotency_key::Entity::delete_many()
         .filter(idempotency_key::Column::Principal.eq(format!("user:{user_id}")))

@@ -179,3 +179,22 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Every day from `start` to `end` (minutes after midnight), from two weeks ago: sessions behind and ahead.
+pub fn every_day(start: u16, end: u16) -> domain::needs::service::Schedule {
+    use domain::values::{TimeWindow, Weekday};
+    let days = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+    domain::needs::service::Schedule {
+        weekly: days.into_iter().map(|day| TimeWindow { day, start, end }).collect(),
+        start_date: Some(chrono::Utc::now().date_naive() - chrono::TimeDelta::days(14)),
+        end_date: None,
+    }
+}

@@ -6,29 +6,15 @@ use domain::error::AppError;
 use domain::hours::{HoursStatus, attendance, service as hours};
 use domain::needs::service::{self as needs, Schedule};
 use domain::needs::{NeedCategory, NeedId, sessions};
-use domain::values::{TimeWindow, Weekday};
 
 use sea_orm::ActiveModelTrait;
 
 use crate::applications::volunteer_profile;
-use crate::helpers::{TestDb, remote_need};
+use crate::helpers::{TestDb, every_day, remote_need};
 
 /// Every day 10:00–12:00 from two weeks ago: sessions behind and ahead.
 fn daily() -> Schedule {
-    let days = [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ];
-    Schedule {
-        weekly: days.into_iter().map(|day| TimeWindow { day, start: 600, end: 720 }).collect(),
-        start_date: Some(Utc::now().date_naive() - TimeDelta::days(14)),
-        end_date: None,
-    }
+    every_day(600, 720)
 }
 
 #[tokio::test]

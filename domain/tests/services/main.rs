@@ -8,6 +8,7 @@ mod helpers;
 mod hours;
 mod matching;
 mod needs;
+mod notifications;
 mod offers;
 mod organisations;
 mod partnerships;

@@ -7,6 +7,7 @@ pub mod embed;
 mod need;
 mod organisation;
 mod statement;
+mod unsubscribe;
 pub use need::{need_url, public as public_need, schema_org as need_schema_org};
 pub use organisation::schema_org as organisation_schema_org;
 pub mod words;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/needs/{id}", get(need::page))
         .route("/organisations/{slug}", get(organisation::page))
         .route("/statements/{code}", get(statement::page))
+        .route("/unsubscribe/{token}", get(unsubscribe::confirm).post(unsubscribe::unsubscribe))
         .route("/embed/needs", get(embed::widget))
         .route("/embed/click", get(embed::click))
         .route("/embed.js", get(embed::script))
