@@ -50,7 +50,8 @@ PY
 BODY=$(sed -n 1p <<<"$REQUEST")
 TOKEN=$(sed -n 2p <<<"$REQUEST")
 
-JWT_SECRET=$SECRET PITCHIN_BIND=127.0.0.1:$PORT RUST_LOG=warn PITCHIN_ENV=production \
+# Production needs an SMTP server; these reads send no mail, so an address nothing listens on does.
+JWT_SECRET=$SECRET PITCHIN_BIND=127.0.0.1:$PORT RUST_LOG=warn PITCHIN_ENV=production PITCHIN_SMTP_URL=smtp://127.0.0.1:9 \
   PITCHIN_RATE_LIMIT_PER_IP=0 PITCHIN_RATE_LIMIT_PER_USER=0 \
   valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "$BIN" serve >"$OUT/server.log" 2>&1 &
 SERVER=$!

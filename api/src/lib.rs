@@ -89,6 +89,7 @@ pub async fn serve(
     // Housekeeping once a minute: rate limiters' idle keys, idempotency keys past their day, campaigns past their
     // deadline; once an hour (and at start), the retention rule for accounts never verified.
     let (limits, reads, housekeeping_db) = (state.limits.clone(), state.reads.clone(), state.db.clone());
+    let dispatch_index = state.matching.clone();
     let waitlist_offer = settings.waitlist_offer();
     let retention = (settings.unverified_account_days > 0)
         .then(|| chrono::TimeDelta::days(i64::from(settings.unverified_account_days)));
@@ -119,6 +120,12 @@ pub async fn serve(
                     domain::notifications::outbox::forget_old(&housekeeping_db, chrono::TimeDelta::days(90)).await
             {
                 tracing::warn!(error = ?err, "could not forget old notifications");
+            }
+            // Urgent dispatches move on within a minute: lapsed invitations, the next wave, the end.
+            match domain::matching::dispatch::advance(&housekeeping_db, &dispatch_index, domain::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(waves = n, "urgent dispatches sent their next waves"),
+                Err(err) => tracing::warn!(error = ?err, "could not move urgent dispatches on"),
             }
             // Webhook deliveries done with are kept 30 days, for partners to look back on; swept hourly.
             if minute % 60 == 30

@@ -11,6 +11,8 @@ pub struct Model {
     /// The kinds turned off, as `,KIND,KIND,` (so one is found with LIKE '%,KIND,%').
     pub disabled_kinds: String,
     pub weekly_cap: Option<i32>,
+    /// At most this many invitations in any seven days, below the platform's cap; `None`: the platform's cap.
+    pub invitations_per_week: Option<i32>,
     pub updated_at: DateTimeUtc,
 }
 

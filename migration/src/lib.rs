@@ -37,6 +37,7 @@ mod m20261207_000033_create_dbs_verifications;
 mod m20261207_000034_create_attendance_and_hours;
 mod m20261207_000035_create_volunteering_statements;
 mod m20261208_000036_create_notifications;
+mod m20261208_000037_create_urgent_dispatches;
 
 pub struct Migrator;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000034_create_attendance_and_hours::Migration),
             Box::new(m20261207_000035_create_volunteering_statements::Migration),
             Box::new(m20261208_000036_create_notifications::Migration),
+            Box::new(m20261208_000037_create_urgent_dispatches::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ mod columns;
 mod crowdfunding;
 mod dbs_verification;
 mod erasure;
+mod fairness;
 mod faults;
 mod feeds;
 mod funding;

@@ -462,4 +462,133 @@ impl MatchingMutation {
         let (application, need) = plans::respond(db(ctx)?, &actor, id, accept, offer_for).await?;
         Ok(ApplicationPayload { application: Application::from(application), need: Need::from(need) })
     }
+
+    /// Asks an urgent need's matching volunteers in waves (5 at a time by default), best matches first but rotating
+    /// and within everyone's weekly cap: the next wave when all of a wave's invitations have been declined or have
+    /// lapsed (after `offerMinutes`, 60 by default), until the places are filled. A dispatch's invitations hold no
+    /// place: the first to accept take the places. For the need's coordinators.
+    async fn dispatch_urgent_need(
+        &self,
+        ctx: &Context<'_>,
+        input: DispatchUrgentNeedInput,
+    ) -> ApiResult<DispatchUrgentNeedPayload> {
+        let actor = viewer(ctx)?.require_user()?;
+        let command = domain::matching::dispatch::StartDispatch {
+            need_id: decode("input.needId", &input.need_id, NodeKind::Need)?,
+            wave_size: input.wave_size,
+            offer_minutes: input.offer_minutes,
+        };
+        let dispatch =
+            domain::matching::dispatch::start(db(ctx)?, matching_index(ctx)?, &actor, command, domain::now()).await?;
+        Ok(DispatchUrgentNeedPayload { dispatch: UrgentDispatch(dispatch) })
+    }
+}
+
+#[derive(InputObject)]
+pub struct DispatchUrgentNeedInput {
+    pub need_id: ID,
+    /// Invitations a wave, 1 to 50 (default 5).
+    pub wave_size: Option<i32>,
+    /// How long each invitation stays open, 5 to 1,440 minutes (default 60).
+    pub offer_minutes: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct DispatchUrgentNeedPayload {
+    pub dispatch: UrgentDispatch,
+}
+
+crate::graphql_enum! {
+    pub enum UrgentDispatchStatus as domain::matching::dispatch::DispatchStatus {
+        /// Waves go on.
+        Active => "ACTIVE",
+        /// The need's places were filled.
+        Filled => "FILLED",
+        /// Nobody eligible was left to ask.
+        Exhausted => "EXHAUSTED",
+        /// The need closed.
+        Stopped => "STOPPED",
+    }
+}
+
+/// An urgent need's volunteers asked in waves. Seen by the need's organisation's members and platform admins.
+pub struct UrgentDispatch(pub entity::urgent_dispatch::Model);
+
+#[Object]
+impl UrgentDispatch {
+    async fn need(&self, ctx: &Context<'_>) -> ApiResult<Need> {
+        let need = crate::kit::boxed(crate::kit::loaders(ctx)?.needs.load_one(self.0.need_id)).await?;
+        need.map(Need).ok_or_else(|| AppError::not_found("need")).map_err(ApiError::from)
+    }
+    async fn status(&self) -> UrgentDispatchStatus {
+        UrgentDispatchStatus::from_db(&self.0.status).unwrap_or(UrgentDispatchStatus::Active)
+    }
+    async fn wave_size(&self) -> i32 {
+        self.0.wave_size
+    }
+    async fn offer_minutes(&self) -> i32 {
+        self.0.offer_minutes
+    }
+    /// Waves sent so far.
+    async fn waves(&self) -> i32 {
+        self.0.waves
+    }
+    /// Invitations sent so far, over all waves.
+    async fn invitations(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let n = domain::matching::dispatch::invitations_of(db(ctx)?, self.0.id).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+    async fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.created_at
+    }
+    async fn finished_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.finished_at
+    }
+}
+
+/// `Need.urgentDispatch`: its latest dispatch, for its organisation's members and platform admins; null otherwise.
+pub async fn latest_dispatch(
+    ctx: &Context<'_>,
+    need_id: uuid::Uuid,
+    organisation_id: uuid::Uuid,
+) -> ApiResult<Option<UrgentDispatch>> {
+    let db = db(ctx)?;
+    if !domain::access::may_see_organisation_private(viewer(ctx)?.is_member_of(db, organisation_id).await?) {
+        return Ok(None);
+    }
+    Ok(domain::matching::dispatch::latest_of(db, need_id).await?.map(UrgentDispatch))
+}
+
+/// An organisation's outreach between two days: whom it invited to its needs and how evenly, and how many of the
+/// volunteers matching finds for its open needs it has never asked.
+#[derive(SimpleObject)]
+pub struct Outreach {
+    /// Invitations made in the span (plans confirmed, offers from waitlists).
+    pub invitations: i64,
+    /// Distinct volunteers those went to.
+    pub volunteers_invited: i64,
+    /// Of them, those invited more than once in the span.
+    pub volunteers_asked_more_than_once: i64,
+    pub most_invitations_to_one_volunteer: i64,
+    /// Volunteers eligible today for at least one of its open needs whom it has never invited.
+    pub matching_volunteers_never_asked: i64,
+}
+
+/// `Organisation.outreach(from, to)`, for its members and platform admins.
+pub async fn outreach(
+    ctx: &Context<'_>,
+    organisation_id: uuid::Uuid,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> ApiResult<Outreach> {
+    let actor = viewer(ctx)?.require_user()?;
+    let o =
+        domain::matching::outreach::outreach(db(ctx)?, matching_index(ctx)?, &actor, organisation_id, from, to).await?;
+    Ok(Outreach {
+        invitations: o.invitations,
+        volunteers_invited: o.volunteers_invited,
+        volunteers_asked_more_than_once: o.volunteers_asked_more_than_once,
+        most_invitations_to_one_volunteer: o.most_invitations_to_one_volunteer,
+        matching_volunteers_never_asked: o.matching_volunteers_never_asked,
+    })
 }

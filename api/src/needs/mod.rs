@@ -208,6 +208,11 @@ impl Need {
     ) -> ApiResult<Vec<sessions::Session>> {
         sessions::of_need(ctx, &self.0, from, to).await
     }
+    /// Its latest urgent dispatch (`dispatchUrgentNeed`), for its organisation's members and platform admins; null
+    /// for everyone else.
+    async fn urgent_dispatch(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::matching::UrgentDispatch>> {
+        crate::matching::latest_dispatch(ctx, *self.0.id(), *self.0.organisation_id()).await
+    }
     async fn organisation(&self, ctx: &Context<'_>) -> ApiResult<Organisation> {
         let loaders = loaders(ctx)?;
         let id = *self.0.organisation_id();

@@ -55,6 +55,9 @@ pub struct NotificationPreferences {
     pub kinds: Vec<NotificationSetting>,
     /// At most this many messages over any seven days (account messages aside); null: no cap.
     pub weekly_cap: Option<i32>,
+    /// At most this many invitations to needs in any seven days: the platform's cap (3) unless you chose fewer
+    /// (0 stops them). Plans and waitlists pass over you meanwhile; your place in a waitlist's line is kept.
+    pub invitations_per_week: i32,
 }
 
 impl From<Preferences> for NotificationPreferences {
@@ -67,7 +70,9 @@ impl From<Preferences> for NotificationPreferences {
                 can_turn_off: !k.is_account(),
             })
             .collect();
-        Self { kinds, weekly_cap: prefs.weekly_cap }
+        let most = domain::applications::caps::INVITATIONS_PER_WEEK;
+        let invitations_per_week = prefs.invitations_per_week.map_or(most, |n| n.min(most));
+        Self { kinds, weekly_cap: prefs.weekly_cap, invitations_per_week }
     }
 }
 
@@ -83,6 +88,17 @@ pub struct UpdateNotificationPreferencesInput {
     pub kinds: Option<Vec<NotificationKindSetting>>,
     /// 1 to 100 messages a week; null removes the cap; absent leaves it.
     pub weekly_cap: MaybeUndefined<i32>,
+    /// 0 to 3 invitations a week; null goes back to the platform's cap; absent leaves it.
+    pub invitations_per_week: MaybeUndefined<i32>,
+}
+
+/// Absent: unchanged; null: back to the default; a value: that.
+fn change_of(value: MaybeUndefined<i32>) -> Option<Option<i32>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
 }
 
 #[derive(Default)]
@@ -112,11 +128,8 @@ impl NotificationMutation {
         let actor = viewer(ctx)?.require_user()?;
         let change = preferences::Change {
             kinds: input.kinds.unwrap_or_default().into_iter().map(|s| (s.kind.into(), s.enabled)).collect(),
-            weekly_cap: match input.weekly_cap {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(cap) => Some(Some(cap)),
-            },
+            weekly_cap: change_of(input.weekly_cap),
+            invitations_per_week: change_of(input.invitations_per_week),
         };
         Ok(preferences::update(db(ctx)?, actor.id, change).await?.into())
     }

@@ -187,6 +187,17 @@ impl Organisation {
         crate::hours::impact(ctx, *self.0.id(), from, to).await
     }
 
+    /// Whom it invited between two days (inclusive, at most five years apart) and how evenly, and how many
+    /// volunteers matching finds for its open needs it has never asked. Only for its members and platform admins.
+    async fn outreach(
+        &self,
+        ctx: &Context<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<crate::matching::Outreach> {
+        crate::matching::outreach(ctx, *self.0.id(), from, to).await
+    }
+
     /// Its volunteers' hours, newest first (at most `first`, up to 100); `status: PENDING` is the approval queue.
     /// Only for its members and platform admins.
     async fn hours_entries(

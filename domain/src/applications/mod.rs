@@ -1,5 +1,6 @@
 //! Applications: a volunteer's request to help with a need, and an organisation's invitation, through one
 //! lifecycle (`service`): opened by `open`, moved by its transitions. A full need keeps a waitlist (`waitlist`).
+pub mod caps;
 pub mod service;
 pub mod waitlist;
 

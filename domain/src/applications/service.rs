@@ -258,8 +258,12 @@ async fn release(
     // Conditional on the status we read, so a concurrent change makes this a CONFLICT, not a double release.
     let Some(was) = was else { return Err(AppError::internal("unknown application status")) };
     transition(&txn, application.id, &[was], to).await?;
-    // Accepted volunteers and invitations awaiting an answer both hold a place.
-    if ApplicationStatus::HOLDING_A_PLACE.contains(&was) {
+    // Accepted volunteers and invitations awaiting an answer both hold a place, but for an urgent dispatch's
+    // invitations (the first to accept take the places).
+    let held = ApplicationStatus::HOLDING_A_PLACE.contains(&was)
+        && !(was == ApplicationStatus::Invited
+            && crate::matching::dispatch::current_invitation(&txn, application).await?.is_some());
+    if held {
         needs::free_place(&txn, application.need_id).await?;
         waitlist::offer_places(&txn, application.need_id).await?;
         crate::needs::signups::drop_coming(&txn, application.need_id, application.volunteer_id).await?;
@@ -310,6 +314,17 @@ async fn audit_decision(
         [(volunteer_user_id, detail)],
     )
     .await
+}
+
+/// An invitation accepted, in the caller's transaction (whose place the caller took).
+pub async fn accept_invitation(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    transition(db, id, &[ApplicationStatus::Invited], ApplicationStatus::Accepted).await.map(|_| ())
+}
+
+/// An invitation that held no place (an urgent dispatch's) lapses unanswered: INVITED to EXPIRED, nothing to give
+/// back. CONFLICT if it was answered meanwhile.
+pub async fn lapse_invitation(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    transition(db, id, &[ApplicationStatus::Invited], ApplicationStatus::Expired).await.map(|_| ())
 }
 
 /// Moves an application from exactly `from` to `to` (CONFLICT if it is no longer `from`), with its webhooks'

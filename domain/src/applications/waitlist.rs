@@ -101,9 +101,15 @@ pub async fn offer_places(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult
         }
         false => None,
     };
+    // Those at their weekly cap of invitations wait on, in their place, like the unverified.
+    let waiting: Vec<Uuid> = line.iter().map(|a| a.volunteer_id).collect();
+    let asked = super::caps::asked(db, &waiting, crate::now()).await?;
     let mut offered = Vec::new();
     for next in line {
         if verified.as_ref().is_some_and(|v| !v.contains(&next.volunteer_id)) {
+            continue;
+        }
+        if asked.get(&next.volunteer_id).is_some_and(|a| a.left() == 0) {
             continue;
         }
         // The place first: when none is free (or the need is not open), nobody is offered one.

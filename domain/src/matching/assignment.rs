@@ -58,6 +58,37 @@ pub struct Assignment {
     pub needs_covered: usize,
 }
 
+/// How close to a need's best score a candidate must be to count as "as good" for rotation: a twentieth, about the
+/// difference one shared skill or a few kilometres makes in the score (`scoring`).
+pub const ROTATION_MARGIN: f64 = 0.05;
+
+/// Fair rotation, as a change of scores before solving: among each need's candidates within `margin` of its best
+/// score, whoever was asked least recently scores highest. Their scores are spread over `(best − margin / 2, best]`
+/// in order of `recency` (a volunteer's rank: 0 asked least recently or never, ties broken by the caller's order),
+/// so they still beat everyone outside the margin, and the solver, optimal on the changed scores, prefers the least
+/// recently asked wherever scores are that close. Candidates outside the margin keep their scores. Deterministic.
+pub fn rotate(candidates: &mut [Candidate], recency: &[usize], margin: f64) {
+    let needs = candidates.iter().map(|c| c.need + 1).max().unwrap_or(0);
+    let mut best = vec![f64::NEG_INFINITY; needs];
+    for c in candidates.iter().filter(|c| c.score.is_finite()) {
+        best[c.need] = best[c.need].max(c.score.min(1.0));
+    }
+    let rank = |c: &Candidate| recency.get(c.volunteer).copied().unwrap_or(usize::MAX);
+    for (need, &top) in best.iter().enumerate() {
+        let mut close: Vec<usize> = (0..candidates.len())
+            .filter(|&i| {
+                let c = &candidates[i];
+                c.need == need && c.score.is_finite() && c.score.min(1.0) >= top - margin
+            })
+            .collect();
+        close.sort_by_key(|&i| (rank(&candidates[i]), candidates[i].volunteer));
+        let steps = close.len().max(1) as f64;
+        for (position, i) in close.into_iter().enumerate() {
+            candidates[i].score = top - margin / 2.0 * position as f64 / steps;
+        }
+    }
+}
+
 /// Computes the optimal plan: most needs covered, then highest total score. Deterministic: the candidates are put in
 /// a canonical order first, so the same set of candidates gives the same pairs whatever order they arrive in.
 pub fn solve(problem: &AssignmentProblem) -> Assignment {
@@ -740,6 +771,55 @@ mod tests {
             shuffled.candidates.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
             prop_assert_eq!(solve(&shuffled), answer);
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Rotation changes the scores, never the rules: the plan on rotated scores is the brute-force optimum of the
+        /// rotated problem, covers as many needs as the plan without rotation, and in every need whose candidates
+        /// were all within the margin, the chosen are the least recently asked of those free to take it.
+        #[test]
+        fn rotation_keeps_plans_optimal_and_asks_the_least_recently_asked(
+            p in small_problem(),
+            order in Just((0..5).collect::<Vec<usize>>()).prop_shuffle(),
+        ) {
+            let mut rotated = p.clone();
+            rotate(&mut rotated.candidates, &order, ROTATION_MARGIN);
+            let (covered, score) = brute_force(&rotated);
+            let answer = solve(&rotated);
+            assert_feasible(&rotated, &answer);
+            assert_same_optimum(&answer, &Assignment { pairs: vec![], total_score: score, needs_covered: covered });
+            prop_assert_eq!(answer.needs_covered, solve(&p).needs_covered);
+            // A need with one place whose candidates are all as good, and who are free for nothing else: it goes to
+            // the least recently asked of them.
+            for need in 0..p.places.len() {
+                let theirs: Vec<&Candidate> = p.candidates.iter().filter(|c| c.need == need).collect();
+                let alone = theirs.iter().all(|c| p.candidates.iter().filter(|o| o.volunteer == c.volunteer).count() == 1);
+                let best = theirs.iter().map(|c| c.score.min(1.0)).fold(f64::NEG_INFINITY, f64::max);
+                let close = theirs.iter().all(|c| c.score.min(1.0) >= best - ROTATION_MARGIN);
+                if p.places[need] == 1 && alone && close && !theirs.is_empty() {
+                    let first = theirs.iter().min_by_key(|c| (order[c.volunteer], c.volunteer)).map(|c| c.volunteer);
+                    let chosen: Vec<usize> = answer.pairs.iter().filter(|(n, _)| *n == need).map(|(_, v)| *v).collect();
+                    prop_assert_eq!(chosen, first.into_iter().collect::<Vec<_>>());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rotation_prefers_the_least_recently_asked_only_among_the_close() {
+        // One place; volunteer 0 scores best but was asked most recently, 1 is within the margin, 2 is not.
+        let mut candidates = vec![cand(0, 0, 0.90), cand(0, 1, 0.87), cand(0, 2, 0.80)];
+        let recency = [2, 0, 1];
+        rotate(&mut candidates, &recency, ROTATION_MARGIN);
+        let answer = solve(&AssignmentProblem { places: vec![1], volunteer_limits: vec![1; 3], candidates });
+        assert_eq!(answer.pairs, [(0, 1)], "the least recently asked of the close pair");
+        // Outside the margin, the better match wins whatever the order.
+        let mut candidates = vec![cand(0, 0, 0.90), cand(0, 2, 0.80)];
+        rotate(&mut candidates, &[1, 0, 0], ROTATION_MARGIN);
+        let answer = solve(&AssignmentProblem { places: vec![1], volunteer_limits: vec![1; 3], candidates });
+        assert_eq!(answer.pairs, [(0, 0)]);
     }
 
     /// A seeded instance shaped like a city: every volunteer eligible for 5–20 % of the needs, 1–5 places per need.

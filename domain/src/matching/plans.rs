@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
 use uuid::Uuid;
 
-use super::assignment::{AssignmentProblem, Candidate, solve};
+use super::assignment::{AssignmentProblem, Candidate, ROTATION_MARGIN, rotate, solve};
 use super::index::MatchingIndex;
 use super::scoring;
 use super::service::{
@@ -16,6 +16,7 @@ use super::service::{
 };
 use crate::access::{self as policy, AuthUser};
 use crate::applications::ApplicationStatus;
+use crate::applications::caps;
 use crate::applications::service as lifecycle;
 use crate::error::{AppError, AppResult};
 use crate::needs::NeedStatus;
@@ -128,6 +129,12 @@ pub async fn propose(
             scored.retain(|(_, id, _)| verified.contains(id));
         }
     }
+    // Nobody is asked more than their weekly cap: those at it are not candidates this week.
+    let seen: Vec<Uuid> = per_need.iter().flatten().map(|(_, id, _)| *id).collect();
+    let asked = caps::asked(db, &seen, crate::now()).await?;
+    for scored in per_need.iter_mut() {
+        scored.retain(|(_, id, _)| asked.get(id).is_none_or(|a| a.left() > 0));
+    }
     let mut volunteer_ids: Vec<Uuid> = per_need.iter().flatten().map(|(_, id, _)| *id).collect();
     volunteer_ids.sort();
     volunteer_ids.dedup();
@@ -142,14 +149,32 @@ pub async fn propose(
     }
     candidates.sort_by_key(|c| (c.need, c.volunteer));
     let scores: HashMap<(usize, usize), f64> = candidates.iter().map(|c| ((c.need, c.volunteer), c.score)).collect();
+    // Rotation: among candidates as good as a need's best (within the margin), the least recently asked first
+    // (never asked before anyone; then by id), so the same few are not asked every time.
+    let mut by_recency: Vec<usize> = (0..volunteer_ids.len()).collect();
+    by_recency.sort_by_key(|&i| (volunteer_ids.get(i).and_then(|id| asked.get(id)).and_then(|a| a.last), i));
+    let mut recency = vec![0usize; volunteer_ids.len()];
+    for (rank, i) in by_recency.into_iter().enumerate() {
+        recency[i] = rank;
+    }
+    rotate(&mut candidates, &recency, ROTATION_MARGIN);
     let places: Vec<u32> = need_facts.iter().map(|f| u32::try_from(f.places_left.max(0)).unwrap_or(0)).collect();
-    let limits = vec![u32::try_from(max_per_volunteer).unwrap_or(1); volunteer_ids.len()];
+    // Each volunteer takes at most the plan's limit, and no more than their invitations left this week.
+    let limits = volunteer_ids
+        .iter()
+        .map(|id| {
+            let left = asked.get(id).map_or(caps::INVITATIONS_PER_WEEK, caps::Asked::left);
+            u32::try_from(left.min(max_per_volunteer)).unwrap_or(0)
+        })
+        .collect();
     let problem = AssignmentProblem { places: places.clone(), volunteer_limits: limits, candidates };
     // The solver is CPU-bound: keep it off the async workers.
     let assignment = tokio::task::spawn_blocking(move || solve(&problem)).await.map_err(AppError::internal)?;
 
     let mut assigned = vec![0u32; needs.len()];
     let mut proposals = Vec::with_capacity(assignment.pairs.len());
+    // The plan's total in the true scores, not the rotated ones the solver ranked by.
+    let mut total_score = 0.0;
     // Only the proposed volunteers are read in full.
     let chosen: Vec<Uuid> = assignment.pairs.iter().filter_map(|(_, vi)| volunteer_ids.get(*vi).copied()).collect();
     let profiles = profiles_by_id(db, &chosen).await?;
@@ -159,6 +184,7 @@ pub async fn propose(
         };
         assigned[*ni] += 1;
         let score = scores.get(&(*ni, *vi)).copied().unwrap_or(0.0);
+        total_score += score.min(1.0);
         proposals.push(ProposedPair { need: n.clone(), volunteer: profile.clone(), score });
     }
     let unmet = needs
@@ -179,7 +205,11 @@ pub async fn propose(
             Unmet { need: n.clone(), places: i32::try_from(left).unwrap_or(0), reason }
         })
         .collect();
-    Ok(Plan { proposals, total_score: assignment.total_score, needs_covered: assignment.needs_covered, unmet })
+    Ok(Plan { proposals, total_score, needs_covered: assignment.needs_covered, unmet })
+}
+
+fn volunteer_ids_of(proposals: &[(Uuid, Uuid)]) -> Vec<Uuid> {
+    proposals.iter().map(|p| p.1).collect()
 }
 
 /// Turns chosen proposals into INVITED applications, each holding a place; all or nothing.
@@ -243,6 +273,22 @@ pub async fn confirm(
             )));
         }
         crate::volunteers::verification::require_for(db, n, v.id).await?;
+    }
+    // Nobody past their weekly cap of invitations, counting this plan's.
+    let asked = caps::asked(db, &volunteer_ids_of(proposals), crate::now()).await?;
+    let mut asking: HashMap<Uuid, i32> = HashMap::new();
+    for (_, volunteer_id) in proposals {
+        *asking.entry(*volunteer_id).or_default() += 1;
+    }
+    for (volunteer_id, count) in asking {
+        let left = asked.get(&volunteer_id).map_or(caps::INVITATIONS_PER_WEEK, caps::Asked::left);
+        if count > left {
+            let name = volunteers.get(&volunteer_id).map_or("a volunteer", |v| v.display_name.as_str());
+            return Err(AppError::conflict(format!(
+                "{name} may be asked {left} more time(s) this week (at most {} invitations in seven days)",
+                caps::INVITATIONS_PER_WEEK
+            )));
+        }
     }
 
     let txn = db.begin().await?;
@@ -309,8 +355,21 @@ pub async fn respond(
     if accept {
         let need = needs::get(db, application.need_id).await?;
         crate::volunteers::verification::require_for(db, &need, application.volunteer_id).await?;
-        crate::applications::service::transition_once(db, id, ApplicationStatus::Invited, ApplicationStatus::Accepted)
+        if super::dispatch::current_invitation(db, &application).await?.is_some() {
+            // An urgent dispatch's invitation held no place: the place is taken now, if one is left.
+            let txn = db.begin().await?;
+            super::dispatch::accept(&txn, &application).await?;
+            crate::applications::service::accept_invitation(&txn, id).await?;
+            txn.commit().await?;
+        } else {
+            crate::applications::service::transition_once(
+                db,
+                id,
+                ApplicationStatus::Invited,
+                ApplicationStatus::Accepted,
+            )
             .await?;
+        }
     } else {
         crate::applications::service::end(db, &application, ApplicationStatus::Declined).await?;
     }

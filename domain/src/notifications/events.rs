@@ -31,7 +31,10 @@ pub async fn application_changed(
             offered_at: application.invited_at.unwrap_or(application.updated_at),
         },
         (_, S::Invited) => Notice::Invitation { application_id, need_id },
-        (Some(S::Invited), S::Expired) => Notice::WaitlistOfferExpired { application_id, need_id },
+        // An offer from the waitlist lapsed (an urgent dispatch's invitation lapsing tells nobody anything new).
+        (Some(S::Invited), S::Expired) if application.waitlisted_at.is_some() => {
+            Notice::WaitlistOfferExpired { application_id, need_id }
+        }
         _ => return Ok(()),
     };
     outbox::enqueue_for_volunteer(db, application.volunteer_id, notice).await

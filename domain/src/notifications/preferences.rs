@@ -18,6 +18,8 @@ pub struct Preferences {
     pub disabled: BTreeSet<NotificationKind>,
     /// At most this many messages over any seven days (account messages aside); `None`: no cap.
     pub weekly_cap: Option<i32>,
+    /// At most this many invitations in any seven days (0 to `caps::INVITATIONS_PER_WEEK`); `None`: that cap.
+    pub invitations_per_week: Option<i32>,
 }
 
 impl Preferences {
@@ -27,7 +29,7 @@ impl Preferences {
 
     fn from_row(row: &notification_preference::Model) -> Self {
         let disabled = row.disabled_kinds.split(',').filter_map(NotificationKind::from_db).collect();
-        Self { disabled, weekly_cap: row.weekly_cap }
+        Self { disabled, weekly_cap: row.weekly_cap, invitations_per_week: row.invitations_per_week }
     }
 
     fn stored_kinds(&self) -> String {
@@ -74,6 +76,7 @@ pub async fn turned_off(db: &impl ConnectionTrait, kind: NotificationKind) -> Ap
 pub struct Change {
     pub kinds: Vec<(NotificationKind, bool)>,
     pub weekly_cap: Option<Option<i32>>,
+    pub invitations_per_week: Option<Option<i32>>,
 }
 
 /// Applies `change` to the user's preferences and returns them. BAD_USER_INPUT for an account kind turned off or a
@@ -101,13 +104,22 @@ pub async fn update(db: &impl ConnectionTrait, user_id: Uuid, change: Change) ->
         }
         prefs.weekly_cap = cap;
     }
+    if let Some(cap) = change.invitations_per_week {
+        let most = crate::applications::caps::INVITATIONS_PER_WEEK;
+        if let Some(cap) = cap
+            && !(0..=most).contains(&cap)
+        {
+            return Err(AppError::bad_input("input.invitationsPerWeek", format!("must be from 0 to {most}")));
+        }
+        prefs.invitations_per_week = cap;
+    }
     store(db, user_id, &prefs).await?;
     Ok(prefs)
 }
 
 /// Turns one kind off: what an unsubscribe link does. Idempotent.
 pub async fn turn_off(db: &impl ConnectionTrait, user_id: Uuid, kind: NotificationKind) -> AppResult<Preferences> {
-    update(db, user_id, Change { kinds: vec![(kind, false)], weekly_cap: None }).await
+    update(db, user_id, Change { kinds: vec![(kind, false)], ..Change::default() }).await
 }
 
 async fn store(db: &impl ConnectionTrait, user_id: Uuid, prefs: &Preferences) -> AppResult<()> {
@@ -116,11 +128,14 @@ async fn store(db: &impl ConnectionTrait, user_id: Uuid, prefs: &Preferences) ->
         user_id: Set(user_id),
         disabled_kinds: Set(prefs.stored_kinds()),
         weekly_cap: Set(prefs.weekly_cap),
+        invitations_per_week: Set(prefs.invitations_per_week),
         updated_at: Set(crate::now()),
     };
     notification_preference::Entity::insert(row)
         .on_conflict(
-            OnConflict::column(P::UserId).update_columns([P::DisabledKinds, P::WeeklyCap, P::UpdatedAt]).to_owned(),
+            OnConflict::column(P::UserId)
+                .update_columns([P::DisabledKinds, P::WeeklyCap, P::InvitationsPerWeek, P::UpdatedAt])
+                .to_owned(),
         )
         .exec_without_returning(db)
         .await?;

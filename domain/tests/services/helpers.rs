@@ -3,7 +3,7 @@ use domain::access::AuthUser;
 use domain::organisations::{MemberRole, OrganisationId};
 use domain::users::PlatformRole;
 use migration::MigratorTrait;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 /// A remote need with no place, no schedule and no check required: what tests of applying, inviting and erasing
@@ -197,4 +197,28 @@ pub fn every_day(start: u16, end: u16) -> domain::needs::service::Schedule {
         start_date: Some(chrono::Utc::now().date_naive() - chrono::TimeDelta::days(14)),
         end_date: None,
     }
+}
+
+/// Records that `volunteer` was asked at `at`, as an invitation to a need of another organisation would.
+pub async fn asked_at(t: &TestDb, volunteer: &AuthUser, at: chrono::DateTime<chrono::Utc>) {
+    let lead = t.person("Elsewhere").await;
+    let org = t.organisation(&lead).await;
+    let need = domain::needs::service::create(
+        &t.db,
+        &lead,
+        remote_need(org, "Elsewhere", domain::needs::NeedCategory::Other, 1),
+    )
+    .await
+    .expect("a need")
+    .id;
+    domain::needs::service::publish(&t.db, &lead, domain::needs::NeedId(need)).await.expect("published");
+    let (application, _) = domain::applications::service::apply(&t.db, volunteer, need, "").await.expect("applied");
+    let mut row = entity::application::Entity::find_by_id(application.id)
+        .one(&t.db)
+        .await
+        .expect("read")
+        .expect("the application")
+        .into_active_model();
+    row.invited_at = Set(Some(at));
+    row.update(&t.db).await.expect("stamped");
 }

@@ -3,6 +3,8 @@
 mod api_keys;
 mod applications;
 mod calendars;
+mod dispatch;
+mod fairness;
 mod funding;
 mod helpers;
 mod hours;

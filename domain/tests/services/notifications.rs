@@ -116,7 +116,9 @@ async fn claims_hand_each_message_to_one_sender_and_screening_applies_preference
     };
     // Kwame turned reminders off; Ife set a cap of two a week; Olu never confirmed the address.
     preferences::turn_off(&t.db, verified.id, NotificationKind::SessionReminder).await.expect("off");
-    preferences::update(&t.db, capped.id, Change { kinds: vec![], weekly_cap: Some(Some(2)) }).await.expect("cap");
+    preferences::update(&t.db, capped.id, Change { weekly_cap: Some(Some(2)), ..Change::default() })
+        .await
+        .expect("cap");
     for i in 0..3 {
         outbox::enqueue(&t.db, verified.id, reminder(i)).await.expect("written");
         outbox::enqueue(&t.db, capped.id, reminder(i)).await.expect("written");

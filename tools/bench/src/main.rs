@@ -2,6 +2,7 @@
 //! (found beside this executable, or given with `--server`) on the database in `DATABASE_URL`, loading the default
 //! synthetic data set into an empty one first. How to read the figures: `docs/performance.md`.
 mod matching;
+mod notifications;
 mod partners;
 mod reads;
 
@@ -73,6 +74,13 @@ enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
         rounds: u16,
     },
+    /// The notification sweeps on the synthetic city, in this process: the next 24 hours' session reminders and
+    /// the weekly digest for every volunteer, timed with their SQL statements counted. No server.
+    Notifications {
+        /// Rounds of each sweep; the table shows the medians.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 #[tokio::main]
@@ -92,31 +100,40 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<String, String> {
-    let pitchin = match cli.server {
-        Some(path) => path,
-        None => std::env::current_exe()
-            .map_err(|e| format!("cannot find this executable: {e}"))?
-            .with_file_name(format!("pitchin{}", std::env::consts::EXE_SUFFIX)),
+    let given = cli.server.clone();
+    // The server binary, for the benchmarks that start one.
+    let server = move || -> Result<PathBuf, String> {
+        let pitchin = match given.clone() {
+            Some(path) => path,
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot find this executable: {e}"))?
+                .with_file_name(format!("pitchin{}", std::env::consts::EXE_SUFFIX)),
+        };
+        if !pitchin.is_file() {
+            return Err(format!(
+                "no server binary at {}: build it with `cargo build --release -p pitchin`, or pass --server PATH",
+                pitchin.display()
+            ));
+        }
+        Ok(pitchin)
     };
-    if !pitchin.is_file() {
-        return Err(format!(
-            "no server binary at {}: build it with `cargo build --release -p pitchin`, or pass --server PATH",
-            pitchin.display()
-        ));
-    }
     match cli.command {
         Command::Matching { requests, seed, load_seconds, connections } => {
             let options = matching::BenchOptions { requests, seed, load_seconds, connections };
-            Ok(matching::report(&matching::run(&cli.settings, &pitchin, options).await?))
+            Ok(matching::report(&matching::run(&cli.settings, &server()?, options).await?))
         }
         Command::Partners { seconds, connections } => {
             let options = partners::PartnerBenchOptions { seconds, connections };
-            Ok(partners::report(&partners::run(&cli.settings, &pitchin, options).await?))
+            Ok(partners::report(&partners::run(&cli.settings, &server()?, options).await?))
         }
         Command::Reads { seconds, connections, single, seed, only, no_floor, rounds } => {
             let options =
                 reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor, rounds: rounds.into() };
-            Ok(reads::report(&reads::run(&cli.settings, &pitchin, options).await?))
+            Ok(reads::report(&reads::run(&cli.settings, &server()?, options).await?))
+        }
+        Command::Notifications { rounds } => {
+            let options = notifications::NotificationBenchOptions { rounds };
+            Ok(notifications::report(&notifications::run(&cli.settings, options).await?))
         }
     }
 }

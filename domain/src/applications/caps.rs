@@ -1,0 +1,112 @@
+//! Fair invitations: how often each volunteer has been asked. An invitation is any application made INVITED (a
+//! coordinator's plan confirmed, an offer from a waitlist), stamped `invited_at`. A volunteer is asked at most
+//! `INVITATIONS_PER_WEEK` times in any seven days, or fewer if their preferences say so; plans and waitlists pass
+//! over those at their cap, and rotation prefers whoever was asked least recently.
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use uuid::Uuid;
+
+use crate::error::AppResult;
+use crate::store::page::fetch_rows;
+use entity::{application, volunteer_profile};
+
+/// Invitations a volunteer receives in any seven days, at most: enough to find something that suits, few enough that
+/// nobody is asked every day (the complaint made of the NHS volunteer responders' dispatch).
+pub const INVITATIONS_PER_WEEK: i32 = 3;
+
+/// One volunteer's asking so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// Invitations in the seven days before now.
+    pub this_week: i32,
+    /// Their cap: `INVITATIONS_PER_WEEK`, or lower by their preference.
+    pub cap: i32,
+    /// When they were last asked, if ever.
+    pub last: Option<DateTime<Utc>>,
+}
+
+impl Asked {
+    /// How many more invitations they may receive this week.
+    pub fn left(&self) -> i32 {
+        Ord::max(self.cap - self.this_week, 0)
+    }
+}
+
+#[derive(FromQueryResult)]
+struct AskedRow {
+    volunteer_id: Uuid,
+    this_week: Option<i64>,
+    last: Option<DateTime<Utc>>,
+}
+
+#[derive(FromQueryResult)]
+struct CapRow {
+    id: Uuid,
+    cap: Option<i32>,
+}
+
+/// How often each volunteer was asked and their caps, in two statements (ids in chunks of 5,000). Volunteers never
+/// asked are listed too, with nothing asked.
+pub async fn asked(
+    db: &impl ConnectionTrait,
+    volunteer_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, Asked>> {
+    use application::Column as A;
+    let unique: Vec<Uuid> = volunteer_ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    let mut out: HashMap<Uuid, Asked> =
+        unique.iter().map(|id| (*id, Asked { this_week: 0, cap: INVITATIONS_PER_WEEK, last: None })).collect();
+    let since = now - TimeDelta::days(7);
+    for chunk in unique.chunks(5_000) {
+        let mut select = Query::select();
+        select
+            .column(A::VolunteerId)
+            .expr_as(Func::sum(Expr::case(Expr::col(A::InvitedAt).gte(since), 1).finally(0)), Alias::new("this_week"))
+            .expr_as(Expr::col(A::InvitedAt).max(), Alias::new("last"))
+            .from(application::Entity)
+            .and_where(Expr::col(A::VolunteerId).is_in(chunk.iter().copied()))
+            .and_where(Expr::col(A::InvitedAt).is_not_null())
+            .group_by_col(A::VolunteerId);
+        for row in fetch_rows::<AskedRow>(db, &select).await? {
+            if let Some(asked) = out.get_mut(&row.volunteer_id) {
+                asked.this_week = i32::try_from(row.this_week.unwrap_or(0)).unwrap_or(i32::MAX);
+                asked.last = row.last;
+            }
+        }
+        // Lower caps some volunteers chose (`NotificationPreferences.invitationsPerWeek`).
+        let mut caps = Query::select();
+        caps.column((volunteer_profile::Entity, volunteer_profile::Column::Id))
+            .expr_as(
+                Expr::col((
+                    entity::notification_preference::Entity,
+                    entity::notification_preference::Column::InvitationsPerWeek,
+                )),
+                Alias::new("cap"),
+            )
+            .from(volunteer_profile::Entity)
+            .inner_join(
+                entity::notification_preference::Entity,
+                Expr::col((entity::notification_preference::Entity, entity::notification_preference::Column::UserId))
+                    .equals((volunteer_profile::Entity, volunteer_profile::Column::UserId)),
+            )
+            .and_where(
+                Expr::col((volunteer_profile::Entity, volunteer_profile::Column::Id)).is_in(chunk.iter().copied()),
+            )
+            .and_where(
+                Expr::col((
+                    entity::notification_preference::Entity,
+                    entity::notification_preference::Column::InvitationsPerWeek,
+                ))
+                .is_not_null(),
+            );
+        for row in fetch_rows::<CapRow>(db, &caps).await? {
+            if let (Some(asked), Some(cap)) = (out.get_mut(&row.id), row.cap) {
+                asked.cap = cap.clamp(0, INVITATIONS_PER_WEEK);
+            }
+        }
+    }
+    Ok(out)
+}
