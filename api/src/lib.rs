@@ -114,6 +114,13 @@ pub async fn serve(
                 Ok(n) => tracing::info!(offers = n, "offers from waitlists lapsed"),
                 Err(err) => tracing::warn!(error = ?err, "could not lapse offers from waitlists"),
             }
+            // A free place whose next in line was at their weekly cap (or not yet verified) is offered once they
+            // no longer are.
+            match domain::applications::waitlist::offer_waiting(&housekeeping_db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(offers = n, "offered free places to waitlists"),
+                Err(err) => tracing::warn!(error = ?err, "could not offer free places to waitlists"),
+            }
             // Notifications done with are kept 90 days (past the longest gap between a check's recheck notices).
             if minute % 60 == 40
                 && let Err(err) =

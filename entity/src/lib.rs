@@ -18,6 +18,7 @@ pub mod fund;
 pub mod fund_decider;
 pub mod hours_entry;
 pub mod idempotency_key;
+pub mod invitation;
 pub mod ledger_entry;
 pub mod membership;
 pub mod need;

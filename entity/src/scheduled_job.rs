@@ -11,6 +11,7 @@ pub struct Model {
     pub name: String,
     pub due_at: DateTimeUtc,
     pub claimed_until: Option<DateTimeUtc>,
+    /// When the last run that succeeded started (a failed run leaves it, so its span is swept again).
     pub last_started_at: Option<DateTimeUtc>,
     pub last_finished_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,

@@ -38,6 +38,7 @@ mod m20261207_000034_create_attendance_and_hours;
 mod m20261207_000035_create_volunteering_statements;
 mod m20261208_000036_create_notifications;
 mod m20261208_000037_create_urgent_dispatches;
+mod m20261209_000038_create_invitations;
 
 pub struct Migrator;
 
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000035_create_volunteering_statements::Migration),
             Box::new(m20261208_000036_create_notifications::Migration),
             Box::new(m20261208_000037_create_urgent_dispatches::Migration),
+            Box::new(m20261209_000038_create_invitations::Migration),
         ]
     }
 }

@@ -40,6 +40,9 @@ pub struct Dispatcher {
     backoff: Backoff,
     /// Longer than an attempt can take, so no other server claims a message while this one sends it.
     lease: TimeDelta,
+    /// The most one whole delivery may take: lettre's timeout bounds each SMTP command, not the exchange (a server
+    /// answering each command just in time could otherwise outlast the lease, and the message go twice).
+    deliver_within: Duration,
 }
 
 impl Dispatcher {
@@ -57,14 +60,18 @@ impl Dispatcher {
             links: Arc::new(links),
             backoff: Backoff::DEFAULT,
             lease: TimeDelta::milliseconds(timeout) + TimeDelta::seconds(30),
+            deliver_within: Duration::from_millis(u64::try_from(timeout).unwrap_or(60_000)) + Duration::from_secs(20),
         }
     }
 
     /// Sends every message due at `now`, a batch at a time; returns what each attempt came to.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> AppResult<Vec<Recorded>> {
         let mut recorded = Vec::new();
+        let started = std::time::Instant::now();
         loop {
-            let claimed = outbox::claim(&self.db, BATCH, self.lease, now).await?;
+            // Each batch's lease runs from when it is claimed, not from when the first was.
+            let at = now + TimeDelta::from_std(started.elapsed()).unwrap_or_default();
+            let claimed = outbox::claim(&self.db, BATCH, self.lease, at).await?;
             if claimed.is_empty() {
                 return Ok(recorded);
             }
@@ -103,9 +110,13 @@ impl Dispatcher {
         let outcome = match verdict {
             Verdict::Suppress(why) => Outcome::Suppressed(why),
             Verdict::Send => match render::email(&claimed, names, &self.links, &self.keys.unsubscribe) {
-                Ok(email) => match self.mailer.send(&email).await {
-                    Ok(()) => Outcome::Sent,
-                    Err(e) => Outcome::Failed { error: e.message, permanent: e.permanent },
+                Ok(email) => match tokio::time::timeout(self.deliver_within, self.mailer.send(&email)).await {
+                    Ok(Ok(())) => Outcome::Sent,
+                    Ok(Err(e)) => Outcome::Failed { error: e.message, permanent: e.permanent },
+                    Err(_) => Outcome::Failed {
+                        error: format!("the delivery took longer than {} s", self.deliver_within.as_secs()),
+                        permanent: false,
+                    },
                 },
                 Err(error) => {
                     tracing::error!(?error, notification = %claimed.notification.id, "cannot write a notification");
@@ -166,7 +177,7 @@ impl Scheduler {
         match run.job {
             Job::SessionReminders => sweeps::session_reminders(&self.db, now, self.reminder_lead).await,
             Job::ApplicationDigests => {
-                // From where the last run started (or an hour back, the first time), both ends a minute back: an
+                // From where the last run that succeeded started (or an hour back, the first time), both ends a minute back: an
                 // application written just before a run may commit just after it (requests end within 15 s).
                 let since = run.previous_start.unwrap_or(now - TimeDelta::hours(1));
                 sweeps::application_digests(&self.db, since - SETTLE, now - SETTLE).await

@@ -111,6 +111,9 @@ pub async fn open(
         return Ok(active.update(db).await?);
     }
     let now = now();
+    if to == ApplicationStatus::Invited {
+        super::caps::admit(db, volunteer_id, now).await?;
+    }
     let stamp = Some(now);
     let created = application::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -131,6 +134,7 @@ pub async fn open(
     }
     .insert(db)
     .await?;
+    super::caps::record(db, &created).await?;
     outbox::application_event(db, WebhookEvent::ApplicationCreated, &created, None).await?;
     crate::notifications::events::application_changed(db, &created, None).await?;
     Ok(created)
@@ -157,6 +161,11 @@ pub(super) async fn transition(
         ApplicationStatus::Expired => C::ExpiredAt,
         ApplicationStatus::Completed => C::CompletedAt,
     };
+    if to == ApplicationStatus::Invited {
+        // Within the volunteer's weekly cap, checked before anything is written (the caller may go on after a
+        // CONFLICT, as a waitlist does to the next in line).
+        super::caps::admit(db, get(db, id).await?.volunteer_id, now).await?;
+    }
     let offered_from_waitlist = to == ApplicationStatus::Invited && from == [ApplicationStatus::Waitlisted];
     let mut update = application::Entity::update_many();
     if to == ApplicationStatus::Applied || (to == ApplicationStatus::Invited && !offered_from_waitlist) {
@@ -179,6 +188,7 @@ pub(super) async fn transition(
         )));
     }
     let changed = get(db, id).await?;
+    super::caps::record(db, &changed).await?;
     // Every caller moves from one status it read, so that one is the previous status.
     let previous = if let [was] = from { Some(*was) } else { None };
     outbox::application_event(db, WebhookEvent::ApplicationStatusChanged, &changed, previous).await?;

@@ -165,3 +165,40 @@ pub async fn expire_offers(
     }
     Ok(lapsed)
 }
+
+/// Offers free places to waitlists that could not be offered them when they freed: the next in line was at their
+/// weekly cap of invitations, or not yet verified, and is no longer. Each need in its own transaction; the offers
+/// made. The housekeeping minute calls it; with nobody waiting for a free place, one statement.
+pub async fn offer_waiting(db: &(impl ConnectionTrait + TransactionTrait)) -> AppResult<usize> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let mut waiting = Query::select();
+    waiting
+        .distinct()
+        .column((application::Entity, application::Column::NeedId))
+        .from(application::Entity)
+        .inner_join(
+            need::Entity,
+            Expr::col((need::Entity, need::Column::Id)).equals((application::Entity, application::Column::NeedId)),
+        )
+        .and_where(
+            Expr::col((application::Entity, application::Column::Status)).eq(ApplicationStatus::Waitlisted.as_db()),
+        )
+        .and_where(Expr::col((need::Entity, need::Column::Status)).eq(NeedStatus::Open.as_db()))
+        .and_where(
+            Expr::col((need::Entity, need::Column::PlacesTaken))
+                .lt(Expr::col((need::Entity, need::Column::VolunteersNeeded))),
+        );
+    #[derive(sea_orm::FromQueryResult)]
+    struct Waiting {
+        need_id: Uuid,
+    }
+    let mut offered = 0;
+    for need in crate::store::page::fetch_rows::<Waiting>(db, &waiting).await? {
+        let txn = db.begin().await?;
+        // The need's row first (a write), so the line read next stays true until commit.
+        needs::hold(&txn, need.need_id).await?;
+        offered += offer_places(&txn, need.need_id).await?.len();
+        txn.commit().await?;
+    }
+    Ok(offered)
+}

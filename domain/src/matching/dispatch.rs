@@ -195,9 +195,21 @@ async fn send_wave(
         .filter(application::Column::VolunteerId.is_in(chosen.iter().copied()))
         .all(db)
         .await?;
+    // In id order: the order every transaction that invites takes volunteers' rows in (after the need's), so two
+    // waves or a wave and a plan queue rather than deadlock.
+    let mut chosen = chosen;
+    chosen.sort();
+    let mut invitations = 0;
     for volunteer_id in &chosen {
         let previous = existing.iter().find(|a| a.volunteer_id == *volunteer_id);
-        let invited = lifecycle::open(db, previous, need.id, *volunteer_id, Opening::Invited).await?;
+        let invited = match lifecycle::open(db, previous, need.id, *volunteer_id, Opening::Invited).await {
+            Ok(invited) => invited,
+            // Reached their cap, or their application moved, since they were picked: nothing was written for
+            // them; the wave goes to the rest.
+            Err(AppError::Conflict(_)) => continue,
+            Err(other) => return Err(other),
+        };
+        invitations += 1;
         dispatch_invitation::ActiveModel {
             application_id: Set(invited.id),
             dispatch_id: Set(dispatch.id),
@@ -208,7 +220,7 @@ async fn send_wave(
         .insert(db)
         .await?;
     }
-    Ok(chosen.len())
+    Ok(invitations)
 }
 
 /// Whom the next wave asks: matching's eligible volunteers for the need, best first but rotating, within their
@@ -261,12 +273,8 @@ async fn pick(
     scored.retain(|(_, id)| asked.get(id).is_none_or(|a| a.left() > 0));
     // Rotation as plans have it: the least recently asked first among those as good as the best.
     scored.sort_by_key(|s| s.1);
-    let mut order: Vec<usize> = (0..scored.len()).collect();
-    order.sort_by_key(|&i| (scored.get(i).and_then(|(_, id)| asked.get(id)).and_then(|a| a.last), i));
-    let mut recency = vec![0usize; scored.len()];
-    for (rank, i) in order.into_iter().enumerate() {
-        recency[i] = rank;
-    }
+    let ids: Vec<Uuid> = scored.iter().map(|(_, id)| *id).collect();
+    let recency = caps::recency(&ids, &asked);
     let mut candidates: Vec<Candidate> =
         scored.iter().enumerate().map(|(i, (score, _))| Candidate { need: 0, volunteer: i, score: *score }).collect();
     rotate(&mut candidates, &recency, ROTATION_MARGIN);

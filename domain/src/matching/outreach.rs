@@ -1,6 +1,7 @@
-//! An organisation's outreach: whom it asked and how evenly. Invitations to its needs made between two days
-//! (plans confirmed, offers from waitlists), how many distinct volunteers they went to, how often the same people
-//! were asked, and how many volunteers matching finds eligible for its open needs it has never asked at all.
+//! An organisation's outreach: whom it asked and how evenly. Invitations to its needs made between two days (plans
+//! confirmed, offers from waitlists, dispatches' waves; each one counted, also when the same person was asked again
+//! through one application), how many distinct volunteers they went to, how often the same people were asked, and
+//! how many volunteers matching finds eligible for its open needs it has never asked at all.
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveTime};
@@ -15,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::needs::NeedStatus;
 use crate::store::page::fetch_rows;
 use crate::values::schedule::local_instant;
-use entity::{application, need};
+use entity::{invitation, need};
 
 /// The longest span one report covers.
 const MAX_DAYS: i64 = 366 * 5;
@@ -35,7 +36,7 @@ pub struct Outreach {
 #[derive(FromQueryResult)]
 struct Invited {
     volunteer_id: Uuid,
-    invited_at: Option<chrono::DateTime<chrono::Utc>>,
+    invited_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The organisation's outreach between two days (inclusive, London days), for its members and platform admins.
@@ -60,19 +61,18 @@ pub async fn outreach(
     );
     // Every invitation the organisation ever made (one statement): the span's are counted, all of them tell who
     // was never asked.
-    use application::Column as A;
+    use invitation::Column as I;
     let mut select = Query::select();
     select
-        .column((application::Entity, A::VolunteerId))
-        .column((application::Entity, A::InvitedAt))
-        .from(application::Entity)
-        .inner_join(need::Entity, Expr::col((need::Entity, need::Column::Id)).equals((application::Entity, A::NeedId)))
-        .and_where(Expr::col((need::Entity, need::Column::OrganisationId)).eq(organisation_id))
-        .and_where(Expr::col((application::Entity, A::InvitedAt)).is_not_null());
+        .column((invitation::Entity, I::VolunteerId))
+        .column((invitation::Entity, I::InvitedAt))
+        .from(invitation::Entity)
+        .inner_join(need::Entity, Expr::col((need::Entity, need::Column::Id)).equals((invitation::Entity, I::NeedId)))
+        .and_where(Expr::col((need::Entity, need::Column::OrganisationId)).eq(organisation_id));
     let invited: Vec<Invited> = fetch_rows(db, &select).await?;
     let ever: HashSet<Uuid> = invited.iter().map(|i| i.volunteer_id).collect();
     let mut per_volunteer: HashMap<Uuid, i64> = HashMap::new();
-    for i in invited.iter().filter(|i| i.invited_at.is_some_and(|at| at >= start && at < end)) {
+    for i in invited.iter().filter(|i| i.invited_at >= start && i.invited_at < end) {
         *per_volunteer.entry(i.volunteer_id).or_default() += 1;
     }
     // Its open needs' eligible volunteers, from the matching index.

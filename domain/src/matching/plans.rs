@@ -151,13 +151,7 @@ pub async fn propose(
     let scores: HashMap<(usize, usize), f64> = candidates.iter().map(|c| ((c.need, c.volunteer), c.score)).collect();
     // Rotation: among candidates as good as a need's best (within the margin), the least recently asked first
     // (never asked before anyone; then by id), so the same few are not asked every time.
-    let mut by_recency: Vec<usize> = (0..volunteer_ids.len()).collect();
-    by_recency.sort_by_key(|&i| (volunteer_ids.get(i).and_then(|id| asked.get(id)).and_then(|a| a.last), i));
-    let mut recency = vec![0usize; volunteer_ids.len()];
-    for (rank, i) in by_recency.into_iter().enumerate() {
-        recency[i] = rank;
-    }
-    rotate(&mut candidates, &recency, ROTATION_MARGIN);
+    rotate(&mut candidates, &caps::recency(&volunteer_ids, &asked), ROTATION_MARGIN);
     let places: Vec<u32> = need_facts.iter().map(|f| u32::try_from(f.places_left.max(0)).unwrap_or(0)).collect();
     // Each volunteer takes at most the plan's limit, and no more than their invitations left this week.
     let limits = volunteer_ids
@@ -292,6 +286,22 @@ pub async fn confirm(
     }
 
     let txn = db.begin().await?;
+    // Rows held in one order, needs then volunteers, each by id: what a waitlist's offer (its need, then the one
+    // offered) and a dispatch's wave take too, so these transactions queue rather than deadlock. Each volunteer is
+    // admitted here within their cap, counted again with the rows held.
+    let mut held_needs: Vec<Uuid> = proposals.iter().map(|p| p.0).collect();
+    held_needs.sort();
+    held_needs.dedup();
+    for need_id in &held_needs {
+        needs::hold(&txn, *need_id).await?;
+    }
+    let mut held_volunteers = volunteer_ids_of(proposals);
+    held_volunteers.sort();
+    held_volunteers.dedup();
+    let now = crate::now();
+    for volunteer_id in &held_volunteers {
+        caps::admit(&txn, *volunteer_id, now).await?;
+    }
     let mut invited = Vec::with_capacity(proposals.len());
     for (need_id, volunteer_id) in proposals {
         let previous = match existing.get(&(*need_id, *volunteer_id)) {

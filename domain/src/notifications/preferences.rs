@@ -2,13 +2,14 @@
 //! no cap. Account messages (a verification code, a sign-in notice) cannot be turned off or capped.
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait};
 use uuid::Uuid;
 
 use super::NotificationKind;
 use crate::error::{AppError, AppResult};
-use entity::notification_preference;
+use entity::{notification_preference, user};
 
 /// The largest weekly cap one may set: more than any week's messages (a reminder a day and a handful of decisions).
 pub const MAX_WEEKLY_CAP: i32 = 100;
@@ -80,9 +81,28 @@ pub struct Change {
 }
 
 /// Applies `change` to the user's preferences and returns them. BAD_USER_INPUT for an account kind turned off or a
-/// cap outside 1 to 100 (turn kinds off rather than set a cap of none).
-pub async fn update(db: &impl ConnectionTrait, user_id: Uuid, change: Change) -> AppResult<Preferences> {
-    let mut prefs = of_user(db, user_id).await?;
+/// cap outside 1 to 100 (turn kinds off rather than set a cap of none); NOT_FOUND for an erased account (an old
+/// unsubscribe link must not bring its preferences back). One transaction with the row held from its first
+/// statement, so two changes at once (two unsubscribe links clicked together) both count.
+pub async fn update(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user_id: Uuid,
+    change: Change,
+) -> AppResult<Preferences> {
+    let txn = db.begin().await?;
+    // The account's row held first, by a write that changes nothing (SQLite: a transaction that reads before it
+    // writes may find the file changed meanwhile); none held, no live account.
+    let live = user::Entity::update_many()
+        .col_expr(user::Column::DisplayName, Expr::col(user::Column::DisplayName))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::DeletedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if live.rows_affected == 0 {
+        return Err(AppError::not_found("account"));
+    }
+    hold(&txn, user_id).await?;
+    let mut prefs = of_user(&txn, user_id).await?;
     for (kind, enabled) in change.kinds {
         if kind.is_account() && !enabled {
             return Err(AppError::bad_input(
@@ -113,12 +133,34 @@ pub async fn update(db: &impl ConnectionTrait, user_id: Uuid, change: Change) ->
         }
         prefs.invitations_per_week = cap;
     }
-    store(db, user_id, &prefs).await?;
+    store(&txn, user_id, &prefs).await?;
+    txn.commit().await?;
     Ok(prefs)
 }
 
+/// Makes the user's preferences row if there is none (the account's row, held, keeps two changes in turn).
+async fn hold(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
+    use notification_preference::Column as P;
+    let row = notification_preference::ActiveModel {
+        user_id: Set(user_id),
+        disabled_kinds: Set(",".into()),
+        weekly_cap: Set(None),
+        invitations_per_week: Set(None),
+        updated_at: Set(crate::now()),
+    };
+    notification_preference::Entity::insert(row)
+        .on_conflict(OnConflict::column(P::UserId).update_column(P::UpdatedAt).to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 /// Turns one kind off: what an unsubscribe link does. Idempotent.
-pub async fn turn_off(db: &impl ConnectionTrait, user_id: Uuid, kind: NotificationKind) -> AppResult<Preferences> {
+pub async fn turn_off(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user_id: Uuid,
+    kind: NotificationKind,
+) -> AppResult<Preferences> {
     update(db, user_id, Change { kinds: vec![(kind, false)], ..Change::default() }).await
 }
 

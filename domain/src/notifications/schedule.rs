@@ -97,8 +97,11 @@ pub struct Run {
     pub job: Job,
     /// When this run was due.
     pub due_at: DateTime<Utc>,
-    /// When the previous run started, if any: where a digest of what arrived since picks up.
+    /// When the last run that succeeded started, if any: where a digest of what arrived since picks up, so a
+    /// failed run's span is covered by the next that succeeds.
     pub previous_start: Option<DateTime<Utc>>,
+    /// When this run started (its claim).
+    pub started_at: DateTime<Utc>,
     claimed_until: DateTime<Utc>,
 }
 
@@ -113,7 +116,6 @@ pub async fn claim(db: &impl ConnectionTrait, job: Job, now: DateTime<Utc>) -> A
     let claimed_until = now + LEASE;
     let won = scheduled_job::Entity::update_many()
         .col_expr(J::ClaimedUntil, Expr::value(claimed_until))
-        .col_expr(J::LastStartedAt, Expr::value(now))
         .filter(J::Name.eq(job.as_db()))
         .filter(J::DueAt.eq(row.due_at))
         .filter(J::ClaimedUntil.is_null().or(J::ClaimedUntil.lt(now)))
@@ -121,7 +123,13 @@ pub async fn claim(db: &impl ConnectionTrait, job: Job, now: DateTime<Utc>) -> A
         .await?
         .rows_affected
         == 1;
-    Ok(won.then_some(Run { job, due_at: row.due_at, previous_start: row.last_started_at, claimed_until }))
+    Ok(won.then_some(Run {
+        job,
+        due_at: row.due_at,
+        previous_start: row.last_started_at,
+        started_at: now,
+        claimed_until,
+    }))
 }
 
 /// Ends a run: the next is due at the job's next time (or after `RETRY`, when this one failed). Does nothing if
@@ -137,8 +145,14 @@ pub async fn finish(
         None => run.job.next_after(now),
         Some(_) => Ord::min(run.job.next_after(now), now + RETRY),
     };
+    let succeeded = error.is_none();
     let error: Option<String> = error.map(|e| e.chars().take(300).collect());
-    let changed = scheduled_job::Entity::update_many()
+    let mut update = scheduled_job::Entity::update_many();
+    if succeeded {
+        // The success cursor: only a run that succeeded moves where the next one picks up.
+        update = update.col_expr(J::LastStartedAt, Expr::value(run.started_at));
+    }
+    let changed = update
         .col_expr(J::DueAt, Expr::value(next))
         .col_expr(J::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(J::LastFinishedAt, Expr::value(now))

@@ -3,17 +3,19 @@
 //! it), reads what it needs in a fixed number of statements (lists of ids go a few thousand a statement), and
 //! writes its messages with keys, so a sweep run twice, or by two servers, writes each message once.
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::outbox::{self, Outgoing};
 use super::preferences;
 use super::{DigestNeed, NeedCount, Notice, NotificationKind};
-use crate::applications::ApplicationStatus;
+use crate::applications::{ApplicationStatus, caps};
 use crate::error::AppResult;
+use crate::matching::assignment::{Candidate, ROTATION_MARGIN, rotate};
 use crate::matching::index::MatchingIndex;
 use crate::needs::NeedStatus;
 use crate::needs::sessions::{self, occurrences};
@@ -26,6 +28,13 @@ use entity::{application, dbs_verification, membership, need, session_signup, us
 const IDS_PER_STATEMENT: usize = 5_000;
 /// Needs in a weekly digest.
 pub const DIGEST_NEEDS: usize = 5;
+
+/// How many volunteers a week's digest tells of a need, for each place it has left: enough that its places are
+/// likely taken if one reader in ten answers, few enough that the same best-placed few are not told of everything.
+pub const DIGEST_READERS_PER_PLACE: usize = 10;
+
+/// A need's candidates: (score, volunteer id).
+type Scored = Vec<(f64, Uuid)>;
 /// Days before a DBS check's three years end when its volunteer is told, latest stage first.
 pub const RECHECK_STAGES: [i64; 3] = [7, 30, 60];
 
@@ -300,11 +309,22 @@ pub async fn application_digests(
         .column((application::Entity, A::Status))
         .from(application::Entity)
         .inner_join(need::Entity, Expr::col((need::Entity, need::Column::Id)).equals((application::Entity, A::NeedId)))
-        .and_where(Expr::col((application::Entity, A::CreatedAt)).gte(since))
-        .and_where(Expr::col((application::Entity, A::CreatedAt)).lt(until))
-        .and_where(
-            Expr::col((application::Entity, A::Status))
-                .is_in([ApplicationStatus::Applied.as_db(), ApplicationStatus::Waitlisted.as_db()]),
+        // By when it applied or joined the waitlist, not when its row was made: a row reopened (one per need and
+        // volunteer) is new again.
+        .cond_where(
+            Cond::any()
+                .add(
+                    Expr::col((application::Entity, A::Status))
+                        .eq(ApplicationStatus::Applied.as_db())
+                        .and(Expr::col((application::Entity, A::AppliedAt)).gte(since))
+                        .and(Expr::col((application::Entity, A::AppliedAt)).lt(until)),
+                )
+                .add(
+                    Expr::col((application::Entity, A::Status))
+                        .eq(ApplicationStatus::Waitlisted.as_db())
+                        .and(Expr::col((application::Entity, A::WaitlistedAt)).gte(since))
+                        .and(Expr::col((application::Entity, A::WaitlistedAt)).lt(until)),
+                ),
         );
     let arrived: Vec<Arrived> = fetch_rows(db, &select).await?;
     let mut by_organisation: BTreeMap<Uuid, BTreeMap<Uuid, NeedCount>> = BTreeMap::new();
@@ -371,19 +391,19 @@ pub async fn weekly_digest(db: &impl ConnectionTrait, index: &MatchingIndex, now
         .await?;
     let existing = crate::matching::service::applications_to_needs(db, &fresh).await?;
     let today = crate::matching::service::today();
-    let mut best: HashMap<Uuid, Vec<DigestNeed>> = HashMap::new();
+    // Each fresh need's eligible volunteers, scored.
+    let mut per_need: Vec<(Uuid, usize, Scored)> = Vec::new();
     let mut needing_verification: Vec<(Uuid, Uuid)> = Vec::new();
     {
         let view = index.read();
         for need_id in &fresh {
             let Some(need) = view.need_by_id(*need_id) else { continue };
             let candidates = view.volunteers_for(&need.facts, |v| existing.get(&(*need_id, v)).copied(), today);
-            for (score, volunteer_id, _) in candidates {
-                if need.facts.verified_by.is_some() {
-                    needing_verification.push((volunteer_id, *need_id));
-                }
-                best.entry(volunteer_id).or_default().push(DigestNeed { need_id: *need_id, score });
+            if need.facts.verified_by.is_some() {
+                needing_verification.extend(candidates.iter().map(|(_, volunteer_id, _)| (*volunteer_id, *need_id)));
             }
+            let places = usize::try_from(Ord::max(need.facts.places_left, 0)).unwrap_or(0);
+            per_need.push((*need_id, places, candidates.into_iter().map(|(score, id, _)| (score, id)).collect()));
         }
     }
     // A need that takes only volunteers its organisation verified goes to those, and no one else.
@@ -395,17 +415,20 @@ pub async fn weekly_digest(db: &impl ConnectionTrait, index: &MatchingIndex, now
             verified.extend(verification::of_volunteers(db, chunk).await?);
         }
         let view = index.read();
-        for (volunteer_id, need_id) in needing_verification {
-            let admitted = view.need_by_id(need_id).is_some_and(|n| {
-                verification::admits(
-                    &n.facts,
-                    verified.get(&volunteer_id).map(Vec::as_slice).unwrap_or_default(),
-                    today,
-                )
-            });
-            if !admitted && let Some(list) = best.get_mut(&volunteer_id) {
-                list.retain(|d| d.need_id != need_id);
-            }
+        let refused: HashSet<(Uuid, Uuid)> = needing_verification
+            .into_iter()
+            .filter(|(volunteer_id, need_id)| {
+                !view.need_by_id(*need_id).is_some_and(|n| {
+                    verification::admits(
+                        &n.facts,
+                        verified.get(volunteer_id).map(Vec::as_slice).unwrap_or_default(),
+                        today,
+                    )
+                })
+            })
+            .collect();
+        for (need_id, _, candidates) in &mut per_need {
+            candidates.retain(|(_, volunteer_id)| !refused.contains(&(*volunteer_id, *need_id)));
         }
     }
     // Who can be written to: a live account with a confirmed address, digests on. One statement.
@@ -425,6 +448,50 @@ pub async fn weekly_digest(db: &impl ConnectionTrait, index: &MatchingIndex, now
         fetch_rows::<Reachable>(db, &select).await?.into_iter().map(|r| (r.id, r.user_id)).collect();
     let off = preferences::turned_off(db, NotificationKind::WeeklyDigest).await?;
     let week = now.iso_week();
+    // Rotation: a need goes to at most `DIGEST_READERS_PER_PLACE` volunteers a place, best first, but among those
+    // as good as its best (`ROTATION_MARGIN`) whoever was asked least recently first, as plans choose. How recently
+    // is read only for those a need has more candidates than readers for. Only those who will get a digest count.
+    for (_, _, candidates) in &mut per_need {
+        candidates.retain(|(_, id)| reachable.get(id).is_some_and(|user_id| !off.contains(user_id)));
+    }
+    let mut contested: Vec<Uuid> = per_need
+        .iter()
+        .filter(|(_, places, candidates)| candidates.len() > places * DIGEST_READERS_PER_PLACE)
+        .flat_map(|(_, _, candidates)| candidates.iter().map(|(_, id)| *id))
+        .collect();
+    contested.sort();
+    contested.dedup();
+    // Ties (equally long since asked, or never asked) go in an order drawn afresh each week, so the same few do
+    // not win them every week.
+    contested.sort_by_key(|id| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (week.year(), week.week(), id).hash(&mut hasher);
+        hasher.finish()
+    });
+    let asked = caps::asked(db, &contested, now).await?;
+    let recency = caps::recency(&contested, &asked);
+    let rank: HashMap<Uuid, usize> = contested.iter().copied().zip(recency).collect();
+    let mut best: HashMap<Uuid, Vec<DigestNeed>> = HashMap::new();
+    for (need_id, places, mut scored) in per_need {
+        let readers = places * DIGEST_READERS_PER_PLACE;
+        if scored.len() > readers {
+            scored.sort_by_key(|(_, id)| *id);
+            let recency: Vec<usize> =
+                scored.iter().map(|(_, id)| rank.get(id).copied().unwrap_or(usize::MAX)).collect();
+            let mut candidates: Vec<Candidate> = scored
+                .iter()
+                .enumerate()
+                .map(|(i, (score, _))| Candidate { need: 0, volunteer: i, score: *score })
+                .collect();
+            rotate(&mut candidates, &recency, ROTATION_MARGIN);
+            candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.volunteer.cmp(&b.volunteer)));
+            let chosen: HashSet<usize> = candidates.iter().take(readers).map(|c| c.volunteer).collect();
+            scored = scored.into_iter().enumerate().filter(|(i, _)| chosen.contains(i)).map(|(_, s)| s).collect();
+        }
+        for (score, volunteer_id) in scored {
+            best.entry(volunteer_id).or_default().push(DigestNeed { need_id, score });
+        }
+    }
     let considered = reachable.len();
     let mut outgoing = Vec::new();
     for (volunteer_id, mut needs) in best {

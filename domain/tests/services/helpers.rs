@@ -3,7 +3,7 @@ use domain::access::AuthUser;
 use domain::organisations::{MemberRole, OrganisationId};
 use domain::users::PlatformRole;
 use migration::MigratorTrait;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
 use uuid::Uuid;
 
 /// A remote need with no place, no schedule and no check required: what tests of applying, inviting and erasing
@@ -213,12 +213,13 @@ pub async fn asked_at(t: &TestDb, volunteer: &AuthUser, at: chrono::DateTime<chr
     .id;
     domain::needs::service::publish(&t.db, &lead, domain::needs::NeedId(need)).await.expect("published");
     let (application, _) = domain::applications::service::apply(&t.db, volunteer, need, "").await.expect("applied");
-    let mut row = entity::application::Entity::find_by_id(application.id)
-        .one(&t.db)
-        .await
-        .expect("read")
-        .expect("the application")
-        .into_active_model();
-    row.invited_at = Set(Some(at));
-    row.update(&t.db).await.expect("stamped");
+    entity::invitation::ActiveModel {
+        application_id: Set(application.id),
+        invited_at: Set(at),
+        volunteer_id: Set(application.volunteer_id),
+        need_id: Set(need),
+    }
+    .insert(&t.db)
+    .await
+    .expect("an invitation kept");
 }

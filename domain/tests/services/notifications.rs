@@ -249,7 +249,13 @@ async fn a_scheduled_job_runs_once_across_servers_and_again_at_its_next_time() {
     assert!(schedule::finish(&t.db, &taken, failed_at, Some("the database went away".into())).await.expect("ok"));
     let retry = failed_at + schedule::RETRY;
     assert!(schedule::claim(&t.db, Job::SessionReminders, retry - TimeDelta::seconds(1)).await.expect("r").is_none());
-    assert!(schedule::claim(&t.db, Job::SessionReminders, retry).await.expect("read").is_some());
+    let retried = schedule::claim(&t.db, Job::SessionReminders, retry).await.expect("read").expect("due");
+    // The failed run did not move the cursor: the retry picks up where the last run that succeeded started.
+    assert_eq!(retried.previous_start, Some(now));
+    assert!(schedule::finish(&t.db, &retried, retry, None).await.expect("finished"));
+    let after = Job::SessionReminders.next_after(retry);
+    let next_run = schedule::claim(&t.db, Job::SessionReminders, after).await.expect("read").expect("due");
+    assert_eq!(next_run.previous_start, Some(retry));
 }
 
 async fn reminded(t: &TestDb, user: Uuid) -> Vec<Notice> {
@@ -413,4 +419,27 @@ async fn coordinators_get_one_digest_of_the_hours_new_applications() {
     assert_eq!((needs.len(), count(need.id), count(open.id)), (2, Some((0, 2)), Some((2, 0))));
     assert_eq!(sweeps::application_digests(&t.db, since, until).await.expect("again").written, 0, "once");
     assert_eq!(sweeps::application_digests(&t.db, until, until + TimeDelta::hours(1)).await.expect("next").written, 0);
+}
+
+#[tokio::test]
+async fn two_unsubscribes_at_once_both_count_and_an_erased_account_keeps_no_preferences() {
+    let t = TestDb::new().await;
+    let person = t.person("Kwame").await;
+    // Two links clicked together, each turning one kind off.
+    let (a, b) = tokio::join!(
+        preferences::turn_off(&t.db, person.id, NotificationKind::SessionReminder),
+        preferences::turn_off(&t.db, person.id, NotificationKind::WeeklyDigest),
+    );
+    a.expect("off");
+    b.expect("off");
+    let prefs = preferences::of_user(&t.db, person.id).await.expect("read");
+    assert!(!prefs.enabled(NotificationKind::SessionReminder) && !prefs.enabled(NotificationKind::WeeklyDigest));
+    // Once the account is erased, an old link changes nothing and brings nothing back.
+    domain::privacy::erase(&t.db, person.id, domain::audit::Actor::user(person.id), "test").await.expect("erased");
+    let refused = preferences::turn_off(&t.db, person.id, NotificationKind::Invitation).await;
+    assert!(matches!(refused, Err(domain::AppError::NotFound(_))), "{refused:?}");
+    assert!(
+        entity::notification_preference::Entity::find_by_id(person.id).one(&t.db).await.expect("read").is_none(),
+        "no preferences kept for an erased account"
+    );
 }
