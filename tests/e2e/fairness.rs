@@ -20,6 +20,15 @@ async fn an_urgent_need_is_dispatched_in_waves_watched_by_its_coordinators_alone
     for i in 0..7 {
         app.volunteer(&format!("v{i}@volunteer.example"), &format!("Volunteer {i}"), json!({})).await;
     }
+    // Their addresses confirmed, so the invitations are sent to them.
+    app.deliver_mail().await;
+    for i in 0..7 {
+        let code = app.mail.verification_code(&format!("v{i}@volunteer.example")).expect("a code");
+        let resp = app
+            .gql("mutation($t: String!) { verifyEmail(input: {token: $t}) { emailVerifiedAt } }", json!({"t": code}))
+            .await;
+        data(&resp);
+    }
     let (stranger, _) = app
         .volunteer(
             "nosy@volunteer.example",
@@ -50,6 +59,14 @@ async fn an_urgent_need_is_dispatched_in_waves_watched_by_its_coordinators_alone
     );
     assert_eq!(dispatch["invitations"], 5, "five asked for one place");
     assert_eq!(dispatch["need"]["placesLeft"], 1, "the invitations hold no place");
+    // Each of the five is told it is urgent, first come first served, and for how long it stays open.
+    app.deliver_mail().await;
+    let urgent: Vec<api::mail::Email> =
+        app.mail.sent().into_iter().filter(|m| m.subject.starts_with("Urgent: Roehampton Food Bank")).collect();
+    assert_eq!(urgent.len(), 5, "{:?}", app.mail.sent().iter().map(|m| &m.subject).collect::<Vec<_>>());
+    assert!(
+        urgent.iter().all(|m| m.text.contains("The first to accept take the places") && m.text.contains("30 minutes"))
+    );
     let again = app.gql_as(Some(&owner.token), DISPATCH, json!({"input": {"needId": need}})).await;
     assert_eq!(error_code(&again), "CONFLICT");
 

@@ -190,6 +190,21 @@ fn words(notice: &Notice, names: &Names, links: &Links) -> AppResult<Words> {
                 None,
             )
         }
+        Notice::Invitation { application_id, need_id } if names.urgent.contains_key(application_id) => {
+            let (title, org) = need(need_id);
+            let minutes = names.urgent.get(application_id).copied().unwrap_or_default();
+            plain(
+                format!("Urgent: {org} needs help with {title}"),
+                vec![
+                    format!("{org} urgently needs volunteers for \u{201c}{title}\u{201d}, and you are a good match."),
+                    format!(
+                        "The first to accept take the places, so it may be gone before you answer. The invitation \
+                         stays open for {minutes} minutes; accept or decline it in the app."
+                    ),
+                ],
+                view("See the need", need_id),
+            )
+        }
         Notice::Invitation { need_id, .. } => {
             let (title, org) = need(need_id);
             plain(

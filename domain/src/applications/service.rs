@@ -228,6 +228,9 @@ pub async fn decline(db: &(impl ConnectionTrait + TransactionTrait), actor: &Aut
     let volunteer = volunteer_user(db, &application).await?;
     let txn = db.begin().await?;
     release(&txn, &application, &ApplicationStatus::LIVE, ApplicationStatus::Declined).await?;
+    if application.status == ApplicationStatus::Invited.as_db() {
+        crate::notifications::events::invitation_withdrawn(&txn, &application).await?;
+    }
     audit_decision(&txn, actor, volunteer, &need, ApplicationStatus::Declined).await?;
     txn.commit().await?;
     Ok((get(db, id).await?, needs::get(db, need.id).await?))

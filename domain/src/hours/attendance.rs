@@ -193,10 +193,15 @@ async fn session_hours(
         .try_insert()
         .exec_without_returning(db)
         .await?;
-    Ok(match inserted {
+    let entry = match inserted {
         sea_orm::TryInsertResult::Inserted(rows) if rows > 0 => hours_entry::Entity::find_by_id(id).one(db).await?,
         _ => None,
-    })
+    };
+    // Hours a coordinator recorded are approved at once: the volunteer hears of them as of any approval.
+    if let Some(entry) = entry.as_ref().filter(|e| e.status == HoursStatus::Approved.as_db()) {
+        crate::notifications::events::hours_decided(db, entry).await?;
+    }
+    Ok(entry)
 }
 
 /// A coordinator records who came to a session that has started (and was not cancelled) and who did not. Those who

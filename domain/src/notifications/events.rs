@@ -40,6 +40,18 @@ pub async fn application_changed(
     outbox::enqueue_for_volunteer(db, application.volunteer_id, notice).await
 }
 
+/// An invitation the organisation took back (declined before it was answered): news to the volunteer, told as a
+/// decision. Called by the organisation's decline alone: the volunteer declining it themselves makes the same move
+/// (INVITED to DECLINED), which `application_changed` cannot tell from this one and so leaves unsaid.
+pub async fn invitation_withdrawn(
+    db: &impl sea_orm::ConnectionTrait,
+    application: &application::Model,
+) -> AppResult<()> {
+    let notice =
+        Notice::ApplicationDecision { application_id: application.id, need_id: application.need_id, accepted: false };
+    outbox::enqueue_for_volunteer(db, application.volunteer_id, notice).await
+}
+
 /// Hours approved or rejected, to the volunteer who gave them.
 pub async fn hours_decided(db: &impl sea_orm::ConnectionTrait, entry: &hours_entry::Model) -> AppResult<()> {
     let approved = entry.status == crate::hours::HoursStatus::Approved.as_db();

@@ -417,6 +417,15 @@ pub async fn of_user(db: &impl ConnectionTrait, user_id: Uuid, limit: u64) -> Ap
 pub struct Names {
     pub needs: HashMap<Uuid, (String, String)>,
     pub organisations: HashMap<Uuid, String>,
+    /// Invitations (by application) that an urgent dispatch made and that are still its, with the minutes each
+    /// stays open: their message says the first to accept take the places.
+    pub urgent: HashMap<Uuid, i32>,
+}
+
+#[derive(FromQueryResult)]
+struct Urgent {
+    application_id: Uuid,
+    offer_minutes: i32,
 }
 
 #[derive(FromQueryResult)]
@@ -426,7 +435,7 @@ struct NeedName {
     organisation: String,
 }
 
-/// Reads the names a batch mentions, in two statements at most, as they are now.
+/// Reads the names a batch mentions, in three statements at most, as they are now.
 pub async fn names(db: &impl ConnectionTrait, notices: &[&Notice]) -> AppResult<Names> {
     use entity::{need, organisation};
     let need_ids: HashSet<Uuid> = notices.iter().flat_map(|n| n.need_ids()).collect();
@@ -456,6 +465,38 @@ pub async fn names(db: &impl ConnectionTrait, notices: &[&Notice]) -> AppResult<
             .into_iter()
             .map(|o| (o.id, o.name))
             .collect();
+    }
+    let invited: Vec<Uuid> = notices
+        .iter()
+        .filter_map(|n| match n {
+            Notice::Invitation { application_id, .. } => Some(*application_id),
+            _ => None,
+        })
+        .collect();
+    if !invited.is_empty() {
+        use entity::{application, dispatch_invitation as di, urgent_dispatch as ud};
+        let mut select = Query::select();
+        select
+            .column((di::Entity, di::Column::ApplicationId))
+            .column((ud::Entity, ud::Column::OfferMinutes))
+            .from(di::Entity)
+            .inner_join(
+                ud::Entity,
+                Expr::col((ud::Entity, ud::Column::Id)).equals((di::Entity, di::Column::DispatchId)),
+            )
+            // Still the dispatch's: the application's latest invitation is this one.
+            .inner_join(
+                application::Entity,
+                Expr::col((application::Entity, application::Column::Id))
+                    .equals((di::Entity, di::Column::ApplicationId))
+                    .and(
+                        Expr::col((application::Entity, application::Column::InvitedAt))
+                            .equals((di::Entity, di::Column::InvitedAt)),
+                    ),
+            )
+            .and_where(Expr::col((di::Entity, di::Column::ApplicationId)).is_in(invited));
+        names.urgent =
+            fetch_rows::<Urgent>(db, &select).await?.into_iter().map(|u| (u.application_id, u.offer_minutes)).collect();
     }
     Ok(names)
 }

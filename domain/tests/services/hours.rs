@@ -164,9 +164,10 @@ async fn a_coordinators_attendance_record_approves_the_sessions_hours_once_and_c
     let input = needs::NewNeed { schedule: daily(), ..remote_need(org, "Jobs club", NeedCategory::JobsClub, 3) };
     let need = needs::create(&t.db, &coordinator, input).await.expect("a need");
     needs::publish(&t.db, &coordinator, NeedId(need.id)).await.expect("published");
-    let mut profiles = Vec::new();
+    let (mut profiles, mut people) = (Vec::new(), Vec::new());
     for name in ["Kwame", "Lola", "Musa"] {
         let person = t.person(name).await;
+        people.push(person.id);
         profiles.push(volunteer_profile(&t, &person).await);
         let (application, _) = applications::apply(&t.db, &person, need.id, "").await.expect("applied");
         applications::accept(&t.db, &coordinator, application.id).await.expect("accepted");
@@ -184,6 +185,11 @@ async fn a_coordinators_attendance_record_approves_the_sessions_hours_once_and_c
     attendance::record(&t.db, &coordinator, need.id, first.starts_at, &profiles[..2], &profiles[2..])
         .await
         .expect("again");
+    // Those who came are told of their approved hours, once; the one absent hears nothing.
+    for (person, told) in people.iter().zip([1, 1, 0]) {
+        let notices = domain::notifications::outbox::of_user(&t.db, *person, 20).await.expect("read");
+        assert_eq!(notices.iter().filter(|n| n.kind == "HOURS_DECISION").count(), told);
+    }
     attendance::record(&t.db, &coordinator, need.id, second.starts_at, &profiles[..1], &[]).await.expect("recorded");
     let today = now.date_naive();
     let impact = hours::impact(&t.db, org.0, today - TimeDelta::days(30), today).await.expect("impact");

@@ -15,7 +15,7 @@ use domain::notifications::{Notice, NotificationKind, NotificationStatus, sweeps
 use domain::volunteers::DbsLevel;
 use domain::volunteers::verification::{self, CheckMethod, VerifyDbsCheck};
 use domain::webhooks::outbox::Backoff;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
 use uuid::Uuid;
 
 use crate::applications::volunteer_profile;
@@ -442,4 +442,38 @@ async fn two_unsubscribes_at_once_both_count_and_an_erased_account_keeps_no_pref
         entity::notification_preference::Entity::find_by_id(person.id).one(&t.db).await.expect("read").is_none(),
         "no preferences kept for an erased account"
     );
+}
+
+#[tokio::test]
+async fn an_invitation_taken_back_by_the_organisation_is_told_and_one_the_volunteer_declines_is_not() {
+    let t = TestDb::new().await;
+    let coordinator = t.person("Amara").await;
+    let kwame = t.person("Kwame").await;
+    let ife = t.person("Ife").await;
+    let org = t.organisation(&coordinator).await;
+    let kwame_profile = volunteer_profile(&t, &kwame).await;
+    let ife_profile = volunteer_profile(&t, &ife).await;
+    let mut ids = Vec::new();
+    for title in ["Jobs club", "Youth club"] {
+        let input = needs::NewNeed { schedule: evenings(), ..remote_need(org, title, NeedCategory::JobsClub, 1) };
+        let need = needs::create(&t.db, &coordinator, input).await.expect("a need");
+        needs::publish(&t.db, &coordinator, NeedId(need.id)).await.expect("published");
+        ids.push(need.id);
+    }
+    // Invited as a confirmed plan invites: the application opened INVITED, holding a place.
+    let mut invited = Vec::new();
+    for (need_id, profile) in [(ids[0], kwame_profile), (ids[1], ife_profile)] {
+        let txn = t.db.begin().await.expect("a transaction");
+        let opening = applications::Opening::Invited;
+        invited.push(applications::open(&txn, None, need_id, profile, opening).await.expect("invited"));
+        needs::take_place(&txn, need_id).await.expect("a place");
+        txn.commit().await.expect("committed");
+    }
+    assert_eq!(kinds_for(&t, kwame.id).await, ["INVITATION"]);
+    // The organisation takes Kwame's back: he is told.
+    applications::decline(&t.db, &coordinator, invited[0].id).await.expect("taken back");
+    assert_eq!(kinds_for(&t, kwame.id).await, ["APPLICATION_DECISION", "INVITATION"]);
+    // Ife declines hers herself: nothing more to her.
+    domain::matching::plans::respond(&t.db, &ife, invited[1].id, false, TimeDelta::hours(48)).await.expect("declined");
+    assert_eq!(kinds_for(&t, ife.id).await, ["INVITATION"]);
 }
