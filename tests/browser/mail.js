@@ -9,27 +9,11 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const chromium = require('./chromium');
+const checks = require('./checks');
 
+const { check, violations: axe, finish } = checks;
 const [apiUrl, maildir, email, password, out] = process.argv.slice(2);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const failures = [];
-
-function check(ok, message) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${message}`);
-  if (!ok) failures.push(message);
-}
-
-async function gql(query, variables, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${apiUrl}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  return response.json();
-}
-
-async function axe(page) {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => (await window.axe.run(document)).violations.map((v) => v.id));
-}
+const gql = (query, variables, token) => checks.gql(apiUrl, query, variables, token);
 
 (async () => {
   fs.mkdirSync(out, { recursive: true });
@@ -79,10 +63,7 @@ async function axe(page) {
   const kinds = (prefs.data && prefs.data.notificationPreferences.kinds) || [];
   const off = kinds.filter((k) => !k.enabled).map((k) => k.kind);
   check(off.length === 1, `her preferences now have exactly one kind off (${off})`);
-  if (failures.length) {
-    console.error(`${failures.length} check(s) failed`);
-    process.exit(1);
-  }
+  finish();
 })().catch((err) => {
   console.error(err);
   process.exit(1);

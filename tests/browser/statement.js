@@ -6,22 +6,11 @@
 const fs = require('fs');
 const path = require('path');
 const chromium = require('./chromium');
+const checks = require('./checks');
 
+const { check, violations, finish } = checks;
 const [apiUrl, email, password, out] = process.argv.slice(2);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const failures = [];
-
-function check(ok, message) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${message}`);
-  if (!ok) failures.push(message);
-}
-
-async function gql(query, variables, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${apiUrl}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  return response.json();
-}
+const gql = (query, variables, token) => checks.gql(apiUrl, query, variables, token);
 
 (async () => {
   fs.mkdirSync(out, { recursive: true });
@@ -46,9 +35,8 @@ async function gql(query, variables, token) {
       check(Number(total) === statement.totalHours, `at ${width} px the total is her approved hours (${total})`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       check(overflow <= 0, `at ${width} px nothing is wider than the page (${overflow} px over)`);
-      await page.evaluate(axeSource);
-      const violations = await page.evaluate(async () => (await window.axe.run(document)).violations.map((v) => v.id));
-      check(violations.length === 0, `at ${width} px axe-core finds no violations: ${JSON.stringify(violations)}`);
+      const found = await violations(page);
+      check(found.length === 0, `at ${width} px axe-core finds no violations: ${JSON.stringify(found)}`);
       await page.screenshot({ path: path.join(out, `statement-${width}.png`), fullPage: true });
       if (width === 1280) {
         await page.emulateMediaType('print');
@@ -61,10 +49,7 @@ async function gql(query, variables, token) {
   } finally {
     await browser.close();
   }
-  if (failures.length) {
-    console.error(`${failures.length} check(s) failed`);
-    process.exit(1);
-  }
+  finish();
 })().catch((err) => {
   console.error(err);
   process.exit(1);

@@ -7,23 +7,12 @@
 const fs = require('fs');
 const path = require('path');
 const chromium = require('./chromium');
+const { check, violations, finish } = require('./checks');
 
 const [partnerUrl, apiUrl, out] = process.argv.slice(2);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const failures = [];
-
-function check(ok, message) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${message}`);
-  if (!ok) failures.push(message);
-}
 
 async function axe(frame, what) {
-  await frame.evaluate(axeSource);
-  const result = await frame.evaluate(async () => {
-    // The WCAG 2.1 AA rules and best practices, as axe's defaults run them.
-    const r = await window.axe.run(document);
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
-  });
+  const result = await violations(frame);
   check(result.length === 0, `axe-core finds no violations in ${what}: ${JSON.stringify(result)}`);
 }
 
@@ -106,10 +95,7 @@ async function at(browser, width) {
   } finally {
     await browser.close();
   }
-  if (failures.length > 0) {
-    console.error(`${failures.length} check(s) failed`);
-    process.exit(1);
-  }
+  finish();
   console.log('the widget passed in the browser');
 })().catch((error) => {
   console.error(error);

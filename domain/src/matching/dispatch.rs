@@ -17,10 +17,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -234,20 +234,24 @@ async fn pick(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Uuid>> {
     let existing = applications_to_needs(db, &[need.id]).await?;
-    let asked_before: HashSet<Uuid> = {
-        let invitations = dispatch_invitation::Entity::find()
-            .filter(dispatch_invitation::Column::DispatchId.eq(dispatch.id))
-            .all(db)
-            .await?;
-        let ids: Vec<Uuid> = invitations.iter().map(|i| i.application_id).collect();
-        application::Entity::find()
-            .filter(application::Column::Id.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|a| a.volunteer_id)
-            .collect()
-    };
+    // Whom this dispatch asked before, in one statement.
+    let asked_before: HashSet<Uuid> = application::Entity::find()
+        .select_only()
+        .column(application::Column::VolunteerId)
+        .filter(
+            application::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(dispatch_invitation::Column::ApplicationId)
+                    .from(dispatch_invitation::Entity)
+                    .and_where(Expr::col(dispatch_invitation::Column::DispatchId).eq(dispatch.id))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     let today = today();
     let mut scored: Vec<(f64, Uuid)> = {
         let view = index.read();
