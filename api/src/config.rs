@@ -150,6 +150,26 @@ pub struct Settings {
     /// Hours before a session that its volunteers are reminded of it.
     #[arg(long, env = "PITCHIN_REMINDER_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=168))]
     pub reminder_hours: u32,
+    /// Subscriptions one WebSocket connection may hold at once; one more is refused on its own (an `error`
+    /// message for it, code RATE_LIMITED), and the connection stays.
+    #[arg(long, env = "PITCHIN_WS_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 20)]
+    pub ws_subscriptions_per_connection: usize,
+    /// WebSocket connections open at once from one IP address, per server; one more is refused before the
+    /// upgrade (HTTP 429, code RATE_LIMITED).
+    #[arg(long, env = "PITCHIN_WS_CONNECTIONS_PER_IP", default_value_t = 50)]
+    pub ws_connections_per_ip: usize,
+    /// WebSocket connections signed in as one user at once, per server; one more is closed with 4429.
+    #[arg(long, env = "PITCHIN_WS_CONNECTIONS_PER_USER", default_value_t = 10)]
+    pub ws_connections_per_user: usize,
+    /// How long a new WebSocket connection may take to send `connection_init`, in milliseconds (then 4408).
+    #[arg(long, env = "PITCHIN_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_init_timeout_ms: u64,
+    /// How often the server pings each WebSocket connection, in milliseconds; one silent for two pings is closed.
+    #[arg(long, env = "PITCHIN_WS_PING_MS", default_value_t = 30_000)]
+    pub ws_ping_ms: u64,
+    /// Largest WebSocket message accepted from a client, in bytes; a larger one closes the connection (1009).
+    #[arg(long, env = "PITCHIN_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    pub ws_max_message_bytes: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -187,6 +207,12 @@ impl std::fmt::Debug for Settings {
             .field("mail_from", &self.mail_from)
             .field("smtp_timeout_ms", &self.smtp_timeout_ms)
             .field("reminder_hours", &self.reminder_hours)
+            .field("ws_subscriptions_per_connection", &self.ws_subscriptions_per_connection)
+            .field("ws_connections_per_ip", &self.ws_connections_per_ip)
+            .field("ws_connections_per_user", &self.ws_connections_per_user)
+            .field("ws_init_timeout_ms", &self.ws_init_timeout_ms)
+            .field("ws_ping_ms", &self.ws_ping_ms)
+            .field("ws_max_message_bytes", &self.ws_max_message_bytes)
             .finish()
     }
 }
@@ -226,6 +252,12 @@ impl Settings {
             mail_from: "Pitch In <no-reply@pitchin.localhost>".to_owned(),
             smtp_timeout_ms: 10_000,
             reminder_hours: 24,
+            ws_subscriptions_per_connection: 20,
+            ws_connections_per_ip: 50,
+            ws_connections_per_user: 10,
+            ws_init_timeout_ms: 10_000,
+            ws_ping_ms: 30_000,
+            ws_max_message_bytes: 64 * 1024,
         }
     }
 

@@ -179,6 +179,9 @@ pub async fn serve(
             tracing::warn!(error = ?err, "the matching index will load on first use");
         }
     });
+    // Listen for live signals now rather than at the first subscription.
+    state.live.start();
+    let (sockets, last_sockets) = (state.sockets.clone(), state.sockets.clone());
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
@@ -186,9 +189,16 @@ pub async fn serve(
     // With the peer's address, for the rate limit per IP.
     let served =
         axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                // Live connections are told at once (1001), whether or not the HTTP server waits for them.
+                let closing = sockets.clone();
+                tokio::spawn(async move { closing.close_all(Duration::from_secs(5)).await });
+            })
             .await
             .map_err(|e| format!("server error: {e}"));
+    // Upgraded connections are no longer the HTTP server's: a few seconds for them to close cleanly.
+    last_sockets.close_all(Duration::from_secs(5)).await;
     // An attempt cut short here is sent again when its claim lapses (at least once).
     delivering.abort();
     mailing.abort();

@@ -11,6 +11,7 @@ mod enums;
 pub mod error;
 pub mod funding;
 pub mod hours;
+pub mod live;
 pub mod matching;
 pub mod needs;
 pub mod notifications;

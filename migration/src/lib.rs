@@ -39,6 +39,7 @@ mod m20261207_000035_create_volunteering_statements;
 mod m20261208_000036_create_notifications;
 mod m20261208_000037_create_urgent_dispatches;
 mod m20261209_000038_create_invitations;
+mod m20261210_000039_create_live_signals;
 
 pub struct Migrator;
 
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000036_create_notifications::Migration),
             Box::new(m20261208_000037_create_urgent_dispatches::Migration),
             Box::new(m20261209_000038_create_invitations::Migration),
+            Box::new(m20261210_000039_create_live_signals::Migration),
         ]
     }
 }

@@ -23,6 +23,9 @@ pub struct TestApp {
     pub notifications: api::notifications::sender::Dispatcher,
     /// The scheduled sweeps, on the app's database and matching index.
     pub scheduler: api::notifications::sender::Scheduler,
+    /// Live updates this app hears of (`domain::live`), and its live connections.
+    pub live: Arc<domain::live::Hub>,
+    pub sockets: Arc<api::http::live::Sockets>,
     /// The SQL of every statement run (since the last `reset_statements`).
     statements: Arc<Mutex<Vec<String>>>,
     cleanup: Cleanup,
@@ -115,8 +118,9 @@ impl TestApp {
         state.reads.observe(move |statement| {
             log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(statement.sql.clone());
         });
+        let (live, sockets) = (state.live.clone(), state.sockets.clone());
         let router = build_router(state);
-        Self { router, db, database_url: url, mail, notifications, scheduler, statements, cleanup }
+        Self { router, db, database_url: url, mail, notifications, scheduler, live, sockets, statements, cleanup }
     }
 
     /// Sends what the notifications outbox holds now, as the server's dispatcher would; what each attempt came to.

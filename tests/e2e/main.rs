@@ -18,6 +18,7 @@ mod insight;
 mod journey;
 mod limits;
 mod listing;
+mod live;
 mod matching;
 mod need_sessions;
 mod notifications;

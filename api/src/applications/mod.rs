@@ -1,16 +1,17 @@
 //! Applications: a volunteer asking to fill a place on a need, and the organisation's decisions.
 pub use domain::applications::service;
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use domain::access;
 use domain::store::rows::Read;
+use futures::{Stream, StreamExt};
 
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
 use crate::kit::eager::Eager;
 use crate::kit::ids::{NodeKind, decode, encode};
 use crate::kit::pagination::ListConnection;
-use crate::kit::{boxed, db, loaders, viewer};
+use crate::kit::{boxed, db, live_events, loaders, viewer};
 use crate::needs::Need;
 use crate::volunteers::VolunteerProfile;
 
@@ -277,5 +278,43 @@ impl ApplicationMutation {
             .await
             .map(payload)
             .map_err(ApiError::from)
+    }
+}
+
+/// Applications as they change, over `/graphql/ws`.
+#[derive(Default)]
+pub struct ApplicationSubscription;
+
+#[Subscription]
+impl ApplicationSubscription {
+    /// Applications as they are made and as their status changes: the signed-in volunteer's own, and those to the
+    /// needs of organisations the signed-in user is a member of (membership checked afresh at each event, so
+    /// someone removed from an organisation hears no more of it).
+    async fn application_updated(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = Application> + use<>, ApiError> {
+        let actor = viewer(ctx)?.require_user()?;
+        let db = db(ctx)?.clone();
+        Ok(live_events(ctx).await?.filter_map(move |event| {
+            let db = db.clone();
+            async move {
+                let domain::live::Event::Application { application, organisation_id, volunteer_user_id } = &*event
+                else {
+                    return None;
+                };
+                if *volunteer_user_id == actor.id {
+                    return Some(Application::from(application.clone()));
+                }
+                match access::member_role(&db, &actor, *organisation_id).await {
+                    Ok(Some(_)) => Some(Application::from(application.clone())),
+                    Ok(None) => None,
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "cannot check a subscriber's membership: event not sent");
+                        None
+                    }
+                }
+            }
+        }))
     }
 }

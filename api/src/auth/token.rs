@@ -131,6 +131,11 @@ impl TokenKeys {
 
     /// The token's user and when it was issued (to the millisecond).
     pub fn verify_claims(&self, token: &str) -> AppResult<(AuthUser, DateTime<Utc>)> {
+        self.verify_lifetime(token).map(|(user, issued_at, _)| (user, issued_at))
+    }
+
+    /// The token's user, when it was issued, and when it expires (a live connection closes then).
+    pub fn verify_lifetime(&self, token: &str) -> AppResult<(AuthUser, DateTime<Utc>, DateTime<Utc>)> {
         let invalid = || AppError::Unauthenticated("the access token is invalid or has expired".into());
         let kid = decode_header(token).map_err(|_| invalid())?.kid.ok_or_else(invalid)?;
         let key = self.decoding.get(&kid).ok_or_else(invalid)?;
@@ -139,7 +144,8 @@ impl TokenKeys {
             .ok_or_else(|| AppError::Unauthenticated("the access token is invalid".into()))?;
         let issued_ms = data.claims.iat_ms.unwrap_or(data.claims.iat.saturating_mul(1000));
         let issued_at = DateTime::from_timestamp_millis(issued_ms).ok_or_else(invalid)?;
-        Ok((AuthUser { id: data.claims.sub, role }, issued_at))
+        let expires_at = DateTime::from_timestamp(data.claims.exp, 0).ok_or_else(invalid)?;
+        Ok((AuthUser { id: data.claims.sub, role }, issued_at, expires_at))
     }
 }
 

@@ -2,6 +2,7 @@
 //! (`calendar`) and open data feeds (`feeds`).
 pub mod calendar;
 pub mod feeds;
+pub mod live;
 pub mod open_data;
 pub mod openreferral;
 pub mod pages;
@@ -72,6 +73,10 @@ pub struct AppState {
     pub partners: Arc<domain::api_keys::stats::Tally>,
     /// The payment provider's webhook secret (`Settings::payment_webhook_secret`).
     pub payment_secret: Option<Arc<str>>,
+    /// Live updates this server hears of and hands to its subscriptions (`domain::live`).
+    pub live: Arc<domain::live::Hub>,
+    /// The live connections (`live`).
+    pub sockets: Arc<live::Sockets>,
 }
 
 /// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
@@ -201,7 +206,11 @@ impl AppState {
             settings.connection_budget().reads as usize,
             Duration::from_millis(settings.db_acquire_timeout_ms),
         );
+        // PostgreSQL's signals are heard on a connection of their own, to the database itself.
+        let listen_url = (!settings.is_sqlite()).then(|| settings.database_url.clone());
+        let live_hub = domain::live::Hub::new(db.clone(), listen_url, matching.clone());
         let schema = build_schema(
+            live_hub.clone(),
             db.clone(),
             reads.clone(),
             keys.clone(),
@@ -213,6 +222,8 @@ impl AppState {
         );
         let documents = Arc::new(ParsedDocuments::default());
         Self {
+            live: live_hub,
+            sockets: Arc::new(live::Sockets::new(live::LiveLimits::new(settings))),
             db,
             reads,
             keys,
@@ -235,6 +246,7 @@ pub fn build_router(state: AppState) -> Router {
     let execute = post(graphql).layer(middleware::from_fn_with_state(state.clone(), admit));
     let mut router = Router::new()
         .route("/graphql", get(graphiql).merge(execute))
+        .route("/graphql/ws", get(live::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(pages::routes())
@@ -421,16 +433,29 @@ fn refusal(status: StatusCode, code: &str, message: &str, retry_after_secs: Opti
 /// Who is calling: a signed-in user (bearer token, checked against the account), a partner (API key), or nobody.
 async fn caller(state: &AppState, headers: &HeaderMap, reads_only: bool) -> Result<Viewer, AppError> {
     let api_key = headers.get(API_KEY_HEADER).map(|v| v.to_str().unwrap_or(""));
-    match (bearer_token(headers), api_key) {
+    identify(state, bearer_token(headers), api_key, reads_only).await.map(|(viewer, _)| viewer)
+}
+
+/// Who is calling, from a user's access token or an API key (not both), and when the token expires: for a request
+/// (`caller`) and for a live connection's `connection_init` (`live`) alike.
+async fn identify(
+    state: &AppState,
+    token: Option<&str>,
+    api_key: Option<&str>,
+    reads_only: bool,
+) -> Result<(Viewer, Option<chrono::DateTime<chrono::Utc>>), AppError> {
+    match (token, api_key) {
         (Some(_), Some(_)) => {
             Err(AppError::bad_input("X-Api-Key", "send either a user's access token or an API key, not both"))
         }
         (Some(token), None) => {
-            let (user, issued_at) = state.keys.verify_claims(token)?;
-            crate::auth::account_of(&state.reads, user, issued_at, reads_only).await
+            let (user, issued_at, expires_at) = state.keys.verify_lifetime(token)?;
+            Ok((crate::auth::account_of(&state.reads, user, issued_at, reads_only).await?, Some(expires_at)))
         }
-        (None, Some(key)) => Ok(Viewer::for_api_key(crate::api_keys::service::authenticate(&state.db, key).await?)),
-        (None, None) => Ok(Viewer::anonymous()),
+        (None, Some(key)) => {
+            Ok((Viewer::for_api_key(crate::api_keys::service::authenticate(&state.db, key).await?), None))
+        }
+        (None, None) => Ok((Viewer::anonymous(), None)),
     }
 }
 
@@ -561,14 +586,7 @@ async fn execute(
             other => AppError::Unavailable(format!("{other:?}")),
         });
     }
-    // Our resolvers' errors always carry a code; the rest come from async-graphql refusing the document
-    // itself (syntax, unknown fields, bad scalars or enum values, limits): the client's input, in each case.
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
-        }
-    }
+    with_codes(&mut response);
     if let Some((id, seal)) = claim {
         // Kept when it ran cleanly, or when it was stopped partway: whether its mutation committed is not known, so
         // a retry gets the same answer rather than perhaps running it twice. Other errors come from mutations that
@@ -587,6 +605,17 @@ async fn execute(
         }
     }
     response
+}
+
+/// Our resolvers' errors always carry a code; the rest come from async-graphql refusing the document itself
+/// (syntax, unknown fields, bad scalars or enum values, limits): the client's input, in each case.
+fn with_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
 }
 
 /// The stored response of an earlier request with the same idempotency key.

@@ -84,6 +84,31 @@ pub async fn drive<F: Future>(queue: LoadQueue, request: F) -> F::Output {
     .await
 }
 
+/// `drive` for a subscription: runs `stream`, and its queued loader work whenever it is blocked. Each event's
+/// object resolves through the subscription's loaders; nothing else would start their batches.
+pub fn drive_stream<S: futures::Stream + Unpin>(
+    queue: LoadQueue,
+    mut stream: S,
+) -> impl futures::Stream<Item = S::Item> {
+    let mut running = FuturesUnordered::new();
+    futures::stream::poll_fn(move |cx| {
+        loop {
+            if let Poll::Ready(item) = stream.poll_next_unpin(cx) {
+                return Poll::Ready(item);
+            }
+            running.extend(queue.take());
+            let mut finished = false;
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {
+                finished = true;
+            }
+            // Waiting for an event (no loader work), or for a batch still running: either wakes this again.
+            if !finished {
+                return Poll::Pending;
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -198,6 +198,31 @@ pub fn matching_index<'a>(ctx: &Context<'a>) -> AppResult<&'a MatchingIndex> {
     ctx.data::<Arc<MatchingIndex>>().map(Arc::as_ref).map_err(|_| missing("matching index"))
 }
 
+/// This server's end of the live updates (`domain::live`).
+pub fn live_hub<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<domain::live::Hub>> {
+    ctx.data::<Arc<domain::live::Hub>>().map_err(|_| missing("live updates"))
+}
+
+/// The live events this server hears from now on, for one subscription. One that falls more than
+/// `domain::live::BACKLOG` events behind skips the oldest (logged): a slow subscriber never holds the others up.
+pub async fn live_events(
+    ctx: &Context<'_>,
+) -> AppResult<impl futures::Stream<Item = Arc<domain::live::Event>> + Send + 'static + use<>> {
+    use tokio::sync::broadcast::error::RecvError;
+    let receiver = live_hub(ctx)?.subscribe().await;
+    Ok(futures::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => return Some((event, receiver)),
+                Err(RecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "a subscription fell behind: events skipped")
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }))
+}
+
 pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {
     ctx.data::<Viewer>().map_err(|_| missing("viewer"))
 }

@@ -6,7 +6,10 @@
 pub use domain::matching::{assignment, index, plans, scoring, service};
 
 use async_graphql::connection::EmptyFields;
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use futures::{Stream, StreamExt};
 use sea_orm::EntityTrait;
 
 use self::scoring::Evaluation;
@@ -14,7 +17,7 @@ use crate::applications::{Application, ApplicationPayload};
 use crate::error::{ApiError, ApiResult, AppError};
 use crate::kit::ids::{NodeKind, decode};
 use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
-use crate::kit::{db, matching_index, viewer};
+use crate::kit::{db, live_events, live_hub, matching_index, viewer};
 use crate::needs::Need;
 use crate::offers::Offer;
 use crate::volunteers::VolunteerProfile;
@@ -591,4 +594,55 @@ pub async fn outreach(
         most_invitations_to_one_volunteer: o.most_invitations_to_one_volunteer,
         matching_volunteers_never_asked: o.matching_volunteers_never_asked,
     })
+}
+
+/// Matches as needs are published, over `/graphql/ws`.
+#[derive(Default)]
+pub struct MatchingSubscription;
+
+#[Subscription]
+impl MatchingSubscription {
+    /// Needs as they are published that the signed-in volunteer is eligible for and scores at least `minScore`
+    /// on (0 to 1), scored and explained as `recommendedNeeds` would, from the matching index.
+    async fn new_matches(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0.0)] min_score: f64,
+    ) -> Result<impl Stream<Item = NeedMatch> + use<>, ApiError> {
+        if !(0.0..=1.0).contains(&min_score) {
+            return Err(AppError::bad_input("minScore", "must be between 0 and 1").into());
+        }
+        let actor = viewer(ctx)?.require_user()?;
+        let profile = domain::volunteers::require_own(db(ctx)?, &actor).await?;
+        let me = profile.id;
+        // Explained with the index's facts of the volunteer, as scored; these if the index has moved on since.
+        let own_facts = service::volunteer_facts(&(&profile).into());
+        let index = ctx.data::<Arc<index::MatchingIndex>>().map_err(|_| crate::kit::missing("matching index"))?.clone();
+        // Publications are scored for every volunteer at once, and only while someone listens.
+        let listening = live_hub(ctx)?.want_matches();
+        Ok(live_events(ctx).await?.filter_map(move |event| {
+            let _listening = &listening;
+            let found = match &*event {
+                domain::live::Event::Need { published: true, need, matches: Some(matches) } => {
+                    let domain::live::Matches { facts, scores, today } = matches;
+                    scores.get(&me).filter(|(score, _)| *score >= min_score).map(|(score, slot)| {
+                        let view = index.read();
+                        let volunteer = view.volunteer(*slot).filter(|v| v.id == me).map_or(&own_facts, |v| &v.facts);
+                        let e = scoring::evaluate(facts, volunteer, None, *today);
+                        NeedMatch {
+                            score: *score,
+                            distance_km: e.distance_km,
+                            overlap_hours_per_week: e.overlap_hours_per_week,
+                            reasons: reasons(&e),
+                            matched_skills: e.matched_skills,
+                            missing_skills: e.missing_skills,
+                            need: Need::from(need.clone()),
+                        }
+                    })
+                }
+                _ => None,
+            };
+            std::future::ready(found)
+        }))
+    }
 }

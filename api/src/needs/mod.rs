@@ -3,10 +3,11 @@ pub use domain::needs::service;
 
 pub mod sessions;
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::access;
 use domain::store::rows::Read;
+use futures::{Stream, StreamExt};
 use sea_orm::DatabaseConnection;
 
 use crate::applications::{Application, ApplicationConnection, ApplicationStatus};
@@ -17,7 +18,9 @@ use crate::kit::ids::{NodeKind, decode, encode};
 use crate::kit::loaders::{ChildFilter, ChildRelation, child_connection};
 use crate::kit::pagination::{ListConnection, Page, TotalCount, connection};
 use crate::kit::patch;
-use crate::kit::{Location, LocationInput, NearInput, boxed, db, loaders, parse_location, reads, shown, viewer};
+use crate::kit::{
+    Location, LocationInput, NearInput, boxed, db, live_events, loaders, parse_location, reads, shown, viewer,
+};
 use crate::organisations::Organisation;
 use crate::values::TimeWindow;
 use crate::values::text::json_strings;
@@ -602,5 +605,48 @@ impl NeedMutation {
         let actor = viewer(ctx)?.require_user()?;
         let id = NeedId(decode("input.needId", &input.need_id, NodeKind::Need)?);
         Ok(NeedPayload { need: Need::from(service::close(db(ctx)?, &actor, id).await?) })
+    }
+}
+
+/// Needs as they change, over `/graphql/ws`.
+#[derive(Default)]
+pub struct NeedSubscription;
+
+#[Subscription]
+impl NeedSubscription {
+    /// Needs as they are published (or published again after closing) that the listing with `filter` would show,
+    /// `near` included. Anyone may subscribe.
+    async fn need_published(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NeedFilter>,
+    ) -> Result<impl Stream<Item = Need> + use<>, ApiError> {
+        let watch = domain::live::NeedWatch::new(filter.unwrap_or_default().parse()?)?;
+        Ok(live_events(ctx).await?.filter_map(move |event| {
+            let need = match &*event {
+                domain::live::Event::Need { published: true, need, .. } if watch.admits(need) => {
+                    Some(Need::from(need.clone()))
+                }
+                _ => None,
+            };
+            std::future::ready(need)
+        }))
+    }
+
+    /// One need as it changes: its text, its places left, its status (filled, closed, published again). Anyone
+    /// who may see the need; NOT_FOUND otherwise, as `need(id)` finds nothing.
+    async fn need_updated(&self, ctx: &Context<'_>, need_id: ID) -> Result<impl Stream<Item = Need> + use<>, ApiError> {
+        let id = decode("needId", &need_id, NodeKind::Need)?;
+        let need = service::get(db(ctx)?, id).await?;
+        if !can_see(db(ctx)?, viewer(ctx)?, &need.status, need.organisation_id).await? {
+            return Err(AppError::not_found("need").into());
+        }
+        Ok(live_events(ctx).await?.filter_map(move |event| {
+            let need = match &*event {
+                domain::live::Event::Need { need, .. } if need.id == id => Some(Need::from(need.clone())),
+                _ => None,
+            };
+            std::future::ready(need)
+        }))
     }
 }

@@ -5,11 +5,11 @@ pub mod shown;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
+use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::api_keys::{ApiKeyMutation, ApiKeyQuery};
-use crate::applications::{Application, ApplicationMutation};
+use crate::applications::{Application, ApplicationMutation, ApplicationSubscription};
 use crate::audit::AuditQuery;
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult, AppError, AppResult};
@@ -19,9 +19,9 @@ use crate::funding::{Bid, Fund, FundingMutation, FundingQuery};
 use crate::hours::HoursMutation;
 use crate::kit::ids::{self, NodeKind};
 use crate::kit::{db, limits, loaders, viewer};
-use crate::matching::{MatchingMutation, MatchingQuery};
+use crate::matching::{MatchingMutation, MatchingQuery, MatchingSubscription};
 use crate::needs::sessions::SessionMutation;
-use crate::needs::{Need, NeedMutation, NeedQuery};
+use crate::needs::{Need, NeedMutation, NeedQuery, NeedSubscription};
 use crate::notifications::{NotificationMutation, NotificationQuery};
 use crate::offers::{Offer, OfferMutation, OfferQuery};
 use crate::organisations::{Organisation, OrganisationMutation, OrganisationQuery};
@@ -77,7 +77,11 @@ pub struct Mutation(
     NotificationMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Live updates, over `/graphql/ws` (`http::live`).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(NeedSubscription, ApplicationSubscription, MatchingSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// What the schema answers besides queries: introspection and "did you mean" suggestions (see `Settings`).
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +97,7 @@ pub struct SchemaOptions {
 }
 
 pub fn build_schema(
+    live: Arc<domain::live::Hub>,
     db: DatabaseConnection,
     reads: Reads,
     keys: Arc<TokenKeys>,
@@ -102,7 +107,8 @@ pub fn build_schema(
     partners: Arc<domain::api_keys::stats::Tally>,
     options: SchemaOptions,
 ) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .data(live)
         .data(db)
         .data(reads)
         .data(keys)
@@ -140,7 +146,7 @@ pub fn cost_schema(options: SchemaOptions) -> AppSchema {
         reason = "eager objects bypass extensions, but this schema refuses every document at validation: nothing resolves"
     )]
     let mut builder =
-        Schema::build(Query::default(), Mutation::default(), EmptySubscription).extension(limits::CostMeasure);
+        Schema::build(Query::default(), Mutation::default(), Subscription::default()).extension(limits::CostMeasure);
     if !options.introspection {
         builder = builder.disable_introspection();
     }
@@ -152,7 +158,7 @@ pub fn cost_schema(options: SchemaOptions) -> AppSchema {
 
 /// The schema as SDL, exactly as checked in to `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), Mutation::default(), Subscription::default()).finish().sdl()
 }
 
 /// An object with a global ID that `node(id:)` can fetch.

@@ -136,6 +136,7 @@ pub async fn open(
     .await?;
     super::caps::record(db, &created).await?;
     outbox::application_event(db, WebhookEvent::ApplicationCreated, &created, None).await?;
+    crate::live::signal(db, crate::live::Signal::Application(created.id)).await?;
     crate::notifications::events::application_changed(db, &created, None).await?;
     Ok(created)
 }
@@ -192,6 +193,7 @@ pub(super) async fn transition(
     // Every caller moves from one status it read, so that one is the previous status.
     let previous = if let [was] = from { Some(*was) } else { None };
     outbox::application_event(db, WebhookEvent::ApplicationStatusChanged, &changed, previous).await?;
+    crate::live::signal(db, crate::live::Signal::Application(changed.id)).await?;
     crate::notifications::events::application_changed(db, &changed, previous).await?;
     Ok(changed)
 }

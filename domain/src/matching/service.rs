@@ -353,6 +353,25 @@ fn filter_map_rows<T, U>(rows: PageRows<Ranked<T>>, mut f: impl FnMut(Uuid, T) -
     PageRows { rows, has_previous, has_next }
 }
 
+/// What ranking `need`'s volunteers asks of the database, with the index brought up to date: the applications
+/// already made to it, and (for a need that takes only volunteers its organisation verified) who those are.
+async fn candidates_of(
+    db: &impl ConnectionTrait,
+    index: &MatchingIndex,
+    need: &need::Model,
+    today: NaiveDate,
+) -> AppResult<(StatusByVolunteer, Option<std::collections::HashSet<Uuid>>)> {
+    index.refresh(db).await?;
+    let existing = StatusByVolunteer::per_need(applications_to_needs(db, &[need.id]).await?).remove(&need.id);
+    let verified = if need.safeguarding_verified {
+        let level = crate::volunteers::verification::required_level(need);
+        Some(crate::volunteers::verification::verified_by(db, need.organisation_id, level, today).await?)
+    } else {
+        None
+    };
+    Ok((existing.unwrap_or_default(), verified))
+}
+
 /// A page of the volunteers eligible for `need`, best first, with their facts and profiles, and the need's facts.
 /// `today` is the day DBS checks must be valid on; the caller explains the page with the same day.
 pub async fn volunteers_for_need(
@@ -363,15 +382,7 @@ pub async fn volunteers_for_need(
     order: &'static str,
     today: NaiveDate,
 ) -> AppResult<(NeedFacts, PageRows<Ranked<(VolunteerFacts, volunteer_profile::Model)>>, i64)> {
-    index.refresh(db).await?;
-    let existing = StatusByVolunteer::per_need(applications_to_needs(db, &[need.id]).await?).remove(&need.id);
-    let existing = existing.unwrap_or_default();
-    let verified = if need.safeguarding_verified {
-        let level = crate::volunteers::verification::required_level(need);
-        Some(crate::volunteers::verification::verified_by(db, need.organisation_id, level, today).await?)
-    } else {
-        None
-    };
+    let (existing, verified) = candidates_of(db, index, need, today).await?;
     let (facts, rows, total) = {
         let view = index.read();
         let facts = need_facts(&need.into(), view.active_applicants(need.id));
@@ -387,6 +398,27 @@ pub async fn volunteers_for_need(
     let ids: Vec<Uuid> = rows.rows.iter().map(|r| r.1).collect();
     let mut profiles = profiles_by_id(db, &ids).await?;
     Ok((facts, filter_map_rows(rows, |id, vf| profiles.remove(&id).map(|p| (vf, p))), total))
+}
+
+/// Every volunteer eligible for `need`, with their score and slot in the index, as `volunteers_for_need` ranks
+/// them but unpaged: what `newMatches` tells each subscribed volunteer of a need just published (one scan a
+/// publication, however many subscribers). Also the need's facts, for the explanations.
+pub async fn scores_for_need(
+    db: &impl ConnectionTrait,
+    index: &MatchingIndex,
+    need: &need::Model,
+    today: NaiveDate,
+) -> AppResult<(NeedFacts, HashMap<Uuid, (f64, u32)>)> {
+    let (existing, verified) = candidates_of(db, index, need, today).await?;
+    let view = index.read();
+    let facts = need_facts(&need.into(), view.active_applicants(need.id));
+    let scores = view
+        .volunteers_for(&facts, |v| existing.status(v), today)
+        .into_iter()
+        .filter(|(_, id, _)| verified.as_ref().is_none_or(|v| v.contains(id)))
+        .map(|(score, id, slot)| (id, (score, slot)))
+        .collect();
+    Ok((facts, scores))
 }
 
 /// A page of the open needs `profile`'s volunteer is eligible for, best first, with their facts and rows.

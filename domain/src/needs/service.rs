@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{NeedCategory, NeedId, NeedOrder, NeedStatus, SignupMode};
 use crate::access::{self, AuthUser, Viewer};
 use crate::error::{AppError, AppResult};
+use crate::live::{self, Signal};
 use crate::now;
 use crate::organisations::OrganisationId;
 use crate::partnerships::priorities::{self, Tagged};
@@ -320,6 +321,7 @@ pub async fn update(
     let need = get(&txn, id).await?;
     if need.status != NeedStatus::Draft.as_db() {
         outbox::need_event(&txn, WebhookEvent::NeedUpdated, &need).await?;
+        live::signal(&txn, Signal::NeedUpdated(need.id)).await?;
     }
     txn.commit().await?;
     Ok(need)
@@ -377,6 +379,7 @@ pub async fn publish(
     // Publishing a need already public changes nothing, and says nothing.
     if let Some(need) = published.first() {
         outbox::need_event(&txn, WebhookEvent::NeedPublished, need).await?;
+        live::signal(&txn, Signal::NeedPublished(need.id)).await?;
         // A need reopened after closing offers its free places to those still waiting.
         crate::applications::waitlist::offer_places(&txn, id).await?;
     }
@@ -407,6 +410,7 @@ pub async fn close(
         .await?;
     if let Some(need) = closed.first() {
         outbox::need_event(&txn, WebhookEvent::NeedClosed, need).await?;
+        live::signal(&txn, Signal::NeedUpdated(need.id)).await?;
     }
     txn.commit().await?;
     get(db, id).await
@@ -436,7 +440,8 @@ pub async fn take_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
         return Err(AppError::conflict("this need has no places left or is not open"));
     };
     // Places left is public, and shown by partners' listings.
-    outbox::need_event(db, WebhookEvent::NeedUpdated, need).await
+    outbox::need_event(db, WebhookEvent::NeedUpdated, need).await?;
+    live::signal(db, Signal::NeedUpdated(need.id)).await
 }
 
 /// Holds the need's row until the transaction ends, by a conditional UPDATE that changes nothing (PostgreSQL's row
@@ -471,7 +476,8 @@ pub async fn free_place(db: &impl ConnectionTrait, need_id: Uuid) -> AppResult<(
         .await?;
     match result.first() {
         Some(need) if need.status != NeedStatus::Draft.as_db() => {
-            outbox::need_event(db, WebhookEvent::NeedUpdated, need).await
+            outbox::need_event(db, WebhookEvent::NeedUpdated, need).await?;
+            live::signal(db, Signal::NeedUpdated(need.id)).await
         }
         _ => Ok(()),
     }

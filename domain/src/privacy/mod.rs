@@ -219,6 +219,8 @@ async fn erase_if(
     tombstone.sessions_valid_from = Set(Some(now));
     tombstone.updated_at = Set(now);
     tombstone.update(&txn).await?;
+    // Their live connections close once the erasure commits.
+    crate::live::signal(&txn, crate::live::Signal::SignedOut(user_id)).await?;
     audit::record(&txn, by, AuditAction::Erased, Some(user_id), &["user", "volunteerProfile"], reason).await?;
     txn.commit().await?;
     Ok(Erased { erased_at: now, applications_kept: kept, applications_withdrawn: withdrawn })

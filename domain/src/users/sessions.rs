@@ -142,5 +142,7 @@ pub async fn end_all(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64>
         .filter(C::RevokedAt.is_null())
         .exec(db)
         .await?;
+    // Live connections signed in as them close (at commit, when this runs in a transaction).
+    crate::live::signal(db, crate::live::Signal::SignedOut(user_id)).await?;
     Ok(families.len() as u64)
 }

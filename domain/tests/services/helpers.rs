@@ -57,6 +57,8 @@ pub fn new_organisation(
 
 pub struct TestDb {
     pub db: DatabaseConnection,
+    /// The database's address (to listen on, on PostgreSQL).
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -88,7 +90,7 @@ impl TestDb {
         };
         let db = Database::connect(url.as_str()).await.expect("connect to the test database");
         migration::Migrator::up(&db, steps).await.expect("migrations");
-        Self { db, cleanup }
+        Self { db, url, cleanup }
     }
 
     /// A signed-in member of the platform (no organisation yet).

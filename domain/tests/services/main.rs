@@ -8,6 +8,7 @@ mod fairness;
 mod funding;
 mod helpers;
 mod hours;
+mod live;
 mod matching;
 mod needs;
 mod notifications;
