@@ -170,6 +170,22 @@ pub struct Settings {
     /// Largest WebSocket message accepted from a client, in bytes; a larger one closes the connection (1009).
     #[arg(long, env = "PITCHIN_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
     pub ws_max_message_bytes: usize,
+    /// Redis, where every server counts rate limits and sign-in attempts together (`redis://host:6379/0`). Unset:
+    /// each server counts its own, which is right for one server.
+    #[arg(long, env = "PITCHIN_REDIS_URL", hide_env_values = true, value_parser = redis_url)]
+    pub redis_url: Option<String>,
+    /// The start of every key Pitch In writes in Redis: deployments sharing one Redis give each its own.
+    #[arg(long, env = "PITCHIN_REDIS_PREFIX", default_value = "pitchin")]
+    pub redis_prefix: String,
+    /// PostgreSQL only: where the server listens for live signals. `LISTEN` holds a session, which a pooler in
+    /// transaction mode cannot give: behind one, the database's own address. Default: `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_LISTEN_URL", hide_env_values = true)]
+    pub database_listen_url: Option<String>,
+}
+
+/// A Redis URL the client accepts, checked when the server starts rather than at the first request.
+fn redis_url(raw: &str) -> Result<String, String> {
+    redis::Client::open(raw).map(|_| raw.to_owned()).map_err(|e| e.to_string())
 }
 
 impl std::fmt::Debug for Settings {
@@ -213,6 +229,9 @@ impl std::fmt::Debug for Settings {
             .field("ws_init_timeout_ms", &self.ws_init_timeout_ms)
             .field("ws_ping_ms", &self.ws_ping_ms)
             .field("ws_max_message_bytes", &self.ws_max_message_bytes)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("database_listen_url", &self.database_listen_url.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -258,6 +277,9 @@ impl Settings {
             ws_init_timeout_ms: 10_000,
             ws_ping_ms: 30_000,
             ws_max_message_bytes: 64 * 1024,
+            redis_url: None,
+            redis_prefix: "pitchin".to_owned(),
+            database_listen_url: None,
         }
     }
 
@@ -305,6 +327,11 @@ impl Settings {
 
     pub fn field_suggestions(&self) -> bool {
         self.field_suggestions.unwrap_or(!self.production())
+    }
+
+    /// Where live signals are listened for (PostgreSQL only).
+    pub fn listen_url(&self) -> Option<String> {
+        (!self.is_sqlite()).then(|| self.database_listen_url.clone().unwrap_or_else(|| self.database_url.clone()))
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -181,6 +181,14 @@ pub async fn serve(
     });
     // Listen for live signals now rather than at the first subscription.
     state.live.start();
+    if let Some(shared) = &state.limits.shared {
+        match shared.connect().await {
+            Ok(_) => tracing::info!("rate limits are counted in Redis, with every server's"),
+            Err(err) => {
+                tracing::warn!(error = %err, "Redis is unreachable: rate limits count on this server until it is back")
+            }
+        }
+    }
     let (sockets, last_sockets) = (state.sockets.clone(), state.sockets.clone());
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await

@@ -13,12 +13,11 @@
 //! than `BACKLOG` events behind skips the oldest (both are logged).
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, Statement};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
@@ -29,7 +28,7 @@ use crate::needs::NeedStatus;
 use crate::needs::service::NeedFilter;
 use crate::values::geo::KM_PER_DEGREE;
 use crate::values::{Coordinates, RadiusKm};
-use entity::{application, need, volunteer_profile};
+use entity::{application, membership, need, volunteer_profile};
 
 /// The PostgreSQL channel every server listens on.
 pub const CHANNEL: &str = "pitchin_live";
@@ -49,32 +48,50 @@ pub enum Signal {
     NeedUpdated(Uuid),
     /// An application was made, or changed status.
     Application(Uuid),
-    /// A user's sessions ended (signed out everywhere, a new password, erasure): their live connections close.
-    SignedOut(Uuid),
+    /// A user's sessions ended (signed out everywhere, a new password, erasure): their live connections signed in
+    /// with a token issued before this instant (Unix milliseconds) close.
+    SignedOut(Uuid, i64),
 }
 
 impl Signal {
     fn encode(self) -> String {
-        let (kind, id) = match self {
-            Self::NeedPublished(id) => ("np", id),
-            Self::NeedUpdated(id) => ("nu", id),
-            Self::Application(id) => ("ap", id),
-            Self::SignedOut(id) => ("so", id),
-        };
-        format!("{kind}:{id}")
+        match self {
+            Self::NeedPublished(id) => format!("np:{id}"),
+            Self::NeedUpdated(id) => format!("nu:{id}"),
+            Self::Application(id) => format!("ap:{id}"),
+            Self::SignedOut(id, before) => format!("so:{id}:{before}"),
+        }
     }
 
     fn decode(text: &str) -> Option<Self> {
-        let (kind, id) = text.split_once(':')?;
-        let id = Uuid::parse_str(id).ok()?;
+        let (kind, rest) = text.split_once(':')?;
+        if kind == "so" {
+            let (id, before) = rest.split_once(':')?;
+            return Some(Self::SignedOut(Uuid::parse_str(id).ok()?, before.parse().ok()?));
+        }
+        let id = Uuid::parse_str(rest).ok()?;
         Some(match kind {
             "np" => Self::NeedPublished(id),
             "nu" => Self::NeedUpdated(id),
             "ap" => Self::Application(id),
-            "so" => Self::SignedOut(id),
             _ => return None,
         })
     }
+}
+
+/// The signals of one transaction (or of one read of several), each once: PostgreSQL folds only identical ones,
+/// and a need published in the transaction that also took its first places is one event, its publication.
+fn coalesce(signals: Vec<Signal>) -> Vec<Signal> {
+    let published: Vec<Uuid> =
+        signals.iter().filter_map(|s| if let Signal::NeedPublished(id) = s { Some(*id) } else { None }).collect();
+    let mut out: Vec<Signal> = Vec::with_capacity(signals.len());
+    for signal in signals {
+        let covered = matches!(signal, Signal::NeedUpdated(id) if published.contains(&id));
+        if !covered && !out.contains(&signal) {
+            out.push(signal);
+        }
+    }
+    out
 }
 
 /// Sends `signal` to live subscribers once the transaction `db` belongs to commits (at once, outside one).
@@ -124,12 +141,13 @@ pub enum Event {
     },
     Application {
         application: application::Model,
-        /// The organisation whose need it is: its members hear of it.
-        organisation_id: Uuid,
+        /// The accounts of the members of the organisation whose need it is, as they are now: they hear of it.
+        members: Vec<Uuid>,
         /// The volunteer's account: they hear of it.
         volunteer_user_id: Uuid,
     },
-    SignedOut(Uuid),
+    /// A user's connections whose token was issued before `before` close.
+    SignedOut { user: Uuid, before: chrono::DateTime<chrono::Utc> },
 }
 
 /// One server's end of the live updates: it hears every signal, reads what each names once, and broadcasts it to
@@ -143,16 +161,23 @@ pub struct Hub {
     started: std::sync::Once,
     /// Whether it is listening now (set once `LISTEN` took, or SQLite's last signal was read).
     listening: watch::Sender<bool>,
-    /// Subscriptions that want matches (`newMatches`): scored only while there are some.
-    match_listeners: AtomicUsize,
+    /// The volunteers (profile ids) with a subscription to their matches (`newMatches`), and how many each has:
+    /// only they are scored, and only while there are some.
+    match_listeners: std::sync::Mutex<HashMap<Uuid, usize>>,
 }
 
-/// Held while a subscription wants matches of newly published needs.
-pub struct MatchListener(Arc<Hub>);
+/// Held while a subscription wants the matches of newly published needs for one volunteer.
+pub struct MatchListener(Arc<Hub>, Uuid);
 
 impl Drop for MatchListener {
     fn drop(&mut self) {
-        self.0.match_listeners.fetch_sub(1, Ordering::AcqRel);
+        let mut listeners = self.0.match_listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = listeners.get_mut(&self.1) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                listeners.remove(&self.1);
+            }
+        }
     }
 }
 
@@ -167,7 +192,7 @@ impl Hub {
             sender,
             started: std::sync::Once::new(),
             listening: watch::Sender::new(false),
-            match_listeners: AtomicUsize::new(0),
+            match_listeners: std::sync::Mutex::default(),
         })
     }
 
@@ -192,10 +217,15 @@ impl Hub {
         });
     }
 
-    /// Asks for matches to be scored for newly published needs while the returned value is held.
-    pub fn want_matches(self: &Arc<Self>) -> MatchListener {
-        self.match_listeners.fetch_add(1, Ordering::AcqRel);
-        MatchListener(self.clone())
+    /// Asks for newly published needs to be scored for `volunteer` (a profile id) while the returned value is held.
+    pub fn want_matches(self: &Arc<Self>, volunteer: Uuid) -> MatchListener {
+        *self
+            .match_listeners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(volunteer)
+            .or_default() += 1;
+        MatchListener(self.clone(), volunteer)
     }
 
     /// Subscribers in this process now.
@@ -236,8 +266,13 @@ impl Hub {
                 // `try_recv` says when the connection was lost (and is made again): what was sent meanwhile is
                 // lost with it, and is logged.
                 match listener.try_recv().await {
-                    Ok(Some(notification)) => {
-                        if let Some(signal) = Signal::decode(notification.payload()) {
+                    Ok(Some(first)) => {
+                        // With what arrived with it (a transaction's signals arrive together).
+                        let mut batch: Vec<Signal> = Signal::decode(first.payload()).into_iter().collect();
+                        while let Some(next) = listener.next_buffered() {
+                            batch.extend(Signal::decode(next.payload()));
+                        }
+                        for signal in coalesce(batch) {
                             self.hear(signal).await;
                         }
                     }
@@ -278,15 +313,19 @@ impl Hub {
                 .to_owned();
             match self.db.query_all(&select).await {
                 Ok(rows) => {
+                    let mut batch = Vec::with_capacity(rows.len());
                     for row in rows {
                         let (Ok(n), Ok(payload)) = (row.try_get_by_index::<i64>(0), row.try_get_by_index::<String>(1))
                         else {
                             continue;
                         };
                         seen = n;
-                        if let Some(signal) = Signal::decode(&payload) {
-                            self.hear(signal).await;
-                        }
+                        batch.extend(Signal::decode(&payload));
+                    }
+                    // SQLite keeps every copy a transaction wrote; each event reads the rows as they are now, so
+                    // copies in one read would say the same thing again.
+                    for signal in coalesce(batch) {
+                        self.hear(signal).await;
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "cannot read live signals"),
@@ -324,13 +363,25 @@ impl Hub {
             Signal::NeedPublished(id) | Signal::NeedUpdated(id) => {
                 let Some(need) = need::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
                 let published = matches!(signal, Signal::NeedPublished(_));
-                let matches = if published && self.match_listeners.load(Ordering::Acquire) > 0 {
-                    let today = crate::matching::service::today();
-                    let (facts, scores) =
-                        crate::matching::service::scores_for_need(db, &self.index, &need, today).await?;
-                    Some(Matches { facts, scores, today })
+                let listening: Vec<Uuid> = if published {
+                    self.match_listeners
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .keys()
+                        .copied()
+                        .collect()
                 } else {
+                    Vec::new()
+                };
+                let matches = if listening.is_empty() {
                     None
+                } else {
+                    let today = crate::matching::service::today();
+                    let (facts, mut scores) =
+                        crate::matching::service::scores_for_need(db, &self.index, &need, today).await?;
+                    // Kept for the volunteers listening only: the event stays small however many are eligible.
+                    scores.retain(|volunteer, _| listening.contains(volunteer));
+                    Some(Matches { facts, scores, today })
                 };
                 Some(Event::Need { published, need, matches })
             }
@@ -341,14 +392,25 @@ impl Hub {
                     .await?
                     .ok_or_else(|| AppError::not_found("need"))?
                     .organisation_id;
+                // Read at each event, so that someone who left the organisation hears no more of it.
+                let members = membership::Entity::find()
+                    .filter(membership::Column::OrganisationId.eq(organisation_id))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.user_id)
+                    .collect();
                 let volunteer_user_id = volunteer_profile::Entity::find_by_id(application.volunteer_id)
                     .one(db)
                     .await?
                     .ok_or_else(|| AppError::not_found("volunteer"))?
                     .user_id;
-                Some(Event::Application { application, organisation_id, volunteer_user_id })
+                Some(Event::Application { application, members, volunteer_user_id })
             }
-            Signal::SignedOut(user) => Some(Event::SignedOut(user)),
+            Signal::SignedOut(user, before) => {
+                let before = chrono::DateTime::from_timestamp_millis(before).unwrap_or_else(chrono::Utc::now);
+                Some(Event::SignedOut { user, before })
+            }
         })
     }
 }
@@ -364,11 +426,13 @@ pub struct NeedWatch {
     words: Vec<String>,
     near: Option<(Coordinates, RadiusKm)>,
     remote: Option<bool>,
+    /// SQLite's `lower()` folds ASCII letters only; PostgreSQL's (with a UTF-8 ctype) every letter.
+    ascii_only: bool,
 }
 
 impl NeedWatch {
-    /// Checks `filter` as a listing would (the same errors for the same input).
-    pub fn new(filter: NeedFilter) -> AppResult<Self> {
+    /// Checks `filter` as a listing would (the same errors for the same input), on `backend`.
+    pub fn new(filter: NeedFilter, backend: DatabaseBackend) -> AppResult<Self> {
         let skills = match &filter.skills {
             Some(skills) => Some(crate::values::tags("filter.skills", skills, 20)?).filter(|s| !s.is_empty()),
             None => None,
@@ -391,6 +455,7 @@ impl NeedWatch {
             words,
             near: filter.near,
             remote: filter.remote,
+            ascii_only: backend == DatabaseBackend::Sqlite,
         })
     }
 
@@ -412,7 +477,8 @@ impl NeedWatch {
             }
         }
         if !self.words.is_empty() {
-            let (title, description) = (need.title.to_lowercase(), need.description.to_lowercase());
+            let lower = |text: &str| if self.ascii_only { text.to_ascii_lowercase() } else { text.to_lowercase() };
+            let (title, description) = (lower(&need.title), lower(&need.description));
             if !self.words.iter().all(|w| title.contains(w.as_str()) || description.contains(w.as_str())) {
                 return false;
             }
@@ -445,12 +511,30 @@ mod tests {
     #[test]
     fn signals_read_back_as_written() {
         let id = Uuid::now_v7();
-        for signal in
-            [Signal::NeedPublished(id), Signal::NeedUpdated(id), Signal::Application(id), Signal::SignedOut(id)]
-        {
+        for signal in [
+            Signal::NeedPublished(id),
+            Signal::NeedUpdated(id),
+            Signal::Application(id),
+            Signal::SignedOut(id, 1_700_000),
+        ] {
             assert_eq!(Signal::decode(&signal.encode()), Some(signal));
         }
         assert_eq!(Signal::decode("xx:00000000-0000-0000-0000-000000000000"), None);
         assert_eq!(Signal::decode("np:not-an-id"), None);
+        assert_eq!(Signal::decode("so:00000000-0000-0000-0000-000000000000"), None);
+    }
+
+    #[test]
+    fn a_transactions_signals_are_told_once_and_a_publication_covers_its_first_places() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let batch = vec![
+            Signal::NeedUpdated(a),
+            Signal::NeedPublished(a),
+            Signal::NeedUpdated(a),
+            Signal::Application(b),
+            Signal::NeedUpdated(b),
+            Signal::Application(b),
+        ];
+        assert_eq!(coalesce(batch), vec![Signal::NeedPublished(a), Signal::Application(b), Signal::NeedUpdated(b)]);
     }
 }

@@ -206,10 +206,15 @@ impl TestApp {
         )
         .await
         .expect("admin");
+        self.login("root@pitchin.example").await
+    }
+
+    /// Signs in as `email` (registered with the tests' password): a new session and a token issued now.
+    pub async fn login(&self, email: &str) -> Session {
         let resp = self
             .gql(
-                "mutation { login(input: {email: \"root@pitchin.example\", password: \"a long enough passphrase\"}) { accessToken user { id } } }",
-                json!({}),
+                "mutation($email: String!) { login(input: {email: $email, password: \"a long enough passphrase\"}) { accessToken user { id } } }",
+                json!({ "email": email }),
             )
             .await;
         let data = data(&resp);

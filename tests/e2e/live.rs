@@ -458,7 +458,7 @@ async fn a_new_need_is_told_to_the_volunteers_it_matches_with_their_scores() {
 #[tokio::test]
 async fn connections_follow_the_protocol_and_its_limits() {
     let app = TestApp::spawn_with(|s| {
-        s.ws_init_timeout_ms = 400;
+        s.ws_init_timeout_ms = 1_000;
         s.ws_subscriptions_per_connection = 2;
         s.ws_connections_per_user = 2;
         s.ws_connections_per_ip = 6;
@@ -569,8 +569,8 @@ async fn connections_follow_the_protocol_and_its_limits() {
 }
 
 #[tokio::test]
-async fn a_session_that_ends_closes_its_connections() {
-    let app = TestApp::spawn_with(|s| s.token_ttl_secs = 3).await;
+async fn a_session_that_ends_closes_its_connections_and_only_those_signed_in_before() {
+    let app = TestApp::spawn().await;
     let addr = served(&app).await;
     let amira = app.register("amira@v.example", "Amira").await;
     let dan = app.register("dan@v.example", "Dan").await;
@@ -581,18 +581,86 @@ async fn a_session_that_ends_closes_its_connections() {
     bystander.subscribe(&app, "d", APPLICATION_UPDATED, json!({})).await;
     let resp = app.gql_as(Some(&amira.token), "mutation { logoutEverywhere { sessionsEnded } }", json!({})).await;
     data(&resp);
-    assert_eq!(signed_out.closed().await.0, 4403);
-    // And the token it had no longer opens one.
+    let (code, reason) = signed_out.closed().await;
+    assert_eq!(code, 4403);
+    assert!(reason.contains("session has ended"), "{reason}");
+    // The token it had no longer opens one; someone else's connection stays.
     let mut again = Client::raw(addr).await;
     again
         .send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", amira.token) } }))
         .await;
     assert_eq!(again.closed().await.0, 4403);
+    bystander.expect_quiet().await;
 
-    // Dan's token expires three seconds after it was issued: the connection closes then.
+    // A new password ends every session but the one it hands back: a connection made with that token at once,
+    // before the sign-out is heard, stays open.
+    let changed = app
+        .gql_as(
+            Some(&dan.token),
+            "mutation($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }",
+            json!({ "input": { "currentPassword": "a long enough passphrase", "newPassword": "another long passphrase" } }),
+        )
+        .await;
+    let token = data(&changed)["changePassword"]["accessToken"].as_str().expect("a token").to_owned();
+    let mut renewed = Client::connect(addr, json!({ "authorization": format!("Bearer {token}") })).await;
+    renewed.subscribe(&app, "n", NEED_PUBLISHED, json!({})).await;
     let (code, reason) = bystander.closed().await;
     assert_eq!(code, 4403);
+    assert!(reason.contains("session has ended"), "{reason}");
+    renewed.expect_quiet().await;
+    let owner = app.register("owner@club.example", "Owner").await;
+    let org = app.organisation(&owner, "Putney English Club").await;
+    let need = app.open_need(&owner, &org, "ESOL helper", json!({})).await;
+    assert_eq!(renewed.expect_event("n").await["needPublished"]["id"], need);
+}
+
+#[tokio::test]
+async fn a_connection_closes_when_its_token_expires() {
+    let app = TestApp::spawn_with(|s| s.token_ttl_secs = 4).await;
+    let addr = served(&app).await;
+    let amira = app.register("amira@v.example", "Amira").await;
+    // A token issued now, for a connection made now.
+    let fresh = app.login("amira@v.example").await;
+    let mut client = Client::signed_in(addr, &fresh).await;
+    client.subscribe(&app, "a", APPLICATION_UPDATED, json!({})).await;
+    let (code, reason) = client.closed().await;
+    assert_eq!(code, 4403);
     assert!(reason.contains("expired"), "{reason}");
+    // An expired token does not open one.
+    let mut late = Client::raw(addr).await;
+    late.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", amira.token) } }))
+        .await;
+    assert_eq!(late.closed().await.0, 4403);
+}
+
+#[tokio::test]
+async fn partners_subscribe_with_an_api_key_within_its_scopes() {
+    let app = TestApp::spawn().await;
+    let addr = served(&app).await;
+    let admin = app.admin().await;
+    let issued = app
+        .gql_as(
+            Some(&admin.token),
+            r#"mutation { issueApiKey(input: {name: "Local paper", scopes: [READ_PUBLIC_LISTINGS]}) { key } }"#,
+            json!({}),
+        )
+        .await;
+    let key = data(&issued)["issueApiKey"]["key"].as_str().expect("a key").to_owned();
+    let mut partner = Client::connect(addr, json!({ "x-api-key": key })).await;
+    partner.subscribe(&app, "p", NEED_PUBLISHED, json!({})).await;
+    // A key acts as nobody: no one's applications.
+    partner.send(json!({ "id": "a", "type": "subscribe", "payload": { "query": APPLICATION_UPDATED } })).await;
+    let refused = partner.next_message(PATIENCE).await.expect("an answer");
+    assert_eq!(refusal_code(&refused), "FORBIDDEN", "{refused}");
+    assert_eq!(partner.next_message(PATIENCE).await.expect("complete")["type"], "complete");
+    let owner = app.register("owner@club.example", "Owner").await;
+    let org = app.organisation(&owner, "Putney English Club").await;
+    let need = app.open_need(&owner, &org, "ESOL helper", json!({})).await;
+    assert_eq!(partner.expect_event("p").await["needPublished"]["id"], need);
+    // A key that is not one is refused at connection_init.
+    let mut forged = Client::raw(addr).await;
+    forged.send(json!({ "type": "connection_init", "payload": { "x-api-key": "pk_not_a_key" } })).await;
+    assert_eq!(forged.closed().await.0, 4403);
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ mod places;
 mod privacy;
 mod projects;
 mod schema;
+mod servers;
 mod session_signups;
 mod sessions;
 mod shapes;

@@ -31,14 +31,15 @@ crate::graphql_enum! {
 
 pub use domain::access::ApiKeyCaller;
 
-/// Refuses a document the key's scopes do not cover: any mutation, and any root field outside its scopes. Every
+/// Refuses a document the key's scopes do not cover: any mutation, and any root field outside its scopes (a
+/// subscription's too: `needPublished` and `needUpdated` are public listings). Every
 /// operation in the document is checked, whichever would run (so no rule about which one runs can be played
 /// against this one). The caller parses; a document that does not parse is left for the executor to answer.
 pub fn check_operation(key: &ApiKeyCaller, document: &ExecutableDocument) -> AppResult<()> {
     use domain::api_keys::ApiKeyScope as Scope;
     let mut fields = Vec::new();
     for (_, operation) in document.operations.iter() {
-        if operation.node.ty != OperationType::Query {
+        if operation.node.ty == OperationType::Mutation {
             return Err(AppError::forbidden("API keys are read-only: sign in as a user to make changes"));
         }
         let Some(root) = crate::kit::root_fields(document, &operation.node.selection_set.node) else {

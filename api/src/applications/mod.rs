@@ -295,26 +295,16 @@ impl ApplicationSubscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Application> + use<>, ApiError> {
         let actor = viewer(ctx)?.require_user()?;
-        let db = db(ctx)?.clone();
         Ok(live_events(ctx).await?.filter_map(move |event| {
-            let db = db.clone();
-            async move {
-                let domain::live::Event::Application { application, organisation_id, volunteer_user_id } = &*event
-                else {
-                    return None;
-                };
-                if *volunteer_user_id == actor.id {
-                    return Some(Application::from(application.clone()));
+            let heard = match &*event {
+                domain::live::Event::Application { application, members, volunteer_user_id }
+                    if *volunteer_user_id == actor.id || members.contains(&actor.id) =>
+                {
+                    Some(Application::from(application.clone()))
                 }
-                match access::member_role(&db, &actor, *organisation_id).await {
-                    Ok(Some(_)) => Some(Application::from(application.clone())),
-                    Ok(None) => None,
-                    Err(err) => {
-                        tracing::warn!(error = ?err, "cannot check a subscriber's membership: event not sent");
-                        None
-                    }
-                }
-            }
+                _ => None,
+            };
+            std::future::ready(heard)
         }))
     }
 }

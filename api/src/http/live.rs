@@ -191,7 +191,7 @@ pub async fn upgrade(
         );
     }
     let ip = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.0.ip());
-    if let Some(wait) = limited(state.limits.per_ip.as_ref(), &ip) {
+    if let Some(wait) = limited(state.limits.per_ip.as_ref(), &ip).await {
         return rate_limited(wait);
     }
     let Some(admitted) = state.sockets.admit(ip) else {
@@ -210,10 +210,29 @@ pub async fn upgrade(
 
 type Sink = SplitSink<WebSocket, Message>;
 
+/// How long one write to a client may wait (a client that stops reading fills its socket's buffers, and then
+/// every write waits): past it the connection is dropped, so that a stalled client holds nothing up.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends `message`; false if the client is gone or has stopped reading.
+async fn send(sink: &mut Sink, message: Message) -> bool {
+    matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
+}
+
+async fn send_json(sink: &mut Sink, message: &Value) -> bool {
+    send(sink, Message::Text(message.to_string().into())).await
+}
+
 async fn close(sink: &mut Sink, code: u16, reason: &str) {
-    let frame = CloseFrame { code, reason: reason.into() };
-    let _ = sink.send(Message::Close(Some(frame))).await;
-    let _ = sink.close().await;
+    // A close frame's reason is at most 123 bytes (RFC 6455 §5.5).
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let frame = CloseFrame { code, reason: reason[..end].into() };
+    if send(sink, Message::Close(Some(frame))).await {
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
+    }
 }
 
 /// Who a connection is, once `connection_init` was accepted.
@@ -236,14 +255,41 @@ impl Identity {
 }
 
 /// How a connection ended, told to the client in its close frame.
-struct Ending(u16, &'static str);
+struct Ending(u16, String);
+
+impl Ending {
+    fn new(code: u16, reason: &str) -> Self {
+        Self(code, reason.to_owned())
+    }
+}
+
+/// A client message, as far as the connection checks it before the protocol runs it.
+#[derive(serde::Deserialize)]
+struct Incoming {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+    payload: Option<Value>,
+}
+
+/// Whether a `subscribe` message's payload is a GraphQL request (async-graphql closes with 1002 otherwise).
+fn is_request(payload: Option<&Value>) -> bool {
+    let Some(payload) = payload.and_then(Value::as_object) else { return false };
+    let optional_object = |name: &str| payload.get(name).is_none_or(|v| v.is_null() || v.is_object());
+    payload.get("query").is_some_and(Value::is_string)
+        && payload.get("operationName").is_none_or(|v| v.is_null() || v.is_string())
+        && optional_object("variables")
+        && optional_object("extensions")
+}
 
 async fn connection(state: AppState, socket: WebSocket, mut admitted: Admitted) {
     let limits = state.sockets.limits;
     let mut stopping = state.sockets.stopping.subscribe();
     let (mut sink, mut source) = socket.split();
+    // Listening before the credentials are checked, so that a sign-out committed meanwhile is heard.
+    let mut session_events = Some(state.live.subscribe().await);
 
-    // Until `connection_init`: nothing but it (or a ping) is taken.
+    // Until `connection_init`: nothing but it (or a ping or pong) is taken.
     let deadline = Instant::now() + limits.init_timeout;
     let init = loop {
         let message = tokio::select! {
@@ -263,10 +309,19 @@ async fn connection(state: AppState, socket: WebSocket, mut admitted: Admitted) 
             return close(&mut sink, 4400, "not a graphql-transport-ws message").await;
         };
         match parsed["type"].as_str() {
-            Some("connection_init") => break parsed,
-            Some("ping") => {
-                let _ = sink.send(Message::Text(json!({ "type": "pong" }).to_string().into())).await;
+            Some("connection_init") if parsed.get("payload").is_none_or(|p| p.is_null() || p.is_object()) => {
+                break parsed;
             }
+            Some("ping") => {
+                let pong = tokio::time::timeout_at(
+                    deadline,
+                    sink.send(Message::Text(json!({ "type": "pong" }).to_string().into())),
+                );
+                if !matches!(pong.await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+            Some("pong") => {}
             Some("subscribe") => return close(&mut sink, 4401, "Unauthorized").await,
             _ => return close(&mut sink, 4400, "not a graphql-transport-ws message").await,
         }
@@ -282,7 +337,7 @@ async fn connection(state: AppState, socket: WebSocket, mut admitted: Admitted) 
         return close(&mut sink, 4403, "Forbidden: authorization must be \"Bearer <access token>\"").await;
     }
     let api_key = header(["x-api-key", "apiKey"]);
-    let (viewer, expires_at) = match identify(&state, token, api_key.as_deref(), true).await {
+    let (viewer, lifetime) = match identify(&state, token, api_key.as_deref(), true).await {
         Ok(found) => found,
         Err(AppError::Unavailable(_)) => return close(&mut sink, 1013, "try again later").await,
         Err(_) => return close(&mut sink, 4403, "Forbidden: the credentials were refused").await,
@@ -298,77 +353,91 @@ async fn connection(state: AppState, socket: WebSocket, mut admitted: Admitted) 
         return close(&mut sink, 4429, "Too many live connections for this account").await;
     }
     let user = viewer.user_id();
+    if user.is_none() {
+        session_events = None;
+    }
+    let ip = admitted.ip;
 
-    // From here async-graphql runs the protocol: it acknowledges the `connection_init` passed on to it.
-    let (mut to_protocol, from_client) = futures::channel::mpsc::channel::<String>(16);
-    let executor = LiveExecutor { state: state.clone(), identity };
+    // From here async-graphql runs the protocol: it acknowledges the `connection_init` passed on to it. The socket
+    // is read only while the protocol has room for another message, so a flood waits in the client's buffers.
+    let (to_protocol, mut from_client) = tokio::sync::mpsc::channel::<String>(limits.subscriptions_per_connection + 8);
+    let from_client = futures::stream::poll_fn(move |cx| from_client.poll_recv(cx));
+    let executor = LiveExecutor { state: state.clone(), identity: identity.clone() };
     let mut protocol = async_graphql::http::WebSocket::new(executor, from_client, Protocols::GraphQLWS);
-    if to_protocol.send(init.to_string()).await.is_err() {
+    if to_protocol.try_send(init.to_string()).is_err() {
         return;
     }
-    let mut signed_out = match user {
-        Some(_) => Some(state.live.subscribe().await),
-        None => None,
-    };
     let expiry = async move {
-        match expires_at.and_then(|at| (at - chrono::Utc::now()).to_std().ok()) {
-            Some(left) => tokio::time::sleep(left).await,
-            None if expires_at.is_some() => {}
+        match lifetime.map(|(_, expires_at)| (expires_at - chrono::Utc::now()).to_std()) {
+            Some(Ok(left)) => tokio::time::sleep(left).await,
+            Some(Err(_)) => {}
             None => std::future::pending().await,
         }
     };
     tokio::pin!(expiry);
+    let issued_at = lifetime.map(|(issued_at, _)| issued_at);
     let mut ping = tokio::time::interval_at(Instant::now() + limits.ping_every, limits.ping_every);
     let mut heard = Instant::now();
+    // Subscriptions running, and those the client completed whose end the protocol has still to confirm (an id
+    // may be used again meanwhile: the confirmation is then not the new subscription's end).
     let mut active: HashSet<String> = HashSet::new();
+    let mut completing: HashSet<String> = HashSet::new();
 
     let Ending(code, reason) = loop {
         tokio::select! {
-            message = source.next() => {
+            message = source.next(), if to_protocol.capacity() > 0 => {
                 let text = match message {
                     None | Some(Ok(Message::Close(_))) => return,
-                    Some(Err(_)) => break Ending(1009, "the message is too large, or not a WebSocket frame"),
+                    Some(Err(_)) => break Ending::new(1009, "the message is too large, or not a WebSocket frame"),
                     Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Binary(_))) => break Ending(4400, "send text messages"),
+                    Some(Ok(Message::Binary(_))) => break Ending::new(4400, "send text messages"),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                         heard = Instant::now();
                         continue;
                     }
                 };
                 heard = Instant::now();
-                let Ok(parsed) = serde_json::from_str::<Value>(text.as_str()) else {
-                    break Ending(4400, "not a graphql-transport-ws message");
+                let Ok(incoming) = serde_json::from_str::<Incoming>(text.as_str()) else {
+                    break Ending::new(4400, "not a graphql-transport-ws message");
                 };
-                let id = parsed["id"].as_str().map(str::to_owned);
-                match (parsed["type"].as_str(), id) {
-                    (Some("connection_init"), _) => break Ending(4429, "Too many initialisation requests"),
-                    (Some("subscribe"), Some(id)) => {
+                match (incoming.kind.as_str(), incoming.id) {
+                    ("connection_init", _) => break Ending::new(4429, "Too many initialisation requests"),
+                    ("subscribe", Some(id)) if is_request(incoming.payload.as_ref()) => {
                         if active.contains(&id) {
-                            break Ending(4409, "Subscriber for this id already exists");
+                            break Ending(4409, format!("Subscriber for {id} already exists"));
                         }
-                        if active.len() >= limits.subscriptions_per_connection {
+                        let refusal = if active.len() >= limits.subscriptions_per_connection {
+                            Some(format!(
+                                "at most {} subscriptions on one connection: complete one first",
+                                limits.subscriptions_per_connection
+                            ))
+                        } else {
+                            // Starting a subscription counts as a request, against the same limits.
+                            subscribe_limited(&state, ip, &identity).await.map(|wait| {
+                                format!("too many requests: slow down (try again in {} s)", wait.as_secs().max(1))
+                            })
+                        };
+                        if let Some(message) = refusal {
                             let refused = json!({ "id": id, "type": "error", "payload": [{
-                                "message": format!(
-                                    "at most {} subscriptions on one connection: complete one first",
-                                    limits.subscriptions_per_connection
-                                ),
-                                "extensions": { "code": "RATE_LIMITED" },
+                                "message": message, "extensions": { "code": "RATE_LIMITED" },
                             }] });
-                            if sink.send(Message::Text(refused.to_string().into())).await.is_err() {
+                            if !send_json(&mut sink, &refused).await {
                                 return;
                             }
                             continue;
                         }
                         active.insert(id);
                     }
-                    (Some("subscribe"), None) => break Ending(4400, "a subscribe message needs an id"),
-                    (Some("complete"), Some(id)) => {
-                        active.remove(&id);
+                    ("complete", Some(id)) => {
+                        if active.remove(&id) {
+                            completing.insert(id);
+                        }
                     }
-                    (Some("ping" | "pong" | "complete"), _) => {}
-                    _ => break Ending(4400, "not a graphql-transport-ws message"),
+                    ("ping" | "pong", _) => {}
+                    _ => break Ending::new(4400, "not a graphql-transport-ws message"),
                 }
-                if to_protocol.send(text.to_string()).await.is_err() {
+                // There is room: the branch runs only then, and nothing else sends.
+                if to_protocol.try_send(text.to_string()).is_err() {
                     return;
                 }
             }
@@ -376,40 +445,50 @@ async fn connection(state: AppState, socket: WebSocket, mut admitted: Admitted) 
                 Some(WsMessage::Text(text)) => {
                     if let Ok(Outgoing { kind, id: Some(id) }) = serde_json::from_str::<Outgoing>(&text)
                         && (kind == "complete" || kind == "error")
+                        && !completing.remove(&id)
                     {
                         active.remove(&id);
                     }
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    if !send(&mut sink, Message::Text(text.into())).await {
                         return;
                     }
                 }
-                Some(WsMessage::Close(code, reason)) => {
-                    close(&mut sink, code, &reason).await;
-                    return;
-                }
-                None => break Ending(1000, "done"),
+                Some(WsMessage::Close(code, reason)) => break Ending(code, reason),
+                None => break Ending::new(1000, "done"),
             },
             _ = ping.tick() => {
                 // Two pings unanswered: the other end is gone (a phone that lost its signal sends no close).
-                if heard.elapsed() > limits.ping_every * 2 {
-                    return;
-                }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if heard.elapsed() > limits.ping_every * 2 || !send(&mut sink, Message::Ping(Default::default())).await {
                     return;
                 }
             }
-            () = &mut expiry => break Ending(4403, "Forbidden: the access token has expired; connect again with a new one"),
-            event = next_event(&mut signed_out) => {
-                if let Some(domain::live::Event::SignedOut(who)) = event.as_deref()
+            () = &mut expiry => break Ending::new(4403, "Forbidden: the access token has expired; connect again with a new one"),
+            event = next_event(&mut session_events) => {
+                if let Some(domain::live::Event::SignedOut { user: who, before }) = event.as_deref()
                     && Some(*who) == user
+                    && issued_at.is_some_and(|at| at.timestamp_millis() < before.timestamp_millis())
                 {
-                    break Ending(4403, "Forbidden: the session has ended; sign in again");
+                    break Ending::new(4403, "Forbidden: the session has ended; sign in again");
                 }
             }
-            () = stopped(&mut stopping) => break Ending(1001, "the server is stopping"),
+            () = stopped(&mut stopping) => break Ending::new(1001, "the server is stopping"),
         }
     };
-    close(&mut sink, code, reason).await;
+    close(&mut sink, code, &reason).await;
+}
+
+/// Whether a subscription may start now, as a request would be counted (per IP, per user, per API key); how long
+/// to wait if not.
+async fn subscribe_limited(state: &AppState, ip: IpAddr, identity: &Identity) -> Option<Duration> {
+    let limits = &state.limits;
+    if let Some(wait) = limited(limits.per_ip.as_ref(), &ip).await {
+        return Some(wait);
+    }
+    match identity {
+        Identity::User(user) => limited(limits.per_user.as_ref(), &user.id).await,
+        Identity::ApiKey(key) => limits.api_key_request(key).await,
+        Identity::Anonymous => None,
+    }
 }
 
 /// Once the server is stopping.
@@ -483,6 +562,10 @@ impl async_graphql::Executor for LiveExecutor {
         };
         let queue = LoadQueue::default();
         let loaders = Loaders::new(&state.reads, &viewer, &queue, shown);
+        // Each event is read afresh: nothing a loader kept for one event (an organisation, a joined profile, since
+        // changed or erased) is shown again in the next.
+        loaders.organisations.enable_all_cache(false);
+        let kept = (loaders.joined_organisations.clone(), loaders.joined_volunteers.clone());
         let views = Arc::new(ViewLog::default());
         let actor = Actor::of(&viewer);
         let request = request.data(viewer).data(loaders).data(shown).data(views.clone());
@@ -490,6 +573,8 @@ impl async_graphql::Executor for LiveExecutor {
         drive_stream(queue, state.schema.execute_stream(request))
             .then(move |mut response| {
                 let (views, db) = (views.clone(), db.clone());
+                kept.0.clear();
+                kept.1.clear();
                 async move {
                     // Personal data of others goes out only once the audit log shows who saw it.
                     if let Err(err) = views.flush(&db, actor).await {

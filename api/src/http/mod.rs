@@ -9,7 +9,6 @@ pub mod pages;
 pub mod payments;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +24,6 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http_body_util::LengthLimitError;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -46,6 +43,7 @@ use crate::kit::batch::{LoadQueue, drive};
 
 use crate::idempotency::{self, Claim};
 use crate::kit::Loaders;
+use crate::kit::rates::{Limit, Shared, Varying};
 use crate::matching::index::MatchingIndex;
 use crate::schema::{AppSchema, SchemaOptions, build_schema};
 use domain::store::Reads;
@@ -115,31 +113,42 @@ impl ParsedDocuments {
     }
 }
 
-/// Per-request limits from the settings: rate limits per IP and per user, the time a request may take, the body
-/// size, and the origins browsers may call from.
+/// Per-request limits from the settings: rate limits per IP, per user and per API key, the time a request may
+/// take, the body size, and the origins browsers may call from. Rates are counted in Redis when it is configured
+/// (`kit::rates`), so that they hold across servers.
 pub struct RequestLimits {
-    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    per_user: Option<DefaultKeyedRateLimiter<Uuid>>,
+    per_ip: Option<Limit<IpAddr>>,
+    per_user: Option<Limit<Uuid>>,
     /// Sign-in attempts per email address (the users area counts them).
     pub sign_ins: Arc<crate::users::SignInAttempts>,
-    /// Each API key's own limit (keys differ, so one direct limiter per key, rebuilt if its rate changes).
-    per_key: std::sync::Mutex<std::collections::HashMap<Uuid, (u32, Arc<DefaultDirectRateLimiter>)>>,
+    /// Each API key's own limit (keys' rates differ).
+    per_key: Varying<Uuid>,
+    /// Redis, when the counts are shared.
+    pub shared: Option<Arc<Shared>>,
     timeout: Duration,
     max_body_bytes: usize,
     cors_origins: Vec<String>,
 }
 
-fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {
-    NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
-}
-
 impl RequestLimits {
     pub fn new(settings: &Settings) -> Self {
+        let shared = settings.redis_url.as_deref().and_then(|url| match Shared::new(url, &settings.redis_prefix) {
+            Ok(shared) => Some(Arc::new(shared)),
+            Err(err) => {
+                tracing::error!(error = %err, "rate limits count on this server alone");
+                None
+            }
+        });
+        let minute = Duration::from_secs(60);
         Self {
-            per_ip: per_minute(settings.rate_limit_per_ip),
-            per_user: per_minute(settings.rate_limit_per_user),
-            sign_ins: Arc::new(crate::users::SignInAttempts::per_hour(settings.login_attempts_per_hour)),
-            per_key: Default::default(),
+            per_ip: Limit::new("ip", settings.rate_limit_per_ip, minute, shared.clone()),
+            per_user: Limit::new("user", settings.rate_limit_per_user, minute, shared.clone()),
+            sign_ins: Arc::new(crate::users::SignInAttempts::per_hour(
+                settings.login_attempts_per_hour,
+                shared.clone(),
+            )),
+            per_key: Varying::new("key", minute, shared.clone()),
+            shared,
             timeout: Duration::from_millis(settings.request_timeout_ms),
             max_body_bytes: settings.max_body_bytes,
             cors_origins: settings.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
@@ -147,39 +156,28 @@ impl RequestLimits {
     }
 
     /// Counts a request of an API key against the key's own limit; how long to wait when it is over.
-    fn api_key_request(&self, key: &ApiKeyCaller) -> Option<Duration> {
-        let limiter = {
-            let mut keys = self.per_key.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let rate = key.rate_limit_per_minute.max(1);
-            let entry = keys
-                .entry(key.id)
-                .or_insert_with(|| (0, Arc::new(RateLimiter::direct(Quota::per_minute(NonZeroU32::MIN)))));
-            if entry.0 != rate {
-                let quota = Quota::per_minute(NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN));
-                *entry = (rate, Arc::new(RateLimiter::direct(quota)));
-            }
-            entry.1.clone()
-        };
-        let denied = limiter.check().err()?;
-        Some(denied.wait_time_from(DefaultClock::default().now()))
+    async fn api_key_request(&self, key: &ApiKeyCaller) -> Option<Duration> {
+        self.per_key.check(&key.id, key.rate_limit_per_minute).await
     }
 
-    /// Forgets the limiters' state for keys not seen lately, so memory does not grow with every address seen.
+    /// Forgets this server's counts for keys not seen lately, so memory does not grow with every address seen.
     pub fn forget_idle(&self) {
         if let Some(l) = &self.per_ip {
-            l.retain_recent();
+            l.forget_idle();
         }
         if let Some(l) = &self.per_user {
-            l.retain_recent();
+            l.forget_idle();
         }
         self.sign_ins.forget_idle();
     }
 }
 
 /// How long until a rate-limited caller may try again, if it is limited now.
-fn limited<K: std::hash::Hash + Eq + Clone>(limiter: Option<&DefaultKeyedRateLimiter<K>>, key: &K) -> Option<Duration> {
-    let denied = limiter?.check_key(key).err()?;
-    Some(denied.wait_time_from(DefaultClock::default().now()))
+async fn limited<K: std::hash::Hash + Eq + Clone + std::fmt::Display>(
+    limit: Option<&Limit<K>>,
+    key: &K,
+) -> Option<Duration> {
+    limit?.check(key).await
 }
 
 impl AppState {
@@ -207,8 +205,7 @@ impl AppState {
             Duration::from_millis(settings.db_acquire_timeout_ms),
         );
         // PostgreSQL's signals are heard on a connection of their own, to the database itself.
-        let listen_url = (!settings.is_sqlite()).then(|| settings.database_url.clone());
-        let live_hub = domain::live::Hub::new(db.clone(), listen_url, matching.clone());
+        let live_hub = domain::live::Hub::new(db.clone(), settings.listen_url(), matching.clone());
         let schema = build_schema(
             live_hub.clone(),
             db.clone(),
@@ -326,7 +323,7 @@ async fn admit(State(state): State<AppState>, request: Request, next: Next) -> R
     if request.headers().contains_key(API_KEY_HEADER) {
         return next.run(request).await;
     }
-    if let Some(wait) = limited(state.limits.per_ip.as_ref(), &peer_ip(&request)) {
+    if let Some(wait) = limited(state.limits.per_ip.as_ref(), &peer_ip(&request)).await {
         return rate_limited(wait);
     }
     next.run(request).await
@@ -436,21 +433,24 @@ async fn caller(state: &AppState, headers: &HeaderMap, reads_only: bool) -> Resu
     identify(state, bearer_token(headers), api_key, reads_only).await.map(|(viewer, _)| viewer)
 }
 
-/// Who is calling, from a user's access token or an API key (not both), and when the token expires: for a request
-/// (`caller`) and for a live connection's `connection_init` (`live`) alike.
+/// Who is calling, from a user's access token or an API key (not both), and when the token was issued and expires:
+/// for a request (`caller`) and for a live connection's `connection_init` (`live`) alike.
 async fn identify(
     state: &AppState,
     token: Option<&str>,
     api_key: Option<&str>,
     reads_only: bool,
-) -> Result<(Viewer, Option<chrono::DateTime<chrono::Utc>>), AppError> {
+) -> Result<(Viewer, Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>), AppError> {
     match (token, api_key) {
         (Some(_), Some(_)) => {
             Err(AppError::bad_input("X-Api-Key", "send either a user's access token or an API key, not both"))
         }
         (Some(token), None) => {
             let (user, issued_at, expires_at) = state.keys.verify_lifetime(token)?;
-            Ok((crate::auth::account_of(&state.reads, user, issued_at, reads_only).await?, Some(expires_at)))
+            Ok((
+                crate::auth::account_of(&state.reads, user, issued_at, reads_only).await?,
+                Some((issued_at, expires_at)),
+            ))
         }
         (None, Some(key)) => {
             Ok((Viewer::for_api_key(crate::api_keys::service::authenticate(&state.db, key).await?), None))
@@ -492,6 +492,7 @@ async fn graphql(
                     state.limits.per_ip.as_ref(),
                     &peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.0.ip()),
                 )
+                .await
             {
                 return rate_limited(wait);
             }
@@ -499,12 +500,12 @@ async fn graphql(
         }
     };
     if let Some(user) = viewer.user_id()
-        && let Some(wait) = limited(state.limits.per_user.as_ref(), &user)
+        && let Some(wait) = limited(state.limits.per_user.as_ref(), &user).await
     {
         return rate_limited(wait);
     }
     if let Some(key) = &viewer.api_key
-        && let Some(wait) = state.limits.api_key_request(key)
+        && let Some(wait) = state.limits.api_key_request(key).await
     {
         return rate_limited(wait);
     }

@@ -34,6 +34,11 @@ impl<M> Prefetched<M> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Forgets every kept row (a subscription's loaders, between its events).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     pub fn keep(&self, rows: impl IntoIterator<Item = (Uuid, M)>) {
         self.lock().extend(rows.into_iter().map(|(id, row)| (id, Arc::new(row))));
     }

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod pagination;
+pub mod rates;
 
 use std::sync::Arc;
 

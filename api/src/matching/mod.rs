@@ -603,7 +603,7 @@ pub struct MatchingSubscription;
 #[Subscription]
 impl MatchingSubscription {
     /// Needs as they are published that the signed-in volunteer is eligible for and scores at least `minScore`
-    /// on (0 to 1), scored and explained as `recommendedNeeds` would, from the matching index.
+    /// on (0 to 1; 0 when not given), scored and explained as `recommendedNeeds` would, from the matching index.
     async fn new_matches(
         &self,
         ctx: &Context<'_>,
@@ -619,7 +619,7 @@ impl MatchingSubscription {
         let own_facts = service::volunteer_facts(&(&profile).into());
         let index = ctx.data::<Arc<index::MatchingIndex>>().map_err(|_| crate::kit::missing("matching index"))?.clone();
         // Publications are scored for every volunteer at once, and only while someone listens.
-        let listening = live_hub(ctx)?.want_matches();
+        let listening = live_hub(ctx)?.want_matches(me);
         Ok(live_events(ctx).await?.filter_map(move |event| {
             let _listening = &listening;
             let found = match &*event {

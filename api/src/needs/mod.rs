@@ -621,7 +621,8 @@ impl NeedSubscription {
         ctx: &Context<'_>,
         filter: Option<NeedFilter>,
     ) -> Result<impl Stream<Item = Need> + use<>, ApiError> {
-        let watch = domain::live::NeedWatch::new(filter.unwrap_or_default().parse()?)?;
+        let backend = sea_orm::ConnectionTrait::get_database_backend(db(ctx)?);
+        let watch = domain::live::NeedWatch::new(filter.unwrap_or_default().parse()?, backend)?;
         Ok(live_events(ctx).await?.filter_map(move |event| {
             let need = match &*event {
                 domain::live::Event::Need { published: true, need, .. } if watch.admits(need) => {

@@ -286,7 +286,10 @@ impl UserMutation {
     /// Signs in. A wrong email and a wrong password give the same answer; too many attempts for one email
     /// address (registered or not) are refused for a while with RATE_LIMITED.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
-        ctx.data::<Arc<SignInAttempts>>().map_err(|_| crate::kit::missing("sign-in limits"))?.attempt(&input.email)?;
+        ctx.data::<Arc<SignInAttempts>>()
+            .map_err(|_| crate::kit::missing("sign-in limits"))?
+            .attempt(&input.email)
+            .await?;
         let db = db(ctx)?;
         let user = service::login(db, &input.email, input.password).await?;
         // The session and the notice to the account's holder are written together.
@@ -319,34 +322,32 @@ fn payload(ctx: &Context<'_>, user: entity::user::Model, refresh: IssuedRefresh)
 }
 
 /// Sign-in attempts per email address (as typed, normalised), so guessing one account's password is slow from any
-/// number of addresses. Unregistered addresses are limited alike: the answer reveals nothing.
-pub struct SignInAttempts(Option<governor::DefaultKeyedRateLimiter<String>>);
+/// number of addresses. Unregistered addresses are limited alike: the answer reveals nothing. Counted in Redis
+/// when it is configured, so that every server's attempts add up.
+pub struct SignInAttempts(Option<crate::kit::rates::Limit<String>>);
 
 impl SignInAttempts {
-    /// At most `n` attempts an hour for each address (none: no limit).
-    pub fn per_hour(n: u32) -> Self {
-        Self(std::num::NonZeroU32::new(n).map(|n| governor::RateLimiter::keyed(governor::Quota::per_hour(n))))
+    /// At most `n` attempts an hour for each address (0: no limit).
+    pub fn per_hour(n: u32, shared: Option<Arc<crate::kit::rates::Shared>>) -> Self {
+        Self(crate::kit::rates::Limit::new("sign-in", n, std::time::Duration::from_secs(3600), shared))
     }
 
     /// Counts an attempt for `email`; `RATE_LIMITED` when there have been too many lately.
-    pub fn attempt(&self, email: &str) -> AppResult<()> {
-        let Some(limiter) = &self.0 else { return Ok(()) };
-        match limiter.check_key(&email.trim().to_lowercase()) {
-            Ok(()) => Ok(()),
-            Err(not_until) => {
-                use governor::clock::Clock;
-                let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-                // Whole seconds, rounded up, as every RATE_LIMITED answer says them.
-                let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-                Err(AppError::RateLimited { retry_after_secs: secs })
-            }
+    pub async fn attempt(&self, email: &str) -> AppResult<()> {
+        let Some(limit) = &self.0 else { return Ok(()) };
+        match limit.check(&email.trim().to_lowercase()).await {
+            None => Ok(()),
+            // Whole seconds, rounded up, as every RATE_LIMITED answer says them.
+            Some(wait) => Err(AppError::RateLimited {
+                retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+            }),
         }
     }
 
-    /// Forgets addresses not tried lately (the housekeeping calls it).
+    /// Forgets this server's counts for addresses not tried lately (the housekeeping calls it).
     pub fn forget_idle(&self) {
-        if let Some(limiter) = &self.0 {
-            limiter.retain_recent();
+        if let Some(limit) = &self.0 {
+            limit.forget_idle();
         }
     }
 }

@@ -220,7 +220,7 @@ async fn erase_if(
     tombstone.updated_at = Set(now);
     tombstone.update(&txn).await?;
     // Their live connections close once the erasure commits.
-    crate::live::signal(&txn, crate::live::Signal::SignedOut(user_id)).await?;
+    crate::live::signal(&txn, crate::live::Signal::SignedOut(user_id, now.timestamp_millis())).await?;
     audit::record(&txn, by, AuditAction::Erased, Some(user_id), &["user", "volunteerProfile"], reason).await?;
     txn.commit().await?;
     Ok(Erased { erased_at: now, applications_kept: kept, applications_withdrawn: withdrawn })

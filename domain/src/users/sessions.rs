@@ -121,8 +121,9 @@ pub async fn end(db: &impl ConnectionTrait, token: &str) -> AppResult<bool> {
 /// how many sessions ended.
 pub async fn end_all(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
     use refresh_token::Column as C;
+    let cut_off = now();
     entity::user::Entity::update_many()
-        .col_expr(entity::user::Column::SessionsValidFrom, Expr::value(now()))
+        .col_expr(entity::user::Column::SessionsValidFrom, Expr::value(cut_off))
         .filter(entity::user::Column::Id.eq(user_id))
         .exec(db)
         .await?;
@@ -143,6 +144,6 @@ pub async fn end_all(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64>
         .exec(db)
         .await?;
     // Live connections signed in as them close (at commit, when this runs in a transaction).
-    crate::live::signal(db, crate::live::Signal::SignedOut(user_id)).await?;
+    crate::live::signal(db, crate::live::Signal::SignedOut(user_id, cut_off.timestamp_millis())).await?;
     Ok(families.len() as u64)
 }
