@@ -161,9 +161,20 @@ pub struct Hub {
     started: std::sync::Once,
     /// Whether it is listening now (set once `LISTEN` took, or SQLite's last signal was read).
     listening: watch::Sender<bool>,
+    /// Subscriptions open in this process (`track`).
+    open: std::sync::atomic::AtomicUsize,
     /// The volunteers (profile ids) with a subscription to their matches (`newMatches`), and how many each has:
     /// only they are scored, and only while there are some.
     match_listeners: std::sync::Mutex<HashMap<Uuid, usize>>,
+}
+
+/// An open subscription, counted by its hub until dropped.
+pub struct Tracked(Arc<Hub>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// Held while a subscription wants the matches of newly published needs for one volunteer.
@@ -192,6 +203,7 @@ impl Hub {
             sender,
             started: std::sync::Once::new(),
             listening: watch::Sender::new(false),
+            open: std::sync::atomic::AtomicUsize::new(0),
             match_listeners: std::sync::Mutex::default(),
         })
     }
@@ -228,9 +240,20 @@ impl Hub {
         MatchListener(self.clone(), volunteer)
     }
 
-    /// Subscribers in this process now.
-    pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
+    /// Counts a subscription as open until the returned value is dropped.
+    pub fn track(self: &Arc<Self>) -> Tracked {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Tracked(self.clone())
+    }
+
+    /// Subscriptions open in this process now.
+    pub fn subscriptions(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether this server hears signals now (PostgreSQL: its `LISTEN` connection is up).
+    pub fn listening(&self) -> bool {
+        *self.listening.borrow()
     }
 
     async fn run(self: Arc<Self>) {

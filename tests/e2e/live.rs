@@ -83,14 +83,14 @@ impl Client {
         self.socket.send(Message::text(message.to_string())).await.expect("sent");
     }
 
-    /// Subscribes as `id`, and waits until the server has started the subscription (the app's hub has one more
-    /// listener): what is published after this returns is heard.
+    /// Subscribes as `id`, and waits until the server has started the subscription (the app's hub counts one more):
+    /// what is published after this returns is heard.
     async fn subscribe(&mut self, app: &TestApp, id: &str, query: &str, variables: Value) {
-        let before = app.live.subscribers();
+        let before = app.live.subscriptions();
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
             .await;
         let started = tokio::time::Instant::now();
-        while app.live.subscribers() <= before {
+        while app.live.subscriptions() <= before {
             assert!(started.elapsed() < PATIENCE, "the subscription {id} never started");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -682,7 +682,15 @@ async fn healthz() -> impl IntoResponse {
 /// The database answers.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({
+                "status": "ready",
+                // Whether this server hears live signals, and the subscriptions it holds (no one's in particular).
+                "listening": state.live.listening(),
+                "subscriptions": state.live.subscriptions(),
+            })),
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" })))

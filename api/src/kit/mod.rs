@@ -210,11 +210,14 @@ pub async fn live_events(
     ctx: &Context<'_>,
 ) -> AppResult<impl futures::Stream<Item = Arc<domain::live::Event>> + Send + 'static + use<>> {
     use tokio::sync::broadcast::error::RecvError;
-    let receiver = live_hub(ctx)?.subscribe().await;
-    Ok(futures::stream::unfold(receiver, |mut receiver| async move {
+    let hub = live_hub(ctx)?;
+    let receiver = hub.subscribe().await;
+    // Counted as open for as long as the stream lives.
+    let open = (receiver, hub.track());
+    Ok(futures::stream::unfold(open, |(mut receiver, tracked)| async move {
         loop {
             match receiver.recv().await {
-                Ok(event) => return Some((event, receiver)),
+                Ok(event) => return Some((event, (receiver, tracked))),
                 Err(RecvError::Lagged(skipped)) => {
                     tracing::warn!(skipped, "a subscription fell behind: events skipped")
                 }
