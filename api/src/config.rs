@@ -181,6 +181,9 @@ pub struct Settings {
     /// transaction mode cannot give: behind one, the database's own address. Default: `DATABASE_URL`.
     #[arg(long, env = "DATABASE_LISTEN_URL", hide_env_values = true)]
     pub database_listen_url: Option<String>,
+    /// Seconds an HTTP cache or CDN may keep an anonymous query's answer over GET (`Cache-Control: public`).
+    #[arg(long, env = "PITCHIN_PUBLIC_MAX_AGE_SECS", default_value_t = 60)]
+    pub public_max_age_secs: u64,
 }
 
 /// A Redis URL the client accepts, checked when the server starts rather than at the first request.
@@ -232,6 +235,7 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("database_listen_url", &self.database_listen_url.as_deref().map(redact_url))
+            .field("public_max_age_secs", &self.public_max_age_secs)
             .finish()
     }
 }
@@ -280,6 +284,7 @@ impl Settings {
             redis_url: None,
             redis_prefix: "pitchin".to_owned(),
             database_listen_url: None,
+            public_max_age_secs: 60,
         }
     }
 

@@ -184,9 +184,7 @@ pub async fn serve(
     if let Some(shared) = &state.limits.shared {
         match shared.connect().await {
             Ok(_) => tracing::info!("rate limits are counted in Redis, with every server's"),
-            Err(err) => {
-                tracing::warn!(error = %err, "Redis is unreachable: rate limits count on this server until it is back")
-            }
+            Err(err) => shared.failed(&err),
         }
     }
     let (sockets, last_sockets) = (state.sockets.clone(), state.sockets.clone());

@@ -162,7 +162,35 @@ impl TestApp {
     }
 
     /// Runs a GraphQL request as `token` (or anonymously) and returns the whole response JSON.
+    ///
+    /// Queries go over GET, where a shared cache would keep what the server lets it: every answer to a signed-in
+    /// query must be `private, no-store`, and an anonymous one public exactly when it succeeded. So every query
+    /// shape of the suite, as every viewer it is asked as, is checked for it.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        if !query.trim_start().starts_with("mutation") {
+            let params = [("query", query.to_owned()), ("variables", variables.to_string())];
+            let url = format!("/graphql?{}", serde_urlencoded::to_string(params).expect("a query string"));
+            let mut request = Request::get(url);
+            if let Some(token) = token {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            let response = self.send(request.body(Body::empty()).expect("request")).await;
+            let status = response.status().as_u16();
+            let cache = response.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let bytes = response.into_body().collect().await.expect("body").to_bytes();
+            let text = String::from_utf8_lossy(&bytes);
+            assert_eq!(status, 200, "GraphQL over GET answered HTTP {status}: {text}");
+            let answer: Value = serde_json::from_str(&text).expect("JSON response");
+            let failed = answer.get("errors").is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty()));
+            let expected = if token.is_none() && !failed { "public, max-age=60" } else { "private, no-store" };
+            assert_eq!(
+                cache.as_deref(),
+                Some(expected),
+                "the cache header of {query} (signed in: {})",
+                token.is_some()
+            );
+            return answer;
+        }
         let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -207,6 +235,19 @@ impl TestApp {
         .await
         .expect("admin");
         self.login("root@pitchin.example").await
+    }
+
+    /// A partner key for public listings, issued by a platform admin (made for it).
+    pub async fn listings_key(&self) -> String {
+        let admin = self.admin().await;
+        let issued = self
+            .gql_as(
+                Some(&admin.token),
+                r#"mutation { issueApiKey(input: {name: "Local paper", scopes: [READ_PUBLIC_LISTINGS]}) { key } }"#,
+                json!({}),
+            )
+            .await;
+        data(&issued)["issueApiKey"]["key"].as_str().expect("a key").to_owned()
     }
 
     /// Signs in as `email` (registered with the tests' password): a new session and a token issued now.

@@ -106,13 +106,14 @@ async fn mutations_run_only_from_json_posts() {
         let body: Value = serde_json::from_str(&body).expect("JSON error body");
         assert_eq!(error_code(&body), "UNSUPPORTED_MEDIA_TYPE");
     }
-    // GET never executes: it serves GraphiQL.
+    // GET runs queries only (and carries no credentials a browser would add): a mutation is refused.
     let get = Request::get(format!("/graphql?query={}", "mutation%20%7B%20__typename%20%7D"))
         .body(Body::empty())
         .expect("request");
     let (status, body) = app.raw(get).await;
-    assert_eq!(status, 200);
-    assert!(body.contains("<html") || body.contains("<!DOCTYPE"), "GraphiQL, not a result");
+    assert_eq!(status, 405, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON error body");
+    assert_eq!(error_code(&body), "METHOD_NOT_ALLOWED");
     // A batch is refused whole (batching is off).
     let batch = json!([{ "query": CREATE_ORG }, { "query": CREATE_ORG }]).to_string();
     let mut request = post(batch, Some("application/json"));

@@ -637,15 +637,7 @@ async fn a_connection_closes_when_its_token_expires() {
 async fn partners_subscribe_with_an_api_key_within_its_scopes() {
     let app = TestApp::spawn().await;
     let addr = served(&app).await;
-    let admin = app.admin().await;
-    let issued = app
-        .gql_as(
-            Some(&admin.token),
-            r#"mutation { issueApiKey(input: {name: "Local paper", scopes: [READ_PUBLIC_LISTINGS]}) { key } }"#,
-            json!({}),
-        )
-        .await;
-    let key = data(&issued)["issueApiKey"]["key"].as_str().expect("a key").to_owned();
+    let key = app.listings_key().await;
     let mut partner = Client::connect(addr, json!({ "x-api-key": key })).await;
     partner.subscribe(&app, "p", NEED_PUBLISHED, json!({})).await;
     // A key acts as nobody: no one's applications.

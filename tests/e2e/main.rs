@@ -6,6 +6,7 @@ mod calendars;
 mod columns;
 mod crowdfunding;
 mod dbs_verification;
+mod edge;
 mod erasure;
 mod fairness;
 mod faults;

@@ -90,6 +90,26 @@ async fn with_redis_down_each_server_still_counts_its_own() {
     assert_eq!(app.raw(typename_from([10, 0, 0, 1])).await.0, 429);
 }
 
+#[tokio::test]
+async fn a_redis_that_does_not_answer_holds_no_request_up() {
+    // It accepts connections (the kernel does) and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let addr = silent.local_addr().expect("an address");
+    let app = TestApp::spawn_with(|s| {
+        s.redis_url = Some(format!("redis://{addr}/"));
+        s.rate_limit_per_ip = 3;
+    })
+    .await;
+    let started = tokio::time::Instant::now();
+    let answers = futures::future::join_all((0..4).map(|_| app.raw(typename_from([10, 0, 0, 1])))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 200, 200, 429], "counted on this server meanwhile");
+    // Each check waits 0.2 s for Redis at most; a stall would be seconds (a connection timeout, a reconnection).
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    drop(silent);
+}
+
 /// A `pitchin serve` process of this build, stopped when dropped.
 struct Server {
     child: std::process::Child,

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the bearer token → `Viewer` step, health checks, the pages (`pages`), calendars
 //! (`calendar`) and open data feeds (`feeds`).
 pub mod calendar;
+pub mod edge;
 pub mod feeds;
 pub mod live;
 pub mod open_data;
@@ -47,6 +48,7 @@ use crate::kit::rates::{Limit, Shared, Varying};
 use crate::matching::index::MatchingIndex;
 use crate::schema::{AppSchema, SchemaOptions, build_schema};
 use domain::store::Reads;
+use edge::Transport;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -75,6 +77,10 @@ pub struct AppState {
     pub live: Arc<domain::live::Hub>,
     /// The live connections (`live`).
     pub sockets: Arc<live::Sockets>,
+    /// Documents known by their hash (automatic persisted queries, `edge`).
+    pub persisted: Arc<edge::PersistedQueries>,
+    /// How long shared caches may keep a public answer, in seconds (`Settings::public_max_age_secs`).
+    pub public_max_age: u64,
 }
 
 /// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
@@ -132,11 +138,17 @@ pub struct RequestLimits {
 
 impl RequestLimits {
     pub fn new(settings: &Settings) -> Self {
-        let shared = settings.redis_url.as_deref().and_then(|url| match Shared::new(url, &settings.redis_prefix) {
-            Ok(shared) => Some(Arc::new(shared)),
-            Err(err) => {
-                tracing::error!(error = %err, "rate limits count on this server alone");
-                None
+        let shared = settings.redis_url.as_deref().and_then(|url| {
+            match Shared::new(
+                url,
+                &settings.redis_prefix,
+                settings.jwt_secret.as_deref().unwrap_or_default().as_bytes(),
+            ) {
+                Ok(shared) => Some(Arc::new(shared)),
+                Err(err) => {
+                    tracing::error!(error = %err, "rate limits count on this server alone");
+                    None
+                }
             }
         });
         let minute = Duration::from_secs(60);
@@ -220,6 +232,8 @@ impl AppState {
         let documents = Arc::new(ParsedDocuments::default());
         Self {
             live: live_hub,
+            persisted: Arc::new(edge::PersistedQueries::default()),
+            public_max_age: settings.public_max_age_secs,
             sockets: Arc::new(live::Sockets::new(live::LiveLimits::new(settings))),
             db,
             reads,
@@ -241,8 +255,10 @@ impl AppState {
 pub fn build_router(state: AppState) -> Router {
     // Only POST executes GraphQL, and only with a JSON body: see `admit`.
     let execute = post(graphql).layer(middleware::from_fn_with_state(state.clone(), admit));
+    // Refusals made before a request runs (limits, unreadable bodies) are private too.
+    let graphql_route = get(graphql_get).merge(execute).layer(middleware::map_response(edge::private_unless_public));
     let mut router = Router::new()
-        .route("/graphql", get(graphiql).merge(execute))
+        .route("/graphql", graphql_route)
         .route("/graphql/ws", get(live::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -465,9 +481,62 @@ async fn graphql(
     headers: HeaderMap,
     request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
-    let mut request = match request {
+    let request = match request {
         Ok(request) => request.into_inner(),
         Err(GraphQLRejection(err)) => return unreadable(err),
+    };
+    run(state, peer, headers, request, Transport::Post).await
+}
+
+/// `GET /graphql`: GraphiQL in a browser; with a query string, a query (or a persisted query's hash) that shared
+/// caches may keep when it is anonymous (`edge`).
+async fn graphql_get(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let Some(query) = query.filter(|q| !q.is_empty()) else { return graphiql().await.into_response() };
+    let ip = peer.as_ref().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.0.ip());
+    // As `admit` counts a POST: a partner's key has its own limit instead.
+    if !headers.contains_key(API_KEY_HEADER)
+        && let Some(wait) = limited(state.limits.per_ip.as_ref(), &ip).await
+    {
+        return rate_limited(wait);
+    }
+    let request = match edge::request_from_query(&query) {
+        Ok(request) => request,
+        Err(refused) => return *refused,
+    };
+    run(state, peer, headers, request, Transport::Get).await
+}
+
+/// Runs a GraphQL request however it came; every answer says how caches may keep it (`edge`).
+async fn run(
+    state: AppState,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    request: async_graphql::Request,
+    transport: Transport,
+) -> Response {
+    let mut response = respond(state, peer, &headers, request, transport).await;
+    // Private whatever else said otherwise, unless `edge::public` made it public.
+    if response.extensions().get::<edge::Public>().is_none() {
+        response.headers_mut().insert(header::CACHE_CONTROL, edge::PRIVATE);
+    }
+    response
+}
+
+async fn respond(
+    state: AppState,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    mut request: async_graphql::Request,
+    transport: Transport,
+) -> Response {
+    let learnt = match state.persisted.resolve(&mut request) {
+        Ok(learnt) => learnt.map(|hash| (hash, request.query.clone())),
+        Err(refused) => return *refused,
     };
     let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or("-"));
     // Parsed once here (or found parsed), for the checks below and for the schema. A document that does not parse
@@ -478,12 +547,26 @@ async fn graphql(
             if let Err(error) = crate::kit::limits::check_shape(document) {
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
             }
+            // A document is kept for its hash only once it parses and is within the limits.
+            if let Some((hash, query)) = learnt {
+                state.persisted.keep(hash, &query);
+            }
             let reads_only = document.operations.iter().all(|(_, operation)| operation.node.ty == OperationType::Query);
+            if transport == Transport::Get && !reads_only {
+                let mut refused = refusal(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "METHOD_NOT_ALLOWED",
+                    "only queries run over GET: send mutations as POST with Content-Type: application/json",
+                    None,
+                );
+                refused.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+                return refused;
+            }
             (reads_only, crate::schema::shown::shown_by(document))
         }
         Err(_) => (false, domain::store::rows::Shown::ALL),
     };
-    let viewer = match caller(&state, &headers, reads_only).await {
+    let viewer = match caller(&state, headers, reads_only).await {
         Ok(viewer) => viewer,
         Err(err) => {
             // A request with a bad key skipped the IP limit in `admit`: it counts there now, so guessing is slow.
@@ -531,6 +614,12 @@ async fn graphql(
     let queue = LoadQueue::default();
     let loaders = Loaders::new(&state.reads, &viewer, &queue, shown);
     let actor = Actor::of(&viewer);
+    // Nobody's in particular, and not trying to be anyone (any `Authorization`, even one that is not a bearer token,
+    // keeps an answer private): what it shows, anyone may see.
+    let anonymous = viewer.user.is_none()
+        && viewer.api_key.is_none()
+        && !headers.contains_key(header::AUTHORIZATION)
+        && !headers.contains_key(API_KEY_HEADER);
     let request = request.data(viewer).data(loaders).data(shown);
     let work = execute(state.clone(), request, queue, actor, span, claim);
     // A request holding an idempotency claim runs in a task of its own: a client that drops the connection (the
@@ -539,6 +628,9 @@ async fn graphql(
         None => work.await,
         Some(_) => tokio::spawn(work).await.unwrap_or_else(|err| rejected(AppError::internal(err))),
     };
+    if transport == Transport::Get && anonymous && response.errors.is_empty() {
+        return edge::public(&response, headers, state.public_max_age);
+    }
     GraphQLResponse::from(response).into_response()
 }
 

@@ -4,11 +4,13 @@
 //! when `PITCHIN_REDIS_URL` is set, or each would allow `n` and all of them `n` times the servers. There each check
 //! is one round trip running the generic cell rate algorithm (GCRA) as a script, atomically: the key holds the
 //! theoretical arrival time of the next request (Redis's own clock, so servers' clocks do not matter) and expires
-//! when it no longer limits anything. Keys are SHA-256 digests of what they count: no address or email is stored.
+//! when it no longer limits anything. Keys are HMAC-SHA256 digests of what they count, under a key derived from
+//! the signing secret every server shares: no address or email is stored, nor can one be guessed back from a key.
 //!
-//! If Redis cannot be reached, each server counts in its own memory until it can again (logged, at most every
-//! 10 s), and tries Redis again 5 s later, so that an outage costs a request no wait: limits loosen to `n` a server
-//! rather than refusing everyone or no one.
+//! If Redis cannot be reached, or takes longer than `PATIENCE` to answer, each server counts in its own memory
+//! (logged, at most every 10 s) and asks Redis again 5 s later: an outage costs a request at most `PATIENCE`, and
+//! limits loosen to `n` a server rather than refusing everyone or no one. Redis 5 or later (the script reads the
+//! clock before it writes).
 use std::fmt::Display;
 use std::hash::Hash;
 use std::num::NonZeroU32;
@@ -24,6 +26,7 @@ use sha2::{Digest, Sha256};
 /// ARGV[2]: how far ahead of now the next arrival may run (a burst), both in microseconds. Returns 0 when the
 /// request is allowed (and counted), else how many microseconds to wait.
 const GCRA: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local interval = tonumber(ARGV[1])
@@ -37,8 +40,14 @@ redis.call('SET', KEYS[1], string.format('%d', next), 'PX', math.ceil((next - no
 return 0
 ";
 
+/// The longest a check waits for Redis (a round trip on a working network is well under a millisecond; a first
+/// connection a few): past it the request is counted here instead.
+const PATIENCE: Duration = Duration::from_millis(200);
+
 /// Redis, where every server's counts meet.
 pub struct Shared {
+    /// Keys are digests under it (`redis_key`).
+    hasher: hmac::Hmac<Sha256>,
     client: redis::Client,
     /// Keys start with it: deployments (or test runs) sharing one Redis count apart.
     prefix: String,
@@ -52,9 +61,13 @@ pub struct Shared {
 
 impl Shared {
     /// Checks the URL now; connects at the first check (`connect` to do it sooner).
-    pub fn new(url: &str, prefix: &str) -> Result<Self, String> {
+    pub fn new(url: &str, prefix: &str, secret: &[u8]) -> Result<Self, String> {
+        use hmac::Mac;
         let client = redis::Client::open(url).map_err(|e| format!("PITCHIN_REDIS_URL: {e}"))?;
+        let hasher = hmac::Hmac::<Sha256>::new_from_slice(&Sha256::digest([b"pitchin rate keys\0", secret].concat()))
+            .map_err(|e| e.to_string())?;
         Ok(Self {
+            hasher,
             client,
             prefix: prefix.to_owned(),
             resting_until: AtomicI64::new(0),
@@ -72,9 +85,9 @@ impl Shared {
                 // A check waits at most this long before its server counts by itself (a limit must not stall a
                 // request: Redis answers in well under a millisecond on a network that works).
                 let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_millis(500)))
-                    .set_response_timeout(Some(Duration::from_millis(250)))
-                    .set_number_of_retries(1);
+                    .set_connection_timeout(Some(PATIENCE))
+                    .set_response_timeout(Some(PATIENCE))
+                    .set_number_of_retries(0);
                 self.client.get_connection_manager_with_config(config).await
             })
             .await?;
@@ -89,18 +102,27 @@ impl Shared {
         let key = format!("{}:{key}", self.prefix);
         let interval = (period.as_micros() / u128::from(n.get())).max(1);
         let burst = interval * u128::from(n.get() - 1);
-        let mut connection = self.connect().await?;
-        let wait: i64 = self
-            .script
-            .key(key)
-            .arg(u64::try_from(interval).unwrap_or(u64::MAX))
-            .arg(u64::try_from(burst).unwrap_or(u64::MAX))
-            .invoke_async(&mut connection)
-            .await?;
+        // The whole check, connecting included: a Redis that is slow, or a reconnection under way, holds no
+        // request up for longer.
+        let asked = tokio::time::timeout(PATIENCE, async {
+            let mut connection = self.connect().await?;
+            self.script
+                .key(key)
+                .arg(u64::try_from(interval).unwrap_or(u64::MAX))
+                .arg(u64::try_from(burst).unwrap_or(u64::MAX))
+                .invoke_async::<i64>(&mut connection)
+                .await
+        })
+        .await;
+        let wait = match asked {
+            Ok(answer) => answer?,
+            Err(_) => return Err(redis::RedisError::from((redis::ErrorKind::Io, "Redis did not answer in time"))),
+        };
         Ok((wait > 0).then(|| Duration::from_micros(wait.unsigned_abs())))
     }
 
-    fn warn(&self, err: &redis::RedisError) {
+    /// Notes a failure: Redis rests for 5 s, and the failure is logged (at most every 10 s).
+    pub fn failed(&self, err: &redis::RedisError) {
         if self.resting_until.load(Ordering::Relaxed) <= chrono::Utc::now().timestamp_millis() {
             self.resting_until.store(chrono::Utc::now().timestamp_millis() + 5_000, Ordering::Relaxed);
         }
@@ -114,11 +136,15 @@ impl Shared {
     }
 }
 
-/// The Redis key for `key` under limit `name`: a digest, so that what is counted is not stored.
-fn redis_key(name: &str, key: &impl Display) -> String {
-    let digest = Sha256::digest(format!("{name}\u{0}{key}").as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("rate:{name}:{hex}")
+impl Shared {
+    /// The Redis key for `key` under limit `name`: a keyed digest, so that what is counted is not stored.
+    fn key(&self, name: &str, key: &impl Display) -> String {
+        use hmac::Mac;
+        let mut mac = self.hasher.clone();
+        mac.update(format!("{name}\u{0}{key}").as_bytes());
+        let hex: String = mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("rate:{name}:{hex}")
+    }
 }
 
 /// One limit: `n` a `period` for each key, with bursts up to `n`.
@@ -141,9 +167,9 @@ impl<K: Hash + Eq + Clone + Display> Limit<K> {
     /// Counts a request for `key`: `None` if it is allowed, else how long until one would be.
     pub async fn check(&self, key: &K) -> Option<Duration> {
         if let Some(shared) = &self.shared {
-            match shared.check(&redis_key(self.name, key), self.n, self.period).await {
+            match shared.check(&shared.key(self.name, key), self.n, self.period).await {
                 Ok(wait) => return wait,
-                Err(err) => shared.warn(&err),
+                Err(err) => shared.failed(&err),
             }
         }
         let denied = self.local.check_key(key).err()?;
@@ -174,9 +200,9 @@ impl<K: Hash + Eq + Clone + Display> Varying<K> {
     pub async fn check(&self, key: &K, n: u32) -> Option<Duration> {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         if let Some(shared) = &self.shared {
-            match shared.check(&redis_key(self.name, key), n, self.period).await {
+            match shared.check(&shared.key(self.name, key), n, self.period).await {
                 Ok(wait) => return wait,
-                Err(err) => shared.warn(&err),
+                Err(err) => shared.failed(&err),
             }
         }
         let limiter = {
