@@ -485,7 +485,7 @@ async fn graphql(
         Ok(request) => request.into_inner(),
         Err(GraphQLRejection(err)) => return unreadable(err),
     };
-    run(state, peer, headers, request, Transport::Post).await
+    run(state, peer, &headers, request, Transport::Post).await
 }
 
 /// `GET /graphql`: GraphiQL in a browser; with a query string, a query (or a persisted query's hash) that shared
@@ -508,26 +508,12 @@ async fn graphql_get(
         Ok(request) => request,
         Err(refused) => return *refused,
     };
-    run(state, peer, headers, request, Transport::Get).await
+    run(state, peer, &headers, request, Transport::Get).await
 }
 
-/// Runs a GraphQL request however it came; every answer says how caches may keep it (`edge`).
+/// Runs a GraphQL request however it came. The route's `edge::private_unless_public` makes every answer private
+/// but those `edge::public` made public.
 async fn run(
-    state: AppState,
-    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    request: async_graphql::Request,
-    transport: Transport,
-) -> Response {
-    let mut response = respond(state, peer, &headers, request, transport).await;
-    // Private whatever else said otherwise, unless `edge::public` made it public.
-    if response.extensions().get::<edge::Public>().is_none() {
-        response.headers_mut().insert(header::CACHE_CONTROL, edge::PRIVATE);
-    }
-    response
-}
-
-async fn respond(
     state: AppState,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: &HeaderMap,
