@@ -184,6 +184,14 @@ pub struct Settings {
     /// Seconds an HTTP cache or CDN may keep an anonymous query's answer over GET (`Cache-Control: public`).
     #[arg(long, env = "PITCHIN_PUBLIC_MAX_AGE_SECS", default_value_t = 60)]
     pub public_max_age_secs: u64,
+    /// PostgreSQL only: a streaming replica for the public reads (anonymous and API-key queries, pages, feeds, the
+    /// matching index's loads). Each caller still reads its own writes (`domain::store::replica`).
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
+    /// How far behind the primary the replica may fall, in milliseconds, before every read goes to the primary
+    /// until it catches up. Keep it well under `PITCHIN_FEED_SETTLE_MS`.
+    #[arg(long, env = "PITCHIN_REPLICA_MAX_LAG_MS", default_value_t = 5_000)]
+    pub replica_max_lag_ms: u64,
 }
 
 /// A Redis URL the client accepts, checked when the server starts rather than at the first request.
@@ -235,6 +243,8 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("database_listen_url", &self.database_listen_url.as_deref().map(redact_url))
+            .field("database_read_url", &self.database_read_url.as_deref().map(redact_url))
+            .field("replica_max_lag_ms", &self.replica_max_lag_ms)
             .field("public_max_age_secs", &self.public_max_age_secs)
             .finish()
     }
@@ -284,6 +294,8 @@ impl Settings {
             redis_url: None,
             redis_prefix: "pitchin".to_owned(),
             database_listen_url: None,
+            database_read_url: None,
+            replica_max_lag_ms: 5_000,
             public_max_age_secs: 60,
         }
     }

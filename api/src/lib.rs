@@ -44,6 +44,10 @@ pub use domain::{now, values};
 /// Connects to the configured database. SQLite in memory must stay on one connection (each
 /// connection would otherwise see its own empty database).
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    Database::connect(connect_options(settings)).await
+}
+
+fn connect_options(settings: &Settings) -> ConnectOptions {
     let mut options = ConnectOptions::new(settings.database_url.clone());
     let in_memory = settings.database_url.contains(":memory:") || settings.database_url.contains("mode=memory");
     let max = if in_memory { 1 } else { settings.connection_budget().main };
@@ -66,7 +70,28 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm:
         // The only connection holds the database: never let the pool retire it.
         options.idle_timeout(Duration::from_secs(u64::MAX / 4)).max_lifetime(Duration::from_secs(u64::MAX / 4));
     }
-    Database::connect(options).await
+    options
+}
+
+/// Connects to the read replica (`DATABASE_READ_URL`), if there is one, as it is first used: PostgreSQL only, with
+/// the primary's pool sizes and session settings. `replica` makes the `Replica` of it.
+pub async fn connect_replica(settings: &Settings) -> Result<Option<DatabaseConnection>, String> {
+    let Some(url) = settings.database_read_url.clone().filter(|url| !url.is_empty()) else { return Ok(None) };
+    if settings.is_sqlite() || !url.starts_with("postgres") {
+        return Err("DATABASE_READ_URL needs PostgreSQL for both DATABASE_URL and itself".into());
+    }
+    let mut replica_settings = settings.clone();
+    replica_settings.database_url = url;
+    let mut options = connect_options(&replica_settings);
+    options.connect_lazy(true);
+    Database::connect(options).await.map(Some).map_err(|e| format!("DATABASE_READ_URL: {e}"))
+}
+
+/// The replica on `db` (`connect_replica`), with read connections of its own.
+pub fn replica(settings: &Settings, db: DatabaseConnection) -> Arc<domain::store::replica::Replica> {
+    let wait = Duration::from_millis(settings.db_acquire_timeout_ms);
+    let reads = domain::store::Reads::new(&db, settings.connection_budget().reads as usize, wait);
+    domain::store::replica::Replica::new(db, reads, Duration::from_millis(settings.replica_max_lag_ms))
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
@@ -85,10 +110,14 @@ pub async fn serve(
     if settings.smtp_url.is_none() {
         tracing::warn!("no PITCHIN_SMTP_URL: mail is logged, not sent (development only)");
     }
-    let state = AppState::new(db, keys, &settings, mailer);
+    let mut state = AppState::new(db, keys, &settings, mailer);
+    if let Some(replica_db) = connect_replica(&settings).await? {
+        state = state.with_replica(replica(&settings, replica_db), &settings);
+    }
     // Housekeeping once a minute: rate limiters' idle keys, idempotency keys past their day, campaigns past their
     // deadline; once an hour (and at start), the retention rule for accounts never verified.
     let (limits, reads, housekeeping_db) = (state.limits.clone(), state.reads.clone(), state.db.clone());
+    let routing = state.routing.clone();
     let dispatch_index = state.matching.clone();
     let waitlist_offer = settings.waitlist_offer();
     let retention = (settings.unverified_account_days > 0)
@@ -99,6 +128,10 @@ pub async fn serve(
             every.tick().await;
             limits.forget_idle();
             reads.forget_idle();
+            if let Some(routing) = &routing {
+                routing.forget_idle();
+                routing.replica().reads().forget_idle();
+            }
             if let Err(err) = idempotency::forget_old(&housekeeping_db).await {
                 tracing::warn!(error = ?err, "could not forget old idempotency keys");
             }

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub sockets: Arc<api::http::live::Sockets>,
     /// The SQL of every statement run (since the last `reset_statements`).
     statements: Arc<Mutex<Vec<String>>>,
+    /// The SQL of every statement the read replica ran, when the settings name one (`database_read_url`).
+    replica_statements: Arc<Mutex<Vec<String>>>,
     cleanup: Cleanup,
 }
 
@@ -110,7 +112,19 @@ impl TestApp {
             Some(_) => api::mail::from_settings(&settings).expect("the SMTP transport"),
             None => mail.clone(),
         };
-        let state = AppState::new(db.clone(), keys, &settings, mailer);
+        let mut state = AppState::new(db.clone(), keys, &settings, mailer);
+        let replica_statements = Arc::new(Mutex::new(Vec::new()));
+        if let Some(mut replica_db) = api::connect_replica(&settings).await.expect("the replica's settings") {
+            let (log, reads_log) = (replica_statements.clone(), replica_statements.clone());
+            replica_db.set_metric_callback(move |info| {
+                log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(info.statement.sql.clone());
+            });
+            let replica = api::replica(&settings, replica_db);
+            replica.reads().observe(move |statement| {
+                reads_log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(statement.sql.clone());
+            });
+            state = state.with_replica(replica, &settings);
+        }
         let notifications = state.notifications.clone();
         let scheduler = api::notifications::sender::Scheduler::new(db.clone(), state.matching.clone(), &settings);
         // On PostgreSQL the hottest reads run on connections of their own (`domain::store::reads`): counted alike.
@@ -120,7 +134,19 @@ impl TestApp {
         });
         let (live, sockets) = (state.live.clone(), state.sockets.clone());
         let router = build_router(state);
-        Self { router, db, database_url: url, mail, notifications, scheduler, live, sockets, statements, cleanup }
+        Self {
+            router,
+            db,
+            database_url: url,
+            mail,
+            notifications,
+            scheduler,
+            live,
+            sockets,
+            statements,
+            replica_statements,
+            cleanup,
+        }
     }
 
     /// Sends what the notifications outbox holds now, as the server's dispatcher would; what each attempt came to.
@@ -143,6 +169,11 @@ impl TestApp {
     /// The SQL of the statements run since the app started (or since the last `reset_statements`).
     pub fn statement_texts(&self) -> Vec<String> {
         self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// How many statements the read replica has run since the app started.
+    pub fn replica_statements(&self) -> usize {
+        self.replica_statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 
     pub fn reset_statements(&self) {

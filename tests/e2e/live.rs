@@ -603,10 +603,17 @@ async fn a_session_that_ends_closes_its_connections_and_only_those_signed_in_bef
         .await;
     let token = data(&changed)["changePassword"]["accessToken"].as_str().expect("a token").to_owned();
     let mut renewed = Client::connect(addr, json!({ "authorization": format!("Bearer {token}") })).await;
-    renewed.subscribe(&app, "n", NEED_PUBLISHED, json!({})).await;
     let (code, reason) = bystander.closed().await;
     assert_eq!(code, 4403);
     assert!(reason.contains("session has ended"), "{reason}");
+    // Subscribed once the closed connections' subscriptions are gone (`subscribe` waits for the hub's count to
+    // rise, which a subscription ending at the same moment would hide).
+    let started = tokio::time::Instant::now();
+    while app.live.subscriptions() > 0 {
+        assert!(started.elapsed() < PATIENCE, "the closed connections' subscriptions never ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    renewed.subscribe(&app, "n", NEED_PUBLISHED, json!({})).await;
     renewed.expect_quiet().await;
     let owner = app.register("owner@club.example", "Owner").await;
     let org = app.organisation(&owner, "Putney English Club").await;

@@ -30,6 +30,7 @@ mod partnerships;
 mod places;
 mod privacy;
 mod projects;
+mod scale;
 mod schema;
 mod servers;
 mod session_signups;

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{Query, RawQuery};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::pages::{json_ld, need_schema_org, organisation_schema_org};
 use crate::error::{AppError, AppResult};
+use crate::http::replicas::Public;
 use entity::organisation;
 
 pub fn routes() -> Router<AppState> {
@@ -129,7 +130,7 @@ fn respond(state: &AppState, path: &str, query: Option<&str>, items: Vec<Item>) 
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-async fn needs(State(state): State<AppState>, query: Params, RawQuery(raw): RawQuery) -> Response {
+async fn needs(Public(state): Public, query: Params, RawQuery(raw): RawQuery) -> Response {
     needs_page(&state, query, raw.as_deref()).await.unwrap_or_else(|e| super::error_response(&e))
 }
 
@@ -165,7 +166,7 @@ async fn needs_page(state: &AppState, query: Params, raw: Option<&str>) -> AppRe
     Ok(respond(state, "/feeds/needs", raw, items))
 }
 
-async fn organisations(State(state): State<AppState>, query: Params, RawQuery(raw): RawQuery) -> Response {
+async fn organisations(Public(state): Public, query: Params, RawQuery(raw): RawQuery) -> Response {
     organisations_page(&state, query, raw.as_deref()).await.unwrap_or_else(|e| super::error_response(&e))
 }
 

@@ -8,6 +8,7 @@ pub mod open_data;
 pub mod openreferral;
 pub mod pages;
 pub mod payments;
+pub mod replicas;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub persisted: Arc<edge::PersistedQueries>,
     /// How long shared caches may keep a public answer, in seconds (`Settings::public_max_age_secs`).
     pub public_max_age: u64,
+    /// The read replica and who has just written (`replicas`), when there is one (`with_replica`).
+    pub routing: Option<Arc<replicas::Routing>>,
 }
 
 /// Parsed documents by their text. Frontends send the same few documents over and over, and parsing one (a pest
@@ -248,7 +251,18 @@ impl AppState {
             feed_settle: settings.feed_settle(),
             partners,
             payment_secret: settings.payment_webhook_secret.as_deref().map(Arc::from),
+            routing: None,
         }
+    }
+
+    /// Reads the public data from `replica` where it may answer (`replicas`), the matching index's loads included,
+    /// measuring its lag against the primary from now on.
+    pub fn with_replica(mut self, replica: Arc<domain::store::replica::Replica>, settings: &Settings) -> Self {
+        replica.watch(self.db.clone());
+        self.matching.read_from(self.db.clone(), replica.clone());
+        let max_lag = Duration::from_millis(settings.replica_max_lag_ms);
+        self.routing = Some(Arc::new(replicas::Routing::new(replica, self.limits.shared.clone(), max_lag)));
+        self
     }
 }
 
@@ -584,6 +598,14 @@ async fn run(
     {
         return GraphQLResponse::from(rejected(err)).into_response();
     }
+    let caller = match (&viewer.user, &viewer.api_key) {
+        (Some(user), _) => replicas::Caller::User(user.id),
+        (None, Some(key)) => replicas::Caller::ApiKey(key.id),
+        (None, None) => replicas::Caller::at(peer.map(|p| p.0.0)),
+    };
+    // A mutation's caller, as the account and from the address (the pages a coordinator opens in a browser after
+    // publishing): whatever it wrote, its next public reads must see.
+    let writer = (!reads_only).then(|| [caller, replicas::Caller::at(peer.map(|p| p.0.0))]);
     let raw_key = headers.get(idempotency::HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
     let keyed = match idempotency::keyed(raw_key, &viewer, &mut request) {
         Ok(keyed) => keyed,
@@ -593,12 +615,22 @@ async fn run(
         None => None,
         Some(keyed) => match idempotency::claim(&state.db, keyed, state.limits.timeout).await {
             Ok(Claim::Run(id)) => Some((id, keyed.seal)),
-            Ok(Claim::Replay(body)) => return replay(body),
+            Ok(Claim::Replay(body)) => {
+                noted(&state, writer).await;
+                return replay(body);
+            }
             Err(err) => return GraphQLResponse::from(rejected(err)).into_response(),
         },
     };
+    // Public reads (nobody signed in) may be answered by the replica; everything else by the primary.
+    let replica = match &state.routing {
+        Some(routing) if reads_only && viewer.user.is_none() && routing.serves(caller).await => {
+            Some(routing.replica().clone())
+        }
+        _ => None,
+    };
     let queue = LoadQueue::default();
-    let loaders = Loaders::new(&state.reads, &viewer, &queue, shown);
+    let loaders = Loaders::new(replica.as_ref().map_or(&state.reads, |r| r.reads()), &viewer, &queue, shown);
     let actor = Actor::of(&viewer);
     // Nobody's in particular, and not trying to be anyone (any `Authorization`, even one that is not a bearer token,
     // keeps an answer private): what it shows, anyone may see.
@@ -606,8 +638,12 @@ async fn run(
         && viewer.api_key.is_none()
         && !headers.contains_key(header::AUTHORIZATION)
         && !headers.contains_key(API_KEY_HEADER);
-    let request = request.data(viewer).data(loaders).data(shown);
-    let work = execute(state.clone(), request, queue, actor, span, claim);
+    let mut request = request.data(viewer).data(loaders).data(shown);
+    if let Some(replica) = replica {
+        // The request's own connections stand in for the schema's.
+        request = request.data(replica.db().clone()).data(replica.reads().clone());
+    }
+    let work = execute(state.clone(), request, queue, actor, span, claim, writer);
     // A request holding an idempotency claim runs in a task of its own: a client that drops the connection (the
     // very case retries are for) must not cancel it between running the mutation and recording its outcome.
     let response = match claim {
@@ -628,6 +664,7 @@ async fn execute(
     actor: Actor,
     span: tracing::Span,
     claim: Option<(Uuid, idempotency::Seal)>,
+    writer: Option<[replicas::Caller; 2]>,
 ) -> async_graphql::Response {
     // Kept out of the request so the views it collected can be written once it has run.
     let views = Arc::new(ViewLog::default());
@@ -683,7 +720,16 @@ async fn execute(
             tracing::warn!(error = ?err, "could not record the idempotency key's outcome");
         }
     }
+    // Here, not after: a claimed request runs on in its own task when its client goes away.
+    noted(&state, writer).await;
     response
+}
+
+/// Notes a mutation's caller for the replica's read-your-writes (`replicas`), when there is a replica.
+async fn noted(state: &AppState, writer: Option<[replicas::Caller; 2]>) {
+    if let (Some(routing), Some(writer)) = (&state.routing, writer) {
+        routing.wrote(&state.db, &writer).await;
+    }
 }
 
 /// Our resolvers' errors always carry a code; the rest come from async-graphql refusing the document itself
@@ -767,6 +813,8 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 // Whether this server hears live signals, and the subscriptions it holds (no one's in particular).
                 "listening": state.live.listening(),
                 "subscriptions": state.live.subscriptions(),
+                // Whether the read replica is within its lag bound (null: there is none).
+                "replica": state.routing.as_ref().map(|r| serde_json::json!({ "fresh": r.replica().fresh() })),
             })),
         ),
         Err(err) => {

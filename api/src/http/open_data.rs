@@ -1,7 +1,7 @@
 //! Open data out: what publishers funded, as 360Giving 1.4 (`/open-data/360giving.json` and `.csv`,
 //! `?publisher=<organisation slug>`). Public money, public data: no key, open CORS, cacheable.
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use domain::funding::open_data;
@@ -10,6 +10,7 @@ use serde_json::json;
 use super::AppState;
 use super::pages::json_ld;
 use crate::error::{AppError, AppResult};
+use crate::http::replicas::Public;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/open-data/360giving.json", get(package)).route("/open-data/360giving.csv", get(csv))
@@ -31,7 +32,7 @@ fn publisher(query: Params) -> AppResult<String> {
     })
 }
 
-async fn package(State(state): State<AppState>, query: Params) -> Response {
+async fn package(Public(state): Public, query: Params) -> Response {
     package_of(&state, query).await.unwrap_or_else(|e| super::error_response(&e))
 }
 
@@ -57,7 +58,7 @@ async fn package_of(state: &AppState, query: Params) -> AppResult<Response> {
     Ok(super::open_data_headers(json_ld(&body).into_response(), "application/json; charset=utf-8", MAX_AGE))
 }
 
-async fn csv(State(state): State<AppState>, query: Params) -> Response {
+async fn csv(Public(state): Public, query: Params) -> Response {
     csv_of(&state, query).await.unwrap_or_else(|e| super::error_response(&e))
 }
 

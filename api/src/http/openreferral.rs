@@ -4,7 +4,7 @@
 //! open CORS, as the standard asks. Identifiers of what Pitch In does not store as rows (a schedule, a language, a
 //! taxonomy term) are UUIDv5s of the row they belong to, so they stay the same from one request to the next.
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use domain::needs::NeedCategory;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::pages::{json_ld, words};
 use crate::error::{AppError, AppResult};
+use crate::http::replicas::Public;
 use entity::{organisation, project};
 
 pub fn routes() -> Router<AppState> {
@@ -242,7 +243,7 @@ fn service_json(p: &project::Model, o: &organisation::Model, public_url: &str) -
     service
 }
 
-async fn services(State(state): State<AppState>, query: Params) -> Response {
+async fn services(Public(state): Public, query: Params) -> Response {
     answer(services_page(&state, query).await)
 }
 
@@ -271,7 +272,7 @@ fn path_id(raw: &str, what: &str) -> AppResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| AppError::NotFound(format!("no {what} has that id")))
 }
 
-async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn service(Public(state): Public, Path(id): Path<String>) -> Response {
     let result = async {
         let (project, organisation) = open_referral::one(&state.db, path_id(&id, "service")?).await?;
         Ok(service_json(&project, &organisation, &state.public_url))

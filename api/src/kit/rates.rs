@@ -96,29 +96,52 @@ impl Shared {
 
     /// Counts a request for `key` against `n` a `period`: `None` if it is allowed, else how long to wait.
     pub async fn check(&self, key: &str, n: NonZeroU32, period: Duration) -> redis::RedisResult<Option<Duration>> {
-        if chrono::Utc::now().timestamp_millis() < self.resting_until.load(Ordering::Relaxed) {
-            return Err(redis::RedisError::from((redis::ErrorKind::Io, "Redis failed lately: not asked for 5 s")));
-        }
         let key = format!("{}:{key}", self.prefix);
         let interval = (period.as_micros() / u128::from(n.get())).max(1);
         let burst = interval * u128::from(n.get() - 1);
-        // The whole check, connecting included: a Redis that is slow, or a reconnection under way, holds no
-        // request up for longer.
-        let asked = tokio::time::timeout(PATIENCE, async {
-            let mut connection = self.connect().await?;
-            self.script
-                .key(key)
-                .arg(u64::try_from(interval).unwrap_or(u64::MAX))
-                .arg(u64::try_from(burst).unwrap_or(u64::MAX))
-                .invoke_async::<i64>(&mut connection)
-                .await
-        })
-        .await;
-        let wait = match asked {
-            Ok(answer) => answer?,
-            Err(_) => return Err(redis::RedisError::from((redis::ErrorKind::Io, "Redis did not answer in time"))),
-        };
+        let wait = self
+            .ask(|mut connection| async move {
+                self.script
+                    .key(key)
+                    .arg(u64::try_from(interval).unwrap_or(u64::MAX))
+                    .arg(u64::try_from(burst).unwrap_or(u64::MAX))
+                    .invoke_async::<i64>(&mut connection)
+                    .await
+            })
+            .await?;
         Ok((wait > 0).then(|| Duration::from_micros(wait.unsigned_abs())))
+    }
+
+    /// Keeps `value` for `key` of kind `name` for `ttl` (a caller's own values come one after another: the last
+    /// one stands).
+    pub async fn remember(&self, name: &str, key: &impl Display, value: u64, ttl: Duration) -> redis::RedisResult<()> {
+        let key = format!("{}:{}", self.prefix, self.digest("kept", name, key));
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.ask(|mut connection| async move {
+            redis::cmd("SET").arg(key).arg(value).arg("PX").arg(ttl).query_async::<()>(&mut connection).await
+        })
+        .await
+    }
+
+    /// What `remember` keeps for `key` of kind `name`, while it lasts.
+    pub async fn recall(&self, name: &str, key: &impl Display) -> redis::RedisResult<Option<u64>> {
+        let key = format!("{}:{}", self.prefix, self.digest("kept", name, key));
+        self.ask(|mut connection| async move { redis::cmd("GET").arg(key).query_async(&mut connection).await }).await
+    }
+
+    /// Runs `work` on the connection, all of it (connecting included) within `PATIENCE`: a Redis that is slow, or
+    /// a reconnection under way, holds no request up for longer. Not asked at all while resting after a failure.
+    async fn ask<T, F>(&self, work: impl FnOnce(redis::aio::ConnectionManager) -> F) -> redis::RedisResult<T>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        if chrono::Utc::now().timestamp_millis() < self.resting_until.load(Ordering::Relaxed) {
+            return Err(redis::RedisError::from((redis::ErrorKind::Io, "Redis failed lately: not asked for 5 s")));
+        }
+        match tokio::time::timeout(PATIENCE, async { work(self.connect().await?).await }).await {
+            Ok(answer) => answer,
+            Err(_) => Err(redis::RedisError::from((redis::ErrorKind::Io, "Redis did not answer in time"))),
+        }
     }
 
     /// Notes a failure: Redis rests for 5 s, and the failure is logged (at most every 10 s).
@@ -139,11 +162,16 @@ impl Shared {
 impl Shared {
     /// The Redis key for `key` under limit `name`: a keyed digest, so that what is counted is not stored.
     fn key(&self, name: &str, key: &impl Display) -> String {
+        self.digest("rate", name, key)
+    }
+
+    /// `kind:name:` and a keyed digest of `key`.
+    fn digest(&self, kind: &str, name: &str, key: &impl Display) -> String {
         use hmac::Mac;
         let mut mac = self.hasher.clone();
         mac.update(format!("{name}\u{0}{key}").as_bytes());
         let hex: String = mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("rate:{name}:{hex}")
+        format!("{kind}:{name}:{hex}")
     }
 }
 

@@ -16,12 +16,14 @@
 //! What must be exact is still read from the database by the callers: the need of `matchesForNeed` and its
 //! applications, the volunteer's profile and applications in `recommendedNeeds`.
 use std::collections::{HashMap, HashSet};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::scoring::{NeedFacts, PreparedNeed, Tag, VolunteerFacts, dbs_rank, quick_score, score_prepared};
@@ -30,6 +32,7 @@ use crate::applications::ApplicationStatus;
 use crate::error::AppResult;
 use crate::needs::NeedStatus;
 use crate::store::page::fetch_rows;
+use crate::store::replica::Replica;
 use crate::values::geo::KM_PER_DEGREE;
 use crate::values::{Coordinates, TimeWindow};
 use entity::{application, need, volunteer_profile};
@@ -146,6 +149,9 @@ struct PollState {
 pub struct MatchingIndex {
     state: RwLock<IndexState>,
     poll: tokio::sync::Mutex<PollState>,
+    /// The primary, and the replica the loads read when it has replayed every write committed before them
+    /// (`read_from`).
+    replica: std::sync::OnceLock<(DatabaseConnection, Arc<Replica>)>,
 }
 
 /// A read-only view of the index. Hold it only between awaits: it blocks refreshes while held.
@@ -181,13 +187,35 @@ impl MatchingIndex {
             return Ok(());
         }
         let started = Instant::now();
-        if poll.loaded {
-            self.apply_changes(db, &mut poll).await?;
-        } else {
-            self.load(db, &mut poll).await?;
+        match self.replica.get() {
+            // With a replica, the caller's connection may be the replica's (a public read): the position, and the
+            // loads when the replica is behind, come from the primary. The replica's answer is the primary's as of
+            // now once it has replayed the primary's position now.
+            Some((primary, replica)) => {
+                let source = if replica.fresh()
+                    && replica.has_replayed(Some(crate::store::replica::primary_position(primary).await?)).await
+                {
+                    replica.db()
+                } else {
+                    primary
+                };
+                if poll.loaded {
+                    self.apply_changes(source, &mut poll).await?;
+                } else {
+                    self.load(source, &mut poll).await?;
+                }
+            }
+            None if poll.loaded => self.apply_changes(db, &mut poll).await?,
+            None => self.load(db, &mut poll).await?,
         }
         poll.last_started = Some(started);
         Ok(())
+    }
+
+    /// Reads from `replica` from now on, whenever it has replayed every write committed on `primary` before a
+    /// refresh starts, and from `primary` otherwise.
+    pub fn read_from(&self, primary: DatabaseConnection, replica: Arc<Replica>) {
+        let _ = self.replica.set((primary, replica));
     }
 
     async fn load(&self, db: &impl ConnectionTrait, poll: &mut PollState) -> AppResult<()> {
@@ -745,7 +773,7 @@ mod tests {
         let mut state = IndexState::default();
         volunteers.iter().for_each(|v| state.put_volunteer(v));
         needs.iter().for_each(|n| state.put_need(n));
-        MatchingIndex { state: RwLock::new(state), poll: Default::default() }
+        MatchingIndex { state: RwLock::new(state), poll: Default::default(), replica: Default::default() }
     }
 
     proptest! {

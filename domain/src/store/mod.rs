@@ -1,8 +1,9 @@
 //! The read path: keyset pages (`page`), change feeds (`changes`), rows decoded by position with only the columns a caller shows (`rows`),
-//! the read connections (`reads`), and text search.
+//! the read connections (`reads`), a streaming replica for public reads (`replica`), and text search.
 pub mod changes;
 pub mod page;
 pub mod reads;
+pub mod replica;
 pub mod rows;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
@@ -24,6 +24,7 @@ use super::need::need_url;
 use super::{Framing, Page, problem, render, words};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::http::replicas::Public;
 use crate::kit::ids::{NodeKind, decode_any, encode};
 
 /// The parameters the widget takes; any other is refused, so that a misspelt one is not silently ignored.
@@ -259,7 +260,7 @@ struct Widget {
 }
 
 pub async fn widget(
-    State(state): State<AppState>,
+    Public(state): Public,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     request: HeaderMap,
 ) -> Response {
@@ -366,7 +367,7 @@ async fn build(state: &AppState, pairs: &[(String, String)]) -> AppResult<Page> 
 /// the partner's own apply page, or to the need's page with `?ref=` so that an app applying from it can say where
 /// they came from. The destination comes from the key, never from the request: this is no open redirect.
 pub async fn click(
-    State(state): State<AppState>,
+    Public(state): Public,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     request: HeaderMap,
 ) -> Response {

@@ -1,7 +1,7 @@
 //! A need's public page: what the GraphQL API shows anyone, for people, with the previews social media and
 //! messaging apps read (Open Graph, Twitter cards) and schema.org JSON-LD for search engines.
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Datelike, NaiveDate};
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::{Framing, Head, Page, STYLE, json_ld, paragraphs, problem, render, words};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::http::replicas::Public;
 use crate::kit::ids::{NodeKind, decode_any, encode};
 
 /// What the page shows of a need, in words.
@@ -45,7 +46,7 @@ struct NeedPage {
     need: NeedView,
 }
 
-pub async fn page(State(state): State<AppState>, Path(id): Path<String>, request: HeaderMap) -> Response {
+pub async fn page(Public(state): Public, Path(id): Path<String>, request: HeaderMap) -> Response {
     build(&state, &id).await.unwrap_or_else(|e| problem(&e)).respond(&request)
 }
 

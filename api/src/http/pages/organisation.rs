@@ -1,6 +1,6 @@
 //! An organisation's public page: who they are, how to reach them, and the needs they have open.
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Datelike;
@@ -18,6 +18,7 @@ use super::need::{need_url, organisation_type};
 use super::{Framing, Head, Page, STYLE, json_ld, paragraphs, problem, render, web_link, words};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::http::replicas::Public;
 
 /// Open needs shown on the page; the API lists the rest.
 const NEEDS_SHOWN: i32 = 20;
@@ -46,7 +47,7 @@ struct OrganisationPage {
     organisation: OrganisationView,
 }
 
-pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, request: HeaderMap) -> Response {
+pub async fn page(Public(state): Public, Path(slug): Path<String>, request: HeaderMap) -> Response {
     build(&state, &slug).await.unwrap_or_else(|e| problem(&e)).respond(&request)
 }
 
