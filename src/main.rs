@@ -112,7 +112,7 @@ async fn main() -> std::process::ExitCode {
         print!("{}", api::schema::sdl());
         return std::process::ExitCode::SUCCESS;
     }
-    api::telemetry::init(cli.settings.log_format());
+    let telemetry = api::telemetry::init(cli.settings.log_format());
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings).await,
         Command::Migrate => migrate(&cli.settings).await,
@@ -122,6 +122,7 @@ async fn main() -> std::process::ExitCode {
         Command::ApiKey(command) => api_key(&cli.settings, command).await,
         Command::Import(command) => import(&cli.settings, command).await,
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

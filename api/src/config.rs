@@ -192,6 +192,10 @@ pub struct Settings {
     /// until it catches up. Keep it well under `PITCHIN_FEED_SETTLE_MS`.
     #[arg(long, env = "PITCHIN_REPLICA_MAX_LAG_MS", default_value_t = 5_000)]
     pub replica_max_lag_ms: u64,
+    /// Where Prometheus metrics are served (`GET /metrics`), e.g. `127.0.0.1:9100`: an address of their own, never
+    /// the public one. Unset: no metrics.
+    #[arg(long, env = "PITCHIN_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
 }
 
 /// A Redis URL the client accepts, checked when the server starts rather than at the first request.
@@ -245,6 +249,7 @@ impl std::fmt::Debug for Settings {
             .field("database_listen_url", &self.database_listen_url.as_deref().map(redact_url))
             .field("database_read_url", &self.database_read_url.as_deref().map(redact_url))
             .field("replica_max_lag_ms", &self.replica_max_lag_ms)
+            .field("metrics_bind", &self.metrics_bind)
             .field("public_max_age_secs", &self.public_max_age_secs)
             .finish()
     }
@@ -296,6 +301,7 @@ impl Settings {
             database_listen_url: None,
             database_read_url: None,
             replica_max_lag_ms: 5_000,
+            metrics_bind: None,
             public_max_age_secs: 60,
         }
     }

@@ -114,6 +114,13 @@ pub async fn serve(
     if let Some(replica_db) = connect_replica(&settings).await? {
         state = state.with_replica(replica(&settings, replica_db), &settings);
     }
+    if let Some(address) = settings.metrics_bind {
+        let listener =
+            tokio::net::TcpListener::bind(address).await.map_err(|e| format!("PITCHIN_METRICS_BIND {address}: {e}"))?;
+        tracing::info!(%address, "metrics at /metrics");
+        let metrics = http::metrics::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, metrics).await });
+    }
     // Housekeeping once a minute: rate limiters' idle keys, idempotency keys past their day, campaigns past their
     // deadline; once an hour (and at start), the retention rule for accounts never verified.
     let (limits, reads, housekeeping_db) = (state.limits.clone(), state.reads.clone(), state.db.clone());

@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub router: Router,
+    /// The metrics address's router (`PITCHIN_METRICS_BIND`).
+    pub metrics: Router,
     pub db: DatabaseConnection,
     /// The test database's address, for the command line to reach it.
     pub database_url: String,
@@ -133,9 +135,11 @@ impl TestApp {
             log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(statement.sql.clone());
         });
         let (live, sockets) = (state.live.clone(), state.sockets.clone());
+        let metrics = api::http::metrics::router(state.clone());
         let router = build_router(state);
         Self {
             router,
+            metrics,
             db,
             database_url: url,
             mail,

@@ -21,6 +21,7 @@ mod limits;
 mod listing;
 mod live;
 mod matching;
+mod metrics;
 mod need_sessions;
 mod notifications;
 mod open_data;

@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod edge;
 pub mod feeds;
 pub mod live;
+pub mod metrics;
 pub mod open_data;
 pub mod openreferral;
 pub mod pages;
@@ -282,6 +283,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(open_data::routes())
         .merge(openreferral::routes())
         .merge(payments::routes())
+        // Counted by route pattern, so only matched routes: a path is the caller's to choose.
+        .route_layer(middleware::from_fn(metrics::http_requests))
         // The GraphQL extractor reads the raw body, so axum's default limit does not apply: this one does.
         .layer(RequestBodyLimitLayer::new(state.limits.max_body_bytes));
     if let Some(cors) = cors_layer(&state.limits.cors_origins) {
@@ -538,12 +541,21 @@ async fn run(
         Ok(learnt) => learnt.map(|hash| (hash, request.query.clone())),
         Err(refused) => return *refused,
     };
+    let started = std::time::Instant::now();
+    let mut operation = request.operation_name.clone();
     let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or("-"));
     // Parsed once here (or found parsed), for the checks below and for the schema. A document that does not parse
     // goes on to the schema, which says why.
     state.documents.prepare(&mut request);
     let (reads_only, shown) = match request.parsed_query() {
         Ok(document) => {
+            // A document of one named operation names it without `operationName`.
+            if operation.is_none()
+                && let Some((Some(name), _)) = document.operations.iter().next()
+            {
+                span.record("operation", name.as_str());
+                operation = Some(name.to_string());
+            }
             if let Err(error) = crate::kit::limits::check_shape(document) {
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
             }
@@ -650,6 +662,17 @@ async fn run(
         None => work.await,
         Some(_) => tokio::spawn(work).await.unwrap_or_else(|err| rejected(AppError::internal(err))),
     };
+    let outcome = response.errors.first().map_or_else(
+        || "OK".to_owned(),
+        |error| {
+            let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+            match code {
+                Some(async_graphql::Value::String(code)) => code.clone(),
+                _ => "BAD_USER_INPUT".to_owned(),
+            }
+        },
+    );
+    metrics::graphql_request(operation.as_deref(), &outcome, started.elapsed());
     if transport == Transport::Get && anonymous && response.errors.is_empty() {
         return edge::public(&response, headers, state.public_max_age);
     }

@@ -22,7 +22,8 @@ use std::time::Instant;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -152,6 +153,16 @@ pub struct MatchingIndex {
     /// The primary, and the replica the loads read when it has replayed every write committed before them
     /// (`read_from`).
     replica: std::sync::OnceLock<(DatabaseConnection, Arc<Replica>)>,
+    /// When the last refresh that succeeded started: the index holds every write committed before it.
+    refreshed: std::sync::Mutex<Option<Instant>>,
+}
+
+/// How current the index is, and how large (for the metrics).
+pub struct Freshness {
+    /// Since the last refresh that succeeded started (none before the first).
+    pub age: Option<std::time::Duration>,
+    pub volunteers: usize,
+    pub needs: usize,
 }
 
 /// A read-only view of the index. Hold it only between awaits: it blocks refreshes while held.
@@ -173,6 +184,13 @@ struct Newest {
 impl MatchingIndex {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn freshness(&self) -> Freshness {
+        let age = self.refreshed.lock().unwrap_or_else(PoisonError::into_inner).map(|at| at.elapsed());
+        let state = self.read();
+        let volunteers = state.0.volunteers.iter().filter(|v| !v.removed).count();
+        Freshness { age, volunteers, needs: state.0.needs.len() }
     }
 
     pub fn read(&self) -> IndexView<'_> {
@@ -209,6 +227,7 @@ impl MatchingIndex {
             None => self.load(db, &mut poll).await?,
         }
         poll.last_started = Some(started);
+        *self.refreshed.lock().unwrap_or_else(PoisonError::into_inner) = Some(started);
         Ok(())
     }
 
@@ -773,7 +792,12 @@ mod tests {
         let mut state = IndexState::default();
         volunteers.iter().for_each(|v| state.put_volunteer(v));
         needs.iter().for_each(|n| state.put_need(n));
-        MatchingIndex { state: RwLock::new(state), poll: Default::default(), replica: Default::default() }
+        MatchingIndex {
+            state: RwLock::new(state),
+            poll: Default::default(),
+            replica: Default::default(),
+            refreshed: Default::default(),
+        }
     }
 
     proptest! {

@@ -500,3 +500,13 @@ pub async fn names(db: &impl ConnectionTrait, notices: &[&Notice]) -> AppResult<
     }
     Ok(names)
 }
+
+/// Notifications waiting to be sent (the outbox's depth, for the metrics).
+pub async fn pending(db: &impl ConnectionTrait) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    let n = notification::Entity::find()
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending.as_db()))
+        .count(db)
+        .await?;
+    Ok(n)
+}

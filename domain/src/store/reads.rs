@@ -117,6 +117,14 @@ impl Reads {
         }
     }
 
+    /// The read connections open and those free now (none on SQLite).
+    pub fn status(&self) -> Option<(usize, usize)> {
+        self.pool.as_ref().map(|pool| {
+            let status = pool.status();
+            (status.size, status.available)
+        })
+    }
+
     /// Closes read connections not handed out for ten minutes, and those half an hour old.
     pub fn forget_idle(&self) {
         if let Some(pool) = &self.pool {

@@ -109,11 +109,11 @@ impl Replica {
                 every.tick().await;
                 // Bounded as a whole: a primary or replica that hangs leaves the replica stale, not `fresh` as
                 // it last was.
-                let measured = match tokio::time::timeout(SAMPLE_EVERY * 2, replica.measure(&primary, &mut samples)).await
-                {
-                    Ok(measured) => measured,
-                    Err(_) => Err(AppError::Unavailable("measuring the replica's lag took over a second".into())),
-                };
+                let measured =
+                    match tokio::time::timeout(SAMPLE_EVERY * 2, replica.measure(&primary, &mut samples)).await {
+                        Ok(measured) => measured,
+                        Err(_) => Err(AppError::Unavailable("measuring the replica's lag took over a second".into())),
+                    };
                 let fresh = matches!(measured, Ok(true));
                 replica.fresh.store(fresh, Ordering::Relaxed);
                 match measured {

@@ -503,6 +503,16 @@ pub async fn redeliver(
     webhook_delivery::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("webhook delivery"))
 }
 
+/// Deliveries waiting to be made (the outbox's depth, for the metrics).
+pub async fn pending(db: &impl ConnectionTrait) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    let n = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_db()))
+        .count(db)
+        .await?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
