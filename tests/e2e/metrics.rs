@@ -35,6 +35,11 @@ async fn metrics_count_operations_by_outcome_and_sample_the_servers_state() {
     }
     let refused = app.gql(r#"query MetricsProbeRefused { need(id: "not-an-id") { title } }"#, json!({})).await;
     let code = error_code(&refused);
+    // Turned away before it ran: counted all the same.
+    let unauthenticated = app
+        .gql_as(Some("not-a-token"), "query MetricsProbeUnauthenticated { needs(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(error_code(&unauthenticated), "UNAUTHENTICATED");
     // A match brings the matching index up to date.
     let (volunteer, _) = app.volunteer("volunteer@metrics.example", "Volunteer", json!({})).await;
     app.gql_as(Some(&volunteer.token), "{ recommendedNeeds { totalCount } }", json!({})).await;
@@ -46,6 +51,8 @@ async fn metrics_count_operations_by_outcome_and_sample_the_servers_state() {
     assert_eq!(ok, Some(3.0), "{text}");
     let series = format!(r#"pitchin_graphql_requests_total{{operation="MetricsProbeRefused",outcome="{code}"}}"#);
     assert_eq!(sample(&text, &series), Some(1.0), "{series} in {text}");
+    let turned_away = r#"pitchin_graphql_requests_total{operation="MetricsProbeUnauthenticated",outcome="REFUSED"}"#;
+    assert_eq!(sample(&text, turned_away), Some(1.0), "{text}");
     let latency = r#"pitchin_graphql_request_duration_seconds_count{operation="MetricsProbeListing"}"#;
     assert_eq!(sample(&text, latency), Some(3.0));
     assert!(
@@ -137,9 +144,11 @@ async fn a_server_shows_metrics_on_their_own_address_and_sends_traces_to_a_colle
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("pitchin serve starts");
-    let _served = Served(child);
+    let mut served = Served(child);
     let started = std::time::Instant::now();
     while fetch(public, "/readyz").await.is_none_or(|(status, _)| status != 200) {
+        // A port taken meanwhile by another test's listener ends the server at once: say so, not after 60 s.
+        assert!(matches!(served.0.try_wait(), Ok(None)), "the server stopped (a port taken?)");
         assert!(started.elapsed() < std::time::Duration::from_secs(60), "the server never became ready");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -29,6 +29,8 @@ const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /// Operation names are the client's: beyond this many distinct ones, further names count as `other`, so that no
 /// client can grow the metrics without bound.
 const MAX_OPERATIONS: usize = 200;
+/// The longest a scrape waits for its samples (Prometheus's own scrape timeout is 10 s by default).
+const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often histograms are folded in between scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -75,7 +77,10 @@ async fn scrape(State(state): State<AppState>) -> Response {
     let Some(handle) = recorder() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not recorded in this process\n").into_response();
     };
-    sample(&state).await;
+    // Bounded: a database that is slow to count leaves the last counts in place rather than stall the scraper.
+    if tokio::time::timeout(SAMPLE_TIMEOUT, sample(&state)).await.is_err() {
+        tracing::warn!("sampling the metrics took over 2 s: the last samples stand");
+    }
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }
@@ -122,13 +127,37 @@ fn pool_gauges(pool: &'static str, size: usize, idle: usize) {
     gauge!("pitchin_db_connections", "pool" => pool, "state" => "in_use").set(size.saturating_sub(idle) as f64);
 }
 
-/// Counts one GraphQL request: its operation name (as `operation`), the first error's code or `OK`, and how long
-/// it took.
-pub fn graphql_request(operation: Option<&str>, outcome: &str, elapsed: Duration) {
-    let operation = operation_label(operation);
-    counter!("pitchin_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome.to_owned())
-        .increment(1);
-    histogram!("pitchin_graphql_request_duration_seconds", "operation" => operation).record(elapsed.as_secs_f64());
+/// One GraphQL request, counted when dropped (however the handler ends): its operation's label, its outcome (the
+/// first error's code, `OK`, or `REFUSED` if it never ran) and how long it took.
+pub struct Counted {
+    started: Instant,
+    operation: Option<String>,
+    outcome: String,
+}
+
+impl Counted {
+    pub fn start() -> Self {
+        Self { started: Instant::now(), operation: None, outcome: "REFUSED".into() }
+    }
+
+    /// Labels the request with the operation `name` (bounded: see `operation_label`); the label.
+    pub fn operation(&mut self, name: &str) -> &str {
+        self.operation.insert(operation_label(Some(name)))
+    }
+
+    pub fn outcome(&mut self, outcome: String) {
+        self.outcome = outcome;
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let operation = self.operation.take().unwrap_or_else(|| operation_label(None));
+        let outcome = std::mem::take(&mut self.outcome);
+        counter!("pitchin_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome).increment(1);
+        histogram!("pitchin_graphql_request_duration_seconds", "operation" => operation)
+            .record(self.started.elapsed().as_secs_f64());
+    }
 }
 
 /// The label for an operation name: `anonymous` without one, `other` past `MAX_OPERATIONS` distinct names or for

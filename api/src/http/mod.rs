@@ -290,7 +290,11 @@ pub fn build_router(state: AppState) -> Router {
     if let Some(cors) = cors_layer(&state.limits.cors_origins) {
         router = router.layer(cors);
     }
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    // Spans name the method only: paths and query strings carry tokens (calendars, unsubscribe links) and GraphQL
+    // variables, and spans may leave for a collector.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &axum::http::Request<_>| tracing::debug_span!("request", method = %request.method()));
+    router.layer(trace).with_state(state)
 }
 
 /// Browsers may call from the configured origins (or any, with `*`); with none, only from the API's own.
@@ -537,24 +541,30 @@ async fn run(
     mut request: async_graphql::Request,
     transport: Transport,
 ) -> Response {
+    // Counted however this ends: `REFUSED` unless it runs (limits, credentials, the document's shape).
+    let mut counted = metrics::Counted::start();
     let learnt = match state.persisted.resolve(&mut request) {
         Ok(learnt) => learnt.map(|hash| (hash, request.query.clone())),
         Err(refused) => return *refused,
     };
-    let started = std::time::Instant::now();
-    let mut operation = request.operation_name.clone();
-    let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or("-"));
+    let span = tracing::info_span!("graphql", operation = tracing::field::Empty, "otel.name" = tracing::field::Empty);
+    let given = request.operation_name.clone();
     // Parsed once here (or found parsed), for the checks below and for the schema. A document that does not parse
     // goes on to the schema, which says why.
     state.documents.prepare(&mut request);
     let (reads_only, shown) = match request.parsed_query() {
         Ok(document) => {
-            // A document of one named operation names it without `operationName`.
-            if operation.is_none()
-                && let Some((Some(name), _)) = document.operations.iter().next()
-            {
-                span.record("operation", name.as_str());
-                operation = Some(name.to_string());
+            // The operation's name as the document has it (a client's `operationName` that names none of its
+            // operations is not taken on trust): for the metrics and the span.
+            let named = match &given {
+                Some(given) => document.operations.iter().find_map(|(name, _)| name.filter(|n| n.as_str() == given)),
+                None if document.operations.iter().count() == 1 => document.operations.iter().find_map(|(n, _)| n),
+                None => None,
+            };
+            if let Some(name) = named {
+                let label = counted.operation(name.as_str());
+                span.record("operation", label);
+                span.record("otel.name", format!("graphql {label}"));
             }
             if let Err(error) = crate::kit::limits::check_shape(document) {
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
@@ -662,7 +672,7 @@ async fn run(
         None => work.await,
         Some(_) => tokio::spawn(work).await.unwrap_or_else(|err| rejected(AppError::internal(err))),
     };
-    let outcome = response.errors.first().map_or_else(
+    counted.outcome(response.errors.first().map_or_else(
         || "OK".to_owned(),
         |error| {
             let code = error.extensions.as_ref().and_then(|e| e.get("code"));
@@ -671,8 +681,7 @@ async fn run(
                 _ => "BAD_USER_INPUT".to_owned(),
             }
         },
-    );
-    metrics::graphql_request(operation.as_deref(), &outcome, started.elapsed());
+    ));
     if transport == Transport::Get && anonymous && response.errors.is_empty() {
         return edge::public(&response, headers, state.public_max_age);
     }

@@ -1,10 +1,12 @@
 //! `pitchin-bench`: Pitch In's benchmarks, outside the server binary. Each starts `pitchin serve` as a child process
 //! (found beside this executable, or given with `--server`) on the database in `DATABASE_URL`, loading the default
 //! synthetic data set into an empty one first. How to read the figures: `docs/performance.md`.
+mod capacity;
 mod matching;
 mod notifications;
 mod partners;
 mod reads;
+mod servers;
 
 use std::path::PathBuf;
 
@@ -74,6 +76,40 @@ enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
         rounds: u16,
     },
+    /// CPU per request by kind (public listing, matching, a write, registration), for the capacity plan
+    /// (`docs/capacity.md`).
+    Capacity {
+        /// Seconds each kind is held under load.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent connections for the listing, matching and the write.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Concurrent connections for registrations.
+        #[arg(long, default_value_t = 8)]
+        registration_connections: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Three servers on one PostgreSQL (and one Redis with PITCHIN_REDIS_URL): a mixed load with live subscribers,
+    /// publication-to-delivery latency, fan-out, and one user's shared rate limit.
+    Servers {
+        /// Seconds of mixed load, with needs published meanwhile.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Keep-alive connections for the mixed load, spread over the servers.
+        #[arg(long, default_value_t = 30)]
+        connections: usize,
+        /// Live connections, each subscribed to needPublished, spread over the servers.
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        /// Needs published during the load.
+        #[arg(long, default_value_t = 40)]
+        publications: usize,
+        /// Each user's requests a minute, counted across the servers in Redis.
+        #[arg(long, default_value_t = 600)]
+        per_user_limit: u32,
+    },
     /// The notification sweeps on the synthetic city, in this process: the next 24 hours' session reminders and
     /// the weekly digest for every volunteer, timed with their SQL statements counted. No server.
     Notifications {
@@ -87,6 +123,8 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     api::telemetry::init(cli.settings.log_format());
+    // The load client's reqwest is built without a TLS provider of its own: ring, as the server uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match run(cli).await {
         Ok(report) => {
             print!("{report}");
@@ -130,6 +168,14 @@ async fn run(cli: Cli) -> Result<String, String> {
             let options =
                 reads::ReadBenchOptions { seconds, connections, single, seed, only, no_floor, rounds: rounds.into() };
             Ok(reads::report(&reads::run(&cli.settings, &server()?, options).await?))
+        }
+        Command::Capacity { seconds, connections, registration_connections, seed } => {
+            let options = capacity::CapacityOptions { seconds, connections, registration_connections, seed };
+            Ok(capacity::report(&capacity::run(&cli.settings, &server()?, options).await?))
+        }
+        Command::Servers { seconds, connections, subscribers, publications, per_user_limit } => {
+            let options = servers::ServersOptions { seconds, connections, subscribers, publications, per_user_limit };
+            Ok(servers::report(&servers::run(&cli.settings, &server()?, options).await?))
         }
         Command::Notifications { rounds } => {
             let options = notifications::NotificationBenchOptions { rounds };

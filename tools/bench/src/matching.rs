@@ -61,7 +61,7 @@ impl Timing {
 }
 
 pub(crate) struct Client {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     pub(crate) url: String,
 }
 
@@ -79,7 +79,7 @@ impl Client {
     }
 
     /// Sends one GraphQL request; `Err` for transport failures and for responses with errors.
-    async fn gql(&self, token: &str, query: &str, variables: Value) -> Result<Value, String> {
+    pub(crate) async fn gql(&self, token: &str, query: &str, variables: Value) -> Result<Value, String> {
         let body = json!({ "query": query, "variables": variables }).to_string();
         let mut request = self.http.post(&self.url).header("content-type", "application/json");
         // An empty token means an anonymous request.
@@ -165,7 +165,7 @@ pub(crate) async fn start_server(settings: &Settings, pitchin: &Path) -> Result<
         let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         probe.local_addr().map_err(|e| e.to_string())?
     };
-    let server = Server::start(pitchin, settings, &secret, addr)?;
+    let server = Server::start(pitchin, settings, &secret, addr, &[])?;
     let client = Client {
         http: reqwest::Client::builder().pool_max_idle_per_host(1).build().map_err(|e| e.to_string())?,
         url: format!("http://{addr}/graphql"),
@@ -536,6 +536,7 @@ impl Server {
         settings: &Settings,
         secret: &str,
         addr: std::net::SocketAddr,
+        extra: &[(&str, String)],
     ) -> Result<Self, String> {
         let child = std::process::Command::new(pitchin)
             .arg("serve")
@@ -549,6 +550,8 @@ impl Server {
             // One client from one address, on purpose: the bench measures speed, not the abuse limits.
             .env("PITCHIN_RATE_LIMIT_PER_IP", "0")
             .env("PITCHIN_RATE_LIMIT_PER_USER", "0")
+            // A bench's own settings last (the multi-server run's shared limits).
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(std::process::Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start the server {}: {e}", pitchin.display()))?;
@@ -659,7 +662,7 @@ async fn open_needs(db: &DatabaseConnection, remote: bool) -> Result<Vec<need::M
 }
 
 const MATCHES: &str = "query($id: ID!) { matchesForNeed(needId: $id, first: 20) { totalCount edges { node { score distanceKm matchedSkills missingSkills overlapHoursPerWeek volunteer { displayName } reasons { factor contribution } } } } }";
-const RECOMMENDED: &str = "{ recommendedNeeds(first: 20) { totalCount edges { node { score distanceKm need { title organisation { name } } reasons { factor contribution } } } } }";
+pub(crate) const RECOMMENDED: &str = "{ recommendedNeeds(first: 20) { totalCount edges { node { score distanceKm need { title organisation { name } } reasons { factor contribution } } } } }";
 const PROPOSE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds: $ids}) { totalScore needsCovered proposals { score } unmet { places } } }";
 const LISTING: &str = "{ needs(first: 20, filter: {status: OPEN}, orderBy: NEWEST) { edges { node { title category organisation { name } } } } }";
 const PLAN_SIZE: &str = "query($ids: [ID!]!) { proposeAssignments(input: {needIds: $ids}) { totalScore needsCovered proposals { score } } }";

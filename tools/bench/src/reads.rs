@@ -115,7 +115,7 @@ pub struct ReadReport {
 /// A bearer token (empty: anonymous), a query and its variables.
 type Request = (String, String, Value);
 
-const Q1: &str = "{ needs(first: 20, filter: {categories: [ENGLISH_CLASSES], status: OPEN}, orderBy: NEWEST) { edges { node { id title organisation { name } } } } }";
+pub(crate) const Q1: &str = "{ needs(first: 20, filter: {categories: [ENGLISH_CLASSES], status: OPEN}, orderBy: NEWEST) { edges { node { id title organisation { name } } } } }";
 const Q2: &str = "query($id: ID!) { organisation(id: $id) { name needs(first: 50) { edges { node { id title applications(first: 10) { edges { node { id status volunteer { displayName } } } } } } } } }";
 const Q3: &str = "query($lat: Float!, $lng: Float!) { needs(first: 20, filter: {near: {lat: $lat, lng: $lng, radiusKm: 10}, status: OPEN}, orderBy: NEAREST) { edges { distanceKm node { id title organisation { name } } } } }";
 
@@ -430,21 +430,21 @@ impl RoundSetup<'_> {
 }
 
 /// CPU seconds used so far by PostgreSQL, by this process, and by this process's waited-for children.
-struct CpuSnapshot {
+pub(crate) struct CpuSnapshot {
     postgres: Option<f64>,
     own: Option<f64>,
     children: Option<f64>,
 }
 
 /// CPU milliseconds per request (or transaction) between a snapshot and now; NaN where not readable.
-struct CpuUsed {
-    postgres: f64,
-    own: f64,
-    children: f64,
+pub(crate) struct CpuUsed {
+    pub(crate) postgres: f64,
+    pub(crate) own: f64,
+    pub(crate) children: f64,
 }
 
 impl CpuSnapshot {
-    fn take() -> Self {
+    pub(crate) fn take() -> Self {
         let me = ProcStat::read("self");
         Self {
             postgres: ProcStat::postgres_seconds(),
@@ -453,7 +453,7 @@ impl CpuSnapshot {
         }
     }
 
-    fn until_now(&self, requests: f64) -> CpuUsed {
+    pub(crate) fn until_now(&self, requests: f64) -> CpuUsed {
         let now = Self::take();
         let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
             (Some(b), Some(a)) if requests > 0.0 => 1000.0 * (a - b) / requests,
