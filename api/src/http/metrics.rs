@@ -67,6 +67,12 @@ pub fn recorder() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Whether this process records metrics (`recorder` was called and installed one). Without a recorder the
+/// `metrics` macros would still build every label, on every request, for nothing.
+fn recording() -> bool {
+    RECORDER.get().is_some_and(Option::is_some)
+}
+
 /// The router of the metrics address: `GET /metrics` only.
 pub fn router(state: AppState) -> Router {
     recorder();
@@ -152,6 +158,9 @@ impl Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        if !recording() {
+            return;
+        }
         let operation = self.operation.take().unwrap_or_else(|| operation_label(None));
         let outcome = std::mem::take(&mut self.outcome);
         counter!("pitchin_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome).increment(1);
@@ -184,6 +193,9 @@ fn operation_label(operation: Option<&str>) -> String {
 
 /// Middleware: counts every HTTP request by its route (the pattern, never the path) and status, with its latency.
 pub async fn http_requests(request: Request, next: Next) -> Response {
+    if !recording() {
+        return next.run(request).await;
+    }
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
